@@ -1,0 +1,221 @@
+// Command conceptstudio teaches a small text-to-image diffusion model new
+// personal concepts and composes them into new pictures.
+//
+// main only wires: it parses flags, picks the subcommand, hooks Ctrl-C to a
+// context and hands the work to package app (or opens the window through
+// package ui). Everything a command does is an app use case.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+
+	"conceptstudio/app"
+	"conceptstudio/ui"
+)
+
+// command is one subcommand: its flags are declared by setup, which returns
+// the function that runs it once the flags are parsed.
+type command struct {
+	summary string
+	usage   string
+	setup   func(fs *flag.FlagSet, a *app.App) func(ctx context.Context, args []string) error
+}
+
+var commands = map[string]command{
+	"generate": {
+		summary: "generate images from a prompt",
+		usage:   "generate -prompt TEXT [-concept FILE]... [-gate NAME=BETA]... [-seed N] [-n N] [-steps N] [-guidance F] -out DIR",
+		setup: func(fs *flag.FlagSet, a *app.App) func(context.Context, []string) error {
+			var req app.GenerateRequest
+			var concepts, gates listFlag
+			fs.StringVar(&req.Prompt, "prompt", "", "the prompt `text`; pseudo-words are written name*")
+			fs.Var(&concepts, "concept", "a concept `file` to load (repeatable)")
+			fs.Var(&gates, "gate", "per-concept gate `NAME=BETA` (repeatable)")
+			fs.Int64Var(&req.Seed, "seed", 1, "random seed: the same seed gives the same image")
+			fs.IntVar(&req.N, "n", 4, "number of images")
+			fs.IntVar(&req.Steps, "steps", 25, "sampler steps")
+			fs.Float64Var(&req.Guidance, "guidance", 4, "classifier-free guidance scale")
+			fs.StringVar(&req.OutDir, "out", "", "output `dir` for the PNGs")
+			fs.StringVar(&req.ModelPath, "model", "", "base model `file` (default: the embedded one)")
+			return func(ctx context.Context, _ []string) error {
+				req.Concepts, req.Gates = concepts, gates
+				return a.Generate(ctx, req, a.Progress("generate"))
+			}
+		},
+	},
+	"train": {
+		summary: "teach the model a new concept from images",
+		usage:   "train -method perfusion|ti|lora|dreambooth|e4t -name NAME -class WORDS [-steps N] -out FILE IMAGE...",
+		setup: func(fs *flag.FlagSet, a *app.App) func(context.Context, []string) error {
+			var req app.TrainRequest
+			fs.StringVar(&req.Method, "method", "perfusion", "personalization `method`: perfusion, ti, lora, dreambooth or e4t")
+			fs.StringVar(&req.Name, "name", "", "the concept's `name`; the prompt uses it as name*")
+			fs.StringVar(&req.Class, "class", "", "the super-category `words`, e.g. \"teddy bear\"")
+			fs.IntVar(&req.Steps, "steps", 0, "training steps (0: the method's default)")
+			fs.StringVar(&req.OutPath, "out", "", "concept `file` to write")
+			return func(ctx context.Context, images []string) error {
+				req.Images = images
+				return a.Train(ctx, req, a.Progress("train"))
+			}
+		},
+	},
+	"eval": {
+		summary: "measure a concept's identity and prompt fidelity",
+		usage:   "eval -concept FILE [-json] IMAGE...",
+		setup: func(fs *flag.FlagSet, a *app.App) func(context.Context, []string) error {
+			var req app.EvalRequest
+			fs.StringVar(&req.ConceptPath, "concept", "", "concept `file` to evaluate")
+			fs.BoolVar(&req.JSON, "json", false, "print the result as JSON")
+			fs.BoolVar(&req.Base, "base", false, "evaluate the base model instead of a concept")
+			return func(ctx context.Context, images []string) error {
+				req.Images = images
+				return a.Eval(ctx, req, a.Progress("eval"))
+			}
+		},
+	},
+	"pretrain": {
+		summary: "train the base model (resumable)",
+		usage:   "pretrain [-resume] [-dir DIR] [-steps N]",
+		setup: func(fs *flag.FlagSet, a *app.App) func(context.Context, []string) error {
+			var req app.PretrainRequest
+			fs.StringVar(&req.Dir, "dir", "pretrain-run", "run `dir` for checkpoints, samples and the loss curve")
+			fs.BoolVar(&req.Resume, "resume", false, "continue from the newest checkpoint in -dir")
+			fs.IntVar(&req.Steps, "steps", 0, "total optimizer steps (0: the default)")
+			return func(ctx context.Context, _ []string) error {
+				return a.Pretrain(ctx, req, a.Progress("pretrain"))
+			}
+		},
+	},
+	"dataset": {
+		summary: "build the emoji sprite atlas from pinned npm packages",
+		usage:   "dataset [-out DIR]",
+		setup: func(fs *flag.FlagSet, a *app.App) func(context.Context, []string) error {
+			var req app.DatasetRequest
+			fs.StringVar(&req.OutDir, "out", "", "output `dir` (default: the repository's dataset folder)")
+			return func(ctx context.Context, _ []string) error {
+				return a.Dataset(ctx, req, a.Progress("dataset"))
+			}
+		},
+	},
+	"bench": {
+		summary: "measure the engine's speed on this machine",
+		usage:   "bench [-json]",
+		setup: func(fs *flag.FlagSet, a *app.App) func(context.Context, []string) error {
+			var req app.BenchRequest
+			fs.BoolVar(&req.JSON, "json", false, "print the result as JSON")
+			return func(ctx context.Context, _ []string) error {
+				return a.Bench(ctx, req, a.Progress("bench"))
+			}
+		},
+	},
+	"concepts": {
+		summary: "manage the concept library",
+		usage:   "concepts list | import FILE | export NAME FILE | rm NAME",
+		setup: func(fs *flag.FlagSet, a *app.App) func(context.Context, []string) error {
+			return func(ctx context.Context, args []string) error {
+				return a.Concepts(ctx, args)
+			}
+		},
+	},
+	"version": {
+		summary: "print the version",
+		usage:   "version",
+		setup: func(fs *flag.FlagSet, a *app.App) func(context.Context, []string) error {
+			return func(context.Context, []string) error {
+				_, err := fmt.Fprintln(a.Out, app.VersionString())
+				return err
+			}
+		},
+	},
+}
+
+// listFlag collects a repeatable string flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run executes one invocation and returns the process exit code:
+// 0 success, 1 a failure explained on stderr, 2 bad usage, 130 interrupted.
+func run(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	a, err := app.New(app.Options{Out: stdout, Err: stderr})
+	if err != nil {
+		fmt.Fprintln(stderr, "conceptstudio:", app.Explain(err))
+		return 1
+	}
+	if len(args) == 0 {
+		return report(stderr, "conceptstudio", ui.Run(ctx, a))
+	}
+	name := args[0]
+	if name == "-h" || name == "-help" || name == "--help" || name == "help" {
+		usage(stdout)
+		return 0
+	}
+	cmd, ok := commands[name]
+	if !ok {
+		fmt.Fprintf(stderr, "conceptstudio: unknown command %q\n\n", name)
+		usage(stderr)
+		return 2
+	}
+	fs := flag.NewFlagSet("conceptstudio "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: conceptstudio %s\n\n%s.\n\nflags:\n", cmd.usage, cmd.summary)
+		fs.PrintDefaults()
+	}
+	exec := cmd.setup(fs, a)
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	return report(stderr, "conceptstudio "+name, exec(ctx, fs.Args()))
+}
+
+// report turns a command's error into one line on stderr and an exit code.
+func report(stderr io.Writer, who string, err error) int {
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, app.ErrUsage):
+		fmt.Fprintf(stderr, "%s: %s (see -h)\n", who, app.Explain(err))
+		return 2
+	case errors.Is(err, context.Canceled):
+		fmt.Fprintf(stderr, "%s: interrupted\n", who)
+		return 130
+	default:
+		fmt.Fprintf(stderr, "%s: %s\n", who, app.Explain(err))
+		return 1
+	}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintf(w, "Concept Studio %s: teach a text-to-image model your own things.\n\n", app.Version)
+	fmt.Fprintln(w, "usage:\n  conceptstudio                 open the window")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  conceptstudio %-15s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintln(w, "\nEach command has -h.")
+}

@@ -1,0 +1,93 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/storage"
+	"fyne.io/fyne/v2/test"
+
+	"conceptstudio/app"
+	"conceptstudio/store"
+)
+
+// fakeStudio records what the screen asks of the app.
+type fakeStudio struct {
+	mu       sync.Mutex
+	requests []app.GenerateRequest
+	err      error
+	concepts []store.Entry
+}
+
+func (f *fakeStudio) Generate(_ context.Context, req app.GenerateRequest, _ app.ProgressFunc) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.requests = append(f.requests, req)
+	return f.err
+}
+
+func (f *fakeStudio) ListConcepts() ([]store.Entry, error) { return f.concepts, nil }
+
+func waitStatus(t *testing.T, m *mainScreen, want string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(m.status.Text, want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("status %q never contained %q", m.status.Text, want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestGenerateSendsThePromptAndSeed(t *testing.T) {
+	test.NewTempApp(t)
+	w := test.NewWindow(nil)
+	defer w.Close()
+	f := &fakeStudio{err: errors.New("boom")}
+	m := buildMainScreen(w, f)
+	w.SetContent(m.root)
+
+	test.Tap(m.generate)
+	waitStatus(t, m, "Write a prompt first")
+	if len(f.requests) != 0 {
+		t.Fatal("an empty prompt must not reach the app")
+	}
+
+	test.Type(m.prompt, "a teddy* on a blue background")
+	test.Tap(m.generate)
+	waitStatus(t, m, "Generation failed: boom")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.requests) != 1 || f.requests[0].Prompt != "a teddy* on a blue background" || f.requests[0].Seed != 1 {
+		t.Fatalf("request %+v", f.requests)
+	}
+}
+
+func TestLibraryPanelShowsConcepts(t *testing.T) {
+	test.NewTempApp(t)
+	w := test.NewWindow(nil)
+	defer w.Close()
+	m := buildMainScreen(w, &fakeStudio{concepts: []store.Entry{{Name: "teddy"}, {Name: "cup"}}})
+	w.SetContent(m.root)
+	if n := m.library.Length(); n != 2 {
+		t.Fatalf("library shows %d rows, want 2", n)
+	}
+}
+
+func TestDropReportsTheFiles(t *testing.T) {
+	test.NewTempApp(t)
+	w := test.NewWindow(nil)
+	defer w.Close()
+	var dropped func(fyne.Position, []fyne.URI)
+	m := buildMainScreenWithDrop(w, &fakeStudio{}, func(f func(fyne.Position, []fyne.URI)) { dropped = f })
+	w.SetContent(m.root)
+	dropped(fyne.NewPos(10, 10), []fyne.URI{storage.NewFileURI("/tmp/a.png"), storage.NewFileURI("/tmp/b.jpg")})
+	if !strings.Contains(m.status.Text, "a.png, b.jpg") {
+		t.Fatalf("status %q", m.status.Text)
+	}
+}

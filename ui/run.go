@@ -1,0 +1,108 @@
+// Package ui is Concept Studio's window: Fyne screens and widgets that talk
+// to package app through small interfaces, so every screen can be tested
+// headless with fakes. One screen per file.
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	fyneapp "fyne.io/fyne/v2/app"
+	"fyne.io/fyne/v2/driver/desktop"
+
+	"conceptstudio/app"
+	"conceptstudio/icons"
+	_ "conceptstudio/ui/localefix" // before Fyne's locale lookup
+)
+
+// AppID is the application's unique ID (FyneApp.toml carries the same).
+const AppID = "io.github.conceptstudio"
+
+// ErrNoDisplay means the window cannot open because there is no graphical
+// session to open it on.
+var ErrNoDisplay = errors.New("no display found, so the window cannot open (DISPLAY is not set or not reachable); use the command line instead: conceptstudio -h")
+
+// Run opens the main window and blocks until it is closed or ctx is done
+// (Ctrl-C, SIGTERM), in which case the window closes cleanly.
+func Run(ctx context.Context, a *app.App) error {
+	if err := checkDisplay(); err != nil {
+		return err
+	}
+	fa := fyneapp.NewWithID(AppID)
+	fa.SetIcon(icons.AppIcon)
+	w := fa.NewWindow("Concept Studio")
+	w.SetContent(NewMainScreen(w, a))
+	w.Resize(fyne.NewSize(1100, 720))
+	w.CenterOnScreen()
+	quit := func() { fa.Quit() }
+	w.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyQ, Modifier: fyne.KeyModifierShortcutDefault},
+		func(fyne.Shortcut) { quit() })
+
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-ctx.Done():
+			fyne.Do(quit)
+		case <-done:
+		}
+	}()
+	w.ShowAndRun()
+	return nil
+}
+
+// checkDisplay makes sure an X11 or Wayland display is reachable before
+// Fyne starts (GLFW would otherwise abort the process).
+func checkDisplay() error {
+	if runtime.GOOS != "linux" && runtime.GOOS != "freebsd" {
+		return nil
+	}
+	if wl := os.Getenv("WAYLAND_DISPLAY"); wl != "" {
+		return nil
+	}
+	d := os.Getenv("DISPLAY")
+	if d == "" {
+		return ErrNoDisplay
+	}
+	if !x11Reachable(d) {
+		return fmt.Errorf("cannot reach the display %q, so the window cannot open; use the command line instead: conceptstudio -h", d)
+	}
+	return nil
+}
+
+// x11Reachable dials the X server named by a DISPLAY value such as ":0",
+// ":1.0", "unix:2" or "host:0".
+func x11Reachable(display string) bool {
+	host, rest, ok := strings.Cut(display, ":")
+	if !ok {
+		return false
+	}
+	num, _, _ := strings.Cut(rest, ".")
+	if num == "" {
+		return false
+	}
+	try := func(network, addr string) bool {
+		c, err := net.DialTimeout(network, addr, 2*time.Second)
+		if err != nil {
+			return false
+		}
+		c.Close()
+		return true
+	}
+	if host == "" || host == "unix" {
+		path := "/tmp/.X11-unix/X" + num
+		return try("unix", path) || try("unix", "@"+path)
+	}
+	var port int
+	if _, err := fmt.Sscan(num, &port); err != nil {
+		return false
+	}
+	return try("tcp", net.JoinHostPort(host, fmt.Sprint(6000+port)))
+}
