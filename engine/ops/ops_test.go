@@ -1,0 +1,117 @@
+package ops
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"gorgonia.org/tensor"
+)
+
+func TestLinearForwardByHand(t *testing.T) {
+	b := NewBuilder(tensor.Float32)
+	x := b.Input("x", 2, 2)
+	copy(b.InputValue("x").Data().([]float32), []float32{1, 2, 3, 4})
+	w := b.Param("w", tensor.New(tensor.WithShape(2, 3), tensor.WithBacking([]float32{1, 0, 1, 0, 1, 1})), false)
+	bias := b.Param("b", tensor.New(tensor.WithShape(3), tensor.WithBacking([]float32{10, 20, 30})), false)
+	y := b.Linear(x, w, bias)
+	p, err := b.Compile(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if err := p.Run(); err != nil {
+		t.Fatal(err)
+	}
+	want := []float32{11, 22, 33, 13, 24, 37}
+	got := Value(y).Data().([]float32)
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("got %v, want %v", got, want)
+		}
+	}
+}
+
+func TestGradLinearAddBroadcastReshape(t *testing.T) {
+	gradCheck(t, 1, func(b *Builder, r *rand.Rand) *Node {
+		x := b.Param("x", randParam(r, 1, 2, 3, 4), true)
+		w := b.Param("w", randParam(r, 1, 4, 5), true)
+		bias := b.Param("bias", randParam(r, 1, 5), true)
+		v := b.Param("v", randParam(r, 1, 2, 5), true)
+		y := b.AddBroadcast(b.Linear(x, w, bias), v)
+		return b.Scale(b.Reshape(y, 6, 5), 0.5)
+	})
+}
+
+// TestGradResidualThroughReshape is the pattern that Gorgonia's own
+// Reshape (a view) and in-place Add get wrong: x + reshape(f(reshape(x))),
+// with a weight used twice so gradients are summed.
+func TestGradResidualThroughReshape(t *testing.T) {
+	gradCheck(t, 2, func(b *Builder, r *rand.Rand) *Node {
+		x := b.Param("x", randParam(r, 1, 2, 2, 2, 3), true)
+		w := b.Param("w", randParam(r, 1, 3, 3), true)
+		flat := b.Reshape(x, 8, 3)
+		h := b.Linear(b.Linear(flat, w, nil), w, nil) // w used twice
+		return b.Add(x, b.Reshape(h, 2, 2, 2, 3))
+	})
+}
+
+func TestGradWeightedMSE(t *testing.T) {
+	gradCheck(t, 3, func(b *Builder, r *rand.Rand) *Node {
+		p := b.Param("p", randParam(r, 1, 3, 4), true)
+		q := b.Param("q", randParam(r, 1, 3, 4), true)
+		w := b.Param("w", randParam(r, 1, 3), true)
+		return b.WeightedMSE(p, q, w)
+	})
+}
+
+func TestWeightedMSEValue(t *testing.T) {
+	b := NewBuilder(tensor.Float64)
+	p := b.Param("p", tensor.New(tensor.WithShape(2, 2), tensor.WithBacking([]float64{1, 2, 3, 4})), true)
+	q := b.Param("q", tensor.New(tensor.WithShape(2, 2), tensor.WithBacking([]float64{1, 0, 0, 0})), false)
+	w := b.Param("w", tensor.New(tensor.WithShape(2), tensor.WithBacking([]float64{1, 0.5})), false)
+	loss := b.WeightedMSE(p, q, w)
+	prog, err := b.Compile(loss)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prog.Close()
+	if err := prog.Run(); err != nil {
+		t.Fatal(err)
+	}
+	// sample 0: (0² + 2²)/2 = 2, weight 1; sample 1: (9 + 16)/2 = 12.5, weight 0.5 → (2 + 6.25)/2
+	if got := ScalarValue(loss); math.Abs(got-4.125) > 1e-12 {
+		t.Fatalf("loss %v, want 4.125", got)
+	}
+	g := prog.Grad(b.Params()[0]).Data().([]float64)
+	want := []float64{0, 2 * 2 / 4.0, 0.5 * 2 * 3 / 4, 0.5 * 2 * 4 / 4}
+	for i := range want {
+		if math.Abs(g[i]-want[i]) > 1e-12 {
+			t.Fatalf("grad %v, want %v", g, want)
+		}
+	}
+}
+
+func TestFrozenParamsGetNoGradient(t *testing.T) {
+	b := NewBuilder(tensor.Float64)
+	r := rand.New(rand.NewPCG(1, 1))
+	x := b.Input("x", 2, 3)
+	w1 := b.Param("w1", randParam(r, 1, 3, 3), false)
+	w2 := b.Param("w2", randParam(r, 1, 3, 3), true)
+	y := b.Linear(b.Linear(x, w1, nil), w2, nil)
+	if b.NeedsGrad(x) || !b.NeedsGrad(y) {
+		t.Fatal("gradient tracking wrong")
+	}
+	rn := b.Input("r", 2, 3)
+	p, err := b.Compile(b.Dot(y, rn))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if err := p.Run(); err != nil {
+		t.Fatal(err)
+	}
+	if p.Grad(b.Params()[0]) != nil || p.Grad(b.Params()[1]) == nil {
+		t.Fatal("only the learnable weight should have a gradient")
+	}
+}
