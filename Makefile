@@ -48,7 +48,10 @@ icons: $(FYNE)
 # A Linux package (tar.xz with a desktop entry and icon) in dist/.
 package: deps $(FYNE)
 	mkdir -p dist
-	$(FYNE) package --target linux --release --tags migrated_fynedo
+	# fyne package bumps the build number in FyneApp.toml; keep ours.
+	cp FyneApp.toml dist/.FyneApp.toml.keep
+	$(FYNE) package --target linux --release --tags migrated_fynedo; s=$$?; \
+	  mv -f dist/.FyneApp.toml.keep FyneApp.toml; exit $$s
 	mv -f "Concept Studio.tar.xz" dist/conceptstudio-linux-amd64.tar.xz
 	@echo "package: dist/conceptstudio-linux-amd64.tar.xz"
 
