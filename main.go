@@ -97,10 +97,11 @@ var commands = map[string]command{
 	},
 	"dataset": {
 		summary: "build the emoji sprite atlas from pinned npm packages",
-		usage:   "dataset [-out DIR]",
+		usage:   "dataset [-out DIR] [-cache DIR]",
 		setup: func(fs *flag.FlagSet, a *app.App) func(context.Context, []string) error {
 			var req app.DatasetRequest
-			fs.StringVar(&req.OutDir, "out", "", "output `dir` (default: the repository's dataset folder)")
+			fs.StringVar(&req.OutDir, "out", ".", "repository root `dir` to write the atlas and examples into")
+			fs.StringVar(&req.CacheDir, "cache", "", "`dir` for the npm tarballs (default: the user cache folder)")
 			return func(ctx context.Context, _ []string) error {
 				return a.Dataset(ctx, req, a.Progress("dataset"))
 			}
@@ -108,10 +109,12 @@ var commands = map[string]command{
 	},
 	"bench": {
 		summary: "measure the engine's speed on this machine",
-		usage:   "bench [-json]",
+		usage:   "bench [-json] [-batch N] [-steps N]",
 		setup: func(fs *flag.FlagSet, a *app.App) func(context.Context, []string) error {
 			var req app.BenchRequest
 			fs.BoolVar(&req.JSON, "json", false, "print the result as JSON")
+			fs.IntVar(&req.Batch, "batch", 32, "training batch size")
+			fs.IntVar(&req.Steps, "steps", 5, "timed training steps")
 			return func(ctx context.Context, _ []string) error {
 				return a.Bench(ctx, req, a.Progress("bench"))
 			}

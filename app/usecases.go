@@ -2,9 +2,17 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
+
+	"os"
+	"path/filepath"
+
+	"conceptstudio/engine"
+	"conceptstudio/engine/dataset"
 )
 
 // GenerateRequest asks for images from a prompt.
@@ -50,12 +58,15 @@ type PretrainRequest struct {
 
 // DatasetRequest asks for the sprite atlas to be built.
 type DatasetRequest struct {
-	OutDir string
+	OutDir   string // repository root to write into
+	CacheDir string // where npm tarballs are kept ("" for the user cache)
 }
 
 // BenchRequest asks for the engine benchmarks.
 type BenchRequest struct {
-	JSON bool
+	JSON  bool
+	Batch int // training batch (0: 32)
+	Steps int // timed training steps (0: 5)
 }
 
 // ParseGate reads one "NAME=BETA" gate setting.
@@ -149,14 +160,47 @@ func (a *App) Pretrain(ctx context.Context, req PretrainRequest, progress Progre
 	return notImplemented("pretraining needs the engine's model and the sprite dataset, which are not built yet")
 }
 
-// Dataset builds the sprite atlas from the pinned npm packages.
+// Dataset fetches the pinned emoji packages with npm and rebuilds the
+// committed sprite atlas, personal objects and example photos under the
+// repository root OutDir ("." by default).
 func (a *App) Dataset(ctx context.Context, req DatasetRequest, progress ProgressFunc) error {
-	return notImplemented("building the sprite atlas")
+	out := req.OutDir
+	if out == "" {
+		out = "."
+	}
+	if st, err := os.Stat(filepath.Join(out, "engine", "dataset")); err != nil || !st.IsDir() {
+		return usageError("%s is not the repository root (no engine/dataset folder): run from there or pass -out", out)
+	}
+	cache := req.CacheDir
+	if cache == "" {
+		base, err := os.UserCacheDir()
+		if err != nil {
+			return fmt.Errorf("no cache folder for the npm packages: %w", err)
+		}
+		cache = filepath.Join(base, "conceptstudio", "npm")
+	}
+	start := time.Now()
+	return dataset.Build(ctx, cache, out, func(msg string) {
+		progress.report(Progress{Stage: "dataset", Message: msg, Elapsed: time.Since(start)})
+	})
 }
 
-// Bench measures the engine on this machine.
+// Bench measures the engine on this machine and prints the result.
 func (a *App) Bench(ctx context.Context, req BenchRequest, progress ProgressFunc) error {
-	return notImplemented("the engine benchmarks")
+	start := time.Now()
+	res, err := engine.Bench(ctx, engine.BenchOptions{Batch: req.Batch, Steps: req.Steps}, func(stage string, step, total int) {
+		progress.report(Progress{Stage: stage, Step: step, Total: total, Elapsed: time.Since(start)})
+	})
+	if err != nil {
+		return err
+	}
+	if req.JSON {
+		enc := json.NewEncoder(a.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	_, err = fmt.Fprint(a.Out, res.String())
+	return err
 }
 
 // Concepts manages the library: list, import FILE, export NAME FILE, rm NAME.

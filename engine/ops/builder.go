@@ -29,7 +29,13 @@ type Builder struct {
 	params []*Param
 	inputs map[string]*Node
 	names  map[string]bool
+	flops  float64
 }
+
+// FLOPs is the forward pass's multiply-add count ×2 for the matrix work
+// (linear, convolution, attention) added so far: the numerator of the
+// engine's achieved-GFLOPS figures.
+func (b *Builder) FLOPs() float64 { return b.flops }
 
 // NewBuilder starts a graph over dtype dt (tensor.Float32 or tensor.Float64).
 func NewBuilder(dt tensor.Dtype) *Builder {

@@ -19,6 +19,7 @@ func (b *Builder) Linear(x, w, bias *Node) *Node {
 	}
 	out := append(append([]int(nil), xs[:len(xs)-1]...), ws[1])
 	k := linearKernel{rows: prod(xs[:len(xs)-1]), in: ws[0], out: ws[1]}
+	b.flops += 2 * float64(k.rows) * float64(k.in) * float64(k.out)
 	if bias == nil {
 		return b.apply("Linear", k, out, x, w)
 	}

@@ -1,0 +1,92 @@
+// Package model defines Concept Studio's networks: the text encoder and the
+// conditional UNet, their hyperparameters (this file), and Net, a compiled
+// graph of the two for one batch size that trains or denoises.
+package model
+
+import "fmt"
+
+// Config holds every hyperparameter of the base model.
+type Config struct {
+	ImageSize  int   // pixels per side of generated images
+	InChannels int   // 3 (RGB); 12 when Unshuffle
+	Unshuffle  bool  // space-to-depth ×2 before the UNet (32×32×3 → 16×16×12)
+	Channels   []int // UNet channels per resolution level
+	ResBlocks  int   // residual blocks per level (down path; the up path has one more)
+	CrossAttn  []bool
+	SelfAttn   []bool // self-attention in the spatial transformer at that level
+	Heads      int
+	Groups     int // GroupNorm groups
+	TimeDim    int // time-embedding width (sinusoid width is Channels[0])
+
+	Vocab      int // token rows, pseudo-word slots included
+	MaxLen     int // tokens per caption, start/end included
+	TextDim    int
+	TextLayers int
+	TextHeads  int
+}
+
+// Reference is the configuration every benchmark uses and the base model's
+// default: 64/128/128 channels at 32/16/8, cross-attention at 16 and 8,
+// self-attention at 8, and a 4-layer, width-128 text encoder: the model
+// measured in ../shared/reference/CALIBRATION.md, so speed compares 1:1.
+func Reference() Config {
+	return Config{
+		ImageSize: 32, InChannels: 3,
+		Channels:  []int{64, 128, 128},
+		ResBlocks: 1,
+		CrossAttn: []bool{false, true, true},
+		SelfAttn:  []bool{false, false, true},
+		Heads:     4, Groups: 32, TimeDim: 256,
+		Vocab: 512, MaxLen: 20, TextDim: 128, TextLayers: 4, TextHeads: 4,
+	}
+}
+
+// Tiny is a small configuration for tests and gradient checks.
+func Tiny() Config {
+	return Config{
+		ImageSize: 8, InChannels: 3,
+		Channels:  []int{8, 16},
+		ResBlocks: 1,
+		CrossAttn: []bool{false, true},
+		SelfAttn:  []bool{false, true},
+		Heads:     2, Groups: 4, TimeDim: 16,
+		Vocab: 20, MaxLen: 5, TextDim: 8, TextLayers: 1, TextHeads: 2,
+	}
+}
+
+// Validate checks the configuration's consistency.
+func (c Config) Validate() error {
+	n := len(c.Channels)
+	switch {
+	case n == 0 || len(c.CrossAttn) != n || len(c.SelfAttn) != n:
+		return fmt.Errorf("model: %d levels but %d cross- and %d self-attention flags", n, len(c.CrossAttn), len(c.SelfAttn))
+	case c.latentSize()%(1<<(n-1)) != 0:
+		return fmt.Errorf("model: size %d cannot be halved %d times", c.latentSize(), n-1)
+	case c.Heads < 1 || c.TextHeads < 1 || c.TextDim%c.TextHeads != 0:
+		return fmt.Errorf("model: bad head counts")
+	case c.Vocab < 4 || c.MaxLen < 2:
+		return fmt.Errorf("model: bad text settings")
+	}
+	for _, ch := range c.Channels {
+		if ch%c.Groups != 0 || ch%c.Heads != 0 {
+			return fmt.Errorf("model: %d channels do not split into %d groups and %d heads", ch, c.Groups, c.Heads)
+		}
+	}
+	return nil
+}
+
+// latentSize is the UNet's spatial size (half the image when unshuffled).
+func (c Config) latentSize() int {
+	if c.Unshuffle {
+		return c.ImageSize / 2
+	}
+	return c.ImageSize
+}
+
+// latentChannels is the UNet's input and output channel count.
+func (c Config) latentChannels() int {
+	if c.Unshuffle {
+		return 4 * c.InChannels
+	}
+	return c.InChannels
+}

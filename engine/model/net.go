@@ -1,0 +1,224 @@
+package model
+
+import (
+	"fmt"
+
+	"gorgonia.org/tensor"
+
+	"conceptstudio/engine/kernels"
+	"conceptstudio/engine/nn"
+	"conceptstudio/engine/ops"
+)
+
+// NetOptions choose what a Net computes.
+type NetOptions struct {
+	Batch  int
+	Train  bool                   // add the loss and its backward pass
+	Frozen func(name string) bool // weights that get no gradient (nil: none)
+	KV     map[string]nn.KV       // cross-attention K/V overrides by layer path
+}
+
+// Net is the text encoder and UNet compiled for one batch size. Fill its
+// inputs with Set, Run it, read Output, Loss and Grad.
+type Net struct {
+	Cfg   Config
+	Batch int
+	g     *nn.Graph
+	prog  *ops.Program
+
+	ids, pos       *ops.TokenIDs
+	out, loss, enc *nn.Node
+	hasTarget      bool
+}
+
+// Input names.
+const (
+	inX      = "x"
+	inTime   = "tsin"
+	inTarget = "target"
+	inWeight = "loss_weight"
+)
+
+// Build compiles a Net over weights w (missing weights are created from
+// w's seed). Shape mistakes come back as errors.
+func Build(w *nn.Weights, c Config, opt NetOptions) (n *Net, err error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	if opt.Batch < 1 {
+		return nil, fmt.Errorf("model: batch %d", opt.Batch)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("model: building the network: %v", r)
+		}
+	}()
+	g := nn.NewGraph(w, opt.Frozen)
+	for k, v := range opt.KV {
+		g.KV[k] = v
+	}
+	n = &Net{Cfg: c, Batch: opt.Batch, g: g, ids: &ops.TokenIDs{}, pos: &ops.TokenIDs{}}
+	B, S, C := opt.Batch, c.latentSize(), c.latentChannels()
+	n.pos.IDs = make([]int, B*c.MaxLen)
+	for i := range n.pos.IDs {
+		n.pos.IDs[i] = i % c.MaxLen
+	}
+	root := g.Root()
+	x := g.B.Input(inX, B, S, S, C)
+	tsin := g.B.Input(inTime, B, c.Channels[0])
+	n.enc = TextEncoder(root.Sub("text"), c, n.ids, n.pos, B)
+	n.out = UNet(root.Sub("unet"), c, x, tsin, n.enc)
+	var cost *nn.Node
+	if opt.Train {
+		target := g.B.Input(inTarget, B, S, S, C)
+		lw := g.B.Input(inWeight, B)
+		n.loss = g.B.WeightedMSE(n.out, target, lw)
+		cost = n.loss
+		n.hasTarget = true
+	}
+	if n.prog, err = g.B.Compile(cost); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// Close frees the compiled program.
+func (n *Net) Close() error { return n.prog.Close() }
+
+// Set fills the inputs: x [B, ImageSize, ImageSize, InChannels] (image
+// space; unshuffled here when the config says so), timesteps t [B], token
+// ids [B·MaxLen] with their unpadded lengths [B]; for training also the
+// target (image space) and per-sample loss weights (nil: all 1).
+func (n *Net) Set(x []float32, t []float64, ids, lengths []int, target []float32, weights []float32) error {
+	c := n.Cfg
+	B := n.Batch
+	if len(t) != B || len(ids) != B*c.MaxLen || len(lengths) != B {
+		return fmt.Errorf("model: inputs for batch %d: %d timesteps, %d ids, %d lengths", B, len(t), len(ids), len(lengths))
+	}
+	per := c.ImageSize * c.ImageSize * c.InChannels
+	if len(x) != B*per {
+		return fmt.Errorf("model: x has %d values, want %d", len(x), B*per)
+	}
+	for _, id := range ids {
+		if id < 0 || id >= c.Vocab {
+			return fmt.Errorf("model: token id %d outside the vocabulary of %d", id, c.Vocab)
+		}
+	}
+	n.ids.IDs = ids
+	n.g.TextLen.L = lengths
+	n.fill(inX, x)
+	sin := make([]float32, B*c.Channels[0])
+	kernels.TimestepEmbedding(t, c.Channels[0], sin)
+	n.fill(inTime, sin)
+	if n.hasTarget {
+		if len(target) != len(x) {
+			return fmt.Errorf("model: target has %d values, want %d", len(target), len(x))
+		}
+		n.fill(inTarget, target)
+		w := weights
+		if w == nil {
+			w = make([]float32, B)
+			for i := range w {
+				w[i] = 1
+			}
+		}
+		if len(w) != B {
+			return fmt.Errorf("model: %d loss weights for batch %d", len(w), B)
+		}
+		n.fillRaw(inWeight, w)
+	}
+	return nil
+}
+
+// fill copies an image-space tensor into a graph input, unshuffling when
+// configured.
+func (n *Net) fill(name string, src []float32) {
+	if (name == inX || name == inTarget) && n.Cfg.Unshuffle {
+		dst := make([]float32, len(src))
+		SpaceToDepth(n.Batch, n.Cfg.ImageSize, n.Cfg.InChannels, src, dst)
+		src = dst
+	}
+	n.fillRaw(name, src)
+}
+
+func (n *Net) fillRaw(name string, src []float32) {
+	t := n.g.B.InputValue(name)
+	switch d := t.Data().(type) {
+	case []float32:
+		copy(d, src)
+	case []float64:
+		for i, v := range src {
+			d[i] = float64(v)
+		}
+	}
+}
+
+// Run computes the outputs (and, when training, the loss and gradients).
+func (n *Net) Run() error { return n.prog.Run() }
+
+// Output returns the prediction in image space after Run.
+func (n *Net) Output() []float32 {
+	raw := toF32(ops.Value(n.out))
+	if !n.Cfg.Unshuffle {
+		return raw
+	}
+	out := make([]float32, len(raw))
+	DepthToSpace(n.Batch, n.Cfg.ImageSize, n.Cfg.InChannels, raw, out)
+	return out
+}
+
+// Loss returns the loss after a training Run.
+func (n *Net) Loss() float64 { return ops.ScalarValue(n.loss) }
+
+// Encoding returns the text encoder's output [B, MaxLen, TextDim].
+func (n *Net) Encoding() []float32 { return toF32(ops.Value(n.enc)) }
+
+// Params lists the weights bound in this net, with whether they learn.
+func (n *Net) Params() []*ops.Param { return n.g.B.Params() }
+
+// Grad returns the last gradient of a learnable weight (nil if none).
+func (n *Net) Grad(p *ops.Param) *tensor.Dense { return n.prog.Grad(p) }
+
+func toF32(t *tensor.Dense) []float32 {
+	switch d := t.Data().(type) {
+	case []float32:
+		return d
+	case []float64:
+		out := make([]float32, len(d))
+		for i, v := range d {
+			out[i] = float32(v)
+		}
+		return out
+	}
+	return nil
+}
+
+// SpaceToDepth moves each 2×2 pixel block into channels: [B,S,S,C] →
+// [B,S/2,S/2,4C], channel order (dy, dx, c).
+func SpaceToDepth(b, s, c int, src, dst []float32) {
+	h := s / 2
+	for n := 0; n < b; n++ {
+		for y := 0; y < s; y++ {
+			for x := 0; x < s; x++ {
+				o := ((n*h+y/2)*h+x/2)*4*c + ((y%2)*2+x%2)*c
+				copy(dst[o:o+c], src[((n*s+y)*s+x)*c:][:c])
+			}
+		}
+	}
+}
+
+// DepthToSpace inverts SpaceToDepth.
+func DepthToSpace(b, s, c int, src, dst []float32) {
+	h := s / 2
+	for n := 0; n < b; n++ {
+		for y := 0; y < s; y++ {
+			for x := 0; x < s; x++ {
+				o := ((n*h+y/2)*h+x/2)*4*c + ((y%2)*2+x%2)*c
+				copy(dst[((n*s+y)*s+x)*c:][:c], src[o:o+c])
+			}
+		}
+	}
+}
+
+// FLOPs is the forward pass's matrix work for the whole batch.
+func (n *Net) FLOPs() float64 { return n.g.B.FLOPs() }

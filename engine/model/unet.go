@@ -1,0 +1,56 @@
+package model
+
+import (
+	"conceptstudio/engine/nn"
+)
+
+// UNet predicts the noise (or v) for x [N, S, S, C] at the time embedding
+// temb [N, Channels[0]] (sinusoids, an input), conditioned on the text
+// encoding ctx [N, L, TextDim].
+func UNet(s nn.Scope, c Config, x, tsin, ctx *nn.Node) *nn.Node {
+	b := s.G.B
+	temb := s.Sub("time.fc2").Linear(b.SiLU(s.Sub("time.fc1").Linear(tsin, c.TimeDim, true)), c.TimeDim, true)
+	h := s.Sub("conv_in").Conv(x, c.Channels[0], 3, 1)
+	skips := []*nn.Node{h}
+	attn := func(s nn.Scope, h *nn.Node, level int) *nn.Node {
+		if !c.CrossAttn[level] {
+			return h
+		}
+		return s.SpatialTransformer(h, ctx, c.Heads, c.Groups, c.SelfAttn[level])
+	}
+	last := len(c.Channels) - 1
+	for lv, ch := range c.Channels {
+		d := s.Sub("down" + itoa(lv))
+		for r := 0; r < c.ResBlocks; r++ {
+			h = d.Sub("res"+itoa(r)).ResBlock(h, temb, ch, c.Groups)
+			h = attn(d.Sub("attn"+itoa(r)), h, lv)
+			skips = append(skips, h)
+		}
+		if lv < last {
+			h = d.Sub("downsample").Conv(h, ch, 3, 2)
+			skips = append(skips, h)
+		}
+	}
+	m := s.Sub("mid")
+	h = m.Sub("res0").ResBlock(h, temb, c.Channels[last], c.Groups)
+	h = m.Sub("attn").SpatialTransformer(h, ctx, c.Heads, c.Groups, true)
+	h = m.Sub("res1").ResBlock(h, temb, c.Channels[last], c.Groups)
+	for lv := last; lv >= 0; lv-- {
+		u := s.Sub("up" + itoa(lv))
+		ch := c.Channels[lv]
+		for r := 0; r <= c.ResBlocks; r++ {
+			skip := skips[len(skips)-1]
+			skips = skips[:len(skips)-1]
+			h = u.Sub("res"+itoa(r)).ResBlock(b.Concat(h, skip), temb, ch, c.Groups)
+			h = attn(u.Sub("attn"+itoa(r)), h, lv)
+		}
+		if lv > 0 {
+			// Upsample, then convolve straight to the next level's width:
+			// the convolution runs at the higher resolution, so keeping it
+			// narrow halves the up path's cost.
+			h = u.Sub("upsample").Conv(b.Upsample2x(h), c.Channels[lv-1], 3, 1)
+		}
+	}
+	h = b.SiLU(s.Sub("norm_out").GroupNorm(h, c.Groups))
+	return s.Sub("conv_out").ConvZero(h, c.latentChannels(), 3)
+}

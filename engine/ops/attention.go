@@ -1,0 +1,128 @@
+package ops
+
+import (
+	"fmt"
+
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"conceptstudio/engine/kernels"
+)
+
+// KeyLengths masks padding keys at run time: when L is set, key j of batch
+// item i is used only when j < L[i]. Fill it before each Run.
+type KeyLengths struct{ L []int }
+
+// Attention is multi-head scaled dot-product attention. q [B, ..., Hd·D]
+// (any middle axes are flattened into Lq), k, v [B, Lk, Hd·D]; the output
+// has q's shape. mask may be nil; causal masks keys after the query's
+// position (self-attention only).
+func (b *Builder) Attention(q, k, v *Node, heads int, causal bool, mask *KeyLengths) *Node {
+	qs, ks := []int(q.Shape()), []int(k.Shape())
+	c := qs[len(qs)-1]
+	if len(ks) != 3 || !k.Shape().Eq(v.Shape()) || ks[0] != qs[0] || ks[2] != c || c%heads != 0 {
+		panic(fmt.Sprintf("ops: Attention of q %v, k %v, v %v with %d heads", qs, ks, v.Shape(), heads))
+	}
+	s := kernels.AttnShape{B: qs[0], Lq: prod(qs[1 : len(qs)-1]), Lk: ks[1], Heads: heads, Dh: c / heads, Causal: causal}
+	b.flops += 4 * float64(s.B*s.Heads*s.Lq*s.Lk*s.Dh)
+	return b.apply("Attention", &attnKernel{s: s, mask: mask}, qs, q, k, v)
+}
+
+type attnKernel struct {
+	s       kernels.AttnShape
+	mask    *KeyLengths
+	probs32 []float32
+	probs64 []float64
+	ws32    kernels.AttnWorkspace[float32]
+	ws64    kernels.AttnWorkspace[float64]
+}
+
+func (k *attnKernel) keyLen() []int {
+	if k.mask == nil || k.mask.L == nil {
+		return nil
+	}
+	if len(k.mask.L) != k.s.B {
+		panic(fmt.Sprintf("ops: Attention: %d key lengths for batch %d", len(k.mask.L), k.s.B))
+	}
+	return k.mask.L
+}
+
+func (k *attnKernel) nprobs() int { return k.s.B * k.s.Heads * k.s.Lq * k.s.Lk }
+
+func (k *attnKernel) forward(in []gorgonia.Value, out *tensor.Dense) {
+	if isF32(out) {
+		k.probs32 = grow(k.probs32, k.nprobs())
+		kernels.Attention(k.s, slice[float32](in[0]), slice[float32](in[1]), slice[float32](in[2]), k.keyLen(), k.probs32, slice[float32](out))
+	} else {
+		k.probs64 = grow(k.probs64, k.nprobs())
+		kernels.Attention(k.s, slice[float64](in[0]), slice[float64](in[1]), slice[float64](in[2]), k.keyLen(), k.probs64, slice[float64](out))
+	}
+}
+
+func (k *attnKernel) backward(in []gorgonia.Value, _, dout gorgonia.Value, g []*tensor.Dense) {
+	if isF32(dout) {
+		attnBwd(k.s, in, dout, g, k.probs32, &k.ws32)
+	} else {
+		attnBwd(k.s, in, dout, g, k.probs64, &k.ws64)
+	}
+}
+
+func attnBwd[T kernels.Float](s kernels.AttnShape, in []gorgonia.Value, dout gorgonia.Value, g []*tensor.Dense, probs []T, ws *kernels.AttnWorkspace[T]) {
+	q, kk, v := slice[T](in[0]), slice[T](in[1]), slice[T](in[2])
+	dq := orScratch[T](g[0], len(q))
+	dk := orScratch[T](g[1], len(kk))
+	dv := orScratch[T](g[2], len(v))
+	kernels.AttentionBackward(s, q, kk, v, probs, slice[T](dout), dq, dk, dv, ws)
+}
+
+// TokenIDs holds token ids set at run time for an Embedding node.
+type TokenIDs struct{ IDs []int }
+
+// Embedding looks up rows of table [V, D] for the ids in ids (length
+// prod(shape)), giving [shape..., D]. The table's gradient is dense; rows
+// not looked up get zero.
+func (b *Builder) Embedding(table *Node, ids *TokenIDs, shape ...int) *Node {
+	ts := []int(table.Shape())
+	if len(ts) != 2 {
+		panic(fmt.Sprintf("ops: Embedding table %v", ts))
+	}
+	out := append(append([]int(nil), shape...), ts[1])
+	return b.apply("Embedding", embedKernel{v: ts[0], d: ts[1], n: prod(shape), ids: ids}, out, table)
+}
+
+type embedKernel struct {
+	v, d, n int
+	ids     *TokenIDs
+}
+
+func (k embedKernel) check() []int {
+	if len(k.ids.IDs) != k.n {
+		panic(fmt.Sprintf("ops: Embedding: %d ids for %d positions", len(k.ids.IDs), k.n))
+	}
+	for _, id := range k.ids.IDs {
+		if id < 0 || id >= k.v {
+			panic(fmt.Sprintf("ops: Embedding: id %d outside the table of %d rows", id, k.v))
+		}
+	}
+	return k.ids.IDs
+}
+
+func (k embedKernel) forward(in []gorgonia.Value, out *tensor.Dense) {
+	ids := k.check()
+	if isF32(out) {
+		kernels.Embedding(k.d, slice[float32](in[0]), ids, slice[float32](out))
+	} else {
+		kernels.Embedding(k.d, slice[float64](in[0]), ids, slice[float64](out))
+	}
+}
+
+func (k embedKernel) backward(_ []gorgonia.Value, _, dout gorgonia.Value, g []*tensor.Dense) {
+	if g[0] == nil {
+		return
+	}
+	if isF32(dout) {
+		kernels.EmbeddingBackward(k.v, k.d, k.ids.IDs, slice[float32](dout), slice[float32](g[0]))
+	} else {
+		kernels.EmbeddingBackward(k.v, k.d, k.ids.IDs, slice[float64](dout), slice[float64](g[0]))
+	}
+}
