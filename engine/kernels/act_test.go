@@ -1,0 +1,139 @@
+package kernels
+
+import (
+	"math"
+	"testing"
+)
+
+func TestSiLUHandValues(t *testing.T) {
+	x := []float64{0, 1, -1, 30, -30, 1000, -1000}
+	want := []float64{0, 0.7310585786300049, -0.2689414213699951, 29.999999999997197, -2.8072868906517896e-12, 1000, 0}
+	y := gcNaN(len(x))
+	SiLU(x, y)
+	gcClose(t, "SiLU", y, want, 1e-300, 1e-15)
+	y32 := make([]float32, len(x))
+	SiLU(gcTo32(x), y32)
+	gcClose(t, "SiLU32", y32, want, 1e-30, 1e-7)
+}
+
+func TestGELUHandValues(t *testing.T) {
+	x := []float64{0, 1, -1, 3, -10, 40, -40}
+	want := []float64{0, 0.8413447460685429, -0.15865525393145707, 2.99595030590511, -7.619853024160593e-23, 40, 0}
+	y := gcNaN(len(x))
+	GELU(x, y)
+	gcClose(t, "GELU", y, want, 1e-300, 1e-13)
+	y32 := make([]float32, len(x))
+	GELU(gcTo32(x), y32)
+	gcClose(t, "GELU32", y32, want, 1e-37, 1e-7)
+}
+
+func TestActFloat32MatchesFloat64(t *testing.T) {
+	// The float32 path uses expFast; it must stay within float32 rounding.
+	x := make([]float64, 20001)
+	for i := range x {
+		x[i] = float64(float32(-20 + 40*float64(i)/float64(len(x)-1)))
+	}
+	dy := gcRand(5, len(x))
+	for _, k := range []struct {
+		name string
+		f64  func(x, y []float64)
+		f32  func(x, y []float32)
+		b64  func(x, dy, dx []float64)
+		b32  func(x, dy, dx []float32)
+	}{
+		{"SiLU", SiLU[float64], SiLU[float32], SiLUBackward[float64], SiLUBackward[float32]},
+		{"GELU", GELU[float64], GELU[float32], GELUBackward[float64], GELUBackward[float32]},
+	} {
+		y, y32 := make([]float64, len(x)), make([]float32, len(x))
+		k.f64(x, y)
+		k.f32(gcTo32(x), y32)
+		dx, dx32 := make([]float64, len(x)), make([]float32, len(x))
+		k.b64(x, gcTo64(gcTo32(dy)), dx)
+		k.b32(gcTo32(x), gcTo32(dy), dx32)
+		for i := range x {
+			if e := math.Abs(float64(y32[i]) - y[i]); e > 1.5e-7*math.Abs(y[i])+1e-37 {
+				t.Fatalf("%s32(%g) = %g, float64 gives %g", k.name, x[i], y32[i], y[i])
+			}
+			// Near the zeros of the derivative only an absolute bound
+			// relative to dy makes sense.
+			if e := math.Abs(float64(dx32[i]) - dx[i]); e > 2e-7*math.Abs(dx[i])+2e-9*math.Abs(dy[i])+1e-37 {
+				t.Fatalf("%sBackward32(%g) = %g, float64 gives %g", k.name, x[i], dx32[i], dx[i])
+			}
+		}
+	}
+}
+
+func TestExpFast(t *testing.T) {
+	var worst float64
+	for x := -103.0; x < 88.7; x += 0.000731 {
+		got, want := expFast(x), math.Exp(x)
+		worst = max(worst, math.Abs(got-want)/want)
+	}
+	if worst > 4e-11 {
+		t.Errorf("expFast relative error %.2g", worst)
+	}
+	if v := expFast(-1e9); v != 0 && float32(v) != 0 {
+		t.Errorf("expFast(-1e9) = %g, want 0 in float32", v)
+	}
+	if v := float32(expFast(1e9)); !math.IsInf(float64(v), 1) {
+		t.Errorf("float32(expFast(1e9)) = %g, want +Inf", v)
+	}
+	if v := expFast(math.NaN()); !math.IsNaN(v) {
+		t.Errorf("expFast(NaN) = %g", v)
+	}
+	if v := expFast(0); v != 1 {
+		t.Errorf("expFast(0) = %g, want 1", v)
+	}
+}
+
+func TestErfcFast(t *testing.T) {
+	var worst float64
+	for z := 0.0; z < 26; z += 0.000917 {
+		got, want := erfcFast(z), math.Erfc(z)
+		worst = max(worst, math.Abs(got-want)/want)
+	}
+	if worst > 2e-9 {
+		t.Errorf("erfcFast relative error %.2g", worst)
+	}
+	if v := erfcFast(1e300); v != 0 {
+		t.Errorf("erfcFast(1e300) = %g, want 0", v)
+	}
+}
+
+func TestActivationGradients(t *testing.T) {
+	x := gcRand(41, 40)
+	for i := range x {
+		x[i] *= 4
+	}
+	r := gcRand(42, len(x))
+	y := make([]float64, len(x))
+	for _, k := range []struct {
+		name string
+		fwd  func(x, y []float64)
+		bwd  func(x, dy, dx []float64)
+	}{
+		{"SiLU", SiLU[float64], SiLUBackward[float64]},
+		{"GELU", GELU[float64], GELUBackward[float64]},
+	} {
+		loss := func() float64 { k.fwd(x, y); return gcDot(y, r) }
+		dx := gcNaN(len(x))
+		k.bwd(x, r, dx)
+		checkGradFD(t, k.name, x, loss, dx)
+	}
+}
+
+func benchmarkAct(b *testing.B, f func(x, y []float32)) {
+	x := gcTo32(gcRand(1, 1<<21))
+	for i := range x {
+		x[i] *= 4
+	}
+	y := make([]float32, len(x))
+	b.ReportAllocs()
+	b.SetBytes(int64(4 * len(x)))
+	for b.Loop() {
+		f(x, y)
+	}
+}
+
+func BenchmarkSiLU(b *testing.B) { benchmarkAct(b, SiLU[float32]) }
+func BenchmarkGELU(b *testing.B) { benchmarkAct(b, GELU[float32]) }
