@@ -84,12 +84,14 @@ var commands = map[string]command{
 	},
 	"pretrain": {
 		summary: "train the base model (resumable)",
-		usage:   "pretrain [-resume] [-dir DIR] [-steps N]",
+		usage:   "pretrain [-resume] [-dir DIR] [-steps N] [-for N] [-batch N]",
 		setup: func(fs *flag.FlagSet, a *app.App) func(context.Context, []string) error {
 			var req app.PretrainRequest
 			fs.StringVar(&req.Dir, "dir", "pretrain-run", "run `dir` for checkpoints, samples and the loss curve")
 			fs.BoolVar(&req.Resume, "resume", false, "continue from the newest checkpoint in -dir")
-			fs.IntVar(&req.Steps, "steps", 0, "total optimizer steps (0: the default)")
+			fs.IntVar(&req.Steps, "steps", 0, "total optimizer steps of the run (0: the default)")
+			fs.IntVar(&req.StopAfter, "for", 0, "train at most `N` steps in this sitting, then checkpoint and stop")
+			fs.IntVar(&req.Batch, "batch", 0, "batch size (0: the default)")
 			return func(ctx context.Context, _ []string) error {
 				return a.Pretrain(ctx, req, a.Progress("pretrain"))
 			}

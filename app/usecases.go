@@ -3,16 +3,19 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
+	"io"
 	"os"
 	"path/filepath"
 
 	"conceptstudio/engine"
 	"conceptstudio/engine/dataset"
+	"conceptstudio/store"
 )
 
 // GenerateRequest asks for images from a prompt.
@@ -51,9 +54,11 @@ type EvalRequest struct {
 
 // PretrainRequest asks for (more) base-model training.
 type PretrainRequest struct {
-	Dir    string
-	Resume bool
-	Steps  int
+	Dir       string
+	Resume    bool
+	Steps     int // total steps of the run (0: the default)
+	StopAfter int // steps in this sitting (0: to the end)
+	Batch     int
 }
 
 // DatasetRequest asks for the sprite atlas to be built.
@@ -133,7 +138,71 @@ func (a *App) Generate(ctx context.Context, req GenerateRequest, progress Progre
 	if err := req.Validate(); err != nil {
 		return err
 	}
-	return notImplemented("generating needs the base model, which is not trained yet")
+	if len(req.Concepts) > 0 {
+		return notImplemented("loading concepts into a prompt")
+	}
+	base, err := a.base(req.ModelPath)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(req.OutDir, 0o755); err != nil {
+		return fmt.Errorf("cannot create the output folder: %w", err)
+	}
+	start := time.Now()
+	imgs, err := base.Generate(ctx, engine.GenerateOptions{Prompt: req.Prompt, N: req.N, Seed: uint64(req.Seed), Steps: req.Steps, Guidance: req.Guidance},
+		func(step, total int) {
+			progress.report(Progress{Stage: "sampling", Step: step, Total: total, Elapsed: time.Since(start)})
+		})
+	if err != nil {
+		return err
+	}
+	for i, img := range imgs {
+		path := filepath.Join(req.OutDir, fmt.Sprintf("%s-seed%d-%d.png", slug(req.Prompt), req.Seed, i))
+		meta := map[string]string{
+			"prompt": req.Prompt, "seed": strconv.FormatInt(req.Seed, 10), "index": strconv.Itoa(i),
+			"steps": strconv.Itoa(req.Steps), "guidance": strconv.FormatFloat(req.Guidance, 'g', -1, 64),
+			"sampler": "ddim", "base_model": base.ID(), "app_version": Version,
+		}
+		if err := engine.WriteFileAtomic(path, func(w io.Writer) error { return store.EncodePNG(w, img, meta) }); err != nil {
+			return err
+		}
+		fmt.Fprintln(a.Out, path)
+	}
+	return nil
+}
+
+// base loads the base model: a file when one is named, else the embedded
+// default.
+func (a *App) base(path string) (*engine.Base, error) {
+	if path != "" {
+		return engine.LoadBaseFile(path)
+	}
+	b, err := engine.DefaultBase()
+	if errors.Is(err, engine.ErrNoEmbeddedModel) {
+		return nil, notImplemented("the embedded base model is not trained yet; pass -model FILE (e.g. pretrain-run/model-ema.safetensors)")
+	}
+	return b, err
+}
+
+// slug makes a short file-name-safe form of a prompt.
+func slug(s string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(s) {
+		ok := (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9')
+		switch {
+		case ok:
+			b.WriteRune(r)
+			dash = false
+		case !dash && b.Len() > 0:
+			b.WriteByte('-')
+			dash = true
+		}
+		if b.Len() >= 40 {
+			break
+		}
+	}
+	return strings.Trim(b.String(), "-")
 }
 
 // Train learns a new concept from images and writes its concept file.
@@ -152,12 +221,32 @@ func (a *App) Eval(ctx context.Context, req EvalRequest, progress ProgressFunc) 
 	return notImplemented("evaluation needs the oracle classifier and the base model, which do not exist yet")
 }
 
-// Pretrain trains the base model, resumably.
+// Pretrain trains the base model, resumably: Ctrl-C saves a checkpoint.
 func (a *App) Pretrain(ctx context.Context, req PretrainRequest, progress ProgressFunc) error {
-	if req.Steps < 0 {
-		return usageError("-steps must not be negative")
+	if req.Steps < 0 || req.StopAfter < 0 || req.Batch < 0 {
+		return usageError("-steps, -for and -batch must not be negative")
 	}
-	return notImplemented("pretraining needs the engine's model and the sprite dataset, which are not built yet")
+	opt := engine.DefaultPretrain()
+	opt.Dir, opt.Resume = req.Dir, req.Resume
+	if req.Steps > 0 {
+		opt.Steps = req.Steps
+	}
+	if req.Batch > 0 {
+		opt.Batch = req.Batch
+	}
+	opt.StopAfter = req.StopAfter
+	start := time.Now()
+	err := engine.Pretrain(ctx, opt, func(p engine.PretrainProgress) {
+		msg := p.Message
+		if p.ImgPerS > 0 {
+			msg = fmt.Sprintf("%.1f img/s %s", p.ImgPerS, msg)
+		}
+		progress.report(Progress{Stage: "pretrain", Step: p.Step, Total: p.Total, Loss: p.Loss, Elapsed: time.Since(start), Message: msg})
+	})
+	if errors.Is(err, engine.ErrRunExists) {
+		return usageError("%v", err)
+	}
+	return err
 }
 
 // Dataset fetches the pinned emoji packages with npm and rebuilds the

@@ -24,6 +24,7 @@ type BenchOptions struct {
 	Steps     int // timed training steps (default 5)
 	Model     model.Config
 	SkipTrain bool
+	SkipSgemm bool
 }
 
 // BenchResult is what `conceptstudio bench` reports. Ratios are computed
@@ -58,11 +59,13 @@ func Bench(ctx context.Context, opt BenchOptions, progress func(stage string, st
 		progress = func(string, int, int) {}
 	}
 	r := BenchResult{BLAS: kernels.BLAS(), Threads: runtime.GOMAXPROCS(0), Batch: opt.Batch}
-	progress("sgemm", 0, 2)
-	r.SgemmGFLOPS512 = sgemmGFLOPS(512, 20)
-	progress("sgemm", 1, 2)
-	r.SgemmGFLOPS1024 = sgemmGFLOPS(1024, 5)
-	progress("sgemm", 2, 2)
+	if !opt.SkipSgemm {
+		progress("sgemm", 0, 2)
+		r.SgemmGFLOPS512 = sgemmGFLOPS(512, 20)
+		progress("sgemm", 1, 2)
+		r.SgemmGFLOPS1024 = sgemmGFLOPS(1024, 5)
+		progress("sgemm", 2, 2)
+	}
 	if err := ctx.Err(); err != nil {
 		return r, err
 	}

@@ -1,0 +1,195 @@
+package engine
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+
+	"gorgonia.org/tensor"
+
+	"conceptstudio/engine/dataset"
+	"conceptstudio/engine/diffusion"
+	"conceptstudio/engine/model"
+	"conceptstudio/engine/nn"
+	"conceptstudio/engine/safetensors"
+)
+
+// ErrBadModel marks a base-model file that cannot be used.
+var ErrBadModel = errors.New("not a usable base model")
+
+// Base is a text-to-image base model: configuration, weights, tokenizer
+// and the diffusion set-up it was trained with.
+type Base struct {
+	Cfg   model.Config
+	Pred  diffusion.PredKind
+	Sched *diffusion.Schedule
+	W     *nn.Weights
+	Tok   *dataset.Tokenizer
+	id    string
+}
+
+// BaseConfig is the base model's architecture for a tokenizer: the
+// reference network on a pixel-unshuffled 16×16×12 latent (a quarter of
+// the 32×32 network's work per image) with text attention at every level.
+func BaseConfig(tok *dataset.Tokenizer) model.Config {
+	c := model.Reference()
+	c.Unshuffle = true
+	c.CrossAttn = []bool{true, true, true}
+	c.SelfAttn = []bool{false, true, true}
+	c.Vocab = len(tok.Vocab())
+	c.MaxLen = dataset.MaxCaptionTokens
+	return c
+}
+
+// NewBase makes an untrained base model with weights drawn from seed.
+func NewBase(cfg model.Config, tok *dataset.Tokenizer, pred diffusion.PredKind, seed uint64) (*Base, error) {
+	b := &Base{Cfg: cfg, Pred: pred, Sched: diffusion.Cosine(diffusion.DefaultT), W: nn.NewWeights(tensor.Float32, seed), Tok: tok}
+	// Building a net once creates every weight.
+	n, err := model.Build(b.W, cfg, model.NetOptions{Batch: 1})
+	if err != nil {
+		return nil, err
+	}
+	n.Close()
+	return b, nil
+}
+
+// baseMeta is what a model file's metadata holds besides the weights.
+type baseMeta struct {
+	Config   model.Config `json:"config"`
+	Pred     string       `json:"prediction"`
+	Schedule string       `json:"schedule"`
+	Vocab    []string     `json:"vocab"`
+}
+
+// ID identifies the weights: concept files record it, so a concept made
+// for another base model is refused. It is a hash of the weight bytes.
+func (b *Base) ID() string {
+	if b.id == "" {
+		h := sha256.New()
+		for _, name := range b.W.Names() {
+			t, _ := b.W.Lookup(name)
+			io.WriteString(h, name)
+			for _, v := range t.Data().([]float32) {
+				bits := float32bits(v)
+				h.Write([]byte{byte(bits), byte(bits >> 8), byte(bits >> 16), byte(bits >> 24)})
+			}
+		}
+		b.id = hex.EncodeToString(h.Sum(nil))[:16]
+	}
+	return b.id
+}
+
+// EncodeModel writes the model as safetensors (F16 weights when half is set).
+func (b *Base) EncodeModel(w io.Writer, half bool) error {
+	f, err := b.file(half)
+	if err != nil {
+		return err
+	}
+	return safetensors.Encode(w, f)
+}
+
+func (b *Base) file(half bool) (*safetensors.File, error) {
+	meta, err := json.Marshal(baseMeta{Config: b.Cfg, Pred: b.Pred.String(), Schedule: "cosine", Vocab: b.Tok.Vocab()})
+	if err != nil {
+		return nil, err
+	}
+	f := &safetensors.File{Metadata: map[string]string{"conceptstudio.base": string(meta), "conceptstudio.base_id": b.ID()}}
+	for _, name := range b.W.Names() {
+		t, _ := b.W.Lookup(name)
+		data := t.Data().([]float32)
+		if half {
+			f.Tensors = append(f.Tensors, safetensors.F16Tensor(name, []int(t.Shape()), data))
+		} else {
+			f.Tensors = append(f.Tensors, safetensors.F32Tensor(name, []int(t.Shape()), data))
+		}
+	}
+	return f, nil
+}
+
+// Save writes the model file atomically.
+func (b *Base) Save(path string, half bool) error {
+	return WriteFileAtomic(path, func(w io.Writer) error { return b.EncodeModel(w, half) })
+}
+
+// LoadBase reads a model file (from disk or embedded bytes).
+func LoadBase(data []byte) (*Base, error) {
+	f, err := safetensors.Decode(data, safetensors.ReadOptions{RejectNonFinite: true, MaxHeaderSize: 64 << 20})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadModel, err)
+	}
+	raw, ok := f.Metadata["conceptstudio.base"]
+	if !ok {
+		return nil, fmt.Errorf("%w: the file has no Concept Studio base-model metadata", ErrBadModel)
+	}
+	var m baseMeta
+	if err := json.NewDecoder(bytes.NewReader([]byte(raw))).Decode(&m); err != nil {
+		return nil, fmt.Errorf("%w: metadata: %w", ErrBadModel, err)
+	}
+	if err := m.Config.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadModel, err)
+	}
+	pred, err := diffusion.ParsePredKind(m.Pred)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadModel, err)
+	}
+	tok, err := dataset.NewTokenizerFromVocab(m.Vocab)
+	if err != nil {
+		return nil, fmt.Errorf("%w: vocabulary: %w", ErrBadModel, err)
+	}
+	b := &Base{Cfg: m.Config, Pred: pred, Sched: diffusion.Cosine(diffusion.DefaultT), W: nn.NewWeights(tensor.Float32, 0), Tok: tok}
+	for _, t := range f.Tensors {
+		v, err := t.Float32()
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrBadModel, err)
+		}
+		b.W.Set(t.Name, tensor.New(tensor.WithShape(t.Shape...), tensor.WithBacking(append([]float32(nil), v...))))
+	}
+	// Every weight the architecture needs must be present with its shape.
+	want := nn.NewWeights(tensor.Float32, 0)
+	n, err := model.Build(want, m.Config, model.NetOptions{Batch: 1})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadModel, err)
+	}
+	n.Close()
+	var missing []string
+	for _, name := range want.Names() {
+		wt, _ := want.Lookup(name)
+		got, ok := b.W.Lookup(name)
+		if !ok {
+			missing = append(missing, name)
+			continue
+		}
+		if !got.Shape().Eq(wt.Shape()) {
+			return nil, fmt.Errorf("%w: weight %s has shape %v, the architecture needs %v", ErrBadModel, name, got.Shape(), wt.Shape())
+		}
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		return nil, fmt.Errorf("%w: %d weights missing (first %s)", ErrBadModel, len(missing), missing[0])
+	}
+	if id := f.Metadata["conceptstudio.base_id"]; id != "" && id != b.ID() {
+		// F16 files hash differently from the F32 weights they came from;
+		// the recorded id is the model's identity.
+		b.id = id
+	}
+	return b, nil
+}
+
+// LoadBaseFile reads a model file from disk.
+func LoadBaseFile(path string) (*Base, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	b, err := LoadBase(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return b, nil
+}

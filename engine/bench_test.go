@@ -1,0 +1,32 @@
+package engine
+
+import (
+	"context"
+	"testing"
+
+	"conceptstudio/engine/dataset"
+	"conceptstudio/engine/model"
+)
+
+// benchmarkTrain times training steps of a configuration at a batch size.
+func benchmarkTrain(b *testing.B, c model.Config, batch int) {
+	b.ReportAllocs()
+	r, err := Bench(context.Background(), BenchOptions{Batch: batch, Steps: b.N, Model: c, SkipSgemm: true}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(r.StepMS, "ms/step")
+	b.ReportMetric(r.ImgPerS, "img/s")
+	b.ReportMetric(r.TrainGFLOPS, "GFLOPS")
+}
+
+func baseConfig(b *testing.B) model.Config {
+	a, err := dataset.LoadAtlas()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return BaseConfig(dataset.NewTokenizer(a, dataset.DefaultReserved))
+}
+
+func BenchmarkTrainStepReference32(b *testing.B) { benchmarkTrain(b, model.Reference(), 32) }
+func BenchmarkTrainStepBase32(b *testing.B)      { benchmarkTrain(b, baseConfig(b), 32) }

@@ -1,0 +1,171 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"sync"
+
+	"conceptstudio/engine/dataset"
+	"conceptstudio/engine/diffusion"
+	"conceptstudio/engine/model"
+)
+
+// ErrPrompt marks a prompt the model cannot read (unknown words, too long).
+var ErrPrompt = errors.New("prompt")
+
+// promptError explains a prompt problem in one sentence while still
+// matching ErrPrompt and the tokenizer's errors with errors.Is.
+type promptError struct {
+	msg string
+	err error
+}
+
+func (e *promptError) Error() string   { return e.msg }
+func (e *promptError) Unwrap() []error { return []error{ErrPrompt, e.err} }
+
+// GenerateOptions describe one generation.
+type GenerateOptions struct {
+	Prompt   string
+	N        int     // images (default 1)
+	Seed     uint64  // same seed, same images
+	Steps    int     // sampler steps (default 25)
+	Guidance float64 // classifier-free guidance scale (0: unguided... default 4 via the app)
+	Sampler  diffusion.SamplerKind
+}
+
+// sampler holds compiled forward nets per batch size.
+type sampler struct {
+	mu   sync.Mutex
+	nets map[int]*model.Net
+}
+
+var samplers sync.Map // *Base → *sampler
+
+func (b *Base) net(batch int) (*model.Net, error) {
+	v, _ := samplers.LoadOrStore(b, &sampler{nets: map[int]*model.Net{}})
+	s := v.(*sampler)
+	if n, ok := s.nets[batch]; ok {
+		return n, nil
+	}
+	n, err := model.Build(b.W, b.Cfg, model.NetOptions{Batch: batch})
+	if err != nil {
+		return nil, err
+	}
+	s.nets[batch] = n
+	return n, nil
+}
+
+// Encode turns a prompt into token ids padded to MaxLen and its length,
+// with a clear error naming unknown words.
+func (b *Base) Encode(prompt string) (ids []int, length int, err error) {
+	ids, unknown, err := b.Tok.Encode(prompt, b.Cfg.MaxLen)
+	if err != nil {
+		msg := err.Error()
+		if len(unknown) > 0 {
+			q := make([]string, len(unknown))
+			for i, u := range unknown {
+				q[i] = strconv.Quote(u)
+			}
+			msg = "the model does not know " + strings.Join(q, ", ")
+			if errors.Is(err, dataset.ErrTooLong) {
+				msg += fmt.Sprintf(", and the prompt is too long (at most %d words)", b.Cfg.MaxLen-2)
+			}
+		} else if errors.Is(err, dataset.ErrTooLong) {
+			msg = fmt.Sprintf("the prompt is too long (at most %d words)", b.Cfg.MaxLen-2)
+		}
+		return nil, 0, &promptError{msg: msg, err: err}
+	}
+	length = 0
+	for length < len(ids) && ids[length] != dataset.PadID {
+		length++
+	}
+	return ids, length, nil
+}
+
+// Generate renders opt.N images for the prompt.
+func (b *Base) Generate(ctx context.Context, opt GenerateOptions, progress func(step, total int)) ([]*image.NRGBA, error) {
+	if opt.N < 1 {
+		opt.N = 1
+	}
+	ids, length, err := b.Encode(opt.Prompt)
+	if err != nil {
+		return nil, err
+	}
+	empty, emptyLen, _ := b.Encode("")
+	v, _ := samplers.LoadOrStore(b, &sampler{nets: map[int]*model.Net{}})
+	s := v.(*sampler)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	guided := opt.Guidance != 1
+	batch := opt.N
+	if guided {
+		batch = 2 * opt.N
+	}
+	net, err := b.net(batch)
+	if err != nil {
+		return nil, err
+	}
+	L := b.Cfg.MaxLen
+	allIDs := make([]int, 0, batch*L)
+	lengths := make([]int, 0, batch)
+	if guided {
+		for i := 0; i < opt.N; i++ {
+			allIDs = append(allIDs, empty...)
+			lengths = append(lengths, emptyLen)
+		}
+	}
+	for i := 0; i < opt.N; i++ {
+		allIDs = append(allIDs, ids...)
+		lengths = append(lengths, length)
+	}
+	tf := make([]float64, batch)
+	den := func(x []float32, t []int, n int) ([]float32, error) {
+		for i, ti := range t {
+			tf[i] = float64(ti)
+		}
+		if err := net.Set(x, tf, allIDs, lengths, nil, nil); err != nil {
+			return nil, err
+		}
+		if err := net.Run(); err != nil {
+			return nil, err
+		}
+		return append([]float32(nil), net.Output()...), nil
+	}
+	model := diffusion.Denoiser(den)
+	if guided {
+		model = diffusion.CFG(den, opt.Guidance)
+	}
+	per := b.Cfg.ImageSize * b.Cfg.ImageSize * b.Cfg.InChannels
+	rng := rand.New(rand.NewPCG(opt.Seed, 0xC0FFEE))
+	out, err := diffusion.Sample(ctx, b.Sched, b.Pred, model, opt.N, per, rng, diffusion.Options{Sampler: opt.Sampler, Steps: opt.Steps, ClipX0: true, Progress: progress})
+	if err != nil {
+		return nil, err
+	}
+	imgs := make([]*image.NRGBA, opt.N)
+	for i := range imgs {
+		imgs[i] = ToImage(out[i*per:(i+1)*per], b.Cfg.ImageSize, b.Cfg.InChannels)
+	}
+	return imgs, nil
+}
+
+// ToImage converts an NHWC image in [-1, 1] to 8-bit RGB.
+func ToImage(data []float32, size, channels int) *image.NRGBA {
+	img := image.NewNRGBA(image.Rect(0, 0, size, size))
+	q := func(v float32) uint8 {
+		f := (v + 1) * 127.5
+		return uint8(min(max(f+0.5, 0), 255))
+	}
+	for py := 0; py < size; py++ {
+		for px := 0; px < size; px++ {
+			p := (py*size + px) * channels
+			img.SetNRGBA(px, py, color.NRGBA{q(data[p]), q(data[p+1]), q(data[p+2]), 255})
+		}
+	}
+	return img
+}

@@ -1,0 +1,442 @@
+package engine
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"image/draw"
+	"image/png"
+	"io"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"golang.org/x/image/font"
+	"golang.org/x/image/font/basicfont"
+	"golang.org/x/image/math/fixed"
+
+	"conceptstudio/engine/dataset"
+	"conceptstudio/engine/diffusion"
+	"conceptstudio/engine/model"
+	"conceptstudio/engine/optim"
+	"conceptstudio/engine/safetensors"
+)
+
+// PretrainOptions configure base-model training. Zero values take the
+// defaults in DefaultPretrain.
+type PretrainOptions struct {
+	Dir             string
+	Resume          bool
+	Steps           int
+	Batch           int
+	LR              float64
+	Warmup          int
+	EMADecay        float64
+	MinSNR          float64 // min-SNR-γ loss weighting (0: off)
+	DropCaption     float64 // share of empty captions (classifier-free guidance)
+	CheckpointEvery time.Duration
+	SampleEvery     int // steps between sample grids
+	StopAfter       int // train at most this many steps in this sitting (0: to the end), then checkpoint
+	Seed            uint64
+	Pred            diffusion.PredKind
+	Config          *model.Config // nil: BaseConfig for the dataset's tokenizer
+}
+
+// DefaultPretrain are the base model's training settings.
+func DefaultPretrain() PretrainOptions {
+	return PretrainOptions{
+		Dir: "pretrain-run", Steps: 40000, Batch: 32, LR: 4e-4, Warmup: 500,
+		EMADecay: 0.999, MinSNR: 5, DropCaption: 0.1,
+		CheckpointEvery: 5 * time.Minute, SampleEvery: 1000, Seed: 1, Pred: diffusion.VPrediction,
+	}
+}
+
+// PretrainProgress is one report from Pretrain.
+type PretrainProgress struct {
+	Step, Total int
+	Loss        float64 // mean over the last report interval
+	ImgPerS     float64
+	Message     string
+}
+
+// Files in a run folder.
+const (
+	checkpointFile = "checkpoint.safetensors"
+	emaModelFile   = "model-ema.safetensors"
+	lossCSVFile    = "loss.csv"
+)
+
+// ErrRunExists means a run folder already holds a checkpoint and resume
+// was not asked for (nothing is overwritten).
+var ErrRunExists = errors.New("a training run already exists there")
+
+// lossPoint is a smoothed loss at a step.
+type lossPoint struct {
+	Step int     `json:"s"`
+	Loss float64 `json:"l"`
+}
+
+// trainState is what a checkpoint restores besides tensors.
+type trainState struct {
+	Step       int         `json:"step"`
+	AdamStep   int         `json:"adam_step"`
+	EMAUpdates int         `json:"ema_updates"`
+	RNG        string      `json:"rng"`
+	Skipped    int         `json:"skipped"`
+	History    []lossPoint `json:"history"`
+	Options    string      `json:"options"`
+}
+
+// Pretrain trains the base model on the emoji world, checkpointing every
+// few minutes and when ctx is cancelled, so a run resumes exactly where it
+// stopped (weights, optimizer, EMA, random state, step).
+func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainProgress)) error {
+	def := DefaultPretrain()
+	fill := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	fill(&opt.Steps, def.Steps)
+	fill(&opt.Batch, def.Batch)
+	fill(&opt.Warmup, def.Warmup)
+	fill(&opt.SampleEvery, def.SampleEvery)
+	if opt.LR == 0 {
+		opt.LR = def.LR
+	}
+	if opt.EMADecay == 0 {
+		opt.EMADecay = def.EMADecay
+	}
+	if opt.CheckpointEvery == 0 {
+		opt.CheckpointEvery = def.CheckpointEvery
+	}
+	if opt.Dir == "" {
+		opt.Dir = def.Dir
+	}
+	if progress == nil {
+		progress = func(PretrainProgress) {}
+	}
+	atlas, err := dataset.LoadAtlas()
+	if err != nil {
+		return err
+	}
+	tok := dataset.NewTokenizer(atlas, dataset.DefaultReserved)
+	cfg := BaseConfig(tok)
+	if opt.Config != nil {
+		cfg = *opt.Config
+		cfg.Vocab, cfg.MaxLen = len(tok.Vocab()), dataset.MaxCaptionTokens
+	}
+	if err := os.MkdirAll(filepath.Join(opt.Dir, "samples"), 0o755); err != nil {
+		return err
+	}
+	ckpt := filepath.Join(opt.Dir, checkpointFile)
+	_, statErr := os.Stat(ckpt)
+	exists := statErr == nil
+	if exists && !opt.Resume {
+		return fmt.Errorf("%w in %s: pass -resume to continue it, or choose another -dir", ErrRunExists, opt.Dir)
+	}
+	if !exists && opt.Resume && !errors.Is(statErr, fs.ErrNotExist) {
+		return statErr
+	}
+
+	base, err := NewBase(cfg, tok, opt.Pred, opt.Seed)
+	if err != nil {
+		return err
+	}
+	net, err := model.Build(base.W, cfg, model.NetOptions{Batch: opt.Batch, Train: true})
+	if err != nil {
+		return err
+	}
+	defer net.Close()
+	params := learnable(net, func(name string) int {
+		// No weight decay on biases, norm scales and embeddings.
+		if t, _ := base.W.Lookup(name); len(t.Shape()) == 1 {
+			return 1
+		}
+		return 0
+	})
+	adam := optim.NewAdamW(optim.Group{LR: opt.LR, WeightDecay: 0.01}, optim.Group{LR: opt.LR})
+	ema, err := optim.NewEMA(params.Params, opt.EMADecay)
+	if err != nil {
+		return err
+	}
+	ema.Warmup = true
+	pcg := rand.NewPCG(opt.Seed, 0xDA7A)
+	rng := rand.New(pcg)
+	st := trainState{}
+	if exists {
+		if st, err = loadCheckpoint(ckpt, base, adam, ema, pcg); err != nil {
+			return fmt.Errorf("resuming from %s: %w", ckpt, err)
+		}
+		progress(PretrainProgress{Step: st.Step, Total: opt.Steps, Message: fmt.Sprintf("resumed at step %d", st.Step)})
+	}
+	optsJSON, _ := json.Marshal(opt)
+	st.Options = string(optsJSON)
+
+	renderer := dataset.NewRenderer(atlas)
+	sceneOpt := dataset.DefaultSceneOptions()
+	B, S, C := opt.Batch, cfg.ImageSize, cfg.InChannels
+	per := S * S * C
+	x0 := make([]float32, B*per)
+	noise := make([]float32, B*per)
+	ids := make([]int, B*cfg.MaxLen)
+	lengths := make([]int, B)
+	tf := make([]float64, B)
+	wts := make([]float32, B)
+	empty, emptyLen, _ := base.Encode("")
+
+	save := func() error {
+		st.AdamStep, st.EMAUpdates = adam.StepCount(), ema.Updates()
+		if err := saveCheckpoint(ckpt, base, adam, ema, pcg, st); err != nil {
+			return err
+		}
+		if err := writeLossCSV(filepath.Join(opt.Dir, lossCSVFile), st.History); err != nil {
+			return err
+		}
+		// The EMA weights as a model file, ready to try with generate.
+		if err := ema.Swap(params.Params); err != nil {
+			return err
+		}
+		defer ema.Swap(params.Params)
+		base.id = ""
+		return base.Save(filepath.Join(opt.Dir, emaModelFile), false)
+	}
+	sample := func() error {
+		if err := ema.Swap(params.Params); err != nil {
+			return err
+		}
+		defer ema.Swap(params.Params)
+		img, err := SampleGrid(ctx, base, SamplePrompts, 4, 7)
+		if err != nil {
+			return err
+		}
+		return WriteFileAtomic(filepath.Join(opt.Dir, "samples", fmt.Sprintf("step-%06d.png", st.Step)), func(w io.Writer) error { return png.Encode(w, img) })
+	}
+
+	sittingEnd := opt.Steps
+	if opt.StopAfter > 0 {
+		sittingEnd = min(opt.Steps, st.Step+opt.StopAfter)
+	}
+	lastSave := time.Now()
+	windowStart := time.Now()
+	var windowLoss float64
+	var windowN int
+	for st.Step < sittingEnd {
+		if err := ctx.Err(); err != nil {
+			if serr := save(); serr != nil {
+				return errors.Join(err, serr)
+			}
+			return err
+		}
+		// A batch of scenes and captions.
+		for i := 0; i < B; i++ {
+			sc := atlas.RandomScene(rng, sceneOpt)
+			renderer.Render(sc, S, x0[i*per:(i+1)*per])
+			caption := dataset.Caption(atlas, sc, rng)
+			row := ids[i*cfg.MaxLen : (i+1)*cfg.MaxLen]
+			if rng.Float64() < opt.DropCaption {
+				copy(row, empty)
+				lengths[i] = emptyLen
+				continue
+			}
+			enc, n, err := base.Encode(caption)
+			if err != nil {
+				return fmt.Errorf("training caption %q: %w", caption, err)
+			}
+			copy(row, enc)
+			lengths[i] = n
+		}
+		diffusion.FillNormal(rng, noise)
+		t := base.Sched.RandomTimesteps(rng, B)
+		xt, err := base.Sched.AddNoise(x0, noise, t)
+		if err != nil {
+			return err
+		}
+		target, err := base.Sched.Target(opt.Pred, x0, noise, t)
+		if err != nil {
+			return err
+		}
+		for i, w := range base.Sched.MinSNRWeights(opt.Pred, t, opt.MinSNR) {
+			wts[i] = float32(w)
+			tf[i] = float64(t[i])
+		}
+		if err := net.Set(xt, tf, ids, lengths, target, wts); err != nil {
+			return err
+		}
+		if err := net.Run(); err != nil {
+			return err
+		}
+		params.collect()
+		if _, finite := optim.ClipGradNorm(params.Params, 1); !finite {
+			st.Skipped++
+		} else {
+			lr := optim.CosineLR(st.Step, opt.Warmup, opt.Steps, opt.LR, opt.LR/10)
+			for i := range adam.Groups {
+				adam.Groups[i].LR = lr
+			}
+			if err := adam.Step(params.Params); err != nil {
+				return err
+			}
+			if err := ema.Update(params.Params); err != nil {
+				return err
+			}
+		}
+		st.Step++
+		windowLoss += net.Loss()
+		windowN++
+		if st.Step%50 == 0 || st.Step == sittingEnd {
+			el := time.Since(windowStart).Seconds()
+			p := PretrainProgress{Step: st.Step, Total: opt.Steps, Loss: windowLoss / float64(windowN), ImgPerS: float64(windowN*B) / el}
+			st.History = append(st.History, lossPoint{Step: st.Step, Loss: p.Loss})
+			progress(p)
+			windowLoss, windowN, windowStart = 0, 0, time.Now()
+		}
+		if st.Step%opt.SampleEvery == 0 || st.Step == opt.Steps {
+			if err := sample(); err != nil {
+				return err
+			}
+		}
+		if time.Since(lastSave) > opt.CheckpointEvery || st.Step == sittingEnd {
+			if err := save(); err != nil {
+				return err
+			}
+			lastSave = time.Now()
+		}
+	}
+	return nil
+}
+
+// SamplePrompts are the fixed prompts of the training sample grids.
+var SamplePrompts = []string{
+	"a dog on a blue background",
+	"a teddy bear",
+	"a teapot on the left, on a yellow background",
+	"a big cactus on a red background",
+	"a small rocket in the top right corner, on a white background",
+	"a cat on the left of a car, on a green background",
+	"a penguin on a striped purple background",
+	"a guitar at the bottom, on a pink background",
+}
+
+// SampleGrid renders each prompt (a row) for seeds 0..cols-1 (columns),
+// magnified zoom×, with the prompt written above each row.
+func SampleGrid(ctx context.Context, b *Base, prompts []string, cols, zoom int) (*image.NRGBA, error) {
+	S := b.Cfg.ImageSize * zoom
+	const label = 16
+	img := image.NewNRGBA(image.Rect(0, 0, cols*(S+4)+4, len(prompts)*(S+label+4)+4))
+	draw.Draw(img, img.Bounds(), image.NewUniform(color.NRGBA{250, 250, 250, 255}), image.Point{}, draw.Src)
+	for r, p := range prompts {
+		y0 := r*(S+label+4) + 4
+		d := font.Drawer{Dst: img, Src: image.NewUniform(color.NRGBA{20, 20, 20, 255}), Face: basicfont.Face7x13, Dot: fixed.P(4, y0+11)}
+		d.DrawString(p)
+		imgs, err := b.Generate(ctx, GenerateOptions{Prompt: p, N: cols, Seed: uint64(r), Steps: 25, Guidance: 4}, nil)
+		if err != nil {
+			return nil, err
+		}
+		for c, g := range imgs {
+			x0 := c*(S+4) + 4
+			for y := 0; y < S; y++ {
+				for x := 0; x < S; x++ {
+					img.Set(x0+x, y0+label+y, g.At(x/zoom, y/zoom))
+				}
+			}
+		}
+	}
+	return img, nil
+}
+
+func writeLossCSV(path string, h []lossPoint) error {
+	return WriteFileAtomic(path, func(w io.Writer) error {
+		if _, err := io.WriteString(w, "step,loss\n"); err != nil {
+			return err
+		}
+		for _, p := range h {
+			if _, err := io.WriteString(w, strconv.Itoa(p.Step)+","+strconv.FormatFloat(p.Loss, 'g', 6, 64)+"\n"); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// saveCheckpoint writes weights, optimizer moments, EMA shadows and state.
+func saveCheckpoint(path string, b *Base, adam *optim.AdamW, ema *optim.EMA, pcg *rand.PCG, st trainState) error {
+	rs, err := pcg.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	st.RNG = base64.StdEncoding.EncodeToString(rs)
+	stJSON, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	f, err := b.file(false)
+	if err != nil {
+		return err
+	}
+	f.Metadata["conceptstudio.train_state"] = string(stJSON)
+	for i := range f.Tensors {
+		f.Tensors[i].Name = "w/" + f.Tensors[i].Name
+	}
+	for k, v := range adam.State() {
+		f.Tensors = append(f.Tensors, safetensors.F32Tensor("adam/"+k, []int{len(v)}, v))
+	}
+	for k, v := range ema.State() {
+		f.Tensors = append(f.Tensors, safetensors.F32Tensor("ema/"+k, []int{len(v)}, v))
+	}
+	return WriteFileAtomic(path, func(w io.Writer) error { return safetensors.Encode(w, f) })
+}
+
+// loadCheckpoint restores what saveCheckpoint wrote into an identically
+// configured run.
+func loadCheckpoint(path string, b *Base, adam *optim.AdamW, ema *optim.EMA, pcg *rand.PCG) (trainState, error) {
+	var st trainState
+	f, err := safetensors.ReadFile(path, safetensors.ReadOptions{MaxHeaderSize: 64 << 20})
+	if err != nil {
+		return st, err
+	}
+	if err := json.Unmarshal([]byte(f.Metadata["conceptstudio.train_state"]), &st); err != nil {
+		return st, fmt.Errorf("train state: %w", err)
+	}
+	adamState, emaState := map[string][]float32{}, map[string][]float32{}
+	for _, t := range f.Tensors {
+		v, err := t.Float32()
+		if err != nil {
+			return st, err
+		}
+		switch {
+		case len(t.Name) > 2 && t.Name[:2] == "w/":
+			w, ok := b.W.Lookup(t.Name[2:])
+			if !ok || w.Shape().TotalSize() != len(v) {
+				return st, fmt.Errorf("weight %s does not fit this model", t.Name[2:])
+			}
+			copy(w.Data().([]float32), v)
+		case len(t.Name) > 5 && t.Name[:5] == "adam/":
+			adamState[t.Name[5:]] = append([]float32(nil), v...)
+		case len(t.Name) > 4 && t.Name[:4] == "ema/":
+			emaState[t.Name[4:]] = append([]float32(nil), v...)
+		}
+	}
+	if err := adam.Load(adamState, st.AdamStep); err != nil {
+		return st, err
+	}
+	if err := ema.Load(emaState, st.EMAUpdates); err != nil {
+		return st, err
+	}
+	rs, err := base64.StdEncoding.DecodeString(st.RNG)
+	if err != nil {
+		return st, err
+	}
+	if err := pcg.UnmarshalBinary(rs); err != nil {
+		return st, err
+	}
+	b.id = ""
+	return st, nil
+}
