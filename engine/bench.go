@@ -42,6 +42,7 @@ type BenchResult struct {
 	TrainGFLOPS     float64 `json:"train_gflops"`
 	RatioToSgemm    float64 `json:"train_gflops_over_sgemm"`
 	PeakRSSMB       float64 `json:"peak_rss_mb"`
+	AllocMBPerStep  float64 `json:"alloc_mb_per_step"`
 }
 
 // Bench measures sgemm and the reference model's training step.
@@ -121,7 +122,11 @@ func benchTrain(ctx context.Context, opt BenchOptions, r *BenchResult, progress 
 	const warm = 2
 	total := warm + opt.Steps
 	var elapsed time.Duration
+	var ms0, ms1 runtime.MemStats
 	for i := 0; i < total; i++ {
+		if i == warm {
+			runtime.ReadMemStats(&ms0)
+		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -134,6 +139,8 @@ func benchTrain(ctx context.Context, opt BenchOptions, r *BenchResult, progress 
 			elapsed += time.Since(start)
 		}
 	}
+	runtime.ReadMemStats(&ms1)
+	r.AllocMBPerStep = float64(ms1.TotalAlloc-ms0.TotalAlloc) / float64(opt.Steps) / (1 << 20)
 	progress("train step", total, total)
 	per := elapsed.Seconds() / float64(opt.Steps)
 	r.StepMS = per * 1000
@@ -190,6 +197,6 @@ func (r BenchResult) String() string {
 		fmt.Fprintf(&b, "train step (batch %d) %.0f ms, %.1f img/s\n", r.Batch, r.StepMS, r.ImgPerS)
 		fmt.Fprintf(&b, "achieved             %.1f GFLOPS = %.0f%% of sgemm\n", r.TrainGFLOPS, 100*r.RatioToSgemm)
 	}
-	fmt.Fprintf(&b, "peak RSS             %.0f MB\n", r.PeakRSSMB)
+	fmt.Fprintf(&b, "peak RSS             %.0f MB (%.1f MB allocated per step)\n", r.PeakRSSMB, r.AllocMBPerStep)
 	return b.String()
 }

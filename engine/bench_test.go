@@ -18,6 +18,7 @@ func benchmarkTrain(b *testing.B, c model.Config, batch int) {
 	b.ReportMetric(r.StepMS, "ms/step")
 	b.ReportMetric(r.ImgPerS, "img/s")
 	b.ReportMetric(r.TrainGFLOPS, "GFLOPS")
+	b.ReportMetric(r.AllocMBPerStep, "MB-alloc/step")
 }
 
 func baseConfig(b *testing.B) model.Config {

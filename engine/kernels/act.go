@@ -7,21 +7,26 @@ import "math"
 // x (or −0) without overflow trouble.
 func SiLU[T Float](x, y []T) {
 	needLen("SiLU", "y", len(y), len(x))
-	Parallel(len(x), elemMinPerWorker, func(lo, hi int) {
-		xs, ys := x[lo:hi], y[lo:hi]
-		ys = ys[:len(xs)]
-		if elemIs32[T]() { // separate loops keep expFast inlined
-			for i, xv := range xs {
-				v := float64(xv)
-				ys[i] = T(v / (1 + expFast(-v)))
-			}
-			return
-		}
-		for i, xv := range xs {
+	if runsInline(len(x), elemMinPerWorker) {
+		siluRange(x, y)
+		return
+	}
+	Parallel(len(x), elemMinPerWorker, func(lo, hi int) { siluRange(x[lo:hi], y[lo:hi]) })
+}
+
+func siluRange[T Float](x, y []T) {
+	y = y[:len(x)]
+	if elemIs32[T]() { // separate loops keep expFast inlined
+		for i, xv := range x {
 			v := float64(xv)
-			ys[i] = T(v / (1 + math.Exp(-v)))
+			y[i] = T(v / (1 + expFast(-v)))
 		}
-	})
+		return
+	}
+	for i, xv := range x {
+		v := float64(xv)
+		y[i] = T(v / (1 + math.Exp(-v)))
+	}
 }
 
 // SiLUBackward overwrites dx with dy·σ(x)·(1 + x·(1−σ(x))), the gradient of
@@ -29,23 +34,28 @@ func SiLU[T Float](x, y []T) {
 func SiLUBackward[T Float](x, dy, dx []T) {
 	needLen("SiLUBackward", "dy", len(dy), len(x))
 	needLen("SiLUBackward", "dx", len(dx), len(x))
-	Parallel(len(x), elemMinPerWorker, func(lo, hi int) {
-		xs, dys, dxs := x[lo:hi], dy[lo:hi], dx[lo:hi]
-		dys, dxs = dys[:len(xs)], dxs[:len(xs)]
-		if elemIs32[T]() {
-			for i, xv := range xs {
-				v := float64(xv)
-				s := 1 / (1 + expFast(-v))
-				dxs[i] = T(float64(dys[i]) * s * (1 + v*(1-s)))
-			}
-			return
-		}
-		for i, xv := range xs {
+	if runsInline(len(x), elemMinPerWorker) {
+		siluBackwardRange(x, dy, dx)
+		return
+	}
+	Parallel(len(x), elemMinPerWorker, func(lo, hi int) { siluBackwardRange(x[lo:hi], dy[lo:hi], dx[lo:hi]) })
+}
+
+func siluBackwardRange[T Float](x, dy, dx []T) {
+	dy, dx = dy[:len(x)], dx[:len(x)]
+	if elemIs32[T]() {
+		for i, xv := range x {
 			v := float64(xv)
-			s := 1 / (1 + math.Exp(-v))
-			dxs[i] = T(float64(dys[i]) * s * (1 + v*(1-s)))
+			s := 1 / (1 + expFast(-v))
+			dx[i] = T(float64(dy[i]) * s * (1 + v*(1-s)))
 		}
-	})
+		return
+	}
+	for i, xv := range x {
+		v := float64(xv)
+		s := 1 / (1 + math.Exp(-v))
+		dx[i] = T(float64(dy[i]) * s * (1 + v*(1-s)))
+	}
 }
 
 const (
@@ -61,23 +71,28 @@ const (
 // float32.
 func GELU[T Float](x, y []T) {
 	needLen("GELU", "y", len(y), len(x))
-	Parallel(len(x), elemMinPerWorker, func(lo, hi int) {
-		xs, ys := x[lo:hi], y[lo:hi]
-		ys = ys[:len(xs)]
-		if elemIs32[T]() {
-			// x·Φ(x) = relu(x) − |x|·Φ(−|x|): no branch, no cancellation.
-			for i, xv := range xs {
-				v := float64(xv)
-				a := math.Abs(v)
-				ys[i] = T(0.5*(v+a) - a*0.5*erfcFast(a*invSqrt2))
-			}
-			return
-		}
-		for i, xv := range xs {
+	if runsInline(len(x), elemMinPerWorker) {
+		geluRange(x, y)
+		return
+	}
+	Parallel(len(x), elemMinPerWorker, func(lo, hi int) { geluRange(x[lo:hi], y[lo:hi]) })
+}
+
+func geluRange[T Float](x, y []T) {
+	y = y[:len(x)]
+	if elemIs32[T]() {
+		// x·Φ(x) = relu(x) − |x|·Φ(−|x|): no branch, no cancellation.
+		for i, xv := range x {
 			v := float64(xv)
-			ys[i] = T(0.5 * v * math.Erfc(-v*invSqrt2))
+			a := math.Abs(v)
+			y[i] = T(0.5*(v+a) - a*0.5*erfcFast(a*invSqrt2))
 		}
-	})
+		return
+	}
+	for i, xv := range x {
+		v := float64(xv)
+		y[i] = T(0.5 * v * math.Erfc(-v*invSqrt2))
+	}
 }
 
 // GELUBackward overwrites dx with dy·(Φ(x) + x·φ(x)), φ the standard normal
@@ -85,29 +100,34 @@ func GELU[T Float](x, y []T) {
 func GELUBackward[T Float](x, dy, dx []T) {
 	needLen("GELUBackward", "dy", len(dy), len(x))
 	needLen("GELUBackward", "dx", len(dx), len(x))
-	Parallel(len(x), elemMinPerWorker, func(lo, hi int) {
-		xs, dys, dxs := x[lo:hi], dy[lo:hi], dx[lo:hi]
-		dys, dxs = dys[:len(xs)], dxs[:len(xs)]
-		if elemIs32[T]() {
-			for i, xv := range xs {
-				v := float64(xv)
-				tail := 0.5 * erfcFast(math.Abs(v)*invSqrt2) // Φ(−|x|)
-				// Φ(x) is tail for x < 0 and 1 − tail otherwise; select
-				// with the sign bit, as random signs defeat branch prediction.
-				neg := uint64(int64(math.Float64bits(v)) >> 63)
-				cdf := math.Float64frombits(math.Float64bits(tail)&neg | math.Float64bits(1-tail)&^neg)
-				pdf := invSqrt2Pi * expFast(-0.5*v*v)
-				dxs[i] = T(float64(dys[i]) * (cdf + v*pdf))
-			}
-			return
-		}
-		for i, xv := range xs {
+	if runsInline(len(x), elemMinPerWorker) {
+		geluBackwardRange(x, dy, dx)
+		return
+	}
+	Parallel(len(x), elemMinPerWorker, func(lo, hi int) { geluBackwardRange(x[lo:hi], dy[lo:hi], dx[lo:hi]) })
+}
+
+func geluBackwardRange[T Float](x, dy, dx []T) {
+	dy, dx = dy[:len(x)], dx[:len(x)]
+	if elemIs32[T]() {
+		for i, xv := range x {
 			v := float64(xv)
-			cdf := 0.5 * math.Erfc(-v*invSqrt2)
-			pdf := invSqrt2Pi * math.Exp(-0.5*v*v)
-			dxs[i] = T(float64(dys[i]) * (cdf + v*pdf))
+			tail := 0.5 * erfcFast(math.Abs(v)*invSqrt2) // Φ(−|x|)
+			// Φ(x) is tail for x < 0 and 1 − tail otherwise; select with
+			// the sign bit, as random signs defeat branch prediction.
+			neg := uint64(int64(math.Float64bits(v)) >> 63)
+			cdf := math.Float64frombits(math.Float64bits(tail)&neg | math.Float64bits(1-tail)&^neg)
+			pdf := invSqrt2Pi * expFast(-0.5*v*v)
+			dx[i] = T(float64(dy[i]) * (cdf + v*pdf))
 		}
-	})
+		return
+	}
+	for i, xv := range x {
+		v := float64(xv)
+		cdf := 0.5 * math.Erfc(-v*invSqrt2)
+		pdf := invSqrt2Pi * math.Exp(-0.5*v*v)
+		dx[i] = T(float64(dy[i]) * (cdf + v*pdf))
+	}
 }
 
 // erfcFast returns erfc(z) for z ≥ 0 with relative error below 2e-9 for

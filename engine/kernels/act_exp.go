@@ -3,6 +3,7 @@ package kernels
 import (
 	"fmt"
 	"math"
+	"runtime"
 	"unsafe"
 )
 
@@ -64,3 +65,12 @@ func needLen(kernel, name string, got, want int) {
 // elemMinPerWorker is the smallest chunk of an elementwise kernel worth
 // handing to a goroutine (a few tens of microseconds of work).
 const elemMinPerWorker = 8192
+
+// runsInline reports whether Parallel(n, minPerWorker, ·) would run on the
+// calling goroutine. Kernels then call their range function directly
+// rather than through a closure, so that small calls (and all calls under
+// GOMAXPROCS=1) allocate nothing; with worker goroutines, Parallel itself
+// allocates a few small objects.
+func runsInline(n, minPerWorker int) bool {
+	return runtime.GOMAXPROCS(0) <= 1 || n/max(minPerWorker, 1) <= 1
+}

@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -118,7 +119,7 @@ func TestActivationGradients(t *testing.T) {
 		loss := func() float64 { k.fwd(x, y); return gcDot(y, r) }
 		dx := gcNaN(len(x))
 		k.bwd(x, r, dx)
-		checkGradFD(t, k.name, x, loss, dx)
+		checkGrad(t, k.name, x, loss, dx)
 	}
 }
 
@@ -137,3 +138,54 @@ func benchmarkAct(b *testing.B, f func(x, y []float32)) {
 
 func BenchmarkSiLU(b *testing.B) { benchmarkAct(b, SiLU[float32]) }
 func BenchmarkGELU(b *testing.B) { benchmarkAct(b, GELU[float32]) }
+
+// TestNumericKernelsSteadyStateAllocs: with warm workspaces, none of the
+// normalisation, activation, softmax, attention and embedding kernels
+// allocates (AllocsPerRun runs at GOMAXPROCS=1; with worker goroutines
+// only Parallel's own bookkeeping allocates).
+func TestNumericKernelsSteadyStateAllocs(t *testing.T) {
+	if !strings.HasPrefix(BLAS(), "OpenBLAS") {
+		t.Skipf("%s allocates inside Gemm", BLAS())
+	}
+	const n, hw, c, groups = 2, 64, 32, 8
+	x, dy := gcTo32(gcRand(1, n*hw*c)), gcTo32(gcRand(2, n*hw*c))
+	y, dx := make([]float32, len(x)), make([]float32, len(x))
+	gamma, beta, dg, db := gcTo32(gcRand(3, c)), gcTo32(gcRand(4, c)), make([]float32, c), make([]float32, c)
+	mean, rstd := make([]float32, n*hw), make([]float32, n*hw)
+	s := AttnShape{B: 2, Lq: 16, Lk: 8, Heads: 2, Dh: 16}
+	q, k, v := x[:s.B*s.Lq*s.Width()], x[:s.B*s.Lk*s.Width()], dy[:s.B*s.Lk*s.Width()]
+	probs, out := make([]float32, s.ProbsLen()), make([]float32, len(q))
+	dq, dk, dv := make([]float32, len(q)), make([]float32, len(k)), make([]float32, len(v))
+	var ws AttnWorkspace[float32]
+	keyLen := []int{8, 5}
+	ids := []int{3, 1, 3, 0}
+	table, dtable := x[:8*c], make([]float32, 8*c)
+	ts := []float64{1, 500}
+	for name, f := range map[string]func(){
+		"GroupNorm": func() {
+			GroupNorm(n, hw, c, groups, 1e-5, x, gamma, beta, y, mean, rstd)
+			GroupNormBackward(n, hw, c, groups, x, gamma, mean, rstd, dy, dx, dg, db)
+		},
+		"LayerNorm": func() {
+			LayerNorm(n*hw, c, 1e-5, x, gamma, beta, y, mean, rstd)
+			LayerNormBackward(n*hw, c, x, gamma, mean, rstd, dy, dx, dg, db)
+		},
+		"SiLU":    func() { SiLU(x, y); SiLUBackward(x, dy, dx) },
+		"GELU":    func() { GELU(x, y); GELUBackward(x, dy, dx) },
+		"Softmax": func() { Softmax(n*hw, c, x, y, SoftmaxMask{Causal: true}); SoftmaxBackward(n*hw, c, y, dy, dx) },
+		"Attention": func() {
+			Attention(s, q, k, v, keyLen, probs, out)
+			AttentionBackward(s, q, k, v, probs, dy[:len(q)], dq, dk, dv, &ws)
+		},
+		"Embedding": func() {
+			Embedding(c, table, ids, y)
+			EmbeddingBackward(8, c, ids, dy, dtable)
+			TimestepEmbedding(ts, c, y)
+		},
+	} {
+		f()
+		if a := testing.AllocsPerRun(5, f); a != 0 {
+			t.Errorf("%s: %v allocations per call after warm-up, want 0", name, a)
+		}
+	}
+}

@@ -62,8 +62,20 @@ func Attention[T Float](s AttnShape, q, k, v []T, keyLen []int, probs, out []T) 
 	if units == 0 || per == 0 {
 		return
 	}
-	big := s.Lq*s.Lk*s.Dh >= attnSerialMACs
-	head := func(u int) {
+	big := per*s.Dh >= attnSerialMACs
+	if big || runsInline(units, 1) {
+		attnForwardRange(0, units, s, scale, big, q, k, v, keyLen, probs, out)
+		return
+	}
+	Parallel(units, 1, func(lo, hi int) { attnForwardRange(lo, hi, s, scale, false, q, k, v, keyLen, probs, out) })
+}
+
+// attnForwardRange is Attention for the (batch, head) pairs [lo, hi),
+// numbered batch·Heads + head. rowsParallel spreads each head's softmax
+// rows over workers (for heads big enough to be run one at a time).
+func attnForwardRange[T Float](lo, hi int, s AttnShape, scale T, rowsParallel bool, q, k, v []T, keyLen []int, probs, out []T) {
+	w, per := s.Width(), s.Lq*s.Lk
+	for u := lo; u < hi; u++ {
 		b, h := u/s.Heads, u%s.Heads
 		qb := q[b*s.Lq*w+h*s.Dh:]
 		kb := k[b*s.Lk*w+h*s.Dh:]
@@ -76,27 +88,14 @@ func Attention[T Float](s AttnShape, q, k, v []T, keyLen []int, probs, out []T) 
 		}
 		// Scores for the kl usable keys; softmaxRow zeroes the rest.
 		Gemm(false, true, s.Lq, kl, s.Dh, scale, qb, w, kb, w, 0, p, s.Lk)
-		if big {
-			Parallel(s.Lq, max(1, elemMinPerWorker/s.Lk), func(lo, hi int) {
-				attnSoftmaxRows(p, s.Lk, kl, s.Causal, lo, hi)
-			})
+		if minRows := max(1, elemMinPerWorker/s.Lk); rowsParallel && !runsInline(s.Lq, minRows) {
+			Parallel(s.Lq, minRows, func(lo, hi int) { attnSoftmaxRows(p, s.Lk, kl, s.Causal, lo, hi) })
 		} else {
 			attnSoftmaxRows(p, s.Lk, kl, s.Causal, 0, s.Lq)
 		}
 		// Probabilities of masked keys are zero: only kl keys contribute.
 		Gemm(false, false, s.Lq, s.Dh, kl, 1, p, s.Lk, vb, w, 0, ob, w)
 	}
-	if big {
-		for u := range units {
-			head(u)
-		}
-		return
-	}
-	Parallel(units, 1, func(lo, hi int) {
-		for u := lo; u < hi; u++ {
-			head(u)
-		}
-	})
 }
 
 // attnSoftmaxRows applies the masked softmax in place to rows [lo, hi) of
@@ -178,12 +177,28 @@ func AttentionBackward[T Float](s AttnShape, q, k, v, probs, dout []T, dq, dk, d
 	scale := T(1 / math.Sqrt(float64(s.Dh)))
 	units, per := s.B*s.Heads, s.Lq*s.Lk
 	big := per*s.Dh >= attnSerialMACs
+	inline := big || runsInline(units, 1)
 	workers := 1
-	if !big {
+	if !inline {
 		workers = max(1, runtime.GOMAXPROCS(0))
 	}
-	ws.reserve(per, workers, !big)
-	head := func(u int, dp []T) {
+	ws.reserve(per, workers, !inline)
+	if inline {
+		attnBackwardRange(0, units, s, scale, big, q, k, v, probs, dout, dq, dk, dv, ws.buf[:per])
+		return
+	}
+	Parallel(units, 1, func(lo, hi int) {
+		slot := <-ws.slots
+		defer func() { ws.slots <- slot }()
+		attnBackwardRange(lo, hi, s, scale, false, q, k, v, probs, dout, dq, dk, dv, ws.buf[slot*per:(slot+1)*per])
+	})
+}
+
+// attnBackwardRange is AttentionBackward for the (batch, head) pairs
+// [lo, hi), with dp [Lq, Lk] as scratch.
+func attnBackwardRange[T Float](lo, hi int, s AttnShape, scale T, rowsParallel bool, q, k, v, probs, dout, dq, dk, dv, dp []T) {
+	w, per := s.Width(), s.Lq*s.Lk
+	for u := lo; u < hi; u++ {
 		b, h := u/s.Heads, u%s.Heads
 		qo, ko := b*s.Lq*w+h*s.Dh, b*s.Lk*w+h*s.Dh
 		p := probs[u*per : (u+1)*per]
@@ -191,11 +206,9 @@ func AttentionBackward[T Float](s AttnShape, q, k, v, probs, dout []T, dq, dk, d
 		Gemm(true, false, s.Lk, s.Dh, s.Lq, 1, p, s.Lk, dout[qo:], w, 0, dv[ko:], w)
 		// dP = dO·Vᵀ
 		Gemm(false, true, s.Lq, s.Lk, s.Dh, 1, dout[qo:], w, v[ko:], w, 0, dp, s.Lk)
-		// dS = softmax backward, in place
-		if big {
-			Parallel(s.Lq, max(1, elemMinPerWorker/s.Lk), func(lo, hi int) {
-				attnSoftmaxBackRows(p, dp, s.Lk, lo, hi)
-			})
+		// dS = P ⊙ (dP − rowsum(P ⊙ dP)), in place
+		if minRows := max(1, elemMinPerWorker/s.Lk); rowsParallel && !runsInline(s.Lq, minRows) {
+			Parallel(s.Lq, minRows, func(lo, hi int) { attnSoftmaxBackRows(p, dp, s.Lk, lo, hi) })
 		} else {
 			attnSoftmaxBackRows(p, dp, s.Lk, 0, s.Lq)
 		}
@@ -203,19 +216,4 @@ func AttentionBackward[T Float](s AttnShape, q, k, v, probs, dout []T, dq, dk, d
 		Gemm(false, false, s.Lq, s.Dh, s.Lk, scale, dp, s.Lk, k[ko:], w, 0, dq[qo:], w)
 		Gemm(true, false, s.Lk, s.Dh, s.Lq, scale, dp, s.Lk, q[qo:], w, 0, dk[ko:], w)
 	}
-	if big {
-		dp := ws.buf[:per]
-		for u := range units {
-			head(u, dp)
-		}
-		return
-	}
-	Parallel(units, 1, func(lo, hi int) {
-		slot := <-ws.slots
-		defer func() { ws.slots <- slot }()
-		dp := ws.buf[slot*per : (slot+1)*per]
-		for u := lo; u < hi; u++ {
-			head(u, dp)
-		}
-	})
 }

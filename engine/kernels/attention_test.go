@@ -128,9 +128,9 @@ func TestAttentionGradients(t *testing.T) {
 			dq, dk, dv := gcNaN(len(q)), gcNaN(len(k)), gcNaN(len(v))
 			var ws AttnWorkspace[float64]
 			AttentionBackward(s, q, k, v, probs, r, dq, dk, dv, &ws)
-			checkGradFD(t, "Attention dq", q, loss, dq)
-			checkGradFD(t, "Attention dk", k, loss, dk)
-			checkGradFD(t, "Attention dv", v, loss, dv)
+			checkGrad(t, "Attention dq", q, loss, dq)
+			checkGrad(t, "Attention dk", k, loss, dk)
+			checkGrad(t, "Attention dv", v, loss, dv)
 			// Padding keys get exactly zero gradient.
 			for b := range s.B {
 				for j := range s.Lk {
@@ -178,6 +178,40 @@ func TestAttentionBackwardFloat32AndReuse(t *testing.T) {
 			if e := gcMaxRel(c.got, c.want); !(e < 2e-6) {
 				t.Errorf("%+v: float32 %s relative error %.2g", s, c.name, e)
 			}
+		}
+	}
+}
+
+func TestAttentionBigHeads(t *testing.T) {
+	// Heads of ≥ attnSerialMACs multiply-adds run one at a time with their
+	// softmax rows spread over workers; results must equal the per-head
+	// path (and the reference).
+	s := AttnShape{B: 1, Lq: 512, Lk: 512, Heads: 2, Dh: 16, Causal: true}
+	if s.Lq*s.Lk*s.Dh < attnSerialMACs {
+		t.Fatal("shape too small for the serial-heads path")
+	}
+	w := s.Width()
+	keyLen := []int{400}
+	q, k, v := gcRand(111, s.B*s.Lq*w), gcRand(112, s.B*s.Lk*w), gcRand(113, s.B*s.Lk*w)
+	dout := gcRand(114, s.B*s.Lq*w)
+	_, wantO := refAttention(s, q, k, v, keyLen)
+	probs, out := gcNaN(s.ProbsLen()), gcNaN(len(q))
+	Attention(s, q, k, v, keyLen, probs, out)
+	gcClose(t, "out", out, wantO, 1e-14, 1e-12)
+	dq, dk, dv := gcNaN(len(q)), gcNaN(len(k)), gcNaN(len(v))
+	AttentionBackward(s, q, k, v, probs, dout, dq, dk, dv, nil)
+
+	scale := 1 / math.Sqrt(float64(s.Dh))
+	p2, o2 := gcNaN(s.ProbsLen()), gcNaN(len(q))
+	attnForwardRange(0, s.B*s.Heads, s, scale, false, q, k, v, keyLen, p2, o2)
+	dq2, dk2, dv2 := gcNaN(len(q)), gcNaN(len(k)), gcNaN(len(v))
+	attnBackwardRange(0, s.B*s.Heads, s, scale, false, q, k, v, p2, dout, dq2, dk2, dv2, make([]float64, s.Lq*s.Lk))
+	for _, c := range []struct {
+		name      string
+		got, want []float64
+	}{{"probs", probs, p2}, {"out", out, o2}, {"dq", dq, dq2}, {"dk", dk, dk2}, {"dv", dv, dv2}} {
+		if e := gcMaxRel(c.got, c.want); !(e < 1e-14) {
+			t.Errorf("%s: serial-heads path differs from per-head path by %.2g", c.name, e)
 		}
 	}
 }

@@ -80,16 +80,15 @@ func convGrow[T Float](buf *[]T, n int) []T {
 	return (*buf)[:n]
 }
 
-// convColBudgetBytes bounds the im2col chunk so that it stays resident in the
+// convColBudgetBytes bounds the im2col chunk so that it stays in the
 // last-level cache between the copy that writes it and the GEMM that
-// reads it (and so the GEMM's packing reads it from cache). 4 MiB was the
-// fastest of 1, 2, 4 and 8 MiB at the UNet sizes; a full-size im2col
-// (75 MiB at 64 channels, 32×32, batch 32) ran the GEMM at about half
-// speed. A variable so tests can force many chunks.
+// packs it. 4 MiB was the fastest of 1, 2, 4 and 8 MiB at the UNet sizes;
+// a full-size im2col (75 MiB at 64 channels, 32×32, batch 32) ran the GEMM
+// at about half speed. A variable so tests can force many chunks.
 var convColBudgetBytes = 4 << 20
 
-// convChunkRows is how many output image rows (each OW pixels) one im2col
-// chunk holds for shape s with element size esize.
+// convChunkRows is how many output image rows (OW pixels each) one
+// im2col chunk holds for shape s with element size esize.
 func convChunkRows(s ConvShape, esize int) int {
 	perRow := s.OutW() * s.colWidth() * esize
 	r := convColBudgetBytes / perRow
@@ -367,9 +366,9 @@ func convFillRows[T Float](y, b []T, rows int) {
 	}
 }
 
-// convSumBlockRows is the block length of convAccumRows: rows are summed within a
-// block, then the block sums added to the output, which keeps float32
-// rounding error near that of a 256-term plus an M/256-term sum.
+// convSumBlockRows is the block length of convAccumRows: rows are summed
+// within a block, then the block sums added to the output, which keeps
+// float32 rounding error near that of a 256-term plus an M/256-term sum.
 const convSumBlockRows = 256
 
 // convAccumRows adds the column sums of a (rows of width c) to out.

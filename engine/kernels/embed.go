@@ -23,11 +23,18 @@ func Embedding[T Float](d int, table []T, ids []int, y []T) {
 	}
 	needLen("Embedding", "y", len(y), len(ids)*d)
 	checkIDs("Embedding", ids, len(table)/d)
-	Parallel(len(ids), max(1, elemMinPerWorker/d), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			copy(y[i*d:(i+1)*d], table[ids[i]*d:(ids[i]+1)*d])
-		}
-	})
+	minRows := max(1, elemMinPerWorker/d)
+	if runsInline(len(ids), minRows) {
+		embeddingRange(d, table, ids, y)
+		return
+	}
+	Parallel(len(ids), minRows, func(lo, hi int) { embeddingRange(d, table, ids[lo:hi], y[lo*d:hi*d]) })
+}
+
+func embeddingRange[T Float](d int, table []T, ids []int, y []T) {
+	for i, id := range ids {
+		copy(y[i*d:(i+1)*d], table[id*d:(id+1)*d])
+	}
 }
 
 // EmbeddingBackward overwrites dtable [v, d] with the gradient of
@@ -42,18 +49,29 @@ func EmbeddingBackward[T Float](v, d int, ids []int, dy, dtable []T) {
 	needLen("EmbeddingBackward", "dy", len(dy), len(ids)*d)
 	needLen("EmbeddingBackward", "dtable", len(dtable), v*d)
 	checkIDs("EmbeddingBackward", ids, v)
-	Parallel(v, max(1, 4*elemMinPerWorker/d), func(lo, hi int) {
-		clear(dtable[lo*d : hi*d])
-	})
-	Parallel(d, max(16, elemMinPerWorker/max(len(ids), 1)), func(lo, hi int) {
-		for i, id := range ids {
-			dst, src := dtable[id*d+lo:id*d+hi], dy[i*d+lo:i*d+hi]
-			src = src[:len(dst)]
-			for j, g := range src {
-				dst[j] += g
-			}
+	dtable = dtable[:v*d]
+	if minClear := 4 * elemMinPerWorker; runsInline(len(dtable), minClear) {
+		clear(dtable)
+	} else {
+		Parallel(len(dtable), minClear, func(lo, hi int) { clear(dtable[lo:hi]) })
+	}
+	minCols := max(16, elemMinPerWorker/max(len(ids), 1))
+	if runsInline(d, minCols) {
+		embeddingScatter(0, d, d, ids, dy, dtable)
+		return
+	}
+	Parallel(d, minCols, func(lo, hi int) { embeddingScatter(lo, hi, d, ids, dy, dtable) })
+}
+
+// embeddingScatter adds columns [lo, hi) of each dy row into its table row.
+func embeddingScatter[T Float](lo, hi, d int, ids []int, dy, dtable []T) {
+	for i, id := range ids {
+		dst, src := dtable[id*d+lo:id*d+hi], dy[i*d+lo:i*d+hi]
+		src = src[:len(dst)]
+		for j, g := range src {
+			dst[j] += g
 		}
-	})
+	}
 }
 
 // TimestepEmbedding overwrites y [len(t), dim] with sinusoidal embeddings

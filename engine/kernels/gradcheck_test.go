@@ -10,11 +10,11 @@ import (
 // gradient and central differences (in float64).
 const gradTol = 1e-6
 
-// checkGradFD compares analytic, the gradient of f with respect to x, with
+// checkGrad compares analytic, the gradient of f with respect to x, with
 // central differences of step 1e-6 and fails t when they differ by more
 // than gradTol (see gradRelErr). It perturbs x in place (f must read x)
 // and restores every element.
-func checkGradFD(t *testing.T, name string, x []float64, f func() float64, analytic []float64) {
+func checkGrad(t *testing.T, name string, x []float64, f func() float64, analytic []float64) {
 	t.Helper()
 	if len(analytic) != len(x) {
 		t.Fatalf("%s: %d analytic components for %d inputs", name, len(analytic), len(x))
@@ -140,7 +140,7 @@ func TestCheckGradCatchesWrongGradient(t *testing.T) {
 	x := []float64{0.3, -1.2, 2}
 	orig := append([]float64(nil), x...)
 	f := func() float64 { return x[0]*x[1] + math.Sin(x[2]) }
-	checkGradFD(t, "x0·x1+sin(x2)", x, f, []float64{x[1], x[0], math.Cos(x[2])})
+	checkGrad(t, "x0·x1+sin(x2)", x, f, []float64{x[1], x[0], math.Cos(x[2])})
 	for i := range x {
 		if x[i] != orig[i] {
 			t.Fatalf("checkGrad left x = %v, want %v", x, orig)

@@ -3,17 +3,19 @@ package kernels
 import (
 	"fmt"
 	"math"
+	"sync"
 )
 
 // Normalisation kernels. Statistics are always accumulated in float64 and
 // the variance is the mean of squared deviations from an already computed
 // mean (two passes), so a large common offset (values 1000 + tiny noise)
 // costs no precision even when T is float32. Per-channel scratch lives in
-// fixed-size arrays on the goroutine stack; nothing is allocated unless a
-// single group is wider than normChanBlock channels.
+// fixed-size arrays on the goroutine stack (allocated only for a group
+// wider than normChanBlock channels) and the backward passes' cross-row
+// partial sums in pooled buffers, so steady-state calls do not allocate.
 
-// normChanBlock is the most channels a GroupNorm chunk (whole groups) or a
-// LayerNorm column block keeps per-channel float64 scratch for.
+// normChanBlock is the most channels a GroupNorm chunk (whole groups)
+// keeps per-channel float64 scratch for.
 const normChanBlock = 256
 
 // normMinWork is the least number of elements worth a goroutine.
@@ -55,26 +57,38 @@ func GroupNorm[T Float](n, hw, c, groups int, eps T, x, gamma, beta, y, mean, rs
 		}
 		return
 	}
-	gPer := groupChunk(cpg, groups)
-	Parallel(n*groups, max(1, normMinWork/(hw*cpg)), func(lo, hi int) {
-		var stack [4 * normChanBlock]float64
-		buf := stack[:]
-		if cpg > normChanBlock {
-			buf = make([]float64, 4*cpg)
-		}
-		for u := lo; u < hi; {
-			ni, g0 := u/groups, u%groups
-			g1 := min(groups, g0+hi-u)
-			xs, ys := x[ni*hw*c:(ni+1)*hw*c], y[ni*hw*c:(ni+1)*hw*c]
-			for ga := g0; ga < g1; ga += gPer {
-				gb := min(g1, ga+gPer)
-				s := ni*groups + ga
-				groupNormChunk(hw, c, cpg, ga*cpg, (gb-ga)*cpg, float64(eps),
-					xs, gamma, beta, ys, mean[s:s+gb-ga], rstd[s:s+gb-ga], buf)
-			}
-			u += g1 - g0
-		}
+	minUnits := max(1, normMinWork/(hw*cpg))
+	if runsInline(n*groups, minUnits) {
+		groupNormRange(0, n*groups, hw, c, groups, float64(eps), x, gamma, beta, y, mean, rstd)
+		return
+	}
+	Parallel(n*groups, minUnits, func(lo, hi int) {
+		groupNormRange(lo, hi, hw, c, groups, float64(eps), x, gamma, beta, y, mean, rstd)
 	})
+}
+
+// groupNormRange is GroupNorm for the (sample, group) pairs [lo, hi),
+// numbered sample·groups + group, taken in chunks of whole groups.
+func groupNormRange[T Float](lo, hi, hw, c, groups int, eps float64, x, gamma, beta, y, mean, rstd []T) {
+	cpg := c / groups
+	gPer := groupChunk(cpg, groups)
+	var stack [4 * normChanBlock]float64
+	buf := stack[:]
+	if cpg > normChanBlock {
+		buf = make([]float64, 4*cpg)
+	}
+	for u := lo; u < hi; {
+		ni, g0 := u/groups, u%groups
+		g1 := min(groups, g0+hi-u)
+		xs, ys := x[ni*hw*c:(ni+1)*hw*c], y[ni*hw*c:(ni+1)*hw*c]
+		for ga := g0; ga < g1; ga += gPer {
+			gb := min(g1, ga+gPer)
+			s := ni*groups + ga
+			groupNormChunk(hw, c, cpg, ga*cpg, (gb-ga)*cpg, eps,
+				xs, gamma, beta, ys, mean[s:s+gb-ga], rstd[s:s+gb-ga], buf)
+		}
+		u += g1 - g0
+	}
 }
 
 // groupNormChunk normalises channels [c0, c0+nc) (whole groups of cpg) of
@@ -147,8 +161,9 @@ func groupNormChunk[T Float](hw, c, cpg, c0, nc int, eps float64, x, gamma, beta
 //
 // Sums are in float64 around the saved mean, whose float32 rounding is
 // corrected from the data, so large offsets lose nothing. Work is split
-// over groups; each worker owns its channels' dgamma and dbeta, so the
-// result does not depend on the number of workers.
+// over (sample, group) pairs like GroupNorm; dgamma and dbeta are summed
+// per sample into pooled float64 scratch and then over samples in order,
+// so the result does not depend on the number of workers.
 func GroupNormBackward[T Float](n, hw, c, groups int, x, gamma, mean, rstd, dy, dx, dgamma, dbeta []T) {
 	checkGroupNorm("GroupNormBackward", n, hw, c, groups)
 	size := n * hw * c
@@ -161,100 +176,156 @@ func GroupNormBackward[T Float](n, hw, c, groups int, x, gamma, mean, rstd, dy, 
 	needLen("GroupNormBackward", "mean", len(mean), n*groups)
 	needLen("GroupNormBackward", "rstd", len(rstd), n*groups)
 	cpg := c / groups
-	if cpg == 0 {
+	if n == 0 || hw == 0 || cpg == 0 {
+		clear(dgamma[:c])
+		clear(dbeta[:c])
 		return
 	}
-	gPer := groupChunk(cpg, groups)
-	Parallel(groups, max(1, normMinWork/max(1, n*hw*cpg)), func(lo, hi int) {
-		var stack [6 * normChanBlock]float64
-		buf := stack[:]
-		if cpg > normChanBlock {
-			buf = make([]float64, 6*cpg)
-		}
-		for ga := lo; ga < hi; ga += gPer {
-			gb := min(hi, ga+gPer)
-			groupNormBackwardChunk(n, hw, c, groups, cpg, ga, gb-ga, x, gamma, mean, rstd, dy, dx, dgamma, dbeta, buf)
-		}
-	})
+	scratch := getF64(2 * n * c)
+	defer f64Pool.Put(scratch)
+	part := *scratch // per sample: dgamma partials [c], then dbeta partials [c]
+	minUnits := max(1, normMinWork/(hw*cpg))
+	if runsInline(n*groups, minUnits) {
+		groupNormBackwardRange(0, n*groups, hw, c, groups, x, gamma, mean, rstd, dy, dx, part)
+	} else {
+		Parallel(n*groups, minUnits, func(lo, hi int) {
+			groupNormBackwardRange(lo, hi, hw, c, groups, x, gamma, mean, rstd, dy, dx, part)
+		})
+	}
+	sumPartials(n, c, part, dgamma, dbeta)
 }
 
-// groupNormBackwardChunk is GroupNormBackward for groups [g0, g0+ng) of all
-// samples. buf holds at least 6·ng·cpg float64s.
-func groupNormBackwardChunk[T Float](n, hw, c, groups, cpg, g0, ng int, x, gamma, mean, rstd, dy, dx, dgamma, dbeta []T, buf []float64) {
-	c0, nc := g0*cpg, ng*cpg
-	dg, db := buf[:nc], buf[nc:2*nc]
-	sx, sdy, sdyx, mc := buf[2*nc:3*nc], buf[3*nc:4*nc], buf[4*nc:5*nc], buf[5*nc:6*nc]
-	gam := gamma[c0 : c0+nc]
-	cnt := float64(hw * cpg)
-	clear(dg)
-	clear(db)
-	for ni := 0; ni < n; ni++ {
+// sumPartials adds the blocks of part (each dgamma [c] then dbeta [c]) in
+// order, in place into the first, and writes the totals.
+func sumPartials[T Float](blocks, c int, part []float64, dgamma, dbeta []T) {
+	acc := part[:2*c]
+	for b := 1; b < blocks; b++ {
+		blk := part[b*2*c : (b+1)*2*c]
+		blk = blk[:len(acc)]
+		for j, v := range blk {
+			acc[j] += v
+		}
+	}
+	for j := range c {
+		dgamma[j], dbeta[j] = T(acc[j]), T(acc[c+j])
+	}
+}
+
+// groupNormBackwardRange is GroupNormBackward for the (sample, group)
+// pairs [lo, hi), taken in chunks of whole groups; it writes each sample's
+// dgamma and dbeta partials for those groups' channels into part.
+func groupNormBackwardRange[T Float](lo, hi, hw, c, groups int, x, gamma, mean, rstd, dy, dx []T, part []float64) {
+	cpg := c / groups
+	gPer := groupChunk(cpg, groups)
+	var stack [4 * normChanBlock]float64
+	buf := stack[:]
+	if cpg > normChanBlock {
+		buf = make([]float64, 4*cpg)
+	}
+	for u := lo; u < hi; {
+		ni, g0 := u/groups, u%groups
+		g1 := min(groups, g0+hi-u)
 		off := ni * hw * c
 		xs, dys, dxs := x[off:off+hw*c], dy[off:off+hw*c], dx[off:off+hw*c]
-		ms, rs := mean[ni*groups+g0:ni*groups+g0+ng], rstd[ni*groups+g0:ni*groups+g0+ng]
-		for g := range ng {
-			m := float64(ms[g])
-			for j := g * cpg; j < (g+1)*cpg; j++ {
-				mc[j] = m
-			}
+		pg, pb := part[ni*2*c:ni*2*c+c], part[ni*2*c+c:(ni+1)*2*c]
+		for ga := g0; ga < g1; ga += gPer {
+			gb := min(g1, ga+gPer)
+			s := ni*groups + ga
+			c0, c1 := ga*cpg, gb*cpg
+			groupNormBackwardChunk(hw, c, cpg, c0, c1-c0, xs, gamma, mean[s:s+gb-ga], rstd[s:s+gb-ga],
+				dys, dxs, pg[c0:c1], pb[c0:c1], buf)
 		}
+		u += g1 - g0
+	}
+}
 
-		// Per-channel Σ(x−m), Σdy, Σdy·(x−m) around the saved mean m.
-		clear(sx)
-		clear(sdy)
-		clear(sdyx)
-		for p := 0; p < hw; p++ {
-			row, drow := xs[p*c+c0:p*c+c0+nc], dys[p*c+c0:p*c+c0+nc]
-			drow, sx, sdy, sdyx, mc := drow[:len(row)], sx[:len(row)], sdy[:len(row)], sdyx[:len(row)], mc[:len(row)]
-			for j, v := range row {
-				d := float64(drow[j])
-				xv := float64(v) - mc[j]
-				sx[j] += xv
-				sdy[j] += d
-				sdyx[j] += d * xv
-			}
-		}
-
-		// Group statistics; the scratch is then reused for the per-channel
-		// coefficients of dx = a·dy − k2·(x − μ) − k1:
-		// sx ← μ (exact mean), sdy ← a, sdyx ← k2, mc ← k1.
-		for g := range ng {
-			lo, hi := g*cpg, (g+1)*cpg
-			var shift float64
-			for _, v := range sx[lo:hi] {
-				shift += v
-			}
-			shift /= cnt // exact mean − saved mean
-			r := float64(rs[g])
-			var s1, s2 float64 // Σ gamma·dy, Σ gamma·dy·(x−μ)
-			for j := lo; j < hi; j++ {
-				centred := sdyx[j] - shift*sdy[j] // Σ dy·(x−μ)
-				gm := float64(gam[j])
-				s1 += gm * sdy[j]
-				s2 += gm * centred
-				dg[j] += r * centred
-				db[j] += sdy[j]
-			}
-			k1 := r * s1 / cnt
-			k2 := r * r * r * s2 / cnt
-			mu := mc[lo] + shift
-			for j := lo; j < hi; j++ {
-				sx[j], sdy[j], sdyx[j], mc[j] = mu, r*float64(gam[j]), k2, k1
-			}
-		}
-
-		for p := 0; p < hw; p++ {
-			row, drow, out := xs[p*c+c0:p*c+c0+nc], dys[p*c+c0:p*c+c0+nc], dxs[p*c+c0:p*c+c0+nc]
-			drow, out = drow[:len(row)], out[:len(row)]
-			mu, a, k2, k1 := sx[:len(row)], sdy[:len(row)], sdyx[:len(row)], mc[:len(row)]
-			for j, v := range row {
-				out[j] = T(a[j]*float64(drow[j]) - k2[j]*(float64(v)-mu[j]) - k1[j])
-			}
+// groupNormBackwardChunk is GroupNormBackward for channels [c0, c0+nc)
+// (whole groups of cpg) of one sample x, dy, dx [hw, c] whose groups have
+// the saved statistics mean, rstd; it overwrites dx there and the
+// sample's dgamma and dbeta partials pg, pb [nc]. buf holds at least 4·nc
+// float64s.
+func groupNormBackwardChunk[T Float](hw, c, cpg, c0, nc int, x, gamma, mean, rstd, dy, dx []T, pg, pb, buf []float64) {
+	sx, sdy, sdyx, mc := buf[:nc], buf[nc:2*nc], buf[2*nc:3*nc], buf[3*nc:4*nc]
+	gam := gamma[c0 : c0+nc]
+	cnt := float64(hw * cpg)
+	ng := nc / cpg
+	for g := range ng {
+		m := float64(mean[g])
+		for j := g * cpg; j < (g+1)*cpg; j++ {
+			mc[j] = m
 		}
 	}
-	for j := range nc {
-		dgamma[c0+j], dbeta[c0+j] = T(dg[j]), T(db[j])
+
+	// Per-channel Σ(x−m), Σdy, Σdy·(x−m) around the saved mean m.
+	clear(sx)
+	clear(sdy)
+	clear(sdyx)
+	for p := 0; p < hw; p++ {
+		row, drow := x[p*c+c0:p*c+c0+nc], dy[p*c+c0:p*c+c0+nc]
+		drow, sx, sdy, sdyx, mc := drow[:len(row)], sx[:len(row)], sdy[:len(row)], sdyx[:len(row)], mc[:len(row)]
+		for j, v := range row {
+			d := float64(drow[j])
+			xv := float64(v) - mc[j]
+			sx[j] += xv
+			sdy[j] += d
+			sdyx[j] += d * xv
+		}
 	}
+
+	// Group statistics; the scratch is then reused for the per-channel
+	// coefficients of dx = a·dy − k2·(x − μ) − k1:
+	// sx ← μ (exact mean), sdy ← a, sdyx ← k2, mc ← k1.
+	for g := range ng {
+		lo, hi := g*cpg, (g+1)*cpg
+		var shift float64
+		for _, v := range sx[lo:hi] {
+			shift += v
+		}
+		shift /= cnt // exact mean − saved mean
+		r := float64(rstd[g])
+		var s1, s2 float64 // Σ gamma·dy, Σ gamma·dy·(x−μ)
+		for j := lo; j < hi; j++ {
+			centred := sdyx[j] - shift*sdy[j] // Σ dy·(x−μ)
+			gm := float64(gam[j])
+			s1 += gm * sdy[j]
+			s2 += gm * centred
+			pg[j] = r * centred
+			pb[j] = sdy[j]
+		}
+		k1 := r * s1 / cnt
+		k2 := r * r * r * s2 / cnt
+		mu := mc[lo] + shift
+		for j := lo; j < hi; j++ {
+			sx[j], sdy[j], sdyx[j], mc[j] = mu, r*float64(gam[j]), k2, k1
+		}
+	}
+
+	for p := 0; p < hw; p++ {
+		row, drow, out := x[p*c+c0:p*c+c0+nc], dy[p*c+c0:p*c+c0+nc], dx[p*c+c0:p*c+c0+nc]
+		drow, out = drow[:len(row)], out[:len(row)]
+		mu, a, k2, k1 := sx[:len(row)], sdy[:len(row)], sdyx[:len(row)], mc[:len(row)]
+		for j, v := range row {
+			out[j] = T(a[j]*float64(drow[j]) - k2[j]*(float64(v)-mu[j]) - k1[j])
+		}
+	}
+}
+
+// f64Pool recycles the float64 scratch of the backward passes' cross-row
+// reductions (*[]float64), so steady-state calls do not allocate.
+var f64Pool sync.Pool
+
+// getF64 returns pooled scratch of n float64s (contents unspecified); put
+// it back with f64Pool.Put.
+func getF64(n int) *[]float64 {
+	p, _ := f64Pool.Get().(*[]float64)
+	if p == nil {
+		p = new([]float64)
+	}
+	if cap(*p) < n {
+		*p = make([]float64, n)
+	}
+	*p = (*p)[:n]
+	return p
 }
 
 func checkLayerNorm(kernel string, rows, c int) {
@@ -282,30 +353,42 @@ func LayerNorm[T Float](rows, c int, eps T, x, gamma, beta, y, mean, rstd []T) {
 		}
 		return
 	}
-	gamma, beta = gamma[:c], beta[:c]
-	cnt, e := float64(c), float64(eps)
-	Parallel(rows, max(1, normMinWork/max(c, 1)), func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			xr, yr := x[r*c:(r+1)*c], y[r*c:(r+1)*c]
-			var s float64
-			for _, v := range xr {
-				s += float64(v)
-			}
-			m := s / cnt
-			var q float64
-			for _, v := range xr {
-				d := float64(v) - m
-				q += d * d
-			}
-			rs := 1 / math.Sqrt(q/cnt+e)
-			mean[r], rstd[r] = T(m), T(rs)
-			yr, gamma, beta := yr[:len(xr)], gamma[:len(xr)], beta[:len(xr)]
-			for j, v := range xr {
-				yr[j] = T((float64(v)-m)*rs*float64(gamma[j]) + float64(beta[j]))
-			}
-		}
-	})
+	minRows := max(1, normMinWork/c)
+	if runsInline(rows, minRows) {
+		layerNormRange(0, rows, c, float64(eps), x, gamma, beta, y, mean, rstd)
+		return
+	}
+	Parallel(rows, minRows, func(lo, hi int) { layerNormRange(lo, hi, c, float64(eps), x, gamma, beta, y, mean, rstd) })
 }
+
+// layerNormRange is LayerNorm for rows [lo, hi).
+func layerNormRange[T Float](lo, hi, c int, eps float64, x, gamma, beta, y, mean, rstd []T) {
+	gamma, beta = gamma[:c], beta[:c]
+	cnt := float64(c)
+	for r := lo; r < hi; r++ {
+		xr, yr := x[r*c:(r+1)*c], y[r*c:(r+1)*c]
+		var s float64
+		for _, v := range xr {
+			s += float64(v)
+		}
+		m := s / cnt
+		var q float64
+		for _, v := range xr {
+			d := float64(v) - m
+			q += d * d
+		}
+		rs := 1 / math.Sqrt(q/cnt+eps)
+		mean[r], rstd[r] = T(m), T(rs)
+		yr, gamma, beta := yr[:len(xr)], gamma[:len(xr)], beta[:len(xr)]
+		for j, v := range xr {
+			yr[j] = T((float64(v)-m)*rs*float64(gamma[j]) + float64(beta[j]))
+		}
+	}
+}
+
+// lnMaxBlocks bounds the number of row blocks whose dgamma and dbeta
+// partials LayerNormBackward keeps (and the scratch they need).
+const lnMaxBlocks = 16
 
 // LayerNormBackward overwrites dx [rows, c], dgamma [c] and dbeta [c] with
 // the gradients of LayerNorm given x, gamma, the saved mean and rstd, and
@@ -314,11 +397,11 @@ func LayerNorm[T Float](rows, c int, eps T, x, gamma, beta, y, mean, rstd []T) {
 //	dx = rstd·(gamma·dy − mean(gamma·dy) − x̂·mean(gamma·dy·x̂))   per row
 //	dgamma = Σ_rows dy·x̂, dbeta = Σ_rows dy
 //
-// dx is computed row-parallel in float64 around the saved mean, corrected
-// from the data; dgamma and dbeta are computed column-parallel in float64
-// with x̂ = (x − mean)·rstd from the saved statistics (for float32 their
-// rounding adds an error of order ulp(mean)·rstd·|Σ dy| to dgamma, which
-// matters only for rows whose mean dwarfs their spread).
+// Everything is one float64 pass per row around the saved mean, whose
+// float32 rounding is corrected from the data. Rows are split over
+// workers in at most lnMaxBlocks blocks fixed by the shape, whose dgamma
+// and dbeta partials (pooled scratch) are then summed in order, so the
+// result does not depend on the number of workers.
 func LayerNormBackward[T Float](rows, c int, x, gamma, mean, rstd, dy, dx, dgamma, dbeta []T) {
 	checkLayerNorm("LayerNormBackward", rows, c)
 	needLen("LayerNormBackward", "x", len(x), rows*c)
@@ -329,12 +412,39 @@ func LayerNormBackward[T Float](rows, c int, x, gamma, mean, rstd, dy, dx, dgamm
 	needLen("LayerNormBackward", "dbeta", len(dbeta), c)
 	needLen("LayerNormBackward", "mean", len(mean), rows)
 	needLen("LayerNormBackward", "rstd", len(rstd), rows)
+	if rows == 0 || c == 0 {
+		clear(dgamma[:c])
+		clear(dbeta[:c])
+		return
+	}
+	blockRows := (rows + lnMaxBlocks - 1) / lnMaxBlocks
+	blocks := (rows + blockRows - 1) / blockRows
+	scratch := getF64(2 * blocks * c)
+	defer f64Pool.Put(scratch)
+	part := *scratch
+	minBlocks := max(1, normMinWork/(blockRows*c))
+	if runsInline(blocks, minBlocks) {
+		layerNormBackwardBlocks(0, blocks, blockRows, rows, c, x, gamma, mean, rstd, dy, dx, part)
+	} else {
+		Parallel(blocks, minBlocks, func(lo, hi int) {
+			layerNormBackwardBlocks(lo, hi, blockRows, rows, c, x, gamma, mean, rstd, dy, dx, part)
+		})
+	}
+	sumPartials(blocks, c, part, dgamma, dbeta)
+}
+
+// layerNormBackwardBlocks is LayerNormBackward for the blocks [lo, hi) of
+// blockRows rows: dx, and each block's dgamma and dbeta partials in part.
+func layerNormBackwardBlocks[T Float](lo, hi, blockRows, rows, c int, x, gamma, mean, rstd, dy, dx []T, part []float64) {
 	gamma = gamma[:c]
 	cnt := float64(c)
-	Parallel(rows, max(1, normMinWork/max(c, 1)), func(lo, hi int) {
-		for r := lo; r < hi; r++ {
+	for blk := lo; blk < hi; blk++ {
+		pg, pb := part[blk*2*c:blk*2*c+c], part[blk*2*c+c:(blk+1)*2*c]
+		clear(pg)
+		clear(pb)
+		for r := blk * blockRows; r < min(rows, (blk+1)*blockRows); r++ {
 			xr, dr, out := x[r*c:(r+1)*c], dy[r*c:(r+1)*c], dx[r*c:(r+1)*c]
-			dr, out, gamma := dr[:len(xr)], out[:len(xr)], gamma[:len(xr)]
+			dr, out, gamma, pg, pb := dr[:len(xr)], out[:len(xr)], gamma[:len(xr)], pg[:len(xr)], pb[:len(xr)]
 			ms, rs := float64(mean[r]), float64(rstd[r])
 			var sx, s1, s2 float64 // Σ(x−m), Σ gamma·dy, Σ gamma·dy·(x−m)
 			for j, v := range xr {
@@ -347,33 +457,16 @@ func LayerNormBackward[T Float](rows, c int, x, gamma, mean, rstd, dy, dx, dgamm
 			shift := sx / cnt // exact mean − saved mean
 			s2 -= shift * s1
 			mu := ms + shift
+			// dx = rstd·gamma·dy − x̂·k2 − k1
 			k1 := rs * s1 / cnt
-			k2 := rs * rs * rs * s2 / cnt
+			k2 := rs * rs * s2 / cnt
 			for j, v := range xr {
-				out[j] = T(rs*float64(gamma[j])*float64(dr[j]) - (float64(v)-mu)*k2 - k1)
+				d := float64(dr[j])
+				xh := (float64(v) - mu) * rs
+				out[j] = T(rs*float64(gamma[j])*d - xh*k2 - k1)
+				pg[j] += d * xh
+				pb[j] += d
 			}
 		}
-	})
-	Parallel(c, max(1, normMinWork/max(rows, 1)), func(lo, hi int) {
-		var stack [2 * normChanBlock]float64
-		for j0 := lo; j0 < hi; j0 += normChanBlock {
-			j1 := min(hi, j0+normChanBlock)
-			dg, db := stack[:j1-j0], stack[normChanBlock:normChanBlock+j1-j0]
-			clear(dg)
-			clear(db)
-			for r := 0; r < rows; r++ {
-				ms, rs := float64(mean[r]), float64(rstd[r])
-				xr, dr := x[r*c+j0:r*c+j1], dy[r*c+j0:r*c+j1]
-				dr, dg, db := dr[:len(xr)], dg[:len(xr)], db[:len(xr)]
-				for j, v := range xr {
-					d := float64(dr[j])
-					dg[j] += d * (float64(v) - ms) * rs
-					db[j] += d
-				}
-			}
-			for j := range dg {
-				dgamma[j0+j], dbeta[j0+j] = T(dg[j]), T(db[j])
-			}
-		}
-	})
+	}
 }

@@ -41,11 +41,19 @@ func Softmax[T Float](rows, cols int, x, y []T, mask SoftmaxMask) {
 	if cols == 0 {
 		return
 	}
-	Parallel(rows, max(1, elemMinPerWorker/cols), func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			softmaxRow(x[r*cols:(r+1)*cols], y[r*cols:(r+1)*cols], mask.limit(r, cols))
-		}
-	})
+	minRows := max(1, elemMinPerWorker/cols)
+	if runsInline(rows, minRows) {
+		softmaxRange(0, rows, cols, x, y, mask)
+		return
+	}
+	Parallel(rows, minRows, func(lo, hi int) { softmaxRange(lo, hi, cols, x, y, mask) })
+}
+
+// softmaxRange is Softmax for rows [lo, hi).
+func softmaxRange[T Float](lo, hi, cols int, x, y []T, mask SoftmaxMask) {
+	for r := lo; r < hi; r++ {
+		softmaxRow(x[r*cols:(r+1)*cols], y[r*cols:(r+1)*cols], mask.limit(r, cols))
+	}
 }
 
 // softmaxRow writes into y the softmax of x[:n] followed by zeros for the
@@ -108,11 +116,19 @@ func SoftmaxBackward[T Float](rows, cols int, y, dy, dx []T) {
 	if cols == 0 {
 		return
 	}
-	Parallel(rows, max(1, elemMinPerWorker/cols), func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			softmaxRowBackward(y[r*cols:(r+1)*cols], dy[r*cols:(r+1)*cols], dx[r*cols:(r+1)*cols])
-		}
-	})
+	minRows := max(1, elemMinPerWorker/cols)
+	if runsInline(rows, minRows) {
+		softmaxBackwardRange(0, rows, cols, y, dy, dx)
+		return
+	}
+	Parallel(rows, minRows, func(lo, hi int) { softmaxBackwardRange(lo, hi, cols, y, dy, dx) })
+}
+
+// softmaxBackwardRange is SoftmaxBackward for rows [lo, hi).
+func softmaxBackwardRange[T Float](lo, hi, cols int, y, dy, dx []T) {
+	for r := lo; r < hi; r++ {
+		softmaxRowBackward(y[r*cols:(r+1)*cols], dy[r*cols:(r+1)*cols], dx[r*cols:(r+1)*cols])
+	}
 }
 
 // softmaxRowBackward is SoftmaxBackward for one row.

@@ -120,7 +120,7 @@ func TestSoftmaxGradients(t *testing.T) {
 			loss()
 			dx := gcNaN(rows * cols)
 			SoftmaxBackward(rows, cols, y, r, dx)
-			checkGradFD(t, "Softmax "+name, x, loss, dx)
+			checkGrad(t, "Softmax "+name, x, loss, dx)
 		})
 	}
 }
