@@ -115,3 +115,58 @@ func TestFrozenParamsGetNoGradient(t *testing.T) {
 		t.Fatal("only the learnable weight should have a gradient")
 	}
 }
+
+// TestGradRankOneEdits checks the Perfusion edit's gradients with respect
+// to the input encodings, the projection and each concept's target.
+func TestGradRankOneEdits(t *testing.T) {
+	gradCheck(t, 11, func(b *Builder, r *rand.Rand) *Node {
+		x := b.Param("x", randParam(r, 1, 2, 3, 4), true)
+		w := b.Param("w", randParam(r, 1, 4, 5), true)
+		var edits []*RankOneEdit
+		var targets []*Node
+		for c := 0; c < 2; c++ {
+			e := &RankOneEdit{U: make([]float64, 4), IW: make([]float64, 5), Beta: 0.3 + 0.2*float64(c), Tau: 0.5}
+			for i := range e.U {
+				e.U[i] = r.Float64() - 0.5
+			}
+			for i := range e.IW {
+				e.IW[i] = r.Float64() - 0.5
+			}
+			edits = append(edits, e)
+			targets = append(targets, b.Param("o"+string(rune('0'+c)), randParam(r, 1, 5), true))
+		}
+		return b.RankOneEdits(x, w, edits, targets)
+	})
+}
+
+// TestRankOneEditValues checks Perfusion's two defining cases: a token
+// C⁻¹-orthogonal to i* gets W·e + σ(−β/τ)·o*, and e = i* gets
+// σ((1−β)/τ)·o* (its own W·i* is removed).
+func TestRankOneEditValues(t *testing.T) {
+	// C = I, i* = (1,0): u = i*/(i*ᵀi*) = (1,0).
+	b := NewBuilder(tensor.Float64)
+	x := b.Input("x", 1, 2, 2)
+	copy(b.InputValue("x").Data().([]float64), []float64{0, 1, 1, 0}) // e⊥ = (0,1), e = i* = (1,0)
+	W := []float64{2, 3, 5, 7}                                          // rows: input dims
+	w := b.Param("w", tensor.New(tensor.WithShape(2, 2), tensor.WithBacking(W)), false)
+	o := b.Param("o", tensor.New(tensor.WithShape(2), tensor.WithBacking([]float64{10, 20})), false)
+	edit := &RankOneEdit{U: []float64{1, 0}, IW: []float64{2, 3}, Beta: 0.7, Tau: 0.15}
+	y := b.RankOneEdits(x, w, []*RankOneEdit{edit}, []*Node{o})
+	p, err := b.Compile(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if err := p.Run(); err != nil {
+		t.Fatal(err)
+	}
+	got := Value(y).Data().([]float64)
+	gOff := 1 / (1 + math.Exp(0.7/0.15))
+	gOn := 1 / (1 + math.Exp(-(1-0.7)/0.15))
+	want := []float64{5 + gOff*10, 7 + gOff*20, gOn * 10, gOn * 20}
+	for i := range want {
+		if math.Abs(got[i]-want[i]) > 1e-12 {
+			t.Fatalf("got %v, want %v", got, want)
+		}
+	}
+}
