@@ -117,6 +117,7 @@ var commands = map[string]command{
 			fs.BoolVar(&req.JSON, "json", false, "print the result as JSON")
 			fs.IntVar(&req.Batch, "batch", 32, "training batch size")
 			fs.IntVar(&req.Steps, "steps", 5, "timed training steps")
+			fs.IntVar(&req.Replicas, "replicas", 0, "model replicas sharing a batch, one per core when 0")
 			return func(ctx context.Context, _ []string) error {
 				return a.Bench(ctx, req, a.Progress("bench"))
 			}

@@ -69,9 +69,10 @@ type DatasetRequest struct {
 
 // BenchRequest asks for the engine benchmarks.
 type BenchRequest struct {
-	JSON  bool
-	Batch int // training batch (0: 32)
-	Steps int // timed training steps (0: 5)
+	JSON     bool
+	Batch    int // training batch (0: 32)
+	Steps    int // timed training steps (0: 5)
+	Replicas int // model replicas per batch (0: one per core)
 }
 
 // ParseGate reads one "NAME=BETA" gate setting.
@@ -277,7 +278,7 @@ func (a *App) Dataset(ctx context.Context, req DatasetRequest, progress Progress
 // Bench measures the engine on this machine and prints the result.
 func (a *App) Bench(ctx context.Context, req BenchRequest, progress ProgressFunc) error {
 	start := time.Now()
-	res, err := engine.Bench(ctx, engine.BenchOptions{Batch: req.Batch, Steps: req.Steps}, func(stage string, step, total int) {
+	res, err := engine.Bench(ctx, engine.BenchOptions{Batch: req.Batch, Steps: req.Steps, Replicas: req.Replicas}, func(stage string, step, total int) {
 		progress.report(Progress{Stage: stage, Step: step, Total: total, Elapsed: time.Since(start)})
 	})
 	if err != nil {

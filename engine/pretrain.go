@@ -44,6 +44,7 @@ type PretrainOptions struct {
 	CheckpointEvery time.Duration
 	SampleEvery     int // steps between sample grids
 	StopAfter       int // train at most this many steps in this sitting (0: to the end), then checkpoint
+	Replicas        int // model replicas sharing each batch (0: one per core); results do not depend on it
 	Seed            uint64
 	Pred            diffusion.PredKind
 	Config          *model.Config // nil: BaseConfig for the dataset's tokenizer
@@ -150,18 +151,18 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 	if err != nil {
 		return err
 	}
-	net, err := model.Build(base.W, cfg, model.NetOptions{Batch: opt.Batch, Train: true})
-	if err != nil {
-		return err
-	}
-	defer net.Close()
-	params := learnable(net, func(name string) int {
-		// No weight decay on biases, norm scales and embeddings.
+	reps, err := newReplicas(base.W, cfg, opt.Batch, opt.Replicas, model.NetOptions{}, func(name string) int {
+		// No weight decay on biases and norm scales.
 		if t, _ := base.W.Lookup(name); len(t.Shape()) == 1 {
 			return 1
 		}
 		return 0
 	})
+	if err != nil {
+		return err
+	}
+	defer reps.Close()
+	params := reps
 	adam := optim.NewAdamW(optim.Group{LR: opt.LR, WeightDecay: 0.01}, optim.Group{LR: opt.LR})
 	ema, err := optim.NewEMA(params.Params, opt.EMADecay)
 	if err != nil {
@@ -267,13 +268,13 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 			wts[i] = float32(w)
 			tf[i] = float64(t[i])
 		}
-		if err := net.Set(xt, tf, ids, lengths, target, wts); err != nil {
+		L := cfg.MaxLen
+		loss, err := reps.run(func(net *model.Net, lo, hi int) error {
+			return net.Set(xt[lo*per:hi*per], tf[lo:hi], ids[lo*L:hi*L], lengths[lo:hi], target[lo*per:hi*per], wts[lo:hi])
+		})
+		if err != nil {
 			return err
 		}
-		if err := net.Run(); err != nil {
-			return err
-		}
-		params.collect()
 		if _, finite := optim.ClipGradNorm(params.Params, 1); !finite {
 			st.Skipped++
 		} else {
@@ -289,7 +290,7 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 			}
 		}
 		st.Step++
-		windowLoss += net.Loss()
+		windowLoss += loss
 		windowN++
 		if st.Step%50 == 0 || st.Step == sittingEnd {
 			el := time.Since(windowStart).Seconds()

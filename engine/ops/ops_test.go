@@ -147,7 +147,7 @@ func TestRankOneEditValues(t *testing.T) {
 	b := NewBuilder(tensor.Float64)
 	x := b.Input("x", 1, 2, 2)
 	copy(b.InputValue("x").Data().([]float64), []float64{0, 1, 1, 0}) // e⊥ = (0,1), e = i* = (1,0)
-	W := []float64{2, 3, 5, 7}                                          // rows: input dims
+	W := []float64{2, 3, 5, 7}                                        // rows: input dims
 	w := b.Param("w", tensor.New(tensor.WithShape(2, 2), tensor.WithBacking(W)), false)
 	o := b.Param("o", tensor.New(tensor.WithShape(2), tensor.WithBacking([]float64{10, 20})), false)
 	edit := &RankOneEdit{U: []float64{1, 0}, IW: []float64{2, 3}, Beta: 0.7, Tau: 0.15}
