@@ -41,8 +41,8 @@ var Methods = []Method{Perfusion, TI, LoRA, DreamBooth, E4T}
 // ConceptSettings are a concept's generation-time knobs and the training
 // settings worth recording.
 type ConceptSettings struct {
-	Beta          float64 `json:"beta,omitempty"`  // Perfusion gate
-	Tau           float64 `json:"tau,omitempty"`   // Perfusion gate temperature
+	Beta          float64 `json:"beta,omitempty"` // Perfusion gate
+	Tau           float64 `json:"tau,omitempty"`  // Perfusion gate temperature
 	GlobalLocking bool    `json:"global_locking,omitempty"`
 	Rank          int     `json:"rank,omitempty"`  // LoRA
 	Alpha         float64 `json:"alpha,omitempty"` // LoRA
