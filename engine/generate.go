@@ -90,24 +90,30 @@ func (b *Base) Encode(prompt string) (ids []int, length int, err error) {
 
 // Generate renders opt.N images for the prompt.
 func (b *Base) Generate(ctx context.Context, opt GenerateOptions, progress func(step, total int)) ([]*image.NRGBA, error) {
-	if opt.N < 1 {
-		opt.N = 1
-	}
-	ids, length, err := b.Encode(opt.Prompt)
-	if err != nil {
-		return nil, err
-	}
-	empty, emptyLen, _ := b.Encode("")
 	v, _ := samplers.LoadOrStore(b, &sampler{nets: map[int]*model.Net{}})
 	s := v.(*sampler)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return b.sample(ctx, opt, b.Encode, b.net, progress)
+}
+
+// sample runs the sampler with a prompt encoder and a net factory (the
+// base's cached nets, or a session's with concepts).
+func (b *Base) sample(ctx context.Context, opt GenerateOptions, encode func(string) ([]int, int, error), netFor func(int) (*model.Net, error), progress func(step, total int)) ([]*image.NRGBA, error) {
+	if opt.N < 1 {
+		opt.N = 1
+	}
+	ids, length, err := encode(opt.Prompt)
+	if err != nil {
+		return nil, err
+	}
+	empty, emptyLen, _ := encode("")
 	guided := opt.Guidance != 1
 	batch := opt.N
 	if guided {
 		batch = 2 * opt.N
 	}
-	net, err := b.net(batch)
+	net, err := netFor(batch)
 	if err != nil {
 		return nil, err
 	}

@@ -16,6 +16,10 @@ type NetOptions struct {
 	Train  bool                   // add the loss and its backward pass
 	Frozen func(name string) bool // weights that get no gradient (nil: none)
 	KV     map[string]nn.KV       // cross-attention K/V overrides by layer path
+	Linear map[string]nn.LinearHook
+	// TextOnly builds only the text encoder (for encodings: Perfusion's
+	// statistics, class-word encodings).
+	TextOnly bool
 }
 
 // Net is the text encoder and UNet compiled for one batch size. Fill its
@@ -29,6 +33,7 @@ type Net struct {
 	ids, pos       *ops.TokenIDs
 	out, loss, enc *nn.Node
 	hasTarget      bool
+	textOnly       bool
 }
 
 // Input names.
@@ -57,6 +62,9 @@ func Build(w *nn.Weights, c Config, opt NetOptions) (n *Net, err error) {
 	for k, v := range opt.KV {
 		g.KV[k] = v
 	}
+	for k, v := range opt.Linear {
+		g.Linear[k] = v
+	}
 	n = &Net{Cfg: c, Batch: opt.Batch, g: g, ids: &ops.TokenIDs{}, pos: &ops.TokenIDs{}}
 	B, S, C := opt.Batch, c.latentSize(), c.latentChannels()
 	n.pos.IDs = make([]int, B*c.MaxLen)
@@ -64,9 +72,16 @@ func Build(w *nn.Weights, c Config, opt NetOptions) (n *Net, err error) {
 		n.pos.IDs[i] = i % c.MaxLen
 	}
 	root := g.Root()
+	n.enc = TextEncoder(root.Sub("text"), c, n.ids, n.pos, B)
+	if opt.TextOnly {
+		n.textOnly = true
+		if n.prog, err = g.B.Compile(nil); err != nil {
+			return nil, err
+		}
+		return n, nil
+	}
 	x := g.B.Input(inX, B, S, S, C)
 	tsin := g.B.Input(inTime, B, c.Channels[0])
-	n.enc = TextEncoder(root.Sub("text"), c, n.ids, n.pos, B)
 	n.out = UNet(root.Sub("unet"), c, x, tsin, n.enc)
 	var cost *nn.Node
 	if opt.Train {
@@ -96,7 +111,7 @@ func (n *Net) Set(x []float32, t []float64, ids, lengths []int, target []float32
 		return fmt.Errorf("model: inputs for batch %d: %d timesteps, %d ids, %d lengths", B, len(t), len(ids), len(lengths))
 	}
 	per := c.ImageSize * c.ImageSize * c.InChannels
-	if len(x) != B*per {
+	if len(x) != B*per && !n.textOnly {
 		return fmt.Errorf("model: x has %d values, want %d", len(x), B*per)
 	}
 	for _, id := range ids {
@@ -106,6 +121,9 @@ func (n *Net) Set(x []float32, t []float64, ids, lengths []int, target []float32
 	}
 	n.ids.IDs = ids
 	n.g.TextLen.L = lengths
+	if n.textOnly {
+		return nil
+	}
 	n.fill(inX, x)
 	sin := make([]float32, B*c.Channels[0])
 	kernels.TimestepEmbedding(t, c.Channels[0], sin)

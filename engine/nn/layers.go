@@ -17,7 +17,11 @@ func (s Scope) Linear(x *Node, out int, bias bool) *Node {
 	if bias {
 		b = s.Param("b", []int{out}, Zeros)
 	}
-	return s.G.B.Linear(x, w, b)
+	y := s.G.B.Linear(x, w, b)
+	if hook, ok := s.G.Linear[s.Path]; ok {
+		y = hook(s, x, y)
+	}
+	return y
 }
 
 // LinearZero is Linear with weights starting at zero (the last layer of a

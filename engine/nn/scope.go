@@ -17,20 +17,26 @@ type KV interface {
 	KeysValues(s Scope, ctx *Node, dim int) (k, v *Node)
 }
 
+// LinearHook changes a linear layer's output: it gets the layer's scope,
+// its input and the plain output x·W (+b) and returns what the layer gives
+// instead (LoRA adds a low-rank branch here).
+type LinearHook func(s Scope, x, plain *Node) *Node
+
 // Graph is what all scopes of one graph share.
 type Graph struct {
 	B       *ops.Builder
 	W       *Weights
 	nodes   map[string]*Node
 	frozen  func(name string) bool
-	KV      map[string]KV // cross-attention overrides by layer path
+	KV      map[string]KV         // cross-attention overrides by layer path
+	Linear  map[string]LinearHook // linear-layer hooks by layer path
 	TextLen *ops.KeyLengths
 }
 
 // NewGraph starts building over weights w. frozen(name) says which weights
 // get no gradient (nil: all learnable).
 func NewGraph(w *Weights, frozen func(name string) bool) *Graph {
-	return &Graph{B: ops.NewBuilder(w.Dtype()), W: w, nodes: map[string]*Node{}, frozen: frozen, KV: map[string]KV{}, TextLen: &ops.KeyLengths{}}
+	return &Graph{B: ops.NewBuilder(w.Dtype()), W: w, nodes: map[string]*Node{}, frozen: frozen, KV: map[string]KV{}, Linear: map[string]LinearHook{}, TextLen: &ops.KeyLengths{}}
 }
 
 // Scope is a graph plus a name prefix.

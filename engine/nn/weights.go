@@ -114,3 +114,20 @@ func (w *Weights) Count() int {
 	}
 	return n
 }
+
+// Overlay returns a store that shares every tensor of w except the named
+// ones, which it copies: a training session edits the copies (a
+// pseudo-word's embedding row) and adds its own weights, leaving w as it
+// was. New weights come from seed.
+func (w *Weights) Overlay(seed uint64, copies ...string) *Weights {
+	o := NewWeights(w.dt, seed)
+	for n, t := range w.t {
+		o.t[n] = t
+	}
+	for _, n := range copies {
+		if t, ok := w.t[n]; ok {
+			o.t[n] = t.Clone().(*tensor.Dense)
+		}
+	}
+	return o
+}

@@ -1,0 +1,283 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"math/rand/v2"
+	"strings"
+
+	"conceptstudio/engine/diffusion"
+	"conceptstudio/engine/model"
+	"conceptstudio/engine/nn"
+)
+
+// ConceptUse is a concept used in a prompt, with its generation-time knobs.
+type ConceptUse struct {
+	Concept    *Concept
+	Beta, Tau  float64 // Perfusion gate (0: the concept's own, or 0.6 when several Perfusion concepts)
+	Multiplier float64 // LoRA strength (0: the concept's own)
+}
+
+// generate samples with the session's weights, overrides and tokenizer.
+func (s *session) generate(ctx context.Context, opt GenerateOptions, progress func(step, total int)) ([]*image.NRGBA, error) {
+	nets := map[int]*model.Net{}
+	defer func() {
+		for _, n := range nets {
+			n.Close()
+		}
+	}()
+	netFor := func(batch int) (*model.Net, error) {
+		if n, ok := nets[batch]; ok {
+			return n, nil
+		}
+		n, err := model.Build(s.w, s.b.Cfg, model.NetOptions{Batch: batch, KV: s.kv, Linear: s.linear})
+		if err == nil {
+			nets[batch] = n
+		}
+		return n, err
+	}
+	return s.b.sample(ctx, opt, s.encode, netFor, progress)
+}
+
+// GenerateWith renders a prompt that uses learned concepts, mixing methods
+// freely (each concept's pseudo-word is NAME*).
+func (b *Base) GenerateWith(ctx context.Context, opt GenerateOptions, uses []ConceptUse, progress func(step, total int)) ([]*image.NRGBA, error) {
+	if len(uses) == 0 {
+		return b.Generate(ctx, opt, progress)
+	}
+	s, err := b.sessionFor(uses)
+	if err != nil {
+		return nil, err
+	}
+	return s.generate(ctx, opt, progress)
+}
+
+// CheckConcept says whether a concept can be used with this base model.
+func (b *Base) CheckConcept(c *Concept) error {
+	if c.BaseID != b.ID() {
+		return fmt.Errorf("%w: %s* was trained on base model %s, this one is %s; retrain it on this model", ErrWrongBase, c.Name, c.BaseID, b.ID())
+	}
+	D := b.Cfg.TextDim
+	if e, ok := c.Tensors["emb"]; !ok || len(e.Data) != D {
+		return fmt.Errorf("%w: %s*: the embedding must have %d values", ErrCorruptConcept, c.Name, D)
+	}
+	want := func(name string, n int) error {
+		t, ok := c.Tensors[name]
+		if !ok || len(t.Data) != n {
+			return fmt.Errorf("%w: %s*: tensor %s missing or not %d values", ErrCorruptConcept, c.Name, name, n)
+		}
+		return nil
+	}
+	switch c.Method {
+	case Perfusion:
+		for _, n := range []string{"i_star", "i_super"} {
+			if err := want(n, D); err != nil {
+				return err
+			}
+		}
+		for _, l := range b.crossLayers() {
+			wk, _ := b.W.Lookup(l + ".v.w")
+			if err := want("o_v/"+l, wk.Shape()[1]); err != nil {
+				return err
+			}
+		}
+	case LoRA:
+		if c.Settings.Rank < 1 {
+			return fmt.Errorf("%w: %s*: LoRA rank %d", ErrCorruptConcept, c.Name, c.Settings.Rank)
+		}
+		for _, l := range b.attnLinears() {
+			w, _ := b.W.Lookup(l + ".w")
+			in, out := w.Shape()[0], w.Shape()[1]
+			if err := want(loraPrefix+"/"+l+".down", in*c.Settings.Rank); err != nil {
+				return err
+			}
+			if err := want(loraPrefix+"/"+l+".up", c.Settings.Rank*out); err != nil {
+				return err
+			}
+		}
+	case DreamBooth:
+		for name, t := range c.Tensors {
+			if rest, ok := strings.CutPrefix(name, "delta/"); ok {
+				w, found := b.W.Lookup(rest)
+				if !found || w.Shape().TotalSize() != len(t.Data) {
+					return fmt.Errorf("%w: %s*: delta for unknown or differently shaped weight %s", ErrCorruptConcept, c.Name, rest)
+				}
+			}
+		}
+	case TI:
+	default:
+		return fmt.Errorf("%w: %s", ErrMethod, c.Method)
+	}
+	return nil
+}
+
+// sessionFor sets up the weights and overrides for a set of concepts.
+func (b *Base) sessionFor(uses []ConceptUse) (*session, error) {
+	seen := map[string]bool{}
+	var copies []string
+	perf := 0
+	for _, u := range uses {
+		c := u.Concept
+		if seen[c.Name] {
+			return nil, fmt.Errorf("two concepts are named %s*; rename one of them", c.Name)
+		}
+		seen[c.Name] = true
+		if err := b.CheckConcept(c); err != nil {
+			return nil, err
+		}
+		if c.Method == DreamBooth {
+			for name := range c.Tensors {
+				if rest, ok := strings.CutPrefix(name, "delta/"); ok {
+					copies = append(copies, rest)
+				}
+			}
+		}
+		if c.Method == Perfusion {
+			perf++
+		}
+	}
+	s := b.newSession(copies...)
+	D := b.Cfg.TextDim
+	table, _ := s.w.Lookup(tokTable)
+	td := table.Data().([]float32)
+	lora := map[string]*struct {
+		names  []string
+		scales []float64
+		rank   int
+	}{}
+	for _, u := range uses {
+		c := u.Concept
+		id, err := s.tok.BindPseudoWord(c.Name)
+		if err != nil {
+			return nil, err
+		}
+		copy(td[id*D:(id+1)*D], c.Tensors["emb"].Data)
+		switch c.Method {
+		case Perfusion:
+			beta, tau := c.Settings.Beta, c.Settings.Tau
+			if perf > 1 {
+				beta = 0.6
+			}
+			if u.Beta > 0 {
+				beta = u.Beta
+			}
+			if u.Tau > 0 {
+				tau = u.Tau
+			}
+			if beta == 0 {
+				beta = 0.7
+			}
+			if tau == 0 {
+				tau = 0.15
+			}
+			oV := map[string][]float32{}
+			for name, t := range c.Tensors {
+				if l, ok := strings.CutPrefix(name, "o_v/"); ok {
+					oV[l] = t.Data
+				}
+			}
+			if _, err := s.addPerfusion(c.Name, toF64(c.Tensors["i_star"].Data), toF64(c.Tensors["i_super"].Data), oV, beta, tau, false); err != nil {
+				return nil, err
+			}
+		case LoRA:
+			mult := c.Settings.Multiplier
+			if u.Multiplier != 0 {
+				mult = u.Multiplier
+			}
+			if mult == 0 {
+				mult = 1
+			}
+			for _, l := range b.attnLinears() {
+				e := lora[l]
+				if e == nil {
+					e = &struct {
+						names  []string
+						scales []float64
+						rank   int
+					}{rank: c.Settings.Rank}
+					lora[l] = e
+				}
+				if e.rank != c.Settings.Rank {
+					return nil, fmt.Errorf("LoRA concepts of different ranks (%d, %d) in one prompt are not supported yet", e.rank, c.Settings.Rank)
+				}
+				e.names = append(e.names, c.Name)
+				e.scales = append(e.scales, mult*c.Settings.Alpha/float64(c.Settings.Rank))
+				for _, part := range []string{"down", "up"} {
+					t := c.Tensors[loraPrefix+"/"+l+"."+part]
+					w, _ := b.W.Lookup(l + ".w")
+					shape := []int{w.Shape()[0], c.Settings.Rank}
+					if part == "up" {
+						shape = []int{c.Settings.Rank, w.Shape()[1]}
+					}
+					copy(s.w.Get(l+"."+loraPrefix+"."+c.Name+"."+part, shape, nn.Zeros).Data().([]float32), t.Data)
+				}
+			}
+		case DreamBooth:
+			for name, t := range c.Tensors {
+				if rest, ok := strings.CutPrefix(name, "delta/"); ok {
+					w, _ := s.w.Lookup(rest)
+					wd := w.Data().([]float32)
+					for i, d := range t.Data {
+						wd[i] += d
+					}
+				}
+			}
+		}
+	}
+	for l, e := range lora {
+		s.linear[l] = loraHook(e.names, e.scales, e.rank)
+	}
+	return s, nil
+}
+
+// ConceptLoss is the mean diffusion loss of the base with the given
+// concepts on `batches` batches of 8 samples from data, with noise and
+// timesteps drawn from seed: a fixed yardstick to compare concepts (and the
+// untrained starting point) on the same samples.
+func (b *Base) ConceptLoss(ctx context.Context, uses []ConceptUse, data ConceptData, seed uint64, batches int) (float64, error) {
+	s, err := b.sessionFor(uses)
+	if err != nil {
+		return 0, err
+	}
+	const B = 8
+	net, err := model.Build(s.w, b.Cfg, model.NetOptions{Batch: B, Train: true, Frozen: func(string) bool { return true }, KV: s.kv, Linear: s.linear})
+	if err != nil {
+		return 0, err
+	}
+	defer net.Close()
+	rng := rand.New(rand.NewPCG(seed, 0xE7A1))
+	S, L := b.Cfg.ImageSize, b.Cfg.MaxLen
+	per := S * S * b.Cfg.InChannels
+	x0, noise := make([]float32, B*per), make([]float32, B*per)
+	ids, lengths, tf := make([]int, B*L), make([]int, B), make([]float64, B)
+	total := 0.0
+	for k := 0; k < batches; k++ {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		for i := 0; i < B; i++ {
+			enc, n, err := s.encode(data.Sample(rng, x0[i*per:(i+1)*per]))
+			if err != nil {
+				return 0, err
+			}
+			copy(ids[i*L:(i+1)*L], enc)
+			lengths[i] = n
+		}
+		diffusion.FillNormal(rng, noise)
+		t := b.Sched.RandomTimesteps(rng, B)
+		for i := range t {
+			tf[i] = float64(t[i])
+		}
+		xt, _ := b.Sched.AddNoise(x0, noise, t)
+		target, _ := b.Sched.Target(b.Pred, x0, noise, t)
+		if err := net.Set(xt, tf, ids, lengths, target, nil); err != nil {
+			return 0, err
+		}
+		if err := net.Run(); err != nil {
+			return 0, err
+		}
+		total += net.Loss()
+	}
+	return total / float64(batches), nil
+}

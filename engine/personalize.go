@@ -1,0 +1,561 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"math/rand/v2"
+	"sort"
+	"strings"
+	"time"
+
+	"conceptstudio/engine/dataset"
+	"conceptstudio/engine/diffusion"
+	"conceptstudio/engine/model"
+	"conceptstudio/engine/nn"
+	"conceptstudio/engine/ops"
+	"conceptstudio/engine/optim"
+)
+
+// ConceptData supplies a concept's training samples: it renders one image
+// (NHWC, [-1, 1], the model's size) into dst and returns its caption, which
+// names the concept as "NAME*".
+type ConceptData interface {
+	Sample(rng *rand.Rand, dst []float32) (caption string)
+}
+
+// TrainOptions configure TrainConcept. Zero values take Defaults(Method).
+type TrainOptions struct {
+	Method       Method
+	Name, Class  string
+	Data         ConceptData
+	Images       int // how many user images Data draws from (recorded)
+	Steps, Batch int
+	LR, EmbedLR  float64
+	Rank         int
+	Alpha        float64
+	Seed         uint64
+	PreviewEvery int // steps between preview images (0: none)
+	Replicas     int
+}
+
+// TrainProgress is one report from TrainConcept.
+type TrainProgress struct {
+	Step, Total int
+	Loss        float64
+	Preview     *image.NRGBA
+	Message     string
+}
+
+// ErrMethod marks a method this build cannot train.
+var ErrMethod = errors.New("method not available")
+
+const (
+	tokTable   = "text.tok.emb"
+	perfPrefix = "perfusion"
+	loraPrefix = "lora"
+)
+
+// session is one concept's training or generation set-up over the base.
+type session struct {
+	b      *Base
+	w      *nn.Weights        // overlay: base weights shared, edited ones copied
+	tok    *dataset.Tokenizer // a copy with the pseudo-words bound
+	kv     map[string]nn.KV
+	linear map[string]nn.LinearHook
+	learn  func(name string) bool
+}
+
+func (b *Base) newSession(copies ...string) *session {
+	tok, _ := dataset.NewTokenizerFromVocab(b.Tok.Vocab())
+	return &session{b: b, w: b.W.Overlay(1, append([]string{tokTable}, copies...)...), tok: tok,
+		kv: map[string]nn.KV{}, linear: map[string]nn.LinearHook{}}
+}
+
+// encode is Base.Encode with the session's tokenizer.
+func (s *session) encode(prompt string) ([]int, int, error) {
+	saved := s.b.Tok
+	defer func() { s.b.Tok = saved }()
+	s.b.Tok = s.tok
+	return s.b.Encode(prompt)
+}
+
+// crossLayers lists the base model's cross-attention layer paths.
+func (b *Base) crossLayers() []string {
+	var out []string
+	for _, n := range b.W.Names() {
+		if strings.HasSuffix(n, ".attn2.k.w") && strings.HasPrefix(n, "unet.") {
+			out = append(out, strings.TrimSuffix(n, ".k.w"))
+		}
+	}
+	return out
+}
+
+// attnLinears lists the UNet's attention projections (q, k, v, out of
+// every self- and cross-attention): where LoRA attaches.
+func (b *Base) attnLinears() []string {
+	var out []string
+	for _, n := range b.W.Names() {
+		if !strings.HasPrefix(n, "unet.") || !strings.HasSuffix(n, ".w") {
+			continue
+		}
+		p := strings.TrimSuffix(n, ".w")
+		for _, suf := range []string{".attn1.q", ".attn1.k", ".attn1.v", ".attn1.out", ".attn2.q", ".attn2.k", ".attn2.v", ".attn2.out"} {
+			if strings.HasSuffix(p, suf) {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+// perfusionLayer is Perfusion's K/V override of one cross-attention layer:
+// keys locked (targets o*_K = W_K·i_super, constant), values edited
+// (targets o*_V, learnable in training), one edit per concept.
+type perfusionLayer struct {
+	kEdits, vEdits []*ops.RankOneEdit
+	names          []string // concept names, for weight paths
+	learnV         bool
+}
+
+func (p *perfusionLayer) KeysValues(s nn.Scope, ctx *nn.Node, dim int) (*nn.Node, *nn.Node) {
+	D := lastDimOf(ctx)
+	wk := s.Sub("k").Param("w", []int{D, dim}, nn.Zeros)
+	wv := s.Sub("v").Param("w", []int{D, dim}, nn.Zeros)
+	var kt, vt []*nn.Node
+	for _, name := range p.names {
+		ps := s.Sub(perfPrefix).Sub(name)
+		kt = append(kt, ps.Param("o_k", []int{dim}, nn.Zeros))
+		vt = append(vt, ps.Param("o_v", []int{dim}, nn.Zeros))
+	}
+	b := s.G.B
+	return b.RankOneEdits(ctx, wk, p.kEdits, kt), b.RankOneEdits(ctx, wv, p.vEdits, vt)
+}
+
+func lastDimOf(n *nn.Node) int {
+	s := []int(n.Shape())
+	return s[len(s)-1]
+}
+
+// perfusionConcept holds one concept's Perfusion state during a session.
+type perfusionConcept struct {
+	name          string
+	iStar, iSuper []float64
+	cinv          []float64
+	layers        []string
+	kEdits        []*ops.RankOneEdit
+	vEdits        []*ops.RankOneEdit
+}
+
+// refresh recomputes u = C⁻¹i*/(i*ᵀC⁻¹i*) and W·i* for every layer after
+// i* moves (edits read these at every run).
+func (pc *perfusionConcept) refresh(w *nn.Weights) {
+	D := len(pc.iStar)
+	ci := make([]float64, D)
+	var denom float64
+	for r := 0; r < D; r++ {
+		var v float64
+		for q := 0; q < D; q++ {
+			v += pc.cinv[r*D+q] * pc.iStar[q]
+		}
+		ci[r] = v
+		denom += v * pc.iStar[r]
+	}
+	for i, layer := range pc.layers {
+		for j, e := range []*ops.RankOneEdit{pc.kEdits[i], pc.vEdits[i]} {
+			for r := range ci {
+				e.U[r] = ci[r] / denom
+			}
+			wname := layer + ".k.w"
+			if j == 1 {
+				wname = layer + ".v.w"
+			}
+			wt, _ := w.Lookup(wname)
+			wd := wt.Data().([]float32)
+			C := len(e.IW)
+			for c := 0; c < C; c++ {
+				var v float64
+				for r := 0; r < D; r++ {
+					v += pc.iStar[r] * float64(wd[r*C+c])
+				}
+				e.IW[c] = v
+			}
+		}
+	}
+}
+
+// addPerfusion installs a concept's edits into the session's K/V overrides
+// and sets its targets: o*_K = W_K·i_super, o*_V from oV (nil: W_V·i_super).
+func (s *session) addPerfusion(name string, iStar, iSuper []float64, oV map[string][]float32, beta, tau float64, learnV bool) (*perfusionConcept, error) {
+	cinv, err := s.b.CovInverse()
+	if err != nil {
+		return nil, err
+	}
+	pc := &perfusionConcept{name: name, iStar: iStar, iSuper: iSuper, cinv: cinv, layers: s.b.crossLayers()}
+	for _, layer := range pc.layers {
+		wk, _ := s.w.Lookup(layer + ".k.w")
+		C := wk.Shape()[1]
+		D := len(iStar)
+		ke := &ops.RankOneEdit{U: make([]float64, D), IW: make([]float64, C), Beta: beta, Tau: tau}
+		ve := &ops.RankOneEdit{U: make([]float64, D), IW: make([]float64, C), Beta: beta, Tau: tau}
+		pc.kEdits, pc.vEdits = append(pc.kEdits, ke), append(pc.vEdits, ve)
+		pl, ok := s.kv[layer].(*perfusionLayer)
+		if !ok {
+			pl = &perfusionLayer{}
+			s.kv[layer] = pl
+		}
+		pl.kEdits, pl.vEdits, pl.names = append(pl.kEdits, ke), append(pl.vEdits, ve), append(pl.names, name)
+		pl.learnV = pl.learnV || learnV
+		// Targets live in the session's weights.
+		ok2 := s.w.Get(layer+"."+perfPrefix+"."+name+".o_k", []int{C}, nn.Zeros).Data().([]float32)
+		ov := s.w.Get(layer+"."+perfPrefix+"."+name+".o_v", []int{C}, nn.Zeros).Data().([]float32)
+		wv, _ := s.w.Lookup(layer + ".v.w")
+		project(iSuper, wk.Data().([]float32), C, ok2)
+		if v, ok := oV[layer]; ok && len(v) == C {
+			copy(ov, v)
+		} else {
+			project(iSuper, wv.Data().([]float32), C, ov)
+		}
+	}
+	pc.refresh(s.w)
+	return pc, nil
+}
+
+// project writes eᵀW for W [D, C] into out.
+func project(e []float64, w []float32, C int, out []float32) {
+	for c := 0; c < C; c++ {
+		var v float64
+		for r := range e {
+			v += e[r] * float64(w[r*C+c])
+		}
+		out[c] = float32(v)
+	}
+}
+
+// loraHook adds scale·(x·A)·B for the named adapters of one layer.
+func loraHook(names []string, scales []float64, rank int) nn.LinearHook {
+	return func(s nn.Scope, x, plain *nn.Node) *nn.Node {
+		in, out := lastDimOf(x), lastDimOf(plain)
+		y := plain
+		for i, name := range names {
+			ls := s.Sub(loraPrefix).Sub(name)
+			a := ls.Param("down", []int{in, rank}, nn.FanIn(in))
+			b := ls.Param("up", []int{rank, out}, nn.Zeros)
+			y = s.G.B.Add(y, s.G.B.Scale(s.G.B.Linear(s.G.B.Linear(x, a, nil), b, nil), scales[i]))
+		}
+		return y
+	}
+}
+
+// TrainConcept learns a new concept from opt.Data with the chosen method.
+// Cancelling ctx stops it with ctx.Err() and returns no concept.
+func (b *Base) TrainConcept(ctx context.Context, opt TrainOptions, progress func(TrainProgress)) (*Concept, error) {
+	if err := ValidName(opt.Name); err != nil {
+		return nil, err
+	}
+	if opt.Data == nil {
+		return nil, errors.New("no training images")
+	}
+	d := Defaults(opt.Method)
+	if opt.Steps == 0 {
+		opt.Steps = d.Steps
+	}
+	if opt.Batch == 0 {
+		opt.Batch = d.Batch
+	}
+	if opt.LR == 0 {
+		opt.LR = d.LR
+	}
+	if opt.EmbedLR == 0 {
+		opt.EmbedLR = d.EmbedLR
+	}
+	if opt.Rank == 0 {
+		opt.Rank = d.Rank
+	}
+	if opt.Alpha == 0 {
+		opt.Alpha = d.Alpha
+	}
+	if progress == nil {
+		progress = func(TrainProgress) {}
+	}
+	start := time.Now()
+	var copies []string
+	if opt.Method == DreamBooth {
+		for _, n := range b.W.Names() {
+			if strings.HasPrefix(n, "unet.") {
+				copies = append(copies, n)
+			}
+		}
+	}
+	s := b.newSession(copies...)
+	id, err := s.tok.BindPseudoWord(opt.Name)
+	if err != nil {
+		return nil, err
+	}
+	D := b.Cfg.TextDim
+	// Start the pseudo-word's embedding at the class word's (the last word).
+	classWords := dataset.Words(opt.Class)
+	if len(classWords) == 0 {
+		return nil, fmt.Errorf("the class (super-category) is empty")
+	}
+	classID, ok := s.tok.ID(classWords[len(classWords)-1])
+	if !ok {
+		return nil, fmt.Errorf("the model does not know the class word %q", classWords[len(classWords)-1])
+	}
+	table, _ := s.w.Lookup(tokTable)
+	td := table.Data().([]float32)
+	copy(td[id*D:(id+1)*D], td[classID*D:(classID+1)*D])
+
+	learnNames := map[string]bool{tokTable: true}
+	var pc *perfusionConcept
+	var prior *priorSet
+	switch opt.Method {
+	case TI:
+	case Perfusion:
+		iSuper, _, err := b.ClassEncoding(s.w, opt.Class)
+		if err != nil {
+			return nil, err
+		}
+		i64 := toF64(iSuper)
+		if pc, err = s.addPerfusion(opt.Name, append([]float64(nil), i64...), i64, nil, d.Beta, d.Tau, true); err != nil {
+			return nil, err
+		}
+		for _, l := range pc.layers {
+			learnNames[l+"."+perfPrefix+"."+opt.Name+".o_v"] = true
+		}
+	case LoRA:
+		scale := opt.Alpha / float64(opt.Rank)
+		for _, l := range b.attnLinears() {
+			s.linear[l] = loraHook([]string{opt.Name}, []float64{scale}, opt.Rank)
+			learnNames[l+"."+loraPrefix+"."+opt.Name+".down"] = true
+			learnNames[l+"."+loraPrefix+"."+opt.Name+".up"] = true
+		}
+	case DreamBooth:
+		for _, n := range copies {
+			learnNames[n] = true
+		}
+		if prior, err = b.makePrior(ctx, opt.Class, d.PriorN, opt.Seed); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("%w: %s is not implemented yet", ErrMethod, opt.Method)
+	}
+	frozen := func(name string) bool { return !learnNames[name] }
+	reps, err := newReplicas(s.w, b.Cfg, opt.Batch, opt.Replicas, model.NetOptions{Frozen: frozen, KV: s.kv, Linear: s.linear}, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer reps.Close()
+
+	// The optimizer sees the embedding row only, and the method's weights.
+	var params []*optim.Param
+	var embParam, embFull *optim.Param
+	for _, p := range reps.Params {
+		if p.Name == tokTable {
+			embFull = p
+			embParam = &optim.Param{Name: "emb", Value: p.Value[id*D : (id+1)*D], Group: 1}
+			params = append(params, embParam)
+			continue
+		}
+		params = append(params, p)
+	}
+	adam := optim.NewAdamW(optim.Group{LR: opt.LR}, optim.Group{LR: opt.EmbedLR})
+
+	rng := rand.New(rand.NewPCG(opt.Seed, 0xC0C0))
+	B, S, C := opt.Batch, b.Cfg.ImageSize, b.Cfg.InChannels
+	per := S * S * C
+	L := b.Cfg.MaxLen
+	x0 := make([]float32, B*per)
+	noise := make([]float32, B*per)
+	ids := make([]int, B*L)
+	lengths := make([]int, B)
+	tf := make([]float64, B)
+	wts := make([]float32, B)
+	for step := 0; step < opt.Steps; step++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		for i := 0; i < B; i++ {
+			var caption string
+			if prior != nil && i%2 == 1 {
+				caption = prior.sample(rng, x0[i*per:(i+1)*per])
+			} else {
+				caption = opt.Data.Sample(rng, x0[i*per:(i+1)*per])
+			}
+			enc, n, err := s.encode(caption)
+			if err != nil {
+				return nil, fmt.Errorf("training caption %q: %w", caption, err)
+			}
+			copy(ids[i*L:(i+1)*L], enc)
+			lengths[i] = n
+		}
+		diffusion.FillNormal(rng, noise)
+		t := b.Sched.RandomTimesteps(rng, B)
+		xt, err := b.Sched.AddNoise(x0, noise, t)
+		if err != nil {
+			return nil, err
+		}
+		target, err := b.Sched.Target(b.Pred, x0, noise, t)
+		if err != nil {
+			return nil, err
+		}
+		for i, w := range b.Sched.MinSNRWeights(b.Pred, t, d.MinSNR) {
+			wts[i], tf[i] = float32(w), float64(t[i])
+		}
+		loss, err := reps.run(func(net *model.Net, lo, hi int) error {
+			return net.Set(xt[lo*per:hi*per], tf[lo:hi], ids[lo*L:hi*L], lengths[lo:hi], target[lo*per:hi*per], wts[lo:hi])
+		})
+		if err != nil {
+			return nil, err
+		}
+		embParam.Grad = embFull.Grad[id*D : (id+1)*D]
+		if _, finite := optim.ClipGradNorm(params, 1); finite {
+			if err := adam.Step(params); err != nil {
+				return nil, err
+			}
+		}
+		if pc != nil {
+			pc.updateIStar(reps, ids, id, L, D)
+			pc.refresh(s.w)
+		}
+		p := TrainProgress{Step: step + 1, Total: opt.Steps, Loss: loss}
+		if opt.PreviewEvery > 0 && (step+1)%opt.PreviewEvery == 0 {
+			imgs, err := s.generate(ctx, GenerateOptions{Prompt: "a " + opt.Name + "*", N: 1, Seed: 1, Steps: 15, Guidance: 4}, nil)
+			if err == nil {
+				p.Preview = imgs[0]
+			}
+		}
+		progress(p)
+	}
+	c := &Concept{Name: opt.Name, Class: opt.Class, Method: opt.Method, BaseID: b.ID(), Created: time.Now().UTC(),
+		Tensors:  map[string]Tensor{"emb": {Shape: []int{1, D}, Data: append([]float32(nil), embParam.Value...)}},
+		Settings: ConceptSettings{Steps: opt.Steps, Images: opt.Images, TrainSeconds: time.Since(start).Seconds()}}
+	switch opt.Method {
+	case Perfusion:
+		c.Settings.Beta, c.Settings.Tau = 0.7, 0.15
+		c.Tensors["i_star"] = Tensor{Shape: []int{D}, Data: toF32s(pc.iStar)}
+		c.Tensors["i_super"] = Tensor{Shape: []int{D}, Data: toF32s(pc.iSuper)}
+		for _, l := range pc.layers {
+			v, _ := s.w.Lookup(l + "." + perfPrefix + "." + opt.Name + ".o_v")
+			c.Tensors["o_v/"+l] = Tensor{Shape: []int{v.Shape()[0]}, Data: append([]float32(nil), v.Data().([]float32)...)}
+		}
+	case LoRA:
+		c.Settings.Rank, c.Settings.Alpha, c.Settings.Multiplier = opt.Rank, opt.Alpha, 1
+		for _, l := range b.attnLinears() {
+			for _, part := range []string{"down", "up"} {
+				v, _ := s.w.Lookup(l + "." + loraPrefix + "." + opt.Name + "." + part)
+				c.Tensors[loraPrefix+"/"+l+"."+part] = Tensor{Shape: []int(v.Shape()), Data: append([]float32(nil), v.Data().([]float32)...)}
+			}
+		}
+	case DreamBooth:
+		for _, n := range copies {
+			tr, _ := s.w.Lookup(n)
+			base, _ := b.W.Lookup(n)
+			td, bd := tr.Data().([]float32), base.Data().([]float32)
+			delta := make([]float32, len(td))
+			changed := false
+			for i := range td {
+				delta[i] = td[i] - bd[i]
+				changed = changed || delta[i] != 0
+			}
+			if changed {
+				c.Tensors["delta/"+n] = Tensor{Shape: []int(tr.Shape()), Data: delta}
+			}
+		}
+	}
+	return c, nil
+}
+
+// updateIStar moves i* towards the mean encoding of the concept token in
+// this batch (EMA, decay 0.99).
+func (pc *perfusionConcept) updateIStar(reps *replicas, ids []int, id, L, D int) {
+	mean := make([]float64, D)
+	n := 0
+	for r, net := range reps.nets {
+		enc := net.Encoding()
+		for i := 0; i < reps.per; i++ {
+			row := ids[(r*reps.per+i)*L : (r*reps.per+i+1)*L]
+			for p, t := range row {
+				if t == id {
+					for k := 0; k < D; k++ {
+						mean[k] += float64(enc[(i*L+p)*D+k])
+					}
+					n++
+				}
+			}
+		}
+	}
+	if n == 0 {
+		return
+	}
+	for k := range pc.iStar {
+		pc.iStar[k] = 0.99*pc.iStar[k] + 0.01*mean[k]/float64(n)
+	}
+}
+
+func toF64(v []float32) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = float64(x)
+	}
+	return out
+}
+
+func toF32s(v []float64) []float32 {
+	out := make([]float32, len(v))
+	for i, x := range v {
+		out[i] = float32(x)
+	}
+	return out
+}
+
+// priorSet holds DreamBooth's class images, generated by the frozen model.
+type priorSet struct {
+	images   [][]float32
+	captions []string
+}
+
+func (p *priorSet) sample(rng *rand.Rand, dst []float32) string {
+	i := rng.IntN(len(p.images))
+	copy(dst, p.images[i])
+	return p.captions[i]
+}
+
+// makePrior generates n images of "a CLASS" with the base model.
+func (b *Base) makePrior(ctx context.Context, class string, n int, seed uint64) (*priorSet, error) {
+	imgs, err := b.Generate(ctx, GenerateOptions{Prompt: "a " + class, N: n, Seed: seed ^ 0x9E37, Steps: 20, Guidance: 4}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("generating class images for prior preservation: %w", err)
+	}
+	p := &priorSet{}
+	S := b.Cfg.ImageSize
+	for _, img := range imgs {
+		p.images = append(p.images, FromImage(img, S))
+		p.captions = append(p.captions, "a "+class)
+	}
+	return p, nil
+}
+
+// FromImage converts an S×S image to NHWC floats in [-1, 1].
+func FromImage(img image.Image, S int) []float32 {
+	out := make([]float32, S*S*3)
+	for y := 0; y < S; y++ {
+		for x := 0; x < S; x++ {
+			r, g, bb, _ := img.At(img.Bounds().Min.X+x, img.Bounds().Min.Y+y).RGBA()
+			o := (y*S + x) * 3
+			out[o], out[o+1], out[o+2] = float32(r)/32767.5-1, float32(g)/32767.5-1, float32(bb)/32767.5-1
+		}
+	}
+	return out
+}
+
+// sortedKeys returns a map's keys in order.
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
