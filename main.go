@@ -62,6 +62,8 @@ var commands = map[string]command{
 			fs.StringVar(&req.Class, "class", "", "the super-category `words`, e.g. \"teddy bear\"")
 			fs.IntVar(&req.Steps, "steps", 0, "training steps (0: the method's default)")
 			fs.StringVar(&req.OutPath, "out", "", "concept `file` to write")
+			fs.Int64Var(&req.Seed, "seed", 1, "random seed")
+			fs.StringVar(&req.ModelPath, "model", "", "base model `file` (default: the embedded one)")
 			return func(ctx context.Context, images []string) error {
 				req.Images = images
 				return a.Train(ctx, req, a.Progress("train"))

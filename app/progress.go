@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"image"
 	"io"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ type Progress struct {
 	Loss    float64       // latest loss, when the job has one (NaN or 0 otherwise)
 	Elapsed time.Duration // time since the job started
 	Message string        // an optional line for the user
+	Preview image.Image   // a preview picture, when the job makes one (training)
 }
 
 // Fraction is the share of the job done, in [0, 1]; 0 when Total is unknown.

@@ -1,10 +1,15 @@
 package app
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"image"
+	"image/png"
 	"strconv"
 	"strings"
 	"time"
@@ -36,12 +41,14 @@ var Methods = []string{"perfusion", "ti", "lora", "dreambooth", "e4t"}
 
 // TrainRequest asks for a new concept learned from images.
 type TrainRequest struct {
-	Method  string
-	Name    string
-	Class   string
-	Steps   int // 0: the method's default
-	OutPath string
-	Images  []string
+	Method    string
+	Name      string
+	Class     string
+	Steps     int // 0: the method's default
+	OutPath   string
+	Images    []string
+	Seed      int64
+	ModelPath string // "" for the embedded base model
 }
 
 // EvalRequest asks for a concept's (or the base model's) quality table.
@@ -139,10 +146,11 @@ func (a *App) Generate(ctx context.Context, req GenerateRequest, progress Progre
 	if err := req.Validate(); err != nil {
 		return err
 	}
-	if len(req.Concepts) > 0 {
-		return notImplemented("loading concepts into a prompt")
-	}
 	base, err := a.base(req.ModelPath)
+	if err != nil {
+		return err
+	}
+	uses, hashes, err := a.loadConcepts(base, req.Concepts, req.Gates)
 	if err != nil {
 		return err
 	}
@@ -150,7 +158,7 @@ func (a *App) Generate(ctx context.Context, req GenerateRequest, progress Progre
 		return fmt.Errorf("cannot create the output folder: %w", err)
 	}
 	start := time.Now()
-	imgs, err := base.Generate(ctx, engine.GenerateOptions{Prompt: req.Prompt, N: req.N, Seed: uint64(req.Seed), Steps: req.Steps, Guidance: req.Guidance},
+	imgs, err := base.GenerateWith(ctx, engine.GenerateOptions{Prompt: req.Prompt, N: req.N, Seed: uint64(req.Seed), Steps: req.Steps, Guidance: req.Guidance}, uses,
 		func(step, total int) {
 			progress.report(Progress{Stage: "sampling", Step: step, Total: total, Elapsed: time.Since(start)})
 		})
@@ -164,12 +172,62 @@ func (a *App) Generate(ctx context.Context, req GenerateRequest, progress Progre
 			"steps": strconv.Itoa(req.Steps), "guidance": strconv.FormatFloat(req.Guidance, 'g', -1, 64),
 			"sampler": "ddim", "base_model": base.ID(), "app_version": Version,
 		}
+		if len(hashes) > 0 {
+			meta["concepts"] = strings.Join(hashes, ",")
+		}
+		if len(req.Gates) > 0 {
+			meta["gates"] = strings.Join(req.Gates, ",")
+		}
 		if err := engine.WriteFileAtomic(path, func(w io.Writer) error { return store.EncodePNG(w, img, meta) }); err != nil {
 			return err
 		}
 		fmt.Fprintln(a.Out, path)
 	}
 	return nil
+}
+
+// loadConcepts reads concept files and applies NAME=BETA gates; it returns
+// the uses and "name:sha256" records for the PNG metadata.
+func (a *App) loadConcepts(base *engine.Base, paths, gates []string) ([]engine.ConceptUse, []string, error) {
+	var uses []engine.ConceptUse
+	var hashes []string
+	byName := map[string]int{}
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return nil, nil, fmt.Errorf("cannot read concept: %w", err)
+		}
+		c, err := engine.DecodeConcept(data)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", p, err)
+		}
+		if _, dup := byName[c.Name]; dup {
+			return nil, nil, fmt.Errorf("two concepts are named %s*: rename one of them", c.Name)
+		}
+		byName[c.Name] = len(uses)
+		uses = append(uses, engine.ConceptUse{Concept: c})
+		sum := sha256.Sum256(data)
+		hashes = append(hashes, c.Name+":"+hex.EncodeToString(sum[:8]))
+	}
+	for _, g := range gates {
+		name, beta, err := ParseGate(g)
+		if err != nil {
+			return nil, nil, err
+		}
+		i, ok := byName[name]
+		if !ok {
+			return nil, nil, usageError("-gate %s: no concept named %s* was loaded with -concept", g, name)
+		}
+		switch uses[i].Concept.Method {
+		case engine.LoRA:
+			uses[i].Multiplier = beta
+		case engine.Perfusion:
+			uses[i].Beta = beta
+		default:
+			return nil, nil, usageError("-gate %s: a %s concept has no gate", g, uses[i].Concept.Method)
+		}
+	}
+	return uses, hashes, nil
 }
 
 // base loads the base model: a file when one is named, else the embedded
@@ -206,12 +264,60 @@ func slug(s string) string {
 	return strings.Trim(b.String(), "-")
 }
 
-// Train learns a new concept from images and writes its concept file.
+// Train learns a new concept from images and writes its concept file
+// (atomically; a cancelled run writes nothing).
 func (a *App) Train(ctx context.Context, req TrainRequest, progress ProgressFunc) error {
 	if err := req.Validate(); err != nil {
 		return err
 	}
-	return notImplemented("training a concept needs the base model, which is not trained yet")
+	if err := engine.ValidName(req.Name); err != nil {
+		return usageError("%v", err)
+	}
+	base, err := a.base(req.ModelPath)
+	if err != nil {
+		return err
+	}
+	loaded, warnings, err := store.LoadImages(req.Images, 1)
+	if err != nil {
+		return err
+	}
+	for _, w := range warnings {
+		fmt.Fprintln(a.Err, "warning:", w)
+	}
+	imgs := make([]image.Image, len(loaded))
+	for i, l := range loaded {
+		imgs[i] = l.Image
+	}
+	atlas, err := dataset.LoadAtlas()
+	if err != nil {
+		return err
+	}
+	cs, err := dataset.NewConceptSet(atlas, req.Name, req.Class, imgs)
+	if err != nil {
+		return err
+	}
+	for _, w := range cs.Warnings {
+		fmt.Fprintln(a.Err, "warning:", w)
+	}
+	start := time.Now()
+	c, err := base.TrainConcept(ctx, engine.TrainOptions{
+		Method: engine.Method(req.Method), Name: req.Name, Class: req.Class, Steps: req.Steps, Seed: uint64(req.Seed),
+		Data: cs.Sampler(base.Cfg.ImageSize, dataset.DefaultConceptSceneOptions()), Images: len(imgs),
+	}, func(p engine.TrainProgress) {
+		progress.report(Progress{Stage: "training " + req.Name + "*", Step: p.Step, Total: p.Total, Loss: p.Loss, Elapsed: time.Since(start), Preview: p.Preview})
+	})
+	if err != nil {
+		return err
+	}
+	var thumb bytes.Buffer
+	if err := png.Encode(&thumb, cs.Cutouts[0]); err == nil {
+		c.Thumbnail = thumb.Bytes()
+	}
+	if err := engine.WriteConceptFile(req.OutPath, c); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.Out, "%s\t%s* (%s, %d bytes, %.0f s)\n", req.OutPath, c.Name, c.Method, c.Size(), c.Settings.TrainSeconds)
+	return nil
 }
 
 // Eval measures identity and prompt fidelity.
