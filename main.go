@@ -86,7 +86,7 @@ var commands = map[string]command{
 	},
 	"pretrain": {
 		summary: "train the base model (resumable)",
-		usage:   "pretrain [-resume] [-dir DIR] [-steps N] [-for N] [-batch N]",
+		usage:   "pretrain [-resume] [-dir DIR] [-steps N] [-for N] [-batch N] [-init FILE] [-export FILE]",
 		setup: func(fs *flag.FlagSet, a *app.App) func(context.Context, []string) error {
 			var req app.PretrainRequest
 			fs.StringVar(&req.Dir, "dir", "pretrain-run", "run `dir` for checkpoints, samples and the loss curve")
@@ -94,6 +94,8 @@ var commands = map[string]command{
 			fs.IntVar(&req.Steps, "steps", 0, "total optimizer steps of the run (0: the default)")
 			fs.IntVar(&req.StopAfter, "for", 0, "train at most `N` steps in this sitting, then checkpoint and stop")
 			fs.IntVar(&req.Batch, "batch", 0, "batch size (0: the default)")
+			fs.StringVar(&req.InitFrom, "init", "", "start a new run from this model `file`'s weights")
+			fs.StringVar(&req.Export, "export", "", "write the run's EMA model (F16, with Perfusion statistics) to `file` and stop; engine/basemodel/base.safetensors is the embedded one")
 			return func(ctx context.Context, _ []string) error {
 				return a.Pretrain(ctx, req, a.Progress("pretrain"))
 			}

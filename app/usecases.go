@@ -66,6 +66,8 @@ type PretrainRequest struct {
 	Steps     int // total steps of the run (0: the default)
 	StopAfter int // steps in this sitting (0: to the end)
 	Batch     int
+	InitFrom  string // start a new run from a model file's weights
+	Export    string // write the run's EMA model, F16, to this file and stop
 }
 
 // DatasetRequest asks for the sprite atlas to be built.
@@ -333,6 +335,9 @@ func (a *App) Pretrain(ctx context.Context, req PretrainRequest, progress Progre
 	if req.Steps < 0 || req.StopAfter < 0 || req.Batch < 0 {
 		return usageError("-steps, -for and -batch must not be negative")
 	}
+	if req.Export != "" {
+		return engine.ExportBase(filepath.Join(req.Dir, "model-ema.safetensors"), req.Export)
+	}
 	opt := engine.DefaultPretrain()
 	opt.Dir, opt.Resume = req.Dir, req.Resume
 	if req.Steps > 0 {
@@ -342,6 +347,7 @@ func (a *App) Pretrain(ctx context.Context, req PretrainRequest, progress Progre
 		opt.Batch = req.Batch
 	}
 	opt.StopAfter = req.StopAfter
+	opt.InitFrom = req.InitFrom
 	start := time.Now()
 	err := engine.Pretrain(ctx, opt, func(p engine.PretrainProgress) {
 		msg := p.Message

@@ -20,6 +20,9 @@ import (
 	"conceptstudio/engine/safetensors"
 )
 
+// covInvName is the model-file tensor holding Perfusion's C⁻¹.
+const covInvName = "perfusion.cov_inverse"
+
 // ErrBadModel marks a base-model file that cannot be used.
 var ErrBadModel = errors.New("not a usable base model")
 
@@ -100,6 +103,12 @@ func (b *Base) file(half bool) (*safetensors.File, error) {
 		return nil, err
 	}
 	f := &safetensors.File{Metadata: map[string]string{"conceptstudio.base": string(meta), "conceptstudio.base_id": b.ID()}}
+	if st, ok := baseStats.Load(b); ok && st.(*textStats).cinv != nil {
+		cinv := st.(*textStats).cinv
+		D := b.Cfg.TextDim
+		// Kept in F32 even in half files: it is small and ill-conditioned.
+		f.Tensors = append(f.Tensors, safetensors.F32Tensor(covInvName, []int{D, D}, toF32s(cinv)))
+	}
 	for _, name := range b.W.Names() {
 		t, _ := b.W.Lookup(name)
 		data := t.Data().([]float32)
@@ -148,6 +157,16 @@ func LoadBase(data []byte) (*Base, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrBadModel, err)
 		}
+		if t.Name == covInvName {
+			D := m.Config.TextDim
+			if len(v) != D*D {
+				return nil, fmt.Errorf("%w: %s has %d values, want %d", ErrBadModel, covInvName, len(v), D*D)
+			}
+			st := &textStats{cinv: toF64(v)}
+			st.once.Do(func() {})
+			baseStats.Store(b, st)
+			continue
+		}
 		b.W.Set(t.Name, tensor.New(tensor.WithShape(t.Shape...), tensor.WithBacking(append([]float32(nil), v...))))
 	}
 	// Every weight the architecture needs must be present with its shape.
@@ -192,4 +211,18 @@ func LoadBaseFile(path string) (*Base, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return b, nil
+}
+
+// ExportBase writes a trained model (a run's model-ema.safetensors) as the
+// file to embed: F16 weights plus Perfusion's C⁻¹, computed now.
+func ExportBase(from, to string) error {
+	b, err := LoadBaseFile(from)
+	if err != nil {
+		return err
+	}
+	if _, err := b.CovInverse(); err != nil {
+		return err
+	}
+	b.ID() // the identity is the F32 weights'
+	return b.Save(to, true)
 }

@@ -45,9 +45,13 @@ type PretrainOptions struct {
 	SampleEvery     int // steps between sample grids
 	StopAfter       int // train at most this many steps in this sitting (0: to the end), then checkpoint
 	Replicas        int // model replicas sharing each batch (0: one per core); results do not depend on it
-	Seed            uint64
-	Pred            diffusion.PredKind
-	Config          *model.Config // nil: BaseConfig for the dataset's tokenizer
+	// InitFrom starts a new run from a model file's weights (for example
+	// the committed base model when a run folder is lost); the optimizer
+	// starts afresh. Ignored when resuming.
+	InitFrom string
+	Seed     uint64
+	Pred     diffusion.PredKind
+	Config   *model.Config // nil: BaseConfig for the dataset's tokenizer
 }
 
 // DefaultPretrain are the base model's training settings.
@@ -172,6 +176,19 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 	pcg := rand.NewPCG(opt.Seed, 0xDA7A)
 	rng := rand.New(pcg)
 	st := trainState{}
+	if !exists && opt.InitFrom != "" {
+		from, err := LoadBaseFile(opt.InitFrom)
+		if err != nil {
+			return err
+		}
+		if err := copyWeights(base, from); err != nil {
+			return fmt.Errorf("starting from %s: %w", opt.InitFrom, err)
+		}
+		if err := ema.Load(weightsState(base), 0); err != nil {
+			return err
+		}
+		progress(PretrainProgress{Total: opt.Steps, Message: "starting from the weights in " + opt.InitFrom})
+	}
 	if exists {
 		if st, err = loadCheckpoint(ckpt, base, adam, ema, pcg); err != nil {
 			return fmt.Errorf("resuming from %s: %w", ckpt, err)
@@ -440,4 +457,28 @@ func loadCheckpoint(path string, b *Base, adam *optim.AdamW, ema *optim.EMA, pcg
 	}
 	b.id = ""
 	return st, nil
+}
+
+// copyWeights copies every weight of from into b (same architecture).
+func copyWeights(b, from *Base) error {
+	for _, name := range b.W.Names() {
+		dst, _ := b.W.Lookup(name)
+		src, ok := from.W.Lookup(name)
+		if !ok || !src.Shape().Eq(dst.Shape()) {
+			return fmt.Errorf("weight %s is missing or differently shaped", name)
+		}
+		copy(dst.Data().([]float32), src.Data().([]float32))
+	}
+	b.id = ""
+	return nil
+}
+
+// weightsState is the weights as an EMA state (shadow = current weights).
+func weightsState(b *Base) map[string][]float32 {
+	out := map[string][]float32{}
+	for _, name := range b.W.Names() {
+		t, _ := b.W.Lookup(name)
+		out[name] = append([]float32(nil), t.Data().([]float32)...)
+	}
+	return out
 }

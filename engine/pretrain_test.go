@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -79,8 +80,28 @@ func TestPretrainResumesExactly(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(a.Dir, emaModelFile)); err != nil {
 		t.Errorf("no EMA model file: %v", err)
 	}
-	if _, err := LoadBaseFile(filepath.Join(a.Dir, emaModelFile)); err != nil {
-		t.Errorf("the EMA model file does not load: %v", err)
+	ema, err := LoadBaseFile(filepath.Join(a.Dir, emaModelFile))
+	if err != nil {
+		t.Fatalf("the EMA model file does not load: %v", err)
+	}
+	// Export: F16 weights with C⁻¹ inside, same identity.
+	out := filepath.Join(t.TempDir(), "base.safetensors")
+	if err := ExportBase(filepath.Join(a.Dir, emaModelFile), out); err != nil {
+		t.Fatal(err)
+	}
+	exp, err := LoadBaseFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if exp.ID() != ema.ID() {
+		t.Errorf("export changed the model id: %s → %s", ema.ID(), exp.ID())
+	}
+	want, _ := ema.CovInverse()
+	got, _ := exp.CovInverse()
+	for i := range want {
+		if math.Abs(got[i]-want[i]) > 1e-3*math.Abs(want[i])+1e-3 {
+			t.Fatalf("C⁻¹[%d] %v stored, %v computed", i, got[i], want[i])
+		}
 	}
 }
 
