@@ -129,7 +129,7 @@ var commands = map[string]command{
 	},
 	"concepts": {
 		summary: "manage the concept library",
-		usage:   "concepts list | import FILE | export NAME FILE | rm NAME",
+		usage:   "concepts list | import FILE | export NAME FILE [concept|diffusers|a1111|kohya] | rm NAME",
 		setup: func(fs *flag.FlagSet, a *app.App) func(context.Context, []string) error {
 			return func(ctx context.Context, args []string) error {
 				return a.Concepts(ctx, args)

@@ -405,21 +405,21 @@ func (a *App) Bench(ctx context.Context, req BenchRequest, progress ProgressFunc
 	return err
 }
 
-// Concepts manages the library: list, import FILE, export NAME FILE, rm NAME.
+// Concepts manages the library: list, import FILE, export NAME FILE
+// [FORMAT], rm NAME (to the trash; restorable).
 func (a *App) Concepts(ctx context.Context, args []string) error {
 	if len(args) == 0 {
 		return usageError("concepts needs a subcommand: list, import FILE, export NAME FILE or rm NAME")
 	}
-	want := map[string]int{"list": 0, "import": 1, "export": 2, "rm": 1}
+	want := map[string][2]int{"list": {0, 0}, "import": {1, 1}, "export": {2, 3}, "rm": {1, 1}}
 	n, ok := want[args[0]]
 	if !ok {
 		return usageError("unknown concepts subcommand %q (list, import, export, rm)", args[0])
 	}
-	if len(args)-1 != n {
-		return usageError("concepts %s takes %d argument(s), got %d", args[0], n, len(args)-1)
+	if got := len(args) - 1; got < n[0] || got > n[1] {
+		return usageError("concepts %s takes %d argument(s), got %d", args[0], n[0], got)
 	}
-	switch args[0] {
-	case "list":
+	if args[0] == "list" {
 		entries, err := a.Library.List()
 		if err != nil {
 			return err
@@ -428,10 +428,44 @@ func (a *App) Concepts(ctx context.Context, args []string) error {
 			fmt.Fprintf(a.Out, "no concepts yet in %s\n", a.Library.Dir)
 		}
 		for _, e := range entries {
-			fmt.Fprintf(a.Out, "%s\t%d bytes\t%s\n", e.Name, e.Size, e.Path)
+			if e.Err != nil {
+				fmt.Fprintf(a.Out, "%s\t%d bytes\tunreadable: %v\n", e.Name, e.Size, e.Err)
+				continue
+			}
+			fmt.Fprintf(a.Out, "%s*\t%s\t%s\t%d bytes\t%s\n", e.Name, e.Method, e.Class, e.Size, e.Path)
 		}
 		return nil
-	default:
-		return notImplemented("concepts " + args[0] + " needs the concept file format, which is not built yet")
 	}
+	lib, err := store.OpenLibrary(a.Library.Dir)
+	if err != nil {
+		return err
+	}
+	defer lib.Close()
+	switch args[0] {
+	case "import":
+		opt := store.ImportOptions{}
+		if b, err := a.base(""); err == nil {
+			opt.BaseID, opt.TextWidth = b.ID(), b.Cfg.TextDim
+		}
+		e, err := lib.Import(args[1], opt)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(a.Out, "imported %s* (%s)\n", e.Name, e.Method)
+	case "export":
+		format := store.FormatConcept
+		if len(args) == 4 {
+			format = store.Format(args[3])
+		}
+		if err := lib.Export(args[1], args[2], format); err != nil {
+			return err
+		}
+		fmt.Fprintf(a.Out, "exported %s* to %s\n", args[1], args[2])
+	case "rm":
+		if err := lib.Delete(args[1]); err != nil {
+			return err
+		}
+		fmt.Fprintf(a.Out, "moved %s* to the trash (%s)\n", args[1], lib.TrashDir())
+	}
+	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // MetaPrefix starts the keyword of every tEXt chunk Concept Studio writes.
@@ -23,7 +24,8 @@ var ErrNotPNG = errors.New("not a PNG file")
 var pngSig = []byte("\x89PNG\r\n\x1a\n")
 
 // EncodePNG writes img as a PNG with one tEXt chunk per metadata entry
-// (keyword "conceptstudio:KEY"), in sorted key order, before the image
+// (keyword "conceptstudio:KEY"; an iTXt chunk when the value has characters
+// beyond Latin-1, so nothing is lost), in sorted key order, before the image
 // data, so the file is the same for the same image and metadata.
 func EncodePNG(w io.Writer, img image.Image, meta map[string]string) error {
 	var buf bytes.Buffer
@@ -48,7 +50,15 @@ func EncodePNG(w io.Writer, img image.Image, meta map[string]string) error {
 		if len(kw) > 79 || strings.ContainsRune(kw, 0) || strings.ContainsRune(meta[k], 0) {
 			return fmt.Errorf("png metadata key %q or its value cannot be stored", k)
 		}
-		writeChunk(bw, "tEXt", append(append([]byte(kw), 0), []byte(latin1(meta[k]))...))
+		if v := meta[k]; isLatin1(v) {
+			writeChunk(bw, "tEXt", append(append([]byte(kw), 0), []byte(latin1(v))...))
+		} else {
+			// iTXt: keyword, NUL, compression flag and method (0 0: none),
+			// empty language tag and translated keyword (each NUL-ended),
+			// then the UTF-8 text.
+			body := append([]byte(kw), 0, 0, 0, 0, 0)
+			writeChunk(bw, "iTXt", append(body, strings.ToValidUTF8(v, "\uFFFD")...))
+		}
 	}
 	bw.Write(data[ihdrEnd:])
 	return bw.Flush()
@@ -66,6 +76,17 @@ func writeChunk(w io.Writer, typ string, body []byte) {
 	var crc [4]byte
 	binary.BigEndian.PutUint32(crc[:], c.Sum32())
 	w.Write(crc[:])
+}
+
+// isLatin1 reports whether s is valid UTF-8 of characters up to U+00FF,
+// which a tEXt chunk can hold.
+func isLatin1(s string) bool {
+	for _, r := range s {
+		if r > 0xff || r == utf8.RuneError {
+			return false
+		}
+	}
+	return true
 }
 
 // latin1 keeps tEXt's Latin-1 promise: characters outside it become '?'.
@@ -109,6 +130,19 @@ func ReadPNGMeta(data []byte) (map[string]string, error) {
 				}
 				meta[strings.TrimPrefix(string(k), MetaPrefix)] = string(runes)
 			}
+		case "iTXt":
+			k, rest, ok := bytes.Cut(body, []byte{0})
+			if !ok || !strings.HasPrefix(string(k), MetaPrefix) || len(rest) < 2 || rest[0] != 0 {
+				break // not ours, or compressed (never written by EncodePNG)
+			}
+			rest = rest[2:]
+			if _, rest, ok = bytes.Cut(rest, []byte{0}); !ok { // language tag
+				break
+			}
+			if _, rest, ok = bytes.Cut(rest, []byte{0}); !ok { // translated keyword
+				break
+			}
+			meta[strings.TrimPrefix(string(k), MetaPrefix)] = strings.ToValidUTF8(string(rest), "\uFFFD")
 		case "IDAT", "IEND":
 			return meta, nil
 		}

@@ -1,0 +1,156 @@
+package store
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strconv"
+
+	"conceptstudio/engine"
+)
+
+// GenerationSettings is everything needed to make an image again; it is
+// stored in the exported PNG's text chunks (see Meta and ReadSettings).
+type GenerationSettings struct {
+	Prompt     string
+	Seed       int64
+	Index      int // which image of the batch made with Seed
+	Steps      int
+	Guidance   float64
+	Sampler    string
+	Concepts   []ConceptUse // the concepts of the prompt, with their gates
+	BaseID     string
+	AppVersion string
+}
+
+// ConceptUse is one concept used in a generation: its name, the SHA-256 of
+// its file (so the exact version can be found again) and its gate.
+type ConceptUse struct {
+	Name   string  `json:"name"`
+	SHA256 string  `json:"sha256,omitempty"`
+	Beta   float64 `json:"beta"`          // gate threshold (the fidelity slider)
+	Tau    float64 `json:"tau,omitempty"` // gate temperature; 0: the method's default
+}
+
+// Metadata keys of GenerationSettings in a PNG (after MetaPrefix).
+const (
+	keyPrompt     = "prompt"
+	keySeed       = "seed"
+	keyIndex      = "index"
+	keySteps      = "steps"
+	keyGuidance   = "guidance"
+	keySampler    = "sampler"
+	keyConcepts   = "concepts"
+	keyBaseModel  = "base_model"
+	keyAppVersion = "app_version"
+)
+
+// Meta returns the settings as PNG metadata for EncodePNG: prompt, seed,
+// index, steps, guidance, sampler, base_model and app_version as text, and
+// the concepts as a JSON array (omitted when there are none).
+func (s GenerationSettings) Meta() map[string]string {
+	m := map[string]string{
+		keyPrompt: s.Prompt, keySeed: strconv.FormatInt(s.Seed, 10), keyIndex: strconv.Itoa(s.Index),
+		keySteps: strconv.Itoa(s.Steps), keyGuidance: strconv.FormatFloat(s.Guidance, 'g', -1, 64),
+		keySampler: s.Sampler, keyBaseModel: s.BaseID, keyAppVersion: s.AppVersion,
+	}
+	if len(s.Concepts) > 0 {
+		b, err := json.Marshal(s.Concepts)
+		if err == nil { // only a NaN gate fails, and is then left out
+			m[keyConcepts] = string(b)
+		}
+	}
+	return m
+}
+
+// ReadSettings restores the generation settings stored in an exported PNG.
+// A file that is not a PNG gives ErrNotPNG; a PNG without Concept Studio
+// settings, or with a value that does not parse, gives ErrNoSettings with
+// the offending field named. Pixels are never decoded.
+func ReadSettings(pngBytes []byte) (GenerationSettings, error) {
+	var s GenerationSettings
+	meta, err := ReadPNGMeta(pngBytes)
+	if err != nil {
+		return s, err
+	}
+	prompt, ok := meta[keyPrompt]
+	if !ok {
+		return s, errorf(ErrNoSettings, "the image has no Concept Studio settings (it was made elsewhere, or another program rewrote it)")
+	}
+	s.Prompt = prompt
+	s.Sampler, s.BaseID, s.AppVersion = meta[keySampler], meta[keyBaseModel], meta[keyAppVersion]
+	if v, ok := meta[keySeed]; ok {
+		if s.Seed, err = strconv.ParseInt(v, 10, 64); err != nil {
+			return s, badSetting("seed", v)
+		}
+	}
+	for _, f := range []struct {
+		key string
+		dst *int
+	}{{keyIndex, &s.Index}, {keySteps, &s.Steps}} {
+		if v, ok := meta[f.key]; ok {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return s, badSetting(f.key, v)
+			}
+			*f.dst = n
+		}
+	}
+	if v, ok := meta[keyGuidance]; ok {
+		g, err := strconv.ParseFloat(v, 64)
+		if err != nil || math.IsNaN(g) || math.IsInf(g, 0) {
+			return s, badSetting("guidance", v)
+		}
+		s.Guidance = g
+	}
+	if v, ok := meta[keyConcepts]; ok {
+		if err := json.Unmarshal([]byte(v), &s.Concepts); err != nil {
+			return s, errorf(ErrNoSettings, "the image's concept list cannot be read: %v", err)
+		}
+		for _, c := range s.Concepts {
+			if err := engine.ValidName(c.Name); err != nil {
+				return s, errorf(ErrNoSettings, "the image's concept list has a bad name: %v", err)
+			}
+			if c.SHA256 != "" {
+				if b, err := hex.DecodeString(c.SHA256); err != nil || len(b) != sha256.Size {
+					return s, errorf(ErrNoSettings, "the image's concept %q has a bad file hash %q", c.Name, short(c.SHA256))
+				}
+			}
+		}
+	}
+	return s, nil
+}
+
+func badSetting(key, v string) error {
+	return errorf(ErrNoSettings, "the image's %s %q is not a valid number", key, short(v))
+}
+
+// short cuts a string from a file for an error message.
+func short(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "..."
+	}
+	return s
+}
+
+// FileSHA256 is the SHA-256 of a file, in hex.
+func FileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return "", errorf(ErrNotFound, "cannot hash %s: it does not exist", path)
+		}
+		return "", fmt.Errorf("cannot hash %s: %w", path, err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("cannot hash %s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
