@@ -1,0 +1,408 @@
+package eval
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image"
+	"io"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"gorgonia.org/tensor"
+
+	"conceptstudio/engine/dataset"
+	"conceptstudio/engine/nn"
+	"conceptstudio/engine/ops"
+	"conceptstudio/engine/optim"
+	"conceptstudio/engine/safetensors"
+)
+
+// Files TrainOracle writes in its folder.
+const (
+	// OracleFileName is the finished oracle (F16 weights and the record).
+	OracleFileName = "oracle.safetensors"
+	// oracleCheckpointName is the resumable state (F32 weights, AdamW
+	// moments, step, random state).
+	oracleCheckpointName = "oracle-checkpoint.safetensors"
+)
+
+// trainOptions configure an oracle training run.
+type trainOptions struct {
+	Config          OracleConfig
+	Steps, Batch    int
+	LR, WeightDecay float64
+	Warmup          int
+	LabelSmoothing  float64
+	Seed            uint64
+	CheckpointEvery time.Duration
+	ReportEvery     int
+	HeldOut         int // single-object renders scored at the end
+	Views           viewOptions
+	// Budget, when set, is the most training time: the learning-rate
+	// schedule follows whichever of steps and time runs out first, and the
+	// run ends there. It is not part of the checkpoint's identity.
+	Budget time.Duration `json:"-"`
+}
+
+// defaultTrainOptions are the shipped oracle's settings.
+func defaultTrainOptions() trainOptions {
+	return trainOptions{
+		Config: DefaultOracleConfig(), Steps: 3000, Batch: 64,
+		LR: 3e-3, WeightDecay: 0.01, Warmup: 150, LabelSmoothing: 0.05,
+		Seed: 1, CheckpointEvery: 2 * time.Minute, ReportEvery: 25, HeldOut: 1000,
+		Views: defaultViewOptions(),
+	}
+}
+
+// oracleState is the checkpoint's record besides tensors.
+type oracleState struct {
+	Step     int     `json:"step"`
+	AdamStep int     `json:"adam_step"`
+	RNG      string  `json:"rng"`
+	Seconds  float64 `json:"seconds"`
+	Options  string  `json:"options"`
+}
+
+// TrainOracle trains the oracle classifier for steps steps (0: the
+// default, 3000) of 64 views each, in dir: every view is one atlas sprite
+// (either style) or a Fluent 3D personal object, labelled with its name,
+// drawn by the dataset's renderer at a random position and size (the
+// dataset's words or anywhere), mirrored or not, on a plain or patterned
+// background, sometimes blurred or noisy. The loss is softmax
+// cross-entropy with light label smoothing; the optimiser AdamW with a
+// cosine schedule. A checkpoint (dir/oracle-checkpoint.safetensors) is
+// written every two minutes and when ctx is cancelled, and a later call
+// with the same dir and steps resumes from it. At the end the oracle's
+// top-1 accuracy on fresh single-object renders is measured and the oracle
+// written to dir/oracle.safetensors (F16 with its OracleRecord), ready for
+// DecodeOracle. progress gets the step, and the mean loss and training
+// accuracy since the last report.
+func TrainOracle(ctx context.Context, dir string, steps int, progress func(step int, loss, acc float64)) error {
+	return TrainOracleWithin(ctx, dir, steps, 0, progress)
+}
+
+// TrainOracleWithin is TrainOracle with a time budget (0: none): the
+// learning-rate schedule follows whichever of steps and training time runs
+// out first, and the oracle is finished there (its record says how many
+// steps it took). A budgeted run depends on the machine's speed, so two
+// runs need not give the same weights.
+func TrainOracleWithin(ctx context.Context, dir string, steps int, budget time.Duration, progress func(step int, loss, acc float64)) error {
+	opt := defaultTrainOptions()
+	if steps > 0 {
+		opt.Steps = steps
+	}
+	opt.Budget = budget
+	return trainOracle(ctx, dir, opt, progress)
+}
+
+func trainOracle(ctx context.Context, dir string, opt trainOptions, progress func(step int, loss, acc float64)) error {
+	if progress == nil {
+		progress = func(int, float64, float64) {}
+	}
+	if opt.Steps < 1 || opt.Batch < 1 {
+		return fmt.Errorf("eval: oracle training needs steps and a batch (got %d, %d)", opt.Steps, opt.Batch)
+	}
+	atlas, err := dataset.LoadAtlas()
+	if err != nil {
+		return err
+	}
+	views, err := newViewSampler(atlas, opt.Views)
+	if err != nil {
+		return err
+	}
+	classes := views.classes
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	optsJSON, _ := json.Marshal(opt)
+
+	w := nn.NewWeights(tensor.Float32, opt.Seed)
+	net, err := buildOracleNet(w, opt.Config, len(classes), opt.Batch, true)
+	if err != nil {
+		return err
+	}
+	defer net.close()
+	var learn []*ops.Param
+	var params []*optim.Param
+	for _, p := range net.g.B.Params() {
+		if !p.Learnable {
+			continue
+		}
+		g := 0
+		if len(p.Value.Shape()) == 1 { // no weight decay on biases and norm scales
+			g = 1
+		}
+		learn = append(learn, p)
+		params = append(params, &optim.Param{Name: p.Name, Value: p.Value.Data().([]float32), Group: g})
+	}
+	adam := optim.NewAdamW(optim.Group{LR: opt.LR, WeightDecay: opt.WeightDecay}, optim.Group{LR: opt.LR})
+	pcg := rand.NewPCG(opt.Seed, 0x0AC1E)
+	rng := rand.New(pcg)
+
+	ckpt := filepath.Join(dir, oracleCheckpointName)
+	st := oracleState{Options: string(optsJSON)}
+	if _, err := os.Stat(ckpt); err == nil {
+		if st, err = loadOracleCheckpoint(ckpt, w, adam, pcg); err != nil {
+			return fmt.Errorf("eval: resuming from %s: %w", ckpt, err)
+		}
+		if st.Options != string(optsJSON) {
+			return fmt.Errorf("eval: %s holds a run with other settings; remove it or choose another folder", ckpt)
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	save := func() error {
+		st.AdamStep = adam.StepCount()
+		return saveOracleCheckpoint(ckpt, w, adam, pcg, st)
+	}
+
+	S := opt.Config.ImageSize
+	per := S * S * 3
+	x := make([]float32, opt.Batch*per)
+	y := make([]float32, opt.Batch*len(classes))
+	labels := make([]int, opt.Batch)
+	K := len(classes)
+	start := time.Now().Add(-time.Duration(st.Seconds * float64(time.Second)))
+	lastSave := time.Now()
+	var winLoss, winAcc float64
+	var winN int
+	// progressAt is the share of the schedule done before step st.Step.
+	progressAt := func() float64 {
+		p := float64(st.Step) / float64(opt.Steps)
+		if opt.Budget > 0 {
+			p = max(p, time.Since(start).Seconds()/opt.Budget.Seconds())
+		}
+		return p
+	}
+	for progressAt() < 1 {
+		if err := ctx.Err(); err != nil {
+			st.Seconds = time.Since(start).Seconds()
+			return errors.Join(err, save())
+		}
+		clear(y)
+		for i := 0; i < opt.Batch; i++ {
+			labels[i] = views.sample(rng, S, x[i*per:(i+1)*per])
+			row := y[i*K : (i+1)*K]
+			for k := range row {
+				row[k] = float32(opt.LabelSmoothing / float64(K))
+			}
+			row[labels[i]] += float32(1 - opt.LabelSmoothing)
+		}
+		net.set(inImages, x)
+		net.set(inLabels, y)
+		if err := net.prog.Run(); err != nil {
+			return err
+		}
+		for i, p := range learn {
+			if g := net.prog.Grad(p); g != nil {
+				params[i].Grad = g.Data().([]float32)
+			} else {
+				params[i].Grad = nil
+			}
+		}
+		loss := ops.ScalarValue(net.loss)
+		if _, finite := optim.ClipGradNorm(params, 1); finite {
+			// The cosine schedule at the run's share done (steps or time).
+			const res = 1 << 20
+			lr := optim.CosineLR(int(progressAt()*res), opt.Warmup*res/opt.Steps, res, opt.LR, opt.LR/50)
+			for i := range adam.Groups {
+				adam.Groups[i].LR = lr
+			}
+			if err := adam.Step(params); err != nil {
+				return err
+			}
+		}
+		lg := ops.Value(net.logits).Data().([]float32)
+		for i := 0; i < opt.Batch; i++ {
+			if argmax(lg[i*K:(i+1)*K]) == labels[i] {
+				winAcc++
+			}
+		}
+		winLoss += loss
+		winN++
+		st.Step++
+		if st.Step%opt.ReportEvery == 0 || progressAt() >= 1 {
+			progress(st.Step, winLoss/float64(winN), winAcc/float64(winN*opt.Batch))
+			winLoss, winAcc, winN = 0, 0, 0
+		}
+		if time.Since(lastSave) > opt.CheckpointEvery && progressAt() < 1 {
+			st.Seconds = time.Since(start).Seconds()
+			if err := save(); err != nil {
+				return err
+			}
+			lastSave = time.Now()
+		}
+	}
+	st.Seconds = time.Since(start).Seconds()
+	if err := save(); err != nil {
+		return err
+	}
+	rec := OracleRecord{
+		Version: 1, Classes: classes, Config: opt.Config, Steps: st.Step, Batch: opt.Batch,
+		TrainSeconds: st.Seconds, Seed: opt.Seed,
+	}
+	data, err := encodeOracle(w, rec)
+	if err != nil {
+		return err
+	}
+	o, err := DecodeOracle(data)
+	if err != nil {
+		return err
+	}
+	defer o.Close()
+	if opt.HeldOut > 0 {
+		if rec.HeldOutTop1, rec.HeldOutTop1Raw, err = heldOutTop1(o, atlas, opt.Seed+1000, opt.HeldOut); err != nil {
+			return err
+		}
+		if data, err = encodeOracle(w, rec); err != nil {
+			return err
+		}
+	}
+	return writeFileAtomic(filepath.Join(dir, OracleFileName), func(wr io.Writer) error {
+		_, err := wr.Write(data)
+		return err
+	})
+}
+
+// heldOutTop1 is the oracle's top-1 accuracy on n fresh single-object
+// renders from the base model's training distribution (any sprite,
+// mirrored half the time, a quarter on patterned backgrounds): through
+// Classify (image and object view), and of the network on the images
+// alone.
+func heldOutTop1(o *Oracle, a *dataset.Atlas, seed uint64, n int) (acc, raw float64, err error) {
+	rng := rand.New(rand.NewPCG(seed, 0x7E57))
+	rd := dataset.NewRenderer(a)
+	S := o.Record.Config.ImageSize
+	per := S * S * 3
+	imgs := make([]image.Image, n)
+	x := make([]float32, n*per)
+	want := make([]string, n)
+	opt := dataset.SceneOptions{FlipProb: 0.5, PatternProb: 0.25}
+	for i := 0; i < n; i++ {
+		sc := a.RandomScene(rng, opt)
+		v := x[i*per : (i+1)*per]
+		rd.Render(sc, S, v)
+		imgs[i] = FromNHWC(v, S)
+		want[i] = a.Sprites[sc.Objects[0].Sprite].Name
+	}
+	got, _, err := o.Classify(imgs)
+	if err != nil {
+		return 0, 0, err
+	}
+	logits, _, err := o.run(x, n)
+	if err != nil {
+		return 0, 0, err
+	}
+	for i := range got {
+		if got[i] == want[i] {
+			acc++
+		}
+		if o.Record.Classes[argmax(logits[i])] == want[i] {
+			raw++
+		}
+	}
+	return acc / float64(n), raw / float64(n), nil
+}
+
+// encodeOracle writes weights (F16) and the record.
+func encodeOracle(w *nn.Weights, rec OracleRecord) ([]byte, error) {
+	meta, err := json.Marshal(rec)
+	if err != nil {
+		return nil, err
+	}
+	f := &safetensors.File{Metadata: map[string]string{oracleMetaKey: string(meta)}}
+	for _, name := range w.Names() {
+		t, _ := w.Lookup(name)
+		f.Tensors = append(f.Tensors, safetensors.F16Tensor(name, []int(t.Shape()), t.Data().([]float32)))
+	}
+	return safetensors.EncodeBytes(f)
+}
+
+func saveOracleCheckpoint(path string, w *nn.Weights, adam *optim.AdamW, pcg *rand.PCG, st oracleState) error {
+	rs, err := pcg.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	st.RNG = base64.StdEncoding.EncodeToString(rs)
+	stJSON, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	f := &safetensors.File{Metadata: map[string]string{"conceptstudio.oracle_train_state": string(stJSON)}}
+	for _, name := range w.Names() {
+		t, _ := w.Lookup(name)
+		f.Tensors = append(f.Tensors, safetensors.F32Tensor("w/"+name, []int(t.Shape()), t.Data().([]float32)))
+	}
+	for k, v := range adam.State() {
+		f.Tensors = append(f.Tensors, safetensors.F32Tensor("adam/"+k, []int{len(v)}, v))
+	}
+	return writeFileAtomic(path, func(wr io.Writer) error { return safetensors.Encode(wr, f) })
+}
+
+func loadOracleCheckpoint(path string, w *nn.Weights, adam *optim.AdamW, pcg *rand.PCG) (oracleState, error) {
+	var st oracleState
+	f, err := safetensors.ReadFile(path, safetensors.ReadOptions{MaxHeaderSize: 4 << 20})
+	if err != nil {
+		return st, err
+	}
+	if err := json.Unmarshal([]byte(f.Metadata["conceptstudio.oracle_train_state"]), &st); err != nil {
+		return st, fmt.Errorf("train state: %w", err)
+	}
+	adamState := map[string][]float32{}
+	for _, t := range f.Tensors {
+		v, err := t.Float32()
+		if err != nil {
+			return st, err
+		}
+		switch {
+		case strings.HasPrefix(t.Name, "w/"):
+			cur, ok := w.Lookup(t.Name[2:])
+			if !ok || cur.Shape().TotalSize() != len(v) {
+				return st, fmt.Errorf("weight %s does not fit this oracle", t.Name[2:])
+			}
+			copy(cur.Data().([]float32), v)
+		case strings.HasPrefix(t.Name, "adam/"):
+			adamState[t.Name[5:]] = append([]float32(nil), v...)
+		}
+	}
+	if err := adam.Load(adamState, st.AdamStep); err != nil {
+		return st, err
+	}
+	rs, err := base64.StdEncoding.DecodeString(st.RNG)
+	if err != nil {
+		return st, err
+	}
+	return st, pcg.UnmarshalBinary(rs)
+}
+
+// writeFileAtomic writes path through a temporary file and a rename.
+func writeFileAtomic(path string, write func(w io.Writer) error) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if err = write(f); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
