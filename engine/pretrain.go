@@ -255,7 +255,7 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 		}
 		// A batch of scenes and captions.
 		for i := 0; i < B; i++ {
-			sc := atlas.RandomScene(rng, sceneOpt)
+			sc := trainingScene(atlas, func() dataset.Scene { return atlas.RandomScene(rng, sceneOpt) })
 			renderer.Render(sc, S, x0[i*per:(i+1)*per])
 			caption := dataset.Caption(atlas, sc, rng)
 			row := ids[i*cfg.MaxLen : (i+1)*cfg.MaxLen]
