@@ -72,12 +72,15 @@ var commands = map[string]command{
 	},
 	"eval": {
 		summary: "measure a concept's identity and prompt fidelity",
-		usage:   "eval -concept FILE [-json] IMAGE...",
+		usage:   "eval -concept FILE [-json] [-beta B] IMAGE... | eval -base [-prompts N] [-json]",
 		setup: func(fs *flag.FlagSet, a *app.App) func(context.Context, []string) error {
 			var req app.EvalRequest
 			fs.StringVar(&req.ConceptPath, "concept", "", "concept `file` to evaluate")
 			fs.BoolVar(&req.JSON, "json", false, "print the result as JSON")
 			fs.BoolVar(&req.Base, "base", false, "evaluate the base model instead of a concept")
+			fs.IntVar(&req.Prompts, "prompts", 200, "how many held-out prompts -base uses")
+			fs.Float64Var(&req.Beta, "beta", 0, "Perfusion gate for the generated images (0: the concept's own)")
+			fs.StringVar(&req.ModelPath, "model", "", "base model `file` (default: the embedded one)")
 			return func(ctx context.Context, images []string) error {
 				req.Images = images
 				return a.Eval(ctx, req, a.Progress("eval"))

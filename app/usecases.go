@@ -57,6 +57,9 @@ type EvalRequest struct {
 	Images      []string
 	JSON        bool
 	Base        bool
+	Prompts     int     // base evaluation prompts (0: 200)
+	Beta        float64 // Perfusion gate override (0: the concept's)
+	ModelPath   string
 }
 
 // PretrainRequest asks for (more) base-model training.
@@ -322,12 +325,57 @@ func (a *App) Train(ctx context.Context, req TrainRequest, progress ProgressFunc
 	return nil
 }
 
-// Eval measures identity and prompt fidelity.
+// Eval measures the base model (-base) or a concept against its
+// reference images: identity and prompt fidelity.
 func (a *App) Eval(ctx context.Context, req EvalRequest, progress ProgressFunc) error {
 	if req.ConceptPath == "" && !req.Base {
 		return usageError("missing -concept FILE (or -base)")
 	}
-	return notImplemented("evaluation needs the oracle classifier and the base model, which do not exist yet")
+	base, err := a.base(req.ModelPath)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	prog := func(done, total int) {
+		progress.report(Progress{Stage: "evaluating", Step: done, Total: total, Elapsed: time.Since(start)})
+	}
+	var report any
+	if req.Base {
+		n := req.Prompts
+		if n == 0 {
+			n = 200
+		}
+		if report, err = base.EvalBase(ctx, n, prog); err != nil {
+			return err
+		}
+	} else {
+		c, err := engine.ReadConceptFile(req.ConceptPath)
+		if err != nil {
+			return err
+		}
+		if len(req.Images) == 0 {
+			return usageError("give the concept's reference images after the flags")
+		}
+		loaded, _, err := store.LoadImages(req.Images, 1)
+		if err != nil {
+			return err
+		}
+		refs := make([]image.Image, len(loaded))
+		for i, l := range loaded {
+			refs[i] = l.Image
+		}
+		if report, err = base.EvalConcept(ctx, c, refs, req.Beta, prog); err != nil {
+			return err
+		}
+	}
+	if req.JSON {
+		enc := json.NewEncoder(a.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(report)
+	}
+	b, _ := json.MarshalIndent(report, "", "  ")
+	_, err = fmt.Fprintln(a.Out, strings.NewReplacer("{", "", "}", "", "\"", "", ",", "").Replace(string(b)))
+	return err
 }
 
 // Pretrain trains the base model, resumably: Ctrl-C saves a checkpoint.
