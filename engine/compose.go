@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"strings"
 
-	"conceptstudio/engine/diffusion"
 	"conceptstudio/engine/model"
 	"conceptstudio/engine/nn"
 )
@@ -250,7 +249,7 @@ func (b *Base) ConceptLoss(ctx context.Context, uses []ConceptUse, data ConceptD
 	S, L := b.Cfg.ImageSize, b.Cfg.MaxLen
 	per := S * S * b.Cfg.InChannels
 	x0, noise := make([]float32, B*per), make([]float32, B*per)
-	ids, lengths, tf := make([]int, B*L), make([]int, B), make([]float64, B)
+	ids, lengths := make([]int, B*L), make([]int, B)
 	total := 0.0
 	for k := 0; k < batches; k++ {
 		if err := ctx.Err(); err != nil {
@@ -264,14 +263,11 @@ func (b *Base) ConceptLoss(ctx context.Context, uses []ConceptUse, data ConceptD
 			copy(ids[i*L:(i+1)*L], enc)
 			lengths[i] = n
 		}
-		diffusion.FillNormal(rng, noise)
-		t := b.Sched.RandomTimesteps(rng, B)
-		for i := range t {
-			tf[i] = float64(t[i])
+		nb, err := b.noiseBatch(rng, x0, noise, B, 0)
+		if err != nil {
+			return 0, err
 		}
-		xt, _ := b.Sched.AddNoise(x0, noise, t)
-		target, _ := b.Sched.Target(b.Pred, x0, noise, t)
-		if err := net.Set(xt, tf, ids, lengths, target, nil); err != nil {
+		if err := net.Set(nb.xt, nb.t, ids, lengths, nb.target, nil); err != nil {
 			return 0, err
 		}
 		if err := net.Run(); err != nil {

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"conceptstudio/engine/dataset"
-	"conceptstudio/engine/diffusion"
 	"conceptstudio/engine/model"
 	"conceptstudio/engine/nn"
 	"conceptstudio/engine/ops"
@@ -370,8 +369,6 @@ func (b *Base) TrainConcept(ctx context.Context, opt TrainOptions, progress func
 	noise := make([]float32, B*per)
 	ids := make([]int, B*L)
 	lengths := make([]int, B)
-	tf := make([]float64, B)
-	wts := make([]float32, B)
 	for step := 0; step < opt.Steps; step++ {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -390,21 +387,12 @@ func (b *Base) TrainConcept(ctx context.Context, opt TrainOptions, progress func
 			copy(ids[i*L:(i+1)*L], enc)
 			lengths[i] = n
 		}
-		diffusion.FillNormal(rng, noise)
-		t := b.Sched.RandomTimesteps(rng, B)
-		xt, err := b.Sched.AddNoise(x0, noise, t)
+		nb, err := b.noiseBatch(rng, x0, noise, B, d.MinSNR)
 		if err != nil {
 			return nil, err
-		}
-		target, err := b.Sched.Target(b.Pred, x0, noise, t)
-		if err != nil {
-			return nil, err
-		}
-		for i, w := range b.Sched.MinSNRWeights(b.Pred, t, d.MinSNR) {
-			wts[i], tf[i] = float32(w), float64(t[i])
 		}
 		loss, err := reps.run(func(net *model.Net, lo, hi int) error {
-			return net.Set(xt[lo*per:hi*per], tf[lo:hi], ids[lo*L:hi*L], lengths[lo:hi], target[lo*per:hi*per], wts[lo:hi])
+			return net.Set(nb.xt[lo*per:hi*per], nb.t[lo:hi], ids[lo*L:hi*L], lengths[lo:hi], nb.target[lo*per:hi*per], nb.weights[lo:hi])
 		})
 		if err != nil {
 			return nil, err

@@ -206,8 +206,6 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 	noise := make([]float32, B*per)
 	ids := make([]int, B*cfg.MaxLen)
 	lengths := make([]int, B)
-	tf := make([]float64, B)
-	wts := make([]float32, B)
 	empty, emptyLen, _ := base.Encode("")
 
 	save := func() error {
@@ -271,23 +269,13 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 			copy(row, enc)
 			lengths[i] = n
 		}
-		diffusion.FillNormal(rng, noise)
-		t := base.Sched.RandomTimesteps(rng, B)
-		xt, err := base.Sched.AddNoise(x0, noise, t)
+		nb, err := base.noiseBatch(rng, x0, noise, B, opt.MinSNR)
 		if err != nil {
 			return err
-		}
-		target, err := base.Sched.Target(opt.Pred, x0, noise, t)
-		if err != nil {
-			return err
-		}
-		for i, w := range base.Sched.MinSNRWeights(opt.Pred, t, opt.MinSNR) {
-			wts[i] = float32(w)
-			tf[i] = float64(t[i])
 		}
 		L := cfg.MaxLen
 		loss, err := reps.run(func(net *model.Net, lo, hi int) error {
-			return net.Set(xt[lo*per:hi*per], tf[lo:hi], ids[lo*L:hi*L], lengths[lo:hi], target[lo*per:hi*per], wts[lo:hi])
+			return net.Set(nb.xt[lo*per:hi*per], nb.t[lo:hi], ids[lo*L:hi*L], lengths[lo:hi], nb.target[lo*per:hi*per], nb.weights[lo:hi])
 		})
 		if err != nil {
 			return err
