@@ -33,7 +33,7 @@ type command struct {
 var commands = map[string]command{
 	"generate": {
 		summary: "generate images from a prompt",
-		usage:   "generate -prompt TEXT [-concept FILE]... [-gate NAME=BETA]... [-seed N] [-n N] [-steps N] [-guidance F] -out DIR",
+		usage:   "generate -prompt TEXT [-concept FILE]... [-gate NAME=BETA]... [-seed N] [-n N] [-steps N] [-guidance F] [-from PNG] -out DIR",
 		setup: func(fs *flag.FlagSet, a *app.App) func(context.Context, []string) error {
 			var req app.GenerateRequest
 			var concepts, gates listFlag
@@ -46,8 +46,14 @@ var commands = map[string]command{
 			fs.Float64Var(&req.Guidance, "guidance", 4, "classifier-free guidance scale")
 			fs.StringVar(&req.OutDir, "out", "", "output `dir` for the PNGs")
 			fs.StringVar(&req.ModelPath, "model", "", "base model `file` (default: the embedded one)")
+			fs.StringVar(&req.From, "from", "", "start from the settings stored in an exported `PNG`")
 			return func(ctx context.Context, _ []string) error {
 				req.Concepts, req.Gates = concepts, gates
+				fs.Visit(func(f *flag.Flag) {
+					req.SeedSet = req.SeedSet || f.Name == "seed"
+					req.StepsSet = req.StepsSet || f.Name == "steps"
+					req.GuidanceSet = req.GuidanceSet || f.Name == "guidance"
+				})
 				return a.Generate(ctx, req, a.Progress("generate"))
 			}
 		},
@@ -167,7 +173,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	a, err := app.New(app.Options{Out: stdout, Err: stderr})
+	// Global flags come before the command.
+	global := flag.NewFlagSet("conceptstudio", flag.ContinueOnError)
+	global.SetOutput(stderr)
+	library := global.String("library", "", "concept library `dir` (default: $"+"CONCEPTSTUDIO_LIBRARY or the user data folder)")
+	global.Usage = func() { usage(stderr) }
+	if err := global.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	args = global.Args()
+	a, err := app.New(app.Options{Out: stdout, Err: stderr, LibraryDir: *library})
 	if err != nil {
 		fmt.Fprintln(stderr, "conceptstudio:", app.Explain(err))
 		return 1
@@ -221,7 +239,7 @@ func report(stderr io.Writer, who string, err error) int {
 
 func usage(w io.Writer) {
 	fmt.Fprintf(w, "Concept Studio %s: teach a text-to-image model your own things.\n\n", app.Version)
-	fmt.Fprintln(w, "usage:\n  conceptstudio                 open the window")
+	fmt.Fprintln(w, "usage: conceptstudio [-library DIR] [command [flags]]\n\n  conceptstudio                 open the window")
 	names := make([]string, 0, len(commands))
 	for n := range commands {
 		names = append(names, n)

@@ -34,6 +34,10 @@ type GenerateRequest struct {
 	Guidance  float64
 	OutDir    string
 	ModelPath string // "" for the embedded base model
+	From      string // an exported PNG whose settings to start from
+	// Which of Seed, Steps, Guidance were given explicitly (they then win
+	// over From's).
+	SeedSet, StepsSet, GuidanceSet bool
 }
 
 // Methods lists the personalization methods, in the order the UI shows them.
@@ -148,6 +152,12 @@ func (r TrainRequest) Validate() error {
 
 // Generate renders images for a prompt and writes them as PNGs to OutDir.
 func (a *App) Generate(ctx context.Context, req GenerateRequest, progress ProgressFunc) error {
+	if req.From != "" {
+		var err error
+		if req, err = a.fromPNG(req); err != nil {
+			return err
+		}
+	}
 	if err := req.Validate(); err != nil {
 		return err
 	}
@@ -170,19 +180,15 @@ func (a *App) Generate(ctx context.Context, req GenerateRequest, progress Progre
 	if err != nil {
 		return err
 	}
+	settings := store.GenerationSettings{Prompt: req.Prompt, Seed: req.Seed, Steps: req.Steps, Guidance: req.Guidance,
+		Sampler: "ddim", BaseID: base.ID(), AppVersion: Version}
+	for i, u := range uses {
+		settings.Concepts = append(settings.Concepts, store.ConceptUse{Name: u.Concept.Name, SHA256: hashes[i], Beta: u.Beta, Tau: u.Tau})
+	}
 	for i, img := range imgs {
 		path := filepath.Join(req.OutDir, fmt.Sprintf("%s-seed%d-%d.png", slug(req.Prompt), req.Seed, i))
-		meta := map[string]string{
-			"prompt": req.Prompt, "seed": strconv.FormatInt(req.Seed, 10), "index": strconv.Itoa(i),
-			"steps": strconv.Itoa(req.Steps), "guidance": strconv.FormatFloat(req.Guidance, 'g', -1, 64),
-			"sampler": "ddim", "base_model": base.ID(), "app_version": Version,
-		}
-		if len(hashes) > 0 {
-			meta["concepts"] = strings.Join(hashes, ",")
-		}
-		if len(req.Gates) > 0 {
-			meta["gates"] = strings.Join(req.Gates, ",")
-		}
+		settings.Index = i
+		meta := settings.Meta()
 		if err := engine.WriteFileAtomic(path, func(w io.Writer) error { return store.EncodePNG(w, img, meta) }); err != nil {
 			return err
 		}
@@ -191,8 +197,53 @@ func (a *App) Generate(ctx context.Context, req GenerateRequest, progress Progre
 	return nil
 }
 
+// fromPNG fills a request from an exported PNG's settings: prompt, seed,
+// steps, guidance, and the concepts it used (found in the library by name
+// and checked against the recorded file hash) with their gates. Settings
+// given explicitly (non-zero in req, concepts listed) win.
+func (a *App) fromPNG(req GenerateRequest) (GenerateRequest, error) {
+	data, err := os.ReadFile(req.From)
+	if err != nil {
+		return req, fmt.Errorf("cannot read %s: %w", req.From, err)
+	}
+	st, err := store.ReadSettings(data)
+	if err != nil {
+		return req, fmt.Errorf("%s: %w", req.From, err)
+	}
+	if req.Prompt == "" {
+		req.Prompt = st.Prompt
+	}
+	if !req.SeedSet {
+		req.Seed = st.Seed
+	}
+	if !req.StepsSet && st.Steps > 0 {
+		req.Steps = st.Steps
+	}
+	if !req.GuidanceSet {
+		req.Guidance = st.Guidance
+	}
+	if len(req.Concepts) == 0 {
+		for _, c := range st.Concepts {
+			path := store.NewLibrary(a.Library.Dir).ConceptPath(c.Name)
+			if _, err := os.Stat(path); err != nil {
+				return req, fmt.Errorf("%s used the concept %s*, which is not in the library (%s)", req.From, c.Name, a.Library.Dir)
+			}
+			if c.SHA256 != "" {
+				if sum, err := store.FileSHA256(path); err == nil && sum != c.SHA256 {
+					fmt.Fprintf(a.Err, "warning: %s* in the library is not the version %s was made with\n", c.Name, filepath.Base(req.From))
+				}
+			}
+			req.Concepts = append(req.Concepts, path)
+			if c.Beta > 0 {
+				req.Gates = append(req.Gates, fmt.Sprintf("%s=%g", c.Name, c.Beta))
+			}
+		}
+	}
+	return req, nil
+}
+
 // loadConcepts reads concept files and applies NAME=BETA gates; it returns
-// the uses and "name:sha256" records for the PNG metadata.
+// the uses and each file's SHA-256 for the PNG metadata.
 func (a *App) loadConcepts(base *engine.Base, paths, gates []string) ([]engine.ConceptUse, []string, error) {
 	var uses []engine.ConceptUse
 	var hashes []string
@@ -212,7 +263,7 @@ func (a *App) loadConcepts(base *engine.Base, paths, gates []string) ([]engine.C
 		byName[c.Name] = len(uses)
 		uses = append(uses, engine.ConceptUse{Concept: c})
 		sum := sha256.Sum256(data)
-		hashes = append(hashes, c.Name+":"+hex.EncodeToString(sum[:8]))
+		hashes = append(hashes, hex.EncodeToString(sum[:]))
 	}
 	for _, g := range gates {
 		name, beta, err := ParseGate(g)
