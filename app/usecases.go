@@ -99,8 +99,8 @@ func ParseGate(s string) (name string, beta float64, err error) {
 		return "", 0, usageError("gate %q is not NAME=BETA", s)
 	}
 	beta, err = strconv.ParseFloat(strings.TrimSpace(v), 64)
-	if err != nil || beta < 0 || beta > 1 {
-		return "", 0, usageError("gate %q: BETA must be a number from 0 to 1", s)
+	if err != nil || beta < 0 || beta > 2 {
+		return "", 0, usageError("gate %q: the value must be a number from 0 to 1 (Perfusion β) or 0 to 2 (LoRA multiplier)", s)
 	}
 	return name, beta, nil
 }
@@ -278,6 +278,9 @@ func (a *App) loadConcepts(base *engine.Base, paths, gates []string) ([]engine.C
 		case engine.LoRA:
 			uses[i].Multiplier = beta
 		case engine.Perfusion:
+			if beta > 1 {
+				return nil, nil, usageError("-gate %s: a Perfusion gate β is from 0 to 1", g)
+			}
 			uses[i].Beta = beta
 		default:
 			return nil, nil, usageError("-gate %s: a %s concept has no gate", g, uses[i].Concept.Method)

@@ -15,7 +15,10 @@ func TestParseGate(t *testing.T) {
 	if err != nil || name != "teddy" || beta != 0.6 {
 		t.Fatalf("got %q %v %v", name, beta, err)
 	}
-	for _, bad := range []string{"teddy", "=0.5", "teddy=x", "teddy=1.5", "teddy=-0.1"} {
+	if _, beta, err := ParseGate("lora1=1.5"); err != nil || beta != 1.5 {
+		t.Fatalf("a LoRA multiplier of 1.5 must parse: %v %v", beta, err)
+	}
+	for _, bad := range []string{"teddy", "=0.5", "teddy=x", "teddy=2.5", "teddy=-0.1"} {
 		if _, _, err := ParseGate(bad); !errors.Is(err, ErrUsage) {
 			t.Errorf("ParseGate(%q): want ErrUsage, got %v", bad, err)
 		}

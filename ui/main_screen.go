@@ -2,48 +2,57 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math/rand/v2"
+	"path/filepath"
 	"strings"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
-	"fyne.io/fyne/v2/layout"
-	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/widget"
 
 	"conceptstudio/app"
-	"conceptstudio/store"
 )
 
-// Studio is what the main screen needs from package app.
-type Studio interface {
-	Generate(ctx context.Context, req app.GenerateRequest, progress app.ProgressFunc) error
-	ListConcepts() ([]store.Entry, error)
-}
-
-// appStudio adapts *app.App to Studio.
-type appStudio struct{ *app.App }
-
-func (s appStudio) ListConcepts() ([]store.Entry, error) { return s.Library.List() }
-
-// NewMainScreen builds the window's content over the real app.
+// NewMainScreen builds the window's content over the real app: the concept
+// library on the left; prompt, settings, gates and gallery in the middle;
+// the training queue on the right.
 func NewMainScreen(w fyne.Window, a *app.App) fyne.CanvasObject {
-	return newMainScreen(w, appStudio{a})
+	return buildScreen(w, newAppBackend(a), newNativeSaver(w), w.SetOnDropped).root
 }
 
-// mainScreen holds the widgets tests reach into.
+// mainScreen holds the panels (and the widgets tests reach into).
 type mainScreen struct {
+	win     fyne.Window
+	backend Backend
+
+	libPanel *LibraryPanel
 	library  *widget.List
-	concepts []store.Entry
+	editor   *PromptEditor
 	prompt   *widget.Entry
+	settings *SettingsPanel
 	generate *widget.Button
+	gates    *GatePanel
+	gallery  *Gallery
+	training *TrainingQueue
 	status   *widget.Label
 	root     fyne.CanvasObject
-}
+	sheet    *NewConceptSheet // the last new-concept sheet opened
 
-func newMainScreen(w fyne.Window, s Studio) fyne.CanvasObject {
-	return buildMainScreen(w, s).root
+	vocab  []string
+	closed bool
+
+	cancelGen     context.CancelFunc // the running generation; nil when none
+	cancelPreview context.CancelFunc
+	previewSeq    int
+
+	// afterGenerate and afterPreview, when set, run on the main goroutine
+	// once a generation or preview has been shown (tests wait on them).
+	afterGenerate, afterPreview func()
 }
 
 func buildMainScreen(w fyne.Window, s Studio) *mainScreen {
@@ -53,75 +62,295 @@ func buildMainScreen(w fyne.Window, s Studio) *mainScreen {
 // buildMainScreenWithDrop is buildMainScreen with the drop hook injected:
 // Fyne's test windows ignore SetOnDropped, so tests catch the handler.
 func buildMainScreenWithDrop(w fyne.Window, s Studio, onDropped func(func(fyne.Position, []fyne.URI))) *mainScreen {
-	m := &mainScreen{}
-	m.status = widget.NewLabel("Ready. The base model is not trained yet, so generating and training are not available.")
+	return buildScreen(w, asBackend(s), newNativeSaver(w), onDropped)
+}
 
-	// Concept library panel.
-	m.concepts, _ = s.ListConcepts()
-	m.library = widget.NewList(
-		func() int { return len(m.concepts) },
-		func() fyne.CanvasObject { return widget.NewLabel("concept name") },
-		func(i widget.ListItemID, o fyne.CanvasObject) { o.(*widget.Label).SetText(m.concepts[i].Name + "*") },
-	)
-	empty := widget.NewLabel("No concepts yet.\nDrop 3-5 images of your thing\non this window to teach it.")
-	empty.Alignment = fyne.TextAlignCenter
-	var libBody fyne.CanvasObject = m.library
-	if len(m.concepts) == 0 {
-		libBody = container.NewCenter(empty)
+// buildScreen wires the panels together.
+func buildScreen(w fyne.Window, b Backend, saver Saver, onDropped func(func(fyne.Position, []fyne.URI))) *mainScreen {
+	m := &mainScreen{win: w, backend: b}
+	m.status = widget.NewLabel("Ready.")
+	m.status.Truncation = fyne.TextTruncateEllipsis
+	if words, err := b.VocabularyWords(); err == nil {
+		m.vocab = words
 	}
-	libraryPanel := container.NewBorder(
-		widget.NewLabelWithStyle("Concepts", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		nil, nil, nil, libBody)
 
-	// Prompt and generation settings.
-	m.prompt = widget.NewMultiLineEntry()
-	m.prompt.SetPlaceHolder("a teddy* on the left of a teapot*, on a blue background")
-	m.prompt.SetMinRowsVisible(3)
-	seed := widget.NewEntry()
-	seed.SetText("1")
-	m.generate = widget.NewButtonWithIcon("Generate", theme.MediaPlayIcon(), nil)
-	m.generate.Importance = widget.HighImportance
-	m.generate.OnTapped = func() {
-		req := app.GenerateRequest{Prompt: strings.TrimSpace(m.prompt.Text), N: 4, Steps: 25, Guidance: 4, OutDir: "."}
-		if _, err := fmt.Sscan(seed.Text, &req.Seed); err != nil {
-			dialog.ShowError(fmt.Errorf("the seed must be a whole number"), w)
-			return
-		}
-		if req.Prompt == "" {
-			m.status.SetText("Write a prompt first.")
-			return
-		}
-		m.status.SetText("Generating…")
-		m.generate.Disable()
-		go func() {
-			err := s.Generate(context.Background(), req, nil)
-			fyne.Do(func() {
-				m.generate.Enable()
-				if err != nil {
-					m.status.SetText("Generation failed: " + app.Explain(err))
-					return
-				}
-				m.status.SetText("Done.")
-			})
-		}()
+	m.editor = NewPromptEditor(nil, m.vocab)
+	m.editor.SetPlaceHolder("a teddy* on the left of a teapot*, on a blue background")
+	m.prompt = m.editor.Entry()
+	m.settings = NewSettingsPanel(rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5eed)))
+	m.generate = m.settings.generate
+	m.gates = NewGatePanel()
+	m.gallery = NewGallery(w, saver)
+	m.training = NewTrainingQueue(b)
+	m.libPanel = NewLibraryPanel(w, b, saver)
+	m.library = m.libPanel.list
+
+	m.editor.OnChanged = func(string) { m.gates.SetPrompt(m.editor.KnownConcepts()) }
+	m.editor.OnSubmit = m.generateNow
+	m.editor.OnCancel = m.cancelNow
+	m.settings.OnGenerate = m.generateNow
+	m.settings.OnCancel = m.cancelNow
+	m.gates.OnPreview = m.preview
+	m.gallery.OnStatus = m.setStatus
+	m.libPanel.OnStatus = m.setStatus
+	m.libPanel.OnUse = func(name string) { m.editor.Insert(name + "*") }
+	m.libPanel.OnChanged = m.conceptsChanged
+	m.conceptsChanged(m.libPanel.Concepts())
+	m.training.OnFinished = m.trainingFinished
+
+	promptBox := container.NewBorder(
+		widget.NewLabelWithStyle("Prompt", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), nil, nil, nil, m.editor)
+	work := container.NewBorder(container.NewVBox(promptBox, m.settings, widget.NewSeparator(), m.gates, widget.NewSeparator()),
+		nil, nil, nil, m.gallery)
+	right := container.NewHSplit(work, m.training)
+	right.Offset = 0.76
+	split := container.NewHSplit(m.libPanel, right)
+	split.Offset = 0.22
+	m.root = container.NewBorder(nil, container.NewVBox(widget.NewSeparator(), m.status), nil, nil, split)
+
+	c := w.Canvas()
+	for _, k := range []fyne.KeyName{fyne.KeyReturn, fyne.KeyEnter} {
+		c.AddShortcut(&desktop.CustomShortcut{KeyName: k, Modifier: fyne.KeyModifierShortcutDefault}, m.shortcut)
 	}
-	settings := container.NewHBox(widget.NewLabel("Seed"), container.NewGridWrap(fyne.NewSize(90, seed.MinSize().Height), seed),
-		layout.NewSpacer(), m.generate)
-	gallery := container.NewCenter(widget.NewLabel("Generated images appear here."))
-	work := container.NewBorder(
-		container.NewVBox(widget.NewLabelWithStyle("Prompt", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), m.prompt, settings),
-		nil, nil, nil, gallery)
-
-	split := container.NewHSplit(libraryPanel, work)
-	split.Offset = 0.25
-	m.root = container.NewBorder(nil, m.status, nil, nil, split)
-
-	onDropped(func(_ fyne.Position, uris []fyne.URI) {
-		names := make([]string, 0, len(uris))
-		for _, u := range uris {
-			names = append(names, u.Name())
-		}
-		m.status.SetText(fmt.Sprintf("Dropped %d file(s): %s. Training new concepts is not available yet.", len(uris), strings.Join(names, ", ")))
-	})
+	c.SetOnTypedKey(m.typedKey)
+	w.SetCloseIntercept(m.confirmClose)
+	w.SetOnClosed(m.shutdown)
+	onDropped(m.onDrop)
 	return m
+}
+
+func (m *mainScreen) setStatus(s string) { m.status.SetText(s) }
+
+// conceptsChanged passes a new library listing to the prompt and gates.
+func (m *mainScreen) conceptsChanged(cs []ConceptInfo) {
+	m.editor.SetLexicon(m.libPanel.Names(), m.vocab)
+	m.gates.SetConcepts(cs)
+	m.gates.SetPrompt(m.editor.KnownConcepts())
+}
+
+// shortcut handles Ctrl+Enter when the prompt does not have the focus.
+func (m *mainScreen) shortcut(s fyne.Shortcut) {
+	if isGenerateShortcut(s) {
+		m.generateNow()
+	}
+}
+
+// typedKey handles Escape when no text field has the focus.
+func (m *mainScreen) typedKey(k *fyne.KeyEvent) {
+	if k.Name == fyne.KeyEscape {
+		m.cancelNow()
+	}
+}
+
+// generateNow starts a generation with the current prompt and settings.
+func (m *mainScreen) generateNow() {
+	if m.cancelGen != nil {
+		m.setStatus("Still generating: press Esc to cancel first.")
+		return
+	}
+	prompt := strings.TrimSpace(m.editor.Text())
+	if prompt == "" {
+		m.setStatus("Write a prompt first.")
+		return
+	}
+	spec, err := m.settings.NextSpec()
+	if err != nil {
+		m.setStatus(err.Error())
+		return
+	}
+	spec.Prompt = prompt
+	spec.Concepts = m.editor.KnownConcepts()
+	spec.Gates = m.gates.Gates()
+	spec.GlobalLocking = m.gates.GlobalLocking()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	m.cancelGen = cancel
+	m.settings.SetBusy(true)
+	m.setStatus(fmt.Sprintf("Generating %d image(s) with seed %d…", spec.N, spec.Seed))
+	go func() {
+		shots, err := m.backend.GenerateImages(ctx, spec, func(p Progress) {
+			fyne.Do(func() { m.settings.SetProgress(p) })
+		})
+		if err == nil && ctx.Err() != nil {
+			err = ctx.Err()
+		}
+		cancel()
+		fyne.Do(func() {
+			m.cancelGen = nil
+			m.settings.SetBusy(false)
+			switch {
+			case errors.Is(err, context.Canceled):
+				m.setStatus("Cancelled.")
+			case err != nil:
+				m.setStatus("Generation failed: " + app.Explain(err))
+			default:
+				m.gallery.Add(shots)
+				m.setStatus(fmt.Sprintf("Done: %d image(s) with seed %d.", len(shots), spec.Seed))
+			}
+			if m.afterGenerate != nil {
+				m.afterGenerate()
+			}
+		})
+	}()
+}
+
+// cancelNow stops the running generation (Esc).
+func (m *mainScreen) cancelNow() {
+	if m.cancelGen == nil {
+		return
+	}
+	m.cancelGen()
+	m.setStatus("Cancelling…")
+}
+
+// preview renders one quick image with the same seed after a gate moved.
+func (m *mainScreen) preview(gates []string, global bool) {
+	prompt := strings.TrimSpace(m.editor.Text())
+	spec, err := m.settings.Spec()
+	if prompt == "" || err != nil {
+		return
+	}
+	spec.Prompt, spec.Concepts, spec.Gates, spec.GlobalLocking = prompt, m.editor.KnownConcepts(), gates, global
+	spec.N, spec.Steps, spec.Preview = 1, min(spec.Steps, previewSteps), true
+	if m.cancelPreview != nil {
+		m.cancelPreview() // the newest request wins
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	m.cancelPreview = cancel
+	m.previewSeq++
+	seq := m.previewSeq
+	m.gates.SetPreview(m.gates.preview.Image, "previewing…")
+	go func() {
+		shots, err := m.backend.GenerateImages(ctx, spec, nil)
+		cancel()
+		fyne.Do(func() {
+			if seq != m.previewSeq {
+				return // a newer preview is on its way
+			}
+			m.cancelPreview = nil
+			switch {
+			case errors.Is(err, context.Canceled):
+			case err != nil:
+				m.gates.SetPreview(nil, "no preview")
+				m.setStatus("Preview failed: " + app.Explain(err))
+			case len(shots) > 0:
+				m.gates.SetPreview(shots[0].Image, fmt.Sprintf("seed %d · %s", spec.Seed, strings.Join(gates, " ")))
+			}
+			if m.afterPreview != nil {
+				m.afterPreview()
+			}
+		})
+	}()
+}
+
+// trainingFinished reloads the library after a job.
+func (m *mainScreen) trainingFinished(spec TrainSpec, err error) {
+	switch {
+	case err == nil:
+		m.libPanel.Reload()
+		m.setStatus(fmt.Sprintf("%s* is ready: use it in a prompt as %s*.", spec.Name, spec.Name))
+	case errors.Is(err, context.Canceled):
+		m.setStatus(fmt.Sprintf("Training %s* cancelled.", spec.Name))
+	default:
+		m.setStatus(fmt.Sprintf("Training %s* failed: %s", spec.Name, app.Explain(err)))
+	}
+}
+
+// confirmClose asks before closing while training runs.
+func (m *mainScreen) confirmClose() {
+	if !m.training.Busy() {
+		m.win.Close()
+		return
+	}
+	d := dialog.NewConfirm("Training is running",
+		"Closing the window stops the training; what it has not saved yet is lost.",
+		func(ok bool) {
+			if ok {
+				m.training.CancelAll()
+				m.win.Close()
+			}
+		}, m.win)
+	d.SetConfirmText("Stop and close")
+	d.SetDismissText("Keep training")
+	d.Show()
+}
+
+// shutdown stops the background work when the window closes.
+func (m *mainScreen) shutdown() {
+	if m.closed {
+		return
+	}
+	m.closed = true
+	if m.cancelGen != nil {
+		m.cancelGen()
+	}
+	if m.cancelPreview != nil {
+		m.cancelPreview()
+	}
+	m.gates.Stop()
+	m.training.CancelAll()
+	if c, ok := m.backend.(interface{ Close() error }); ok {
+		c.Close()
+	}
+}
+
+// isImageName reports whether a file name looks like an image.
+func isImageName(name string) bool {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp":
+		return true
+	}
+	return false
+}
+
+// onDrop takes dropped files: concept files are imported, one PNG made by
+// Concept Studio restores its prompt and settings, other images start a
+// new concept.
+func (m *mainScreen) onDrop(_ fyne.Position, uris []fyne.URI) {
+	var images, names, skipped []string
+	var msgs []string
+	imported := false
+	for _, u := range uris {
+		path, name := u.Path(), u.Name()
+		switch {
+		case strings.HasSuffix(strings.ToLower(name), ".concept.safetensors"):
+			n, err := m.backend.ImportConcept(path)
+			if err != nil {
+				msgs = append(msgs, fmt.Sprintf("Cannot import %s: %s", name, app.Explain(err)))
+				continue
+			}
+			imported = true
+			msgs = append(msgs, fmt.Sprintf("Imported %s*.", n))
+		case isImageName(name):
+			images = append(images, path)
+			names = append(names, name)
+		default:
+			skipped = append(skipped, name)
+		}
+	}
+	if imported {
+		m.libPanel.Reload()
+	}
+	if len(images) == 1 && strings.EqualFold(filepath.Ext(images[0]), ".png") {
+		if spec, err := m.backend.ImageSettings(images[0]); err == nil {
+			m.restore(spec)
+			msgs = append(msgs, fmt.Sprintf("Restored the prompt and settings of %s.", names[0]))
+			images = nil
+		}
+	}
+	if len(images) > 0 {
+		m.sheet = ShowNewConcept(m.win, images, m.vocab, m.libPanel.Names(), m.training.Enqueue)
+		msgs = append(msgs, fmt.Sprintf("New concept from %d image(s): %s — name it and press Train.", len(images), strings.Join(names, ", ")))
+	}
+	if len(skipped) > 0 {
+		msgs = append(msgs, fmt.Sprintf("Skipped %s: drop images or .concept.safetensors files.", strings.Join(skipped, ", ")))
+	}
+	m.setStatus(strings.Join(msgs, " "))
+}
+
+// restore puts a generation's settings back.
+func (m *mainScreen) restore(spec GenerateSpec) {
+	m.editor.SetText(spec.Prompt)
+	m.settings.Apply(spec)
+	m.gates.SetValues(spec.Gates, spec.GlobalLocking)
 }

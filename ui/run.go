@@ -38,7 +38,9 @@ func Run(ctx context.Context, a *app.App) error {
 	fa := fyneapp.NewWithID(AppID)
 	fa.SetIcon(icons.AppIcon)
 	w := fa.NewWindow("Concept Studio")
-	w.SetContent(NewMainScreen(w, a))
+	m := buildScreen(w, newAppBackend(a), newNativeSaver(w), w.SetOnDropped)
+	defer m.shutdown() // also when the app quits without closing the window
+	w.SetContent(m.root)
 	w.Resize(fyne.NewSize(1100, 720))
 	w.CenterOnScreen()
 	quit := func() { fa.Quit() }

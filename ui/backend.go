@@ -1,0 +1,140 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"math"
+	"time"
+)
+
+// The screens talk to the rest of the program through the small interfaces
+// in this file, in plain Go types, so that every screen can be tested with
+// fakes. adapter.go implements them over *app.App.
+
+// Progress is one report from a long job, as the window shows it.
+type Progress struct {
+	Stage       string
+	Step, Total int
+	Loss        float64 // NaN or 0 when the job has none
+	Elapsed     time.Duration
+	Message     string
+	// Preview is the picture the job makes now (training: a sample every
+	// few steps); nil when there is none in this report.
+	Preview image.Image
+}
+
+// Fraction is the share done, in [0, 1]; 0 when Total is unknown.
+func (p Progress) Fraction() float64 {
+	if p.Total <= 0 {
+		return 0
+	}
+	return min(max(float64(p.Step)/float64(p.Total), 0), 1)
+}
+
+// ETA estimates the time left from the rate so far; 0 when unknown.
+func (p Progress) ETA() time.Duration {
+	if p.Step <= 0 || p.Total <= 0 || p.Step >= p.Total {
+		return 0
+	}
+	return p.Elapsed / time.Duration(p.Step) * time.Duration(p.Total-p.Step)
+}
+
+// GenerateSpec is one generation as the window asks for it.
+type GenerateSpec struct {
+	Prompt        string
+	Concepts      []string // names of the library concepts used in the prompt (no '*')
+	Gates         []string // "name=value" for each concept with a gate
+	GlobalLocking bool     // Perfusion: keys take the whole prompt with the concept word replaced by its class
+	Seed          int64
+	N             int
+	Steps         int
+	Guidance      float64
+	Preview       bool // a quick single low-step image for the gate sliders
+}
+
+// Shot is one generated image with the settings that made it.
+type Shot struct {
+	Image image.Image
+	Spec  GenerateSpec
+	Index int    // which image of the batch (seed and index make it again)
+	Path  string // the PNG the app wrote, with the settings in its text chunks; "" when in memory only
+}
+
+// Generator renders images.
+type Generator interface {
+	GenerateImages(ctx context.Context, spec GenerateSpec, progress func(Progress)) ([]Shot, error)
+}
+
+// TrainSpec asks for a new concept.
+type TrainSpec struct {
+	Name   string
+	Class  string
+	Method string // "perfusion", "ti", "lora", "dreambooth"
+	Steps  int    // 0: the method's default
+	Images []string
+}
+
+// Trainer teaches the model a concept; it returns when the concept is in
+// the library, or with ctx's error when cancelled.
+type Trainer interface {
+	TrainConcept(ctx context.Context, spec TrainSpec, progress func(Progress)) error
+}
+
+// ConceptInfo is one concept of the library as the window lists it.
+type ConceptInfo struct {
+	Name      string
+	Class     string
+	Method    string
+	Size      int64       // bytes on disk
+	Identity  float64     // identity score in [0, 1]; NaN when not measured
+	Thumbnail image.Image // nil when the file has none
+	Gate      float64     // the default gate: Perfusion β or LoRA multiplier; 0 for the method's default
+	Problem   string      // why the file cannot be used; "" when it can
+}
+
+// ConceptLibrary is the concept library panel's view of the library.
+type ConceptLibrary interface {
+	Concepts() ([]ConceptInfo, error)
+	RenameConcept(oldName, newName string) error
+	// DeleteConcept moves a concept to the trash; restoreID undoes it.
+	DeleteConcept(name string) (restoreID string, err error)
+	RestoreConcept(restoreID string) error
+	ExportConcept(name, path string) error
+	TrainingImages(name string) ([]image.Image, error)
+}
+
+// Importer brings dropped files in.
+type Importer interface {
+	// ImportConcept adds a concept file to the library and returns its name.
+	ImportConcept(path string) (name string, err error)
+	// ImageSettings reads the generation settings stored in a PNG that
+	// Concept Studio exported (ErrNoSettings when it has none).
+	ImageSettings(path string) (GenerateSpec, error)
+}
+
+// Vocabulary lists the words the base model knows.
+type Vocabulary interface {
+	VocabularyWords() ([]string, error)
+}
+
+// Backend is everything the main screen uses.
+type Backend interface {
+	Generator
+	Trainer
+	ConceptLibrary
+	Importer
+	Vocabulary
+}
+
+// ErrNotAvailable marks a feature whose app function does not exist yet.
+var ErrNotAvailable = errors.New("not available yet")
+
+// ErrNoSettings: a PNG without Concept Studio settings.
+var ErrNoSettings = errors.New("no generation settings in the image")
+
+func notAvailable(what string) error { return fmt.Errorf("%w: %s", ErrNotAvailable, what) }
+
+// noIdentity is the Identity of a concept that was not measured.
+var noIdentity = math.NaN()

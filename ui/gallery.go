@@ -1,0 +1,374 @@
+package ui
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"conceptstudio/store"
+)
+
+// Saver asks the user where to save. done runs on the main goroutine with
+// the chosen path, or "" when the user cancelled.
+type Saver interface {
+	SaveFile(title, suggested string, done func(path string, err error))
+	ChooseFolder(title string, done func(dir string, err error))
+}
+
+// Gallery shows the generated images, newest first, each with its
+// settings; a click enlarges one, and the selected (or all) images are
+// exported as PNGs that keep their settings.
+type Gallery struct {
+	widget.BaseWidget
+
+	// OnStatus reports what an export did.
+	OnStatus func(string)
+
+	win      fyne.Window
+	saver    Saver
+	shots    []Shot
+	selected map[*Shot]bool
+
+	grid      *fyne.Container
+	empty     *widget.Label
+	exportSel *widget.Button
+	exportAll *widget.Button
+	clear     *widget.Button
+	scroll    *container.Scroll
+	body      fyne.CanvasObject
+	enlarged  dialog.Dialog // the open enlargement, for tests
+}
+
+const galleryCell = 136
+
+// NewGallery makes an empty gallery; dialogs open over win.
+func NewGallery(win fyne.Window, saver Saver) *Gallery {
+	g := &Gallery{win: win, saver: saver, selected: map[*Shot]bool{}}
+	g.ExtendBaseWidget(g)
+	g.grid = container.NewGridWrap(fyne.NewSize(galleryCell, galleryCell+76))
+	g.empty = widget.NewLabel("Generated images appear here.")
+	g.empty.Alignment = fyne.TextAlignCenter
+	g.exportSel = widget.NewButtonWithIcon("Export selected…", theme.DocumentSaveIcon(), func() { g.Export(g.Selected()) })
+	g.exportAll = widget.NewButtonWithIcon("Export all…", theme.DocumentSaveIcon(), func() { g.Export(g.Shots()) })
+	g.clear = widget.NewButtonWithIcon("Clear", theme.ContentClearIcon(), g.Clear)
+	g.clear.Importance = widget.LowImportance
+	g.scroll = container.NewVScroll(g.grid)
+	head := container.NewHBox(widget.NewLabelWithStyle("Gallery", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		layout.NewSpacer(), g.clear, g.exportSel, g.exportAll)
+	g.body = container.NewBorder(head, nil, nil, nil, container.NewStack(g.scroll, container.NewCenter(g.empty)))
+	g.refresh()
+	return g
+}
+
+// CreateRenderer implements fyne.Widget.
+func (g *Gallery) CreateRenderer() fyne.WidgetRenderer { return widget.NewSimpleRenderer(g.body) }
+
+// Add puts a batch of results at the top.
+func (g *Gallery) Add(shots []Shot) {
+	ns := make([]Shot, 0, len(shots)+len(g.shots))
+	ns = append(ns, shots...)
+	ns = append(ns, g.shots...)
+	sel := map[int]bool{}
+	for i := range g.shots {
+		if g.selected[&g.shots[i]] {
+			sel[i+len(shots)] = true
+		}
+	}
+	g.shots = ns
+	g.selected = map[*Shot]bool{}
+	for i := range sel {
+		g.selected[&g.shots[i]] = true
+	}
+	g.refresh()
+	g.scroll.ScrollToTop()
+}
+
+// Clear empties the gallery.
+func (g *Gallery) Clear() {
+	g.shots = nil
+	g.selected = map[*Shot]bool{}
+	g.refresh()
+}
+
+// Shots returns all results, newest first.
+func (g *Gallery) Shots() []Shot { return append([]Shot(nil), g.shots...) }
+
+// Selected returns the selected results, newest first.
+func (g *Gallery) Selected() []Shot {
+	var out []Shot
+	for i := range g.shots {
+		if g.selected[&g.shots[i]] {
+			out = append(out, g.shots[i])
+		}
+	}
+	return out
+}
+
+// Select marks the i-th result (newest first) as selected or not.
+func (g *Gallery) Select(i int, on bool) {
+	if i < 0 || i >= len(g.shots) {
+		return
+	}
+	if on {
+		g.selected[&g.shots[i]] = true
+	} else {
+		delete(g.selected, &g.shots[i])
+	}
+	g.refresh()
+}
+
+func (g *Gallery) refresh() {
+	cells := make([]fyne.CanvasObject, 0, len(g.shots))
+	for i := range g.shots {
+		cells = append(cells, g.cell(i))
+	}
+	g.grid.Objects = cells
+	g.grid.Refresh()
+	g.empty.Hidden = len(g.shots) > 0
+	g.empty.Refresh()
+	if len(g.shots) == 0 { // an empty grid is still one row tall: no scroll bar
+		g.scroll.Hide()
+	} else {
+		g.scroll.Show()
+	}
+	if len(g.shots) == 0 {
+		g.exportAll.Disable()
+		g.clear.Disable()
+	} else {
+		g.exportAll.Enable()
+		g.clear.Enable()
+	}
+	if len(g.Selected()) == 0 {
+		g.exportSel.Disable()
+	} else {
+		g.exportSel.Enable()
+	}
+}
+
+func (g *Gallery) cell(i int) fyne.CanvasObject {
+	s := &g.shots[i]
+	img := newTappableImage(s.Image, fyne.NewSquareSize(galleryCell-8), func() { g.Enlarge(i) })
+	check := widget.NewCheck(shotTitle(*s), func(on bool) {
+		if on {
+			g.selected[s] = true
+		} else {
+			delete(g.selected, s)
+		}
+		if len(g.Selected()) == 0 {
+			g.exportSel.Disable()
+		} else {
+			g.exportSel.Enable()
+		}
+	})
+	check.Checked = g.selected[s]
+	caption := func(text string) *widget.Label {
+		l := widget.NewLabel(text)
+		l.SizeName = theme.SizeNameCaptionText
+		l.Truncation = fyne.TextTruncateEllipsis
+		return l
+	}
+	gates := strings.Join(s.Spec.Gates, " ")
+	if s.Spec.GlobalLocking {
+		gates += " (global)"
+	}
+	lines := container.New(layout.NewCustomPaddedVBoxLayout(-2*theme.Padding()),
+		caption(fmt.Sprintf("%d steps · cfg %s", s.Spec.Steps, strconv.FormatFloat(s.Spec.Guidance, 'g', -1, 64))))
+	if gates != "" {
+		lines.Add(caption(gates))
+	}
+	return container.NewBorder(nil, container.NewVBox(check, lines), nil, nil, img)
+}
+
+// shotTitle is the short name of a result: its seed and index.
+func shotTitle(s Shot) string { return fmt.Sprintf("seed %d #%d", s.Spec.Seed, s.Index) }
+
+// shotDetails lists a result's settings on one line.
+func shotDetails(s Shot) string {
+	parts := []string{fmt.Sprintf("%d steps", s.Spec.Steps), "cfg " + strconv.FormatFloat(s.Spec.Guidance, 'g', -1, 64)}
+	parts = append(parts, s.Spec.Gates...)
+	if s.Spec.GlobalLocking {
+		parts = append(parts, "global locking")
+	}
+	return strings.Join(parts, " · ")
+}
+
+// Enlarge opens the i-th result large, pixels kept sharp.
+func (g *Gallery) Enlarge(i int) {
+	if i < 0 || i >= len(g.shots) {
+		return
+	}
+	s := g.shots[i]
+	img := canvas.NewImageFromImage(s.Image)
+	img.ScaleMode = canvas.ImageScalePixels
+	img.FillMode = canvas.ImageFillContain
+	img.SetMinSize(fyne.NewSquareSize(384))
+	prompt := widget.NewLabel(s.Spec.Prompt)
+	prompt.Wrapping = fyne.TextWrapWord
+	details := widget.NewLabel(shotTitle(s) + " · " + shotDetails(s))
+	details.Wrapping = fyne.TextWrapWord
+	export := widget.NewButtonWithIcon("Export…", theme.DocumentSaveIcon(), func() { g.Export([]Shot{s}) })
+	content := container.NewBorder(nil, container.NewVBox(prompt, details, container.NewHBox(layout.NewSpacer(), export)), nil, nil, img)
+	d := dialog.NewCustom(shotTitle(s), "Close", content, g.win)
+	g.enlarged = d
+	d.Show()
+}
+
+// Export saves shots: one asks for a file name, several for a folder.
+func (g *Gallery) Export(shots []Shot) {
+	if len(shots) == 0 {
+		return
+	}
+	if len(shots) == 1 {
+		g.saver.SaveFile("Export image", shotFileName(shots[0]), func(path string, err error) {
+			if err != nil || path == "" {
+				g.report(err, "")
+				return
+			}
+			g.report(writeShot(shots[0], path), "Exported "+filepath.Base(path)+".")
+		})
+		return
+	}
+	g.saver.ChooseFolder(fmt.Sprintf("Export %d images to", len(shots)), func(dir string, err error) {
+		if err != nil || dir == "" {
+			g.report(err, "")
+			return
+		}
+		for _, s := range shots {
+			if err := writeShot(s, freeName(dir, shotFileName(s))); err != nil {
+				g.report(err, "")
+				return
+			}
+		}
+		g.report(nil, fmt.Sprintf("Exported %d images to %s.", len(shots), dir))
+	})
+}
+
+func (g *Gallery) report(err error, ok string) {
+	msg := ok
+	if err != nil {
+		msg = "Export failed: " + err.Error()
+	}
+	if msg != "" && g.OnStatus != nil {
+		g.OnStatus(msg)
+	}
+}
+
+// shotFileName is a result's suggested file name.
+func shotFileName(s Shot) string {
+	p := slug(s.Spec.Prompt)
+	if p == "" {
+		p = "image"
+	}
+	return fmt.Sprintf("%s-seed%d-%d.png", p, s.Spec.Seed, s.Index)
+}
+
+// freeName is dir/name, numbered when that file exists.
+func freeName(dir, name string) string {
+	p := filepath.Join(dir, name)
+	ext := filepath.Ext(name)
+	for n := 2; ; n++ {
+		if _, err := os.Lstat(p); errors.Is(err, fs.ErrNotExist) {
+			return p
+		}
+		p = filepath.Join(dir, fmt.Sprintf("%s-%d%s", strings.TrimSuffix(name, ext), n, ext))
+	}
+}
+
+// writeShot writes a result as a PNG with its settings: a copy of the
+// app's file when there is one, else encoded here.
+func writeShot(s Shot, path string) error {
+	if s.Path != "" {
+		src, err := os.Open(s.Path)
+		if err == nil {
+			defer src.Close()
+			return writeFile(path, func(w io.Writer) error { _, err := io.Copy(w, src); return err })
+		}
+	}
+	meta := map[string]string{
+		"prompt": s.Spec.Prompt, "seed": strconv.FormatInt(s.Spec.Seed, 10), "index": strconv.Itoa(s.Index),
+		"steps": strconv.Itoa(s.Spec.Steps), "guidance": strconv.FormatFloat(s.Spec.Guidance, 'g', -1, 64),
+	}
+	if len(s.Spec.Gates) > 0 {
+		meta["gates"] = strings.Join(s.Spec.Gates, ",")
+	}
+	return writeFile(path, func(w io.Writer) error { return store.EncodePNG(w, s.Image, meta) })
+}
+
+// writeFile writes through a temporary file in the same folder, so a
+// failed export leaves no half file.
+func writeFile(path string, write func(io.Writer) error) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
+	if err != nil {
+		return fmt.Errorf("cannot write %s: %w", filepath.Base(path), err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := write(tmp); err != nil {
+		tmp.Close()
+		return fmt.Errorf("cannot write %s: %w", filepath.Base(path), err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("cannot write %s: %w", filepath.Base(path), err)
+	}
+	os.Chmod(tmp.Name(), 0o644) // CreateTemp makes it private; an export is an ordinary file
+	return os.Rename(tmp.Name(), path)
+}
+
+// slug makes a short file-name-safe form of a prompt.
+func slug(s string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(s) {
+		if b.Len() >= 40 {
+			break
+		}
+		ok := (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9')
+		switch {
+		case ok:
+			b.WriteRune(r)
+			dash = false
+		case !dash && b.Len() > 0:
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	return strings.Trim(b.String(), "-")
+}
+
+// tappableImage is an image that does something when clicked.
+type tappableImage struct {
+	widget.BaseWidget
+	img   *canvas.Image
+	onTap func()
+}
+
+func newTappableImage(img image.Image, size fyne.Size, onTap func()) *tappableImage {
+	t := &tappableImage{img: canvas.NewImageFromImage(img), onTap: onTap}
+	t.img.ScaleMode = canvas.ImageScalePixels
+	t.img.FillMode = canvas.ImageFillContain
+	t.img.SetMinSize(size)
+	t.ExtendBaseWidget(t)
+	return t
+}
+
+func (t *tappableImage) CreateRenderer() fyne.WidgetRenderer { return widget.NewSimpleRenderer(t.img) }
+
+// Tapped implements fyne.Tappable.
+func (t *tappableImage) Tapped(*fyne.PointEvent) {
+	if t.onTap != nil {
+		t.onTap()
+	}
+}

@@ -1,0 +1,126 @@
+package ui
+
+import (
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/test"
+)
+
+func testShots() []Shot {
+	spec := GenerateSpec{Prompt: "a teddy* on a blue background", Seed: 5, N: 3, Steps: 25, Guidance: 4, Gates: []string{"teddy=0.70"}}
+	return []Shot{{Image: solid(10), Spec: spec, Index: 0}, {Image: solid(120), Spec: spec, Index: 1}, {Image: solid(250), Spec: spec, Index: 2}}
+}
+
+func TestGalleryEnlargesWithSharpPixels(t *testing.T) {
+	newTestApp(t)
+	w := test.NewTempWindow(t, nil)
+	g := NewGallery(w, &fakeSaver{})
+	w.SetContent(g)
+	w.Resize(fyne.NewSize(700, 500))
+	if !g.exportAll.Disabled() || !g.empty.Visible() {
+		t.Fatal("an empty gallery offers export")
+	}
+	g.Add(testShots())
+	if len(g.grid.Objects) != 3 || g.empty.Visible() {
+		t.Fatalf("%d cells", len(g.grid.Objects))
+	}
+	// The first cell shows seed and settings.
+	if txt := strings.Join(texts(g.grid.Objects[0]), " | "); !strings.Contains(txt, "seed 5 #0") || !strings.Contains(txt, "teddy=0.70") {
+		t.Fatalf("cell shows %q", txt)
+	}
+	var cellImg *tappableImage
+	for _, o := range test.LaidOutObjects(g.grid.Objects[1]) {
+		if ti, ok := o.(*tappableImage); ok {
+			cellImg = ti
+		}
+	}
+	test.Tap(cellImg)
+	if g.enlarged == nil || w.Canvas().Overlays().Top() == nil {
+		t.Fatal("clicking an image does not enlarge it")
+	}
+	var big *canvas.Image
+	for _, o := range test.LaidOutObjects(w.Canvas().Overlays().Top()) {
+		if im, ok := o.(*canvas.Image); ok && im.Image == g.shots[1].Image {
+			big = im
+		}
+	}
+	if big == nil || big.ScaleMode != canvas.ImageScalePixels || big.Size().Width < 300 {
+		t.Fatalf("enlarged image %+v", big)
+	}
+}
+
+// texts collects the label texts under o.
+func texts(o fyne.CanvasObject) []string {
+	var out []string
+	for _, c := range test.LaidOutObjects(o) {
+		if t, ok := c.(*canvas.Text); ok && t.Text != "" {
+			out = append(out, t.Text)
+		}
+	}
+	return out
+}
+
+func TestGalleryExportsSelectedAndAll(t *testing.T) {
+	newTestApp(t)
+	w := test.NewTempWindow(t, nil)
+	dir := t.TempDir()
+	saver := &fakeSaver{file: dir, dir: dir}
+	g := NewGallery(w, saver)
+	var status string
+	g.OnStatus = func(s string) { status = s }
+	w.SetContent(g)
+	g.Add(testShots())
+	if !g.exportSel.Disabled() {
+		t.Fatal("export selected is on with nothing selected")
+	}
+	g.Select(1, true)
+	if g.exportSel.Disabled() {
+		t.Fatal("export selected is off with one selected")
+	}
+	test.Tap(g.exportSel)
+	one := filepath.Join(dir, "a-teddy-on-a-blue-background-seed5-1.png")
+	if _, err := os.Stat(one); err != nil || !strings.Contains(status, "Exported") {
+		t.Fatalf("export selected: %v (status %q, asked %v)", err, status, saver.asked)
+	}
+	f, _ := os.Open(one)
+	img, err := png.Decode(f)
+	f.Close()
+	if err != nil || img.Bounds().Dx() != 32 {
+		t.Fatalf("exported PNG: %v", err)
+	}
+	data, _ := os.ReadFile(one)
+	if !strings.Contains(string(data), "a teddy* on a blue background") || !strings.Contains(string(data), "teddy=0.70") {
+		t.Fatal("the exported PNG lacks its prompt and gates")
+	}
+
+	test.Tap(g.exportAll)
+	files, _ := filepath.Glob(filepath.Join(dir, "*.png"))
+	if len(files) != 4 || !strings.Contains(status, "Exported 3 images") {
+		t.Fatalf("export all wrote %v (status %q)", files, status)
+	}
+	// An image the app wrote is copied as is.
+	src := filepath.Join(t.TempDir(), "app.png")
+	os.WriteFile(src, data, 0o644)
+	shot := testShots()[0]
+	shot.Path = src
+	dst := filepath.Join(dir, "copy.png")
+	if err := writeShot(shot, dst); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(dst); string(got) != string(data) {
+		t.Fatal("the app's PNG was not copied byte for byte")
+	}
+	// Cancelling the save dialog writes nothing.
+	saver.file = ""
+	g.Select(0, true)
+	g.Export(g.Selected()[:1])
+	if files2, _ := filepath.Glob(filepath.Join(dir, "*.png")); len(files2) != 5 {
+		t.Fatalf("cancel wrote files: %v", files2)
+	}
+}

@@ -1,0 +1,311 @@
+package ui
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+)
+
+// methodChoice is one method as the new-concept sheet offers it.
+type methodChoice struct {
+	id, label string
+}
+
+// methodChoices are the methods offered, with what each costs.
+var methodChoices = []methodChoice{
+	{"perfusion", "Perfusion — ~1 min, ~10 KB, best balance of look and prompt"},
+	{"ti", "Textual inversion — ~1 min, <4 KB, looser likeness"},
+	{"lora", "LoRA — ~2 min, ~100 KB, close likeness"},
+	{"dreambooth", "DreamBooth — ~5 min, MBs, closest likeness, slowest"},
+}
+
+// NewConceptSheet is the form that turns dropped images into a training
+// job: the images (any can be removed), a name, the class word (suggested
+// from the base model's vocabulary) and the method.
+type NewConceptSheet struct {
+	images    []string
+	strip     *fyne.Container
+	count     *widget.Label
+	name      *widget.Entry
+	class     *widget.SelectEntry
+	classHint *widget.Label
+	classOpts []string // the class suggestions offered now
+	method    *widget.RadioGroup
+	train     *widget.Button
+	dialog    dialog.Dialog
+
+	lex     lexicon
+	vocab   []string
+	taken   map[string]bool
+	onTrain func(TrainSpec)
+}
+
+// ShowNewConcept opens the sheet over win. vocab may be nil (no
+// suggestions, nothing flagged); taken are the names in use.
+func ShowNewConcept(win fyne.Window, images, vocab, taken []string, onTrain func(TrainSpec)) *NewConceptSheet {
+	s := &NewConceptSheet{images: append([]string(nil), images...), lex: newLexicon(nil, vocab), vocab: vocab,
+		taken: map[string]bool{}, onTrain: onTrain}
+	sort.Strings(s.vocab)
+	for _, t := range taken {
+		s.taken[t] = true
+	}
+	s.strip = container.NewHBox()
+	s.count = widget.NewLabel("")
+	s.count.SizeName = theme.SizeNameCaptionText
+
+	s.name = widget.NewEntry()
+	s.name.SetPlaceHolder("teddy")
+	s.name.Validator = s.checkName
+	s.name.OnChanged = func(string) { s.update() }
+	s.name.SetText(suggestName(images, s.taken))
+
+	s.class = widget.NewSelectEntry(nil)
+	s.class.SetPlaceHolder("teddy bear")
+	s.classHint = widget.NewLabel("")
+	s.classHint.SizeName = theme.SizeNameCaptionText
+	s.classHint.Wrapping = fyne.TextWrapWord
+	s.class.OnChanged = func(string) { s.classChanged() }
+
+	labels := make([]string, len(methodChoices))
+	for i, m := range methodChoices {
+		labels[i] = m.label
+	}
+	s.method = widget.NewRadioGroup(labels, nil)
+	s.method.Required = true
+	s.method.SetSelected(methodChoices[0].label)
+
+	s.train = widget.NewButtonWithIcon("Train", theme.MediaPlayIcon(), s.Train)
+	s.train.Importance = widget.HighImportance
+	cancel := widget.NewButton("Cancel", func() { s.dialog.Hide() })
+
+	form := widget.NewForm(
+		widget.NewFormItem("Name", s.name),
+		widget.NewFormItem("Kind of thing", container.NewVBox(s.class, s.classHint)),
+		widget.NewFormItem("Method", s.method),
+	)
+	form.Items[0].HintText = "the prompt uses it as name*: lower-case letters and digits, starting with a letter"
+	content := container.NewBorder(
+		container.NewVBox(container.NewHScroll(s.strip), s.count, widget.NewSeparator()),
+		container.NewHBox(layout.NewSpacer(), cancel, s.train), nil, nil, form)
+	s.dialog = dialog.NewCustomWithoutButtons("Teach a new concept", content, win)
+	s.rebuildStrip()
+	s.classChanged()
+	s.dialog.Resize(fyne.NewSize(620, 560))
+	s.dialog.Show()
+	return s
+}
+
+// suggestName makes a name from the first image's file name.
+func suggestName(images []string, taken map[string]bool) string {
+	if len(images) == 0 {
+		return ""
+	}
+	base := strings.ToLower(strings.TrimSuffix(filepath.Base(images[0]), filepath.Ext(images[0])))
+	var b strings.Builder
+	for _, r := range base {
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9' && b.Len() > 0) {
+			b.WriteRune(r)
+		}
+		if r == '-' || r == '_' || r == ' ' || b.Len() >= 16 {
+			if b.Len() > 0 {
+				break
+			}
+		}
+	}
+	n := strings.TrimRight(b.String(), "0123456789") // bear1.png, bear2.png: bear
+	if !validConceptName(n) || taken[n] {
+		return ""
+	}
+	return n
+}
+
+func (s *NewConceptSheet) checkName(n string) error {
+	switch {
+	case n == "":
+		return errors.New("give the concept a name")
+	case !validConceptName(n):
+		return errors.New("use lower-case letters and digits, starting with a letter (at most 32)")
+	case s.taken[n]:
+		return fmt.Errorf("%s* already exists: choose another name", n)
+	}
+	return nil
+}
+
+func (s *NewConceptSheet) rebuildStrip() {
+	cells := make([]fyne.CanvasObject, 0, len(s.images))
+	for _, p := range s.images {
+		var img *canvas.Image
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+			img = canvas.NewImageFromFile(p)
+		} else {
+			img = canvas.NewImageFromResource(theme.BrokenImageIcon())
+		}
+		img.FillMode = canvas.ImageFillContain
+		img.SetMinSize(fyne.NewSquareSize(88))
+		rm := widget.NewButtonWithIcon("", theme.DeleteIcon(), func() { s.Remove(p) })
+		rm.Importance = widget.LowImportance
+		name := widget.NewLabel(filepath.Base(p))
+		name.SizeName = theme.SizeNameCaptionText
+		name.Truncation = fyne.TextTruncateEllipsis
+		cells = append(cells, container.NewGridWrap(fyne.NewSize(100, 150),
+			container.NewBorder(nil, container.NewBorder(nil, nil, nil, rm, name), nil, nil, img)))
+	}
+	s.strip.Objects = cells
+	s.strip.Refresh()
+	switch n := len(s.images); {
+	case n == 0:
+		s.count.SetText("No images left: drop some on the window.")
+	case n < 3:
+		s.count.SetText(fmt.Sprintf("%d image(s). 3-5 images of the same thing work best.", n))
+	default:
+		s.count.SetText(fmt.Sprintf("%d images.", n))
+	}
+	s.update()
+}
+
+// Remove drops one image from the set.
+func (s *NewConceptSheet) Remove(path string) {
+	for i, p := range s.images {
+		if p == path {
+			s.images = append(s.images[:i], s.images[i+1:]...)
+			break
+		}
+	}
+	s.rebuildStrip()
+}
+
+// Images are the images the concept will be trained on.
+func (s *NewConceptSheet) Images() []string { return append([]string(nil), s.images...) }
+
+// classChanged offers vocabulary words for the word being typed and flags
+// words the base model does not know.
+func (s *NewConceptSheet) classChanged() {
+	text := s.class.Text
+	words := strings.Fields(strings.ToLower(text))
+	last := ""
+	if len(words) > 0 && !strings.HasSuffix(text, " ") {
+		last = words[len(words)-1]
+	}
+	var opts []string
+	prefix := strings.TrimSuffix(text, last)
+	for _, w := range s.vocab {
+		if last != "" && strings.HasPrefix(w, last) && w != last {
+			opts = append(opts, prefix+w)
+			if len(opts) == 12 {
+				break
+			}
+		}
+	}
+	s.classOpts = opts
+	s.class.SetOptions(opts)
+	var unknown []string
+	for _, w := range words {
+		if !s.lex.knowsWord(w) {
+			unknown = append(unknown, w)
+		}
+	}
+	switch {
+	case len(unknown) > 0:
+		s.classHint.SetText(fmt.Sprintf("unknown word(s): %s — the base model does not know them; use words it knows (e.g. %s)",
+			strings.Join(unknown, ", "), strings.Join(s.someWords(3), ", ")))
+		s.classHint.Importance = widget.DangerImportance
+	case s.vocab == nil:
+		s.classHint.SetText("The kind of thing it is, in words the base model knows (e.g. teddy bear).")
+		s.classHint.Importance = widget.LowImportance
+	default:
+		s.classHint.SetText("The kind of thing it is: the concept starts from this and keeps its place in prompts.")
+		s.classHint.Importance = widget.LowImportance
+	}
+	s.classHint.Refresh()
+	s.update()
+}
+
+// someWords are a few vocabulary words for the hint.
+func (s *NewConceptSheet) someWords(n int) []string {
+	var out []string
+	for _, w := range []string{"teddy", "bear", "cup", "dog", "cat", "car", "apple", "ball"} {
+		if s.lex.knowsWord(w) && s.vocab != nil {
+			out = append(out, w)
+		}
+		if len(out) == n {
+			return out
+		}
+	}
+	for _, w := range s.vocab {
+		if len(out) == n {
+			break
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+// ClassHint is the line under the class word.
+func (s *NewConceptSheet) ClassHint() string { return s.classHint.Text }
+
+// Method is the chosen method's id.
+func (s *NewConceptSheet) Method() string {
+	for _, m := range methodChoices {
+		if m.label == s.method.Selected {
+			return m.id
+		}
+	}
+	return "perfusion"
+}
+
+// SetMethod chooses a method by id.
+func (s *NewConceptSheet) SetMethod(id string) {
+	for _, m := range methodChoices {
+		if m.id == id {
+			s.method.SetSelected(m.label)
+		}
+	}
+}
+
+func (s *NewConceptSheet) problem() error {
+	if err := s.checkName(s.name.Text); err != nil {
+		return err
+	}
+	if strings.TrimSpace(s.class.Text) == "" {
+		return errors.New("say what kind of thing it is")
+	}
+	if len(s.images) == 0 {
+		return errors.New("no images")
+	}
+	return nil
+}
+
+func (s *NewConceptSheet) update() {
+	if s.train == nil || s.class == nil {
+		return
+	}
+	if s.problem() != nil {
+		s.train.Disable()
+	} else {
+		s.train.Enable()
+	}
+}
+
+// Train enqueues the job and closes the sheet.
+func (s *NewConceptSheet) Train() {
+	if s.problem() != nil {
+		return
+	}
+	spec := TrainSpec{Name: s.name.Text, Class: strings.Join(strings.Fields(s.class.Text), " "),
+		Method: s.Method(), Images: s.Images()}
+	s.dialog.Hide()
+	if s.onTrain != nil {
+		s.onTrain(spec)
+	}
+}

@@ -1,0 +1,148 @@
+package ui
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/storage"
+	"fyne.io/fyne/v2/test"
+)
+
+func uris(paths ...string) []fyne.URI {
+	var out []fyne.URI
+	for _, p := range paths {
+		out = append(out, storage.NewFileURI(p))
+	}
+	return out
+}
+
+func TestDroppingImagesOpensTheNewConceptSheet(t *testing.T) {
+	tr := newStepTrainer()
+	f := &fakeBackend{concepts: testConcepts(), vocab: testVocab, train: tr.TrainConcept}
+	m, w, drop := newTestScreen(t, f, nil)
+	dir := t.TempDir()
+	a, b, c := writePNG(t, dir, "Bear1.png"), writePNG(t, dir, "bear2.png"), writePNG(t, dir, "bear3.png")
+	drop(fyne.NewPos(5, 5), uris(a, b, c))
+	s := m.sheet
+	if s == nil || w.Canvas().Overlays().Top() == nil {
+		t.Fatal("no sheet")
+	}
+	if !strings.Contains(m.status.Text, "3 image(s): Bear1.png, bear2.png, bear3.png") {
+		t.Fatalf("status %q", m.status.Text)
+	}
+	if s.name.Text != "bear" {
+		t.Fatalf("suggested name %q", s.name.Text)
+	}
+	if s.Method() != "perfusion" {
+		t.Fatalf("default method %q", s.Method())
+	}
+	for _, want := range []string{"Perfusion — ~1 min, ~10 KB", "Textual inversion — ~1 min, <4 KB", "LoRA — ~2 min, ~100 KB", "DreamBooth — ~5 min, MBs"} {
+		found := false
+		for _, o := range s.method.Options {
+			found = found || strings.HasPrefix(o, want)
+		}
+		if !found {
+			t.Errorf("no method line %q in %q", want, s.method.Options)
+		}
+	}
+
+	// Remove one image.
+	s.Remove(b)
+	if got := s.Images(); !reflect.DeepEqual(got, []string{a, c}) || len(s.strip.Objects) != 2 {
+		t.Fatalf("images %v, %d cells", got, len(s.strip.Objects))
+	}
+	// Names are validated; the class is required.
+	for _, bad := range []string{"Bear", "1bear", "my bear", "teddy"} {
+		s.name.SetText(bad)
+		if s.name.Validate() == nil || !s.train.Disabled() {
+			t.Errorf("name %q accepted", bad)
+		}
+	}
+	s.name.SetText("bear2")
+	if s.name.Validate() != nil || !s.train.Disabled() {
+		t.Fatal("Train is on without a class word")
+	}
+	// Class words come from the vocabulary; unknown ones are flagged.
+	test.Type(s.class, "teddy be")
+	if !reflect.DeepEqual(s.classOpts, []string{"teddy bear"}) {
+		t.Fatalf("class suggestions %q", s.classOpts)
+	}
+	s.class.SetText("teddy beer")
+	if h := s.ClassHint(); !strings.Contains(h, "unknown word(s): beer") {
+		t.Fatalf("class hint %q", h)
+	}
+	s.class.SetText("teddy bear")
+	if h := s.ClassHint(); strings.Contains(h, "unknown") || s.train.Disabled() {
+		t.Fatalf("class hint %q, train disabled %v", h, s.train.Disabled())
+	}
+	s.SetMethod("lora")
+	test.Tap(s.train)
+	eventually(t, "the job to start", func() bool { return tr.started() == 1 })
+	want := TrainSpec{Name: "bear2", Class: "teddy bear", Method: "lora", Images: []string{a, c}}
+	if got := tr.specs[0]; !reflect.DeepEqual(got, want) {
+		t.Fatalf("train spec %+v, want %+v", got, want)
+	}
+	if !m.training.Busy() {
+		t.Fatal("the job is not in the queue")
+	}
+	tr.finish <- nil
+	eventually(t, "the job to end", func() bool { return !m.training.Busy() })
+}
+
+func TestDroppingAConceptFileImportsIt(t *testing.T) {
+	f := &fakeBackend{concepts: testConcepts()}
+	m, _, drop := newTestScreen(t, f, nil)
+	drop(fyne.NewPos(5, 5), uris("/some/where/dog.concept.safetensors", "/x/notes.txt"))
+	if !reflect.DeepEqual(f.imported, []string{"/some/where/dog.concept.safetensors"}) {
+		t.Fatalf("imported %v", f.imported)
+	}
+	if m.sheet != nil {
+		t.Fatal("a concept file opened the new-concept sheet")
+	}
+	if !strings.Contains(m.status.Text, "Imported dog*.") || !strings.Contains(m.status.Text, "Skipped notes.txt") {
+		t.Fatalf("status %q", m.status.Text)
+	}
+	if m.library.Length() != 4 {
+		t.Fatalf("library shows %d concepts after the import", m.library.Length())
+	}
+	// The prompt knows the new concept.
+	m.editor.SetText("a dog* on the left")
+	if len(m.editor.Hints()) != 0 {
+		t.Fatalf("hints %q", m.editor.Hints())
+	}
+}
+
+func TestDroppingAnExportedPNGRestoresItsSettings(t *testing.T) {
+	dir := t.TempDir()
+	png := writePNG(t, dir, "shot.png")
+	f := &fakeBackend{concepts: testConcepts(), settings: map[string]GenerateSpec{
+		png: {Prompt: "a teddy* on a blue background", Seed: 42, Steps: 30, Guidance: 5.5, N: 2, Gates: []string{"teddy=0.55"}, GlobalLocking: true},
+	}}
+	m, _, drop := newTestScreen(t, f, nil)
+	m.settings.lock.SetChecked(false)
+	drop(fyne.NewPos(5, 5), uris(png))
+	if m.sheet != nil {
+		t.Fatal("an exported PNG opened the new-concept sheet")
+	}
+	spec, err := m.settings.Spec()
+	if err != nil || m.editor.Text() != "a teddy* on a blue background" || spec.Seed != 42 || spec.Steps != 30 ||
+		spec.Guidance != 5.5 || spec.N != 2 || !m.settings.SeedLocked() {
+		t.Fatalf("restored %q %+v %v", m.editor.Text(), spec, err)
+	}
+	if got := m.gates.Gates(); !reflect.DeepEqual(got, []string{"teddy=0.55"}) || !m.gates.GlobalLocking() {
+		t.Fatalf("gates %v global %v", got, m.gates.GlobalLocking())
+	}
+	if !strings.Contains(m.status.Text, "Restored the prompt and settings of shot.png") {
+		t.Fatalf("status %q", m.status.Text)
+	}
+	// A PNG without settings is a training image.
+	other := writePNG(t, dir, "photo.png")
+	drop(fyne.NewPos(5, 5), uris(other))
+	if m.sheet == nil || !reflect.DeepEqual(m.sheet.Images(), []string{other}) {
+		t.Fatal("a plain PNG did not open the new-concept sheet")
+	}
+	_ = fmt.Sprint()
+}

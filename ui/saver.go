@@ -1,0 +1,152 @@
+package ui
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/storage"
+	sqdialog "github.com/sqweek/dialog"
+)
+
+// nativeSaver asks with the desktop's own file dialog (GTK on Linux, via
+// github.com/sqweek/dialog) and falls back to Fyne's dialog when the native
+// one cannot open (no GTK display, or it failed).
+type nativeSaver struct {
+	win     fyne.Window
+	lastDir string // the folder chosen last, where the next dialog starts
+	// save and folder run the native dialogs; they block, so they run off
+	// the main goroutine. Tests replace them.
+	save   func(title, suggested string) (string, error)
+	folder func(title, start string) (string, error)
+}
+
+// newNativeSaver returns the real Saver for a window.
+func newNativeSaver(win fyne.Window) *nativeSaver {
+	return &nativeSaver{win: win, save: nativeSaveFile, folder: nativeFolder}
+}
+
+// nativeMu keeps to one native dialog at a time: GTK is not thread-safe.
+var nativeMu sync.Mutex
+
+// errNoNative: the native dialog panicked (sqweek/dialog panics when GTK
+// could not start).
+var errNoNative = errors.New("the native file dialog is not available")
+
+func runNative(f func() (string, error)) (path string, err error) {
+	nativeMu.Lock()
+	defer nativeMu.Unlock()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	defer func() {
+		if r := recover(); r != nil {
+			path, err = "", fmt.Errorf("%w: %v", errNoNative, r)
+		}
+	}()
+	return f()
+}
+
+func nativeSaveFile(title, suggested string) (string, error) {
+	return runNative(func() (string, error) {
+		b := sqdialog.File().Title(title).SetStartDir(filepath.Dir(suggested)).SetStartFile(filepath.Base(suggested))
+		switch {
+		case strings.HasSuffix(suggested, ".concept.safetensors"):
+			b = b.Filter("Concept file", "safetensors")
+		case strings.HasSuffix(suggested, ".png"):
+			b = b.Filter("PNG image", "png")
+		}
+		return b.Save()
+	})
+}
+
+func nativeFolder(title, start string) (string, error) {
+	return runNative(func() (string, error) { return sqdialog.Directory().Title(title).SetStartDir(start).Browse() })
+}
+
+// startDir is where a dialog opens: the last folder used, else the
+// pictures or home folder.
+func (s *nativeSaver) startDir() string {
+	if s.lastDir != "" {
+		return s.lastDir
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return ""
+	}
+	if st, err := os.Stat(filepath.Join(home, "Pictures")); err == nil && st.IsDir() {
+		return filepath.Join(home, "Pictures")
+	}
+	return home
+}
+
+// SaveFile implements Saver.
+func (s *nativeSaver) SaveFile(title, suggested string, done func(string, error)) {
+	start := s.startDir()
+	go func() {
+		path, err := s.save(title, filepath.Join(start, suggested))
+		fyne.Do(func() {
+			switch {
+			case err == nil:
+				s.lastDir = filepath.Dir(path)
+				done(path, nil)
+			case errors.Is(err, sqdialog.ErrCancelled):
+				done("", nil)
+			default:
+				s.fyneSave(filepath.Base(suggested), done)
+			}
+		})
+	}()
+}
+
+// ChooseFolder implements Saver.
+func (s *nativeSaver) ChooseFolder(title string, done func(string, error)) {
+	start := s.startDir()
+	go func() {
+		dir, err := s.folder(title, start)
+		fyne.Do(func() {
+			switch {
+			case err == nil:
+				s.lastDir = dir
+				done(dir, nil)
+			case errors.Is(err, sqdialog.ErrCancelled):
+				done("", nil)
+			default:
+				s.fyneFolder(done)
+			}
+		})
+	}()
+}
+
+// fyneSave is the fallback: Fyne's own save dialog.
+func (s *nativeSaver) fyneSave(suggested string, done func(string, error)) {
+	d := dialog.NewFileSave(func(wc fyne.URIWriteCloser, err error) {
+		if err != nil || wc == nil {
+			done("", err)
+			return
+		}
+		wc.Close()
+		done(wc.URI().Path(), nil)
+	}, s.win)
+	d.SetFileName(suggested)
+	if ext := filepath.Ext(suggested); ext != "" {
+		d.SetFilter(storage.NewExtensionFileFilter([]string{ext}))
+	}
+	d.Show()
+}
+
+// fyneFolder is the fallback: Fyne's own folder dialog.
+func (s *nativeSaver) fyneFolder(done func(string, error)) {
+	dialog.NewFolderOpen(func(l fyne.ListableURI, err error) {
+		if err != nil || l == nil {
+			done("", err)
+			return
+		}
+		done(l.Path(), nil)
+	}, s.win).Show()
+}
