@@ -270,25 +270,25 @@ func (b *appBackend) TrainConcept(ctx context.Context, spec TrainSpec, progress 
 
 // Stubs for a Studio without the library use cases (tests, demos).
 func (b *studioBackend) RenameConcept(oldName, newName string) error {
-	return notAvailable("RenameConcept")
+	return notAvailable("renaming concepts")
 }
 
 func (b *studioBackend) DeleteConcept(name string) (string, error) {
-	return "", notAvailable("DeleteConcept")
+	return "", notAvailable("deleting concepts")
 }
 
 func (b *studioBackend) RestoreConcept(id string) error {
-	return notAvailable("RestoreConcept")
+	return notAvailable("restoring deleted concepts")
 }
 
 func (b *studioBackend) ExportConcept(name, path string) error {
-	return notAvailable("ExportConcept")
+	return notAvailable("exporting concepts")
 }
 
 func (b *studioBackend) ImportConcept(path string) (string, error) {
-	return "", notAvailable("ImportConcept")
+	return "", notAvailable("importing concept files")
 }
 
 func (b *studioBackend) VocabularyWords() ([]string, error) {
-	return nil, notAvailable("VocabularyWords")
+	return nil, notAvailable("the base model's vocabulary")
 }
