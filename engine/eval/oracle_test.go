@@ -254,8 +254,15 @@ func TestTrainOracleTiny(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(o2) != len(first) {
-		t.Errorf("resuming a finished run changed the file")
+	// Resuming a finished run must not train further: same steps and the
+	// same measured accuracy (wall-clock fields in the record may differ).
+	r2, err := DecodeOracle(o2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r2.Close()
+	if r2.Record.Steps != o.Record.Steps || r2.Record.HeldOutTop1 != o.Record.HeldOutTop1 {
+		t.Errorf("resuming a finished run changed the model: %+v → %+v", o.Record, r2.Record)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
