@@ -49,6 +49,9 @@ type BenchResult struct {
 	RatioToSgemm        float64 `json:"train_gflops_over_sgemm"`
 	PeakRSSMB           float64 `json:"peak_rss_mb"`
 	AllocMBPerStep      float64 `json:"alloc_mb_per_step"`
+	// SampleSeconds is 4 images × 25 DDIM steps with classifier-free
+	// guidance (one batch of 8 per step) on the same network.
+	SampleSeconds float64 `json:"sample_4x25_guided_s"`
 }
 
 // Bench measures sgemm and the reference model's training step.
@@ -85,8 +88,52 @@ func Bench(ctx context.Context, opt BenchOptions, progress func(stage string, st
 			return r, err
 		}
 	}
+	if !opt.SkipTrain {
+		if err := benchSample(ctx, opt, &r); err != nil {
+			return r, err
+		}
+	}
 	r.PeakRSSMB = peakRSSMB()
 	return r, nil
+}
+
+// benchSample times 25 guided denoising steps for 4 images: 25 runs of the
+// forward network on a batch of 8 (unconditional and conditional halves).
+func benchSample(ctx context.Context, opt BenchOptions, r *BenchResult) error {
+	c := opt.Model
+	w := nn.NewWeights(tensor.Float32, 1)
+	net, err := model.Build(w, c, model.NetOptions{Batch: 8})
+	if err != nil {
+		return err
+	}
+	defer net.Close()
+	per := c.ImageSize * c.ImageSize * c.InChannels
+	x := make([]float32, 8*per)
+	ids := make([]int, 8*c.MaxLen)
+	lengths := make([]int, 8)
+	for i := range lengths {
+		lengths[i] = 2
+		ids[i*c.MaxLen], ids[i*c.MaxLen+1] = 1, 2
+	}
+	t := make([]float64, 8)
+	start := time.Now()
+	for step := 0; step < 25; step++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		for i := range t {
+			t[i] = float64(999 - 40*step)
+		}
+		if err := net.Set(x, t, ids, lengths, nil, nil); err != nil {
+			return err
+		}
+		if err := net.Run(); err != nil {
+			return err
+		}
+		copy(x, net.Output())
+	}
+	r.SampleSeconds = time.Since(start).Seconds()
+	return nil
 }
 
 func benchTrain(ctx context.Context, opt BenchOptions, r *BenchResult, progress func(string, int, int)) error {
@@ -222,6 +269,9 @@ func (r BenchResult) String() string {
 		fmt.Fprintf(&b, "model                %.2fM params, %.3f GFLOP forward per image\n", float64(r.Params)/1e6, r.ForwardGFLOP)
 		fmt.Fprintf(&b, "train step (batch %d) %.0f ms, %.1f img/s (%d replicas)\n", r.Batch, r.StepMS, r.ImgPerS, r.Replicas)
 		fmt.Fprintf(&b, "achieved             %.1f GFLOPS = %.0f%% of the best sgemm above\n", r.TrainGFLOPS, 100*r.RatioToSgemm)
+	}
+	if r.SampleSeconds > 0 {
+		fmt.Fprintf(&b, "sampling             %.2f s for 4 images × 25 steps with guidance\n", r.SampleSeconds)
 	}
 	fmt.Fprintf(&b, "peak RSS             %.0f MB (%.1f MB allocated per step)\n", r.PeakRSSMB, r.AllocMBPerStep)
 	return b.String()
