@@ -359,12 +359,20 @@ func (a *App) Train(ctx context.Context, req TrainRequest, progress ProgressFunc
 		fmt.Fprintln(a.Err, "warning:", w)
 	}
 	start := time.Now()
+	// A cancelled run keeps its state here; the same command continues it.
+	partial := req.OutPath + ".partial"
 	c, err := base.TrainConcept(ctx, engine.TrainOptions{
 		Method: engine.Method(req.Method), Name: req.Name, Class: req.Class, Steps: req.Steps, Seed: uint64(req.Seed),
 		Data: cs.Sampler(base.Cfg.ImageSize, dataset.DefaultConceptSceneOptions()), Images: len(imgs),
+		Checkpoint: partial,
 	}, func(p engine.TrainProgress) {
-		progress.report(Progress{Stage: "training " + req.Name + "*", Step: p.Step, Total: p.Total, Loss: p.Loss, Elapsed: time.Since(start), Preview: p.Preview})
+		progress.report(Progress{Stage: "training " + req.Name + "*", Step: p.Step, Total: p.Total, Loss: p.Loss, Elapsed: time.Since(start), Preview: p.Preview, Message: p.Message})
 	})
+	if errors.Is(err, context.Canceled) {
+		if _, serr := os.Stat(partial); serr == nil {
+			fmt.Fprintf(a.Err, "training stopped; nothing was written to %s. Run the same command again to continue where it stopped.\n", req.OutPath)
+		}
+	}
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"math/rand/v2"
+	"os"
 	"sort"
 	"strings"
 	"time"
@@ -36,7 +37,11 @@ type TrainOptions struct {
 	Alpha        float64
 	Seed         uint64
 	PreviewEvery int // steps between preview images (0: none)
-	Replicas     int
+	// Checkpoint is a file where the run's state is kept every few steps
+	// and when it is cancelled; a run started with the same options and an
+	// existing checkpoint continues from it. It is removed on success.
+	Checkpoint string
+	Replicas   int
 }
 
 // TrainProgress is one report from TrainConcept.
@@ -361,7 +366,18 @@ func (b *Base) TrainConcept(ctx context.Context, opt TrainOptions, progress func
 	}
 	adam := optim.NewAdamW(optim.Group{LR: opt.LR}, optim.Group{LR: opt.EmbedLR})
 
-	rng := rand.New(rand.NewPCG(opt.Seed, 0xC0C0))
+	pcg := rand.NewPCG(opt.Seed, 0xC0C0)
+	rng := rand.New(pcg)
+	first := 0
+	ck := conceptCheckpoint{path: opt.Checkpoint, opt: opt, params: params, adam: adam, pcg: pcg, pc: pc}
+	if opt.Checkpoint != "" {
+		if first, err = ck.load(s.w); err != nil {
+			return nil, err
+		}
+		if first > 0 {
+			progress(TrainProgress{Step: first, Total: opt.Steps, Message: fmt.Sprintf("resumed at step %d", first)})
+		}
+	}
 	B, S, C := opt.Batch, b.Cfg.ImageSize, b.Cfg.InChannels
 	per := S * S * C
 	L := b.Cfg.MaxLen
@@ -369,9 +385,19 @@ func (b *Base) TrainConcept(ctx context.Context, opt TrainOptions, progress func
 	noise := make([]float32, B*per)
 	ids := make([]int, B*L)
 	lengths := make([]int, B)
-	for step := 0; step < opt.Steps; step++ {
+	for step := first; step < opt.Steps; step++ {
 		if err := ctx.Err(); err != nil {
+			if opt.Checkpoint != "" {
+				if serr := ck.save(step); serr != nil {
+					return nil, errors.Join(err, serr)
+				}
+			}
 			return nil, err
+		}
+		if opt.Checkpoint != "" && step > first && step%25 == 0 {
+			if err := ck.save(step); err != nil {
+				return nil, err
+			}
 		}
 		for i := 0; i < B; i++ {
 			var caption string
@@ -415,6 +441,9 @@ func (b *Base) TrainConcept(ctx context.Context, opt TrainOptions, progress func
 			}
 		}
 		progress(p)
+	}
+	if opt.Checkpoint != "" {
+		defer os.Remove(opt.Checkpoint)
 	}
 	c := &Concept{Name: opt.Name, Class: opt.Class, Method: opt.Method, BaseID: b.ID(), Created: time.Now().UTC(),
 		Tensors:  map[string]Tensor{"emb": {Shape: []int{1, D}, Data: append([]float32(nil), embParam.Value...)}},

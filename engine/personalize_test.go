@@ -6,6 +6,8 @@ import (
 	"errors"
 	"image"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"reflect"
 	"testing"
 
@@ -177,5 +179,45 @@ func TestConceptChecks(t *testing.T) {
 	d := *c
 	if _, err := b.GenerateWith(context.Background(), GenerateOptions{Prompt: "a x*", Steps: 1}, []ConceptUse{{Concept: c}, {Concept: &d}}, nil); err == nil {
 		t.Fatal("two concepts with one name must be refused")
+	}
+}
+
+// TestConceptTrainingResumes cancels a Perfusion run midway and resumes it
+// from its checkpoint; the result must equal an uninterrupted run's.
+func TestConceptTrainingResumes(t *testing.T) {
+	b := tinyBase(t)
+	opt := TrainOptions{Method: Perfusion, Name: "teddy", Class: "teddy bear", Data: newFixedData(b, "teddy"), Steps: 8, Batch: 2, Seed: 3, LR: 1e-2, EmbedLR: 1e-2}
+	whole, err := b.TrainConcept(context.Background(), opt, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt.Checkpoint = filepath.Join(t.TempDir(), "teddy.partial")
+	ctx, cancel := context.WithCancel(context.Background())
+	_, err = b.TrainConcept(ctx, opt, func(p TrainProgress) {
+		if p.Step == 5 {
+			cancel()
+		}
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("want context.Canceled, got %v", err)
+	}
+	if _, err := os.Stat(opt.Checkpoint); err != nil {
+		t.Fatalf("no checkpoint after cancel: %v", err)
+	}
+	resumed, err := b.TrainConcept(context.Background(), opt, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(whole.Tensors, resumed.Tensors) {
+		t.Fatal("a resumed run differs from an uninterrupted one")
+	}
+	if _, err := os.Stat(opt.Checkpoint); !os.IsNotExist(err) {
+		t.Fatal("the checkpoint must be removed after success")
+	}
+	other := opt
+	other.Steps = 9
+	os.WriteFile(opt.Checkpoint, nil, 0o644)
+	if _, err := b.TrainConcept(context.Background(), other, nil); err == nil {
+		t.Fatal("a corrupt checkpoint must be refused")
 	}
 }

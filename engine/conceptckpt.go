@@ -1,0 +1,137 @@
+package engine
+
+import (
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math"
+	"math/rand/v2"
+
+	"conceptstudio/engine/nn"
+	"conceptstudio/engine/optim"
+	"conceptstudio/engine/safetensors"
+)
+
+// conceptCheckpoint saves and restores a concept-training run: the learned
+// values, the optimizer's moments, Perfusion's i*, the random state and
+// the step.
+type conceptCheckpoint struct {
+	path   string
+	opt    TrainOptions
+	params []*optim.Param
+	adam   *optim.AdamW
+	pcg    *rand.PCG
+	pc     *perfusionConcept
+}
+
+type conceptCkptMeta struct {
+	Method   Method `json:"method"`
+	Name     string `json:"name"`
+	Class    string `json:"class"`
+	Steps    int    `json:"steps"`
+	Batch    int    `json:"batch"`
+	Seed     uint64 `json:"seed"`
+	Step     int    `json:"step"`
+	AdamStep int    `json:"adam_step"`
+	RNG      string `json:"rng"`
+}
+
+func (c *conceptCheckpoint) meta(step int) (conceptCkptMeta, error) {
+	rs, err := c.pcg.MarshalBinary()
+	if err != nil {
+		return conceptCkptMeta{}, err
+	}
+	return conceptCkptMeta{Method: c.opt.Method, Name: c.opt.Name, Class: c.opt.Class, Steps: c.opt.Steps, Batch: c.opt.Batch,
+		Seed: c.opt.Seed, Step: step, AdamStep: c.adam.StepCount(), RNG: base64.StdEncoding.EncodeToString(rs)}, nil
+}
+
+// save writes the state before step `step` atomically.
+func (c *conceptCheckpoint) save(step int) error {
+	m, err := c.meta(step)
+	if err != nil {
+		return err
+	}
+	mj, _ := json.Marshal(m)
+	f := &safetensors.File{Metadata: map[string]string{"conceptstudio.train_concept": string(mj)}}
+	for _, p := range c.params {
+		f.Tensors = append(f.Tensors, safetensors.F32Tensor("param/"+p.Name, []int{len(p.Value)}, p.Value))
+	}
+	for k, v := range c.adam.State() {
+		f.Tensors = append(f.Tensors, safetensors.F32Tensor("adam/"+k, []int{len(v)}, v))
+	}
+	if c.pc != nil {
+		// i* is kept in float64: store its exact bits, so a resumed run
+		// matches an uninterrupted one bit for bit.
+		raw := make([]byte, 8*len(c.pc.iStar))
+		for i, v := range c.pc.iStar {
+			binary.LittleEndian.PutUint64(raw[8*i:], math.Float64bits(v))
+		}
+		f.Tensors = append(f.Tensors, safetensors.Tensor{Name: "i_star", DType: safetensors.U8, Shape: []int{len(raw)}, Data: raw})
+	}
+	return WriteFileAtomic(c.path, func(w io.Writer) error { return safetensors.Encode(w, f) })
+}
+
+// load restores a checkpoint if one exists and returns the step to start
+// from (0 when there is none). A checkpoint of another run is refused.
+func (c *conceptCheckpoint) load(w *nn.Weights) (int, error) {
+	f, err := safetensors.ReadFile(c.path, safetensors.ReadOptions{RejectNonFinite: true})
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("training checkpoint: %w", err)
+	}
+	var m conceptCkptMeta
+	if err := json.Unmarshal([]byte(f.Metadata["conceptstudio.train_concept"]), &m); err != nil {
+		return 0, fmt.Errorf("training checkpoint %s: %w", c.path, err)
+	}
+	if m.Method != c.opt.Method || m.Name != c.opt.Name || m.Class != c.opt.Class || m.Steps != c.opt.Steps || m.Batch != c.opt.Batch || m.Seed != c.opt.Seed {
+		return 0, fmt.Errorf("the training checkpoint %s belongs to another run (%s %s* of %q, %d steps); delete it to start afresh", c.path, m.Method, m.Name, m.Class, m.Steps)
+	}
+	byName := map[string]*optim.Param{}
+	for _, p := range c.params {
+		byName[p.Name] = p
+	}
+	adamState := map[string][]float32{}
+	for _, t := range f.Tensors {
+		if t.Name == "i_star" {
+			if c.pc == nil || t.DType != safetensors.U8 || len(t.Data) != 8*len(c.pc.iStar) {
+				return 0, fmt.Errorf("training checkpoint: i_star does not fit this run")
+			}
+			for i := range c.pc.iStar {
+				c.pc.iStar[i] = math.Float64frombits(binary.LittleEndian.Uint64(t.Data[8*i:]))
+			}
+			c.pc.refresh(w)
+			continue
+		}
+		v, err := t.Float32()
+		if err != nil {
+			return 0, err
+		}
+		switch {
+		case len(t.Name) > 6 && t.Name[:6] == "param/":
+			p := byName[t.Name[6:]]
+			if p == nil || len(p.Value) != len(v) {
+				return 0, fmt.Errorf("training checkpoint: %s does not fit this run", t.Name)
+			}
+			copy(p.Value, v)
+		case len(t.Name) > 5 && t.Name[:5] == "adam/":
+			adamState[t.Name[5:]] = append([]float32(nil), v...)
+		}
+	}
+	if err := c.adam.Load(adamState, m.AdamStep); err != nil {
+		return 0, err
+	}
+	rs, err := base64.StdEncoding.DecodeString(m.RNG)
+	if err != nil {
+		return 0, err
+	}
+	if err := c.pcg.UnmarshalBinary(rs); err != nil {
+		return 0, err
+	}
+	return m.Step, nil
+}
