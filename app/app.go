@@ -13,9 +13,11 @@ package app
 import (
 	"io"
 	"os"
+	"sync"
 
 	"golang.org/x/term"
 
+	"conceptstudio/engine"
 	"conceptstudio/store"
 )
 
@@ -29,6 +31,9 @@ type Options struct {
 type App struct {
 	Out, Err io.Writer
 	Library  *store.Library
+
+	mu    sync.Mutex
+	bases map[string]*engine.Base // model files loaded so far, by path
 }
 
 // New opens the app over its library folder (created on first use).

@@ -289,11 +289,36 @@ func (a *App) loadConcepts(base *engine.Base, paths, gates []string) ([]engine.C
 	return uses, hashes, nil
 }
 
+// EnvModel names a base-model file to use instead of the embedded one
+// (the window has no -model flag).
+const EnvModel = "CONCEPTSTUDIO_MODEL"
+
+// loadBaseFile loads a model file once per path and keeps it.
+func (a *App) loadBaseFile(path string) (*engine.Base, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if b, ok := a.bases[path]; ok {
+		return b, nil
+	}
+	b, err := engine.LoadBaseFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if a.bases == nil {
+		a.bases = map[string]*engine.Base{}
+	}
+	a.bases[path] = b
+	return b, nil
+}
+
 // base loads the base model: a file when one is named, else the embedded
 // default.
 func (a *App) base(path string) (*engine.Base, error) {
+	if path == "" {
+		path = os.Getenv(EnvModel)
+	}
 	if path != "" {
-		return engine.LoadBaseFile(path)
+		return a.loadBaseFile(path)
 	}
 	b, err := engine.DefaultBase()
 	if errors.Is(err, engine.ErrNoEmbeddedModel) {
