@@ -35,6 +35,8 @@ type GenerateRequest struct {
 	OutDir    string
 	ModelPath string // "" for the embedded base model
 	From      string // an exported PNG whose settings to start from
+	// ExactPerfusion uses Perfusion's exact multi-concept form.
+	ExactPerfusion bool
 	// Which of Seed, Steps, Guidance were given explicitly (they then win
 	// over From's).
 	SeedSet, StepsSet, GuidanceSet bool
@@ -173,7 +175,7 @@ func (a *App) Generate(ctx context.Context, req GenerateRequest, progress Progre
 		return fmt.Errorf("cannot create the output folder: %w", err)
 	}
 	start := time.Now()
-	imgs, err := base.GenerateWith(ctx, engine.GenerateOptions{Prompt: req.Prompt, N: req.N, Seed: uint64(req.Seed), Steps: req.Steps, Guidance: req.Guidance}, uses,
+	imgs, err := base.GenerateWith(ctx, engine.GenerateOptions{Prompt: req.Prompt, N: req.N, Seed: uint64(req.Seed), Steps: req.Steps, Guidance: req.Guidance, ExactPerfusion: req.ExactPerfusion}, uses,
 		func(step, total int) {
 			progress.report(Progress{Stage: "sampling", Step: step, Total: total, Elapsed: time.Since(start)})
 		})

@@ -45,7 +45,7 @@ func (b *Base) GenerateWith(ctx context.Context, opt GenerateOptions, uses []Con
 	if len(uses) == 0 {
 		return b.Generate(ctx, opt, progress)
 	}
-	s, err := b.sessionFor(uses)
+	s, err := b.sessionFor(uses, opt.ExactPerfusion)
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +112,7 @@ func (b *Base) CheckConcept(c *Concept) error {
 }
 
 // sessionFor sets up the weights and overrides for a set of concepts.
-func (b *Base) sessionFor(uses []ConceptUse) (*session, error) {
+func (b *Base) sessionFor(uses []ConceptUse, exact bool) (*session, error) {
 	seen := map[string]bool{}
 	var copies []string
 	perf := 0
@@ -140,6 +140,7 @@ func (b *Base) sessionFor(uses []ConceptUse) (*session, error) {
 	D := b.Cfg.TextDim
 	table, _ := s.w.Lookup(tokTable)
 	td := table.Data().([]float32)
+	var perfs []*perfusionConcept
 	lora := map[string]*struct {
 		names  []string
 		scales []float64
@@ -176,9 +177,11 @@ func (b *Base) sessionFor(uses []ConceptUse) (*session, error) {
 					oV[l] = t.Data
 				}
 			}
-			if _, err := s.addPerfusion(c.Name, toF64(c.Tensors["i_star"].Data), toF64(c.Tensors["i_super"].Data), oV, beta, tau, false); err != nil {
+			pc, err := s.addPerfusion(c.Name, toF64(c.Tensors["i_star"].Data), toF64(c.Tensors["i_super"].Data), oV, beta, tau, false)
+			if err != nil {
 				return nil, err
 			}
+			perfs = append(perfs, pc)
 		case LoRA:
 			mult := c.Settings.Multiplier
 			if u.Multiplier != 0 {
@@ -227,6 +230,11 @@ func (b *Base) sessionFor(uses []ConceptUse) (*session, error) {
 	for l, e := range lora {
 		s.linear[l] = loraHook(e.names, e.scales, e.rank)
 	}
+	if exact {
+		if err := s.makeExact(perfs); err != nil {
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
@@ -235,7 +243,7 @@ func (b *Base) sessionFor(uses []ConceptUse) (*session, error) {
 // timesteps drawn from seed: a fixed yardstick to compare concepts (and the
 // untrained starting point) on the same samples.
 func (b *Base) ConceptLoss(ctx context.Context, uses []ConceptUse, data ConceptData, seed uint64, batches int) (float64, error) {
-	s, err := b.sessionFor(uses)
+	s, err := b.sessionFor(uses, false)
 	if err != nil {
 		return 0, err
 	}

@@ -37,6 +37,9 @@ type GenerateOptions struct {
 	Steps    int     // sampler steps (default 25)
 	Guidance float64 // classifier-free guidance scale (0: unguided... default 4 via the app)
 	Sampler  diffusion.SamplerKind
+	// ExactPerfusion uses Perfusion's exact multi-concept form (a
+	// C⁻¹-orthonormal basis of the concepts' i*) instead of the sum.
+	ExactPerfusion bool
 }
 
 // sampler holds compiled forward nets per batch size.
