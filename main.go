@@ -48,6 +48,7 @@ var commands = map[string]command{
 			fs.StringVar(&req.ModelPath, "model", "", "base model `file` (default: the embedded one)")
 			fs.StringVar(&req.From, "from", "", "start from the settings stored in an exported `PNG`")
 			fs.BoolVar(&req.ExactPerfusion, "exact", false, "several Perfusion concepts: use the exact C⁻¹-orthonormal form instead of the sum")
+			fs.BoolVar(&req.GlobalLocking, "global", false, "Perfusion global locking: keys from the prompt with each concept word replaced by its class word")
 			return func(ctx context.Context, _ []string) error {
 				req.Concepts, req.Gates = concepts, gates
 				fs.Visit(func(f *flag.Flag) {

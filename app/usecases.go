@@ -37,6 +37,9 @@ type GenerateRequest struct {
 	From      string // an exported PNG whose settings to start from
 	// ExactPerfusion uses Perfusion's exact multi-concept form.
 	ExactPerfusion bool
+	// GlobalLocking takes Perfusion's keys from the prompt with concept
+	// words replaced by their class words.
+	GlobalLocking bool
 	// Which of Seed, Steps, Guidance were given explicitly (they then win
 	// over From's).
 	SeedSet, StepsSet, GuidanceSet bool
@@ -175,7 +178,7 @@ func (a *App) Generate(ctx context.Context, req GenerateRequest, progress Progre
 		return fmt.Errorf("cannot create the output folder: %w", err)
 	}
 	start := time.Now()
-	imgs, err := base.GenerateWith(ctx, engine.GenerateOptions{Prompt: req.Prompt, N: req.N, Seed: uint64(req.Seed), Steps: req.Steps, Guidance: req.Guidance, ExactPerfusion: req.ExactPerfusion}, uses,
+	imgs, err := base.GenerateWith(ctx, engine.GenerateOptions{Prompt: req.Prompt, N: req.N, Seed: uint64(req.Seed), Steps: req.Steps, Guidance: req.Guidance, ExactPerfusion: req.ExactPerfusion, GlobalLocking: req.GlobalLocking}, uses,
 		func(step, total int) {
 			progress.report(Progress{Stage: "sampling", Step: step, Total: total, Elapsed: time.Since(start)})
 		})

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"strings"
 
+	"conceptstudio/engine/dataset"
 	"conceptstudio/engine/model"
 	"conceptstudio/engine/nn"
 )
@@ -30,13 +31,26 @@ func (s *session) generate(ctx context.Context, opt GenerateOptions, progress fu
 		if n, ok := nets[batch]; ok {
 			return n, nil
 		}
-		n, err := model.Build(s.w, s.b.Cfg, model.NetOptions{Batch: batch, KV: s.kv, Linear: s.linear})
+		n, err := model.Build(s.w, s.b.Cfg, model.NetOptions{Batch: batch, KV: s.kv, Linear: s.linear, KeyText: s.keyMap != nil})
 		if err == nil {
 			nets[batch] = n
 		}
 		return n, err
 	}
-	return s.b.sample(ctx, opt, s.encode, netFor, progress)
+	var keyIDs func([]int) []int
+	if s.keyMap != nil {
+		keyIDs = func(ids []int) []int {
+			out := make([]int, len(ids))
+			for i, id := range ids {
+				if c, ok := s.keyMap[id]; ok {
+					id = c
+				}
+				out[i] = id
+			}
+			return out
+		}
+	}
+	return s.b.sample(ctx, opt, s.encode, netFor, keyIDs, progress)
 }
 
 // GenerateWith renders a prompt that uses learned concepts, mixing methods
@@ -48,6 +62,11 @@ func (b *Base) GenerateWith(ctx context.Context, opt GenerateOptions, uses []Con
 	s, err := b.sessionFor(uses, opt.ExactPerfusion)
 	if err != nil {
 		return nil, err
+	}
+	if opt.GlobalLocking {
+		if err := s.globalLocking(uses); err != nil {
+			return nil, err
+		}
 	}
 	return s.generate(ctx, opt, progress)
 }
@@ -284,4 +303,32 @@ func (b *Base) ConceptLoss(ctx context.Context, uses []ConceptUse, data ConceptD
 		total += net.Loss()
 	}
 	return total / float64(batches), nil
+}
+
+// globalLocking switches the session's Perfusion layers to global locking
+// and maps each Perfusion concept's pseudo-word to its class's last word.
+func (s *session) globalLocking(uses []ConceptUse) error {
+	s.keyMap = map[int]int{}
+	for _, u := range uses {
+		c := u.Concept
+		if c.Method != Perfusion {
+			continue
+		}
+		id, ok := s.tok.ID(c.Name + "*")
+		words := dataset.Words(c.Class)
+		if !ok || len(words) == 0 {
+			return fmt.Errorf("global locking: %s* has no class word", c.Name)
+		}
+		cid, ok := s.tok.ID(words[len(words)-1])
+		if !ok {
+			return fmt.Errorf("global locking: the model does not know the class word %q of %s*", words[len(words)-1], c.Name)
+		}
+		s.keyMap[id] = cid
+	}
+	for _, kv := range s.kv {
+		if pl, ok := kv.(*perfusionLayer); ok {
+			pl.global = true
+		}
+	}
+	return nil
 }

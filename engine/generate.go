@@ -40,6 +40,9 @@ type GenerateOptions struct {
 	// ExactPerfusion uses Perfusion's exact multi-concept form (a
 	// C⁻¹-orthonormal basis of the concepts' i*) instead of the sum.
 	ExactPerfusion bool
+	// GlobalLocking takes Perfusion's keys from the whole prompt with each
+	// concept word replaced by its class word (local locking otherwise).
+	GlobalLocking bool
 }
 
 // sampler holds compiled forward nets per batch size.
@@ -97,12 +100,12 @@ func (b *Base) Generate(ctx context.Context, opt GenerateOptions, progress func(
 	s := v.(*sampler)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return b.sample(ctx, opt, b.Encode, b.net, progress)
+	return b.sample(ctx, opt, b.Encode, b.net, nil, progress)
 }
 
 // sample runs the sampler with a prompt encoder and a net factory (the
 // base's cached nets, or a session's with concepts).
-func (b *Base) sample(ctx context.Context, opt GenerateOptions, encode func(string) ([]int, int, error), netFor func(int) (*model.Net, error), progress func(step, total int)) ([]*image.NRGBA, error) {
+func (b *Base) sample(ctx context.Context, opt GenerateOptions, encode func(string) ([]int, int, error), netFor func(int) (*model.Net, error), keyIDs func([]int) []int, progress func(step, total int)) ([]*image.NRGBA, error) {
 	if opt.N < 1 {
 		opt.N = 1
 	}
@@ -140,6 +143,11 @@ func (b *Base) sample(ctx context.Context, opt GenerateOptions, encode func(stri
 		}
 		if err := net.Set(x, tf, allIDs, lengths, nil, nil); err != nil {
 			return nil, err
+		}
+		if keyIDs != nil {
+			if err := net.SetKeyIDs(keyIDs(allIDs)); err != nil {
+				return nil, err
+			}
 		}
 		if err := net.Run(); err != nil {
 			return nil, err

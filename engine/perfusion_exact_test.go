@@ -122,3 +122,36 @@ func TestExactPerfusionDiffersForTwoConcepts(t *testing.T) {
 		t.Fatal("the exact form changed nothing for two overlapping concepts")
 	}
 }
+
+// TestGlobalLocking: keys from the class-word prompt change a Perfusion
+// concept's image, and change nothing when no Perfusion concept is used
+// (the second text pass then reads the same prompt).
+func TestGlobalLocking(t *testing.T) {
+	b := tinyBase(t)
+	perf, err := b.TrainConcept(context.Background(), TrainOptions{Method: Perfusion, Name: "teddy", Class: "teddy bear", Data: newFixedData(b, "teddy"), Steps: 3, Batch: 2, LR: 1e-2}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ti := &Concept{Name: "cup2", Class: "cup", Method: TI, BaseID: b.ID(), Tensors: map[string]Tensor{"emb": perf.Tensors["emb"]}}
+	gen := func(c *Concept, prompt string, global bool) []uint8 {
+		imgs, err := b.GenerateWith(context.Background(), GenerateOptions{Prompt: prompt, N: 1, Seed: 3, Steps: 4, Guidance: 3, GlobalLocking: global}, []ConceptUse{{Concept: c}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return imgs[0].Pix
+	}
+	equal := func(a, b []uint8) bool {
+		for i := range a {
+			if a[i] != b[i] {
+				return false
+			}
+		}
+		return true
+	}
+	if equal(gen(perf, "a teddy* on a red background", false), gen(perf, "a teddy* on a red background", true)) {
+		t.Error("global locking changed nothing for a Perfusion concept")
+	}
+	if !equal(gen(ti, "a cup2* on a red background", false), gen(ti, "a cup2* on a red background", true)) {
+		t.Error("global locking changed a prompt without Perfusion concepts")
+	}
+}

@@ -63,6 +63,7 @@ const (
 
 // session is one concept's training or generation set-up over the base.
 type session struct {
+	keyMap map[int]int // global locking: pseudo-word id → class word id
 	b      *Base
 	w      *nn.Weights        // overlay: base weights shared, edited ones copied
 	tok    *dataset.Tokenizer // a copy with the pseudo-words bound
@@ -121,6 +122,7 @@ type perfusionLayer struct {
 	kEdits, vEdits []*ops.RankOneEdit
 	names          []string // concept names, for weight paths
 	learnV         bool
+	global         bool // keys from the class-word prompt (global locking)
 }
 
 func (p *perfusionLayer) KeysValues(s nn.Scope, ctx *nn.Node, dim int) (*nn.Node, *nn.Node) {
@@ -134,6 +136,11 @@ func (p *perfusionLayer) KeysValues(s nn.Scope, ctx *nn.Node, dim int) (*nn.Node
 		vt = append(vt, ps.Param("o_v", []int{dim}, nn.Zeros))
 	}
 	b := s.G.B
+	if p.global && s.G.KeyCtx != nil {
+		// Global locking: every key comes from the prompt with each
+		// concept word replaced by its class word.
+		return b.Linear(s.G.KeyCtx, wk, nil), b.RankOneEdits(ctx, wv, p.vEdits, vt)
+	}
 	return b.RankOneEdits(ctx, wk, p.kEdits, kt), b.RankOneEdits(ctx, wv, p.vEdits, vt)
 }
 

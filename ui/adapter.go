@@ -89,10 +89,7 @@ func (b *studioBackend) GenerateImages(ctx context.Context, spec GenerateSpec, p
 		return nil, err
 	}
 	req := app.GenerateRequest{Prompt: spec.Prompt, Gates: spec.Gates, Seed: spec.Seed, N: spec.N,
-		Steps: spec.Steps, Guidance: spec.Guidance, OutDir: dir}
-	// TODO(app): GenerateRequest has no switch for Perfusion's global
-	// locking yet (spec.GlobalLocking is dropped here), and ParseGate only
-	// takes 0-1 while a LoRA multiplier goes to 2.
+		Steps: spec.Steps, Guidance: spec.Guidance, OutDir: dir, GlobalLocking: spec.GlobalLocking}
 	if len(spec.Concepts) > 0 {
 		entries, err := b.s.ListConcepts()
 		if err != nil {

@@ -17,6 +17,10 @@ type NetOptions struct {
 	Frozen func(name string) bool // weights that get no gradient (nil: none)
 	KV     map[string]nn.KV       // cross-attention K/V overrides by layer path
 	Linear map[string]nn.LinearHook
+	// KeyText adds a second pass of the text encoder over key ids (set
+	// with SetKeyIDs) whose encoding the K/V overrides may use for keys:
+	// Perfusion's global locking.
+	KeyText bool
 	// TextOnly builds only the text encoder (for encodings: Perfusion's
 	// statistics, class-word encodings).
 	TextOnly bool
@@ -33,6 +37,7 @@ type Net struct {
 	ids, pos       *ops.TokenIDs
 	out, loss, enc *nn.Node
 	hasTarget      bool
+	keyIDs         *ops.TokenIDs
 	textOnly       bool
 }
 
@@ -73,6 +78,10 @@ func Build(w *nn.Weights, c Config, opt NetOptions) (n *Net, err error) {
 	}
 	root := g.Root()
 	n.enc = TextEncoder(root.Sub("text"), c, n.ids, n.pos, B)
+	if opt.KeyText {
+		n.keyIDs = &ops.TokenIDs{}
+		g.KeyCtx = TextEncoder(root.Sub("text"), c, n.keyIDs, n.pos, B)
+	}
 	if opt.TextOnly {
 		n.textOnly = true
 		if n.prog, err = g.B.Compile(nil); err != nil {
@@ -121,6 +130,9 @@ func (n *Net) Set(x []float32, t []float64, ids, lengths []int, target []float32
 	}
 	n.ids.IDs = ids
 	n.g.TextLen.L = lengths
+	if n.keyIDs != nil && len(n.keyIDs.IDs) != len(ids) {
+		n.keyIDs.IDs = ids // keys from the prompt itself unless SetKeyIDs says otherwise
+	}
 	if n.textOnly {
 		return nil
 	}
@@ -240,3 +252,16 @@ func DepthToSpace(b, s, c int, src, dst []float32) {
 
 // FLOPs is the forward pass's matrix work for the whole batch.
 func (n *Net) FLOPs() float64 { return n.g.B.FLOPs() }
+
+// SetKeyIDs sets the token ids whose encoding gives the keys (KeyText
+// nets), one row per sample like Set's ids; call it after Set.
+func (n *Net) SetKeyIDs(ids []int) error {
+	if n.keyIDs == nil {
+		return fmt.Errorf("model: this net has no key text")
+	}
+	if len(ids) != n.Batch*n.Cfg.MaxLen {
+		return fmt.Errorf("model: %d key ids for batch %d", len(ids), n.Batch)
+	}
+	n.keyIDs.IDs = ids
+	return nil
+}

@@ -31,6 +31,9 @@ type Graph struct {
 	KV      map[string]KV         // cross-attention overrides by layer path
 	Linear  map[string]LinearHook // linear-layer hooks by layer path
 	TextLen *ops.KeyLengths
+	// KeyCtx is a second text encoding for keys (Perfusion's global
+	// locking), or nil.
+	KeyCtx *Node
 }
 
 // NewGraph starts building over weights w. frozen(name) says which weights
