@@ -394,7 +394,7 @@ func (a *App) Train(ctx context.Context, req TrainRequest, progress ProgressFunc
 	c, err := base.TrainConcept(ctx, engine.TrainOptions{
 		Method: engine.Method(req.Method), Name: req.Name, Class: req.Class, Steps: req.Steps, Seed: uint64(req.Seed),
 		Data: cs.Sampler(base.Cfg.ImageSize, dataset.DefaultConceptSceneOptions()), Images: len(imgs),
-		Checkpoint: partial,
+		Checkpoint: partial, PreviewEvery: 50,
 	}, func(p engine.TrainProgress) {
 		progress.report(Progress{Stage: "training " + req.Name + "*", Step: p.Step, Total: p.Total, Loss: p.Loss, Elapsed: time.Since(start), Preview: p.Preview, Message: p.Message})
 	})

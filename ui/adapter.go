@@ -254,8 +254,6 @@ func newAppBackend(a *app.App) *appBackend {
 // TrainConcept implements Trainer with app's Train, writing the concept
 // into the library.
 func (b *appBackend) TrainConcept(ctx context.Context, spec TrainSpec, progress func(Progress)) error {
-	// TODO(app): a preview image in app.Progress (Preview image.Image every
-	// few steps) so the training panel can show how the concept looks.
 	req := app.TrainRequest{Method: spec.Method, Name: spec.Name, Class: spec.Class, Steps: spec.Steps,
 		OutPath: filepath.Join(b.a.Library.Dir, spec.Name+store.ConceptExt), Images: spec.Images}
 	var pf app.ProgressFunc
