@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"conceptstudio/engine/ops"
 	"fmt"
 	"hash"
 	"hash/fnv"
@@ -127,26 +128,8 @@ func floats[T float](v gorgonia.Value) []T {
 	return v.(*tensor.Dense).Data().([]T)
 }
 
-func scalar(v gorgonia.Value) float64 {
-	switch v := v.(type) {
-	case *gorgonia.F32:
-		return float64(*v)
-	case *gorgonia.F64:
-		return float64(*v)
-	case *tensor.Dense:
-		switch d := v.Data().(type) {
-		case float32:
-			return float64(d)
-		case float64:
-			return d
-		case []float32:
-			return float64(d[0])
-		case []float64:
-			return d[0]
-		}
-	}
-	panic(fmt.Sprintf("eval: %T is not a scalar", v))
-}
+// scalar reads a scalar value (a loss gradient) as float64.
+func scalar(v gorgonia.Value) float64 { return ops.ScalarOf(v) }
 
 func opHash(o fmt.Stringer) uint32 {
 	h := fnv.New32a()

@@ -188,6 +188,10 @@ func scalarValue(dt tensor.Dtype, v float64) gorgonia.Value {
 	return gorgonia.NewF64(v)
 }
 
+// ScalarOf reads a scalar Gorgonia value (a loss or its gradient) as
+// float64, for ops written outside this package.
+func ScalarOf(v gorgonia.Value) float64 { return scalarOf(v) }
+
 // scalarOf reads a scalar value (a loss gradient) as float64.
 func scalarOf(v gorgonia.Value) float64 {
 	switch v := v.(type) {
