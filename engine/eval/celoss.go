@@ -1,7 +1,6 @@
 package eval
 
 import (
-	"conceptstudio/engine/ops"
 	"fmt"
 	"hash"
 	"hash/fnv"
@@ -10,6 +9,8 @@ import (
 	"github.com/chewxy/hm"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"conceptstudio/engine/ops"
 )
 
 // The oracle is trained with softmax cross-entropy. Package ops has no such
