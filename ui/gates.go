@@ -59,7 +59,10 @@ type GatePanel struct {
 	// OnPreview is called on the main goroutine, Debounce after the last
 	// change, with the gates as "name=value".
 	OnPreview func(gates []string, globalLocking bool)
-	Debounce  time.Duration
+	// OnSweep asks for the gate sweep of one concept: the same seed at
+	// each of values, the other gates as they are (Sweep buttons).
+	OnSweep  func(name string, values []float64, gates []string, globalLocking bool)
+	Debounce time.Duration
 
 	info     map[string]ConceptInfo
 	names    []string           // known concepts of the prompt, in order
@@ -240,7 +243,9 @@ func (g *GatePanel) rebuild() {
 			g.schedulePreview()
 		}
 		g.sliders[n], g.labels[n] = s, val
-		rows = append(rows, container.NewBorder(nil, nil, name, val, s))
+		sweep := widget.NewButtonWithIcon("", theme.ViewRestoreIcon(), func() { g.Sweep(n) })
+		sweep.Importance = widget.LowImportance
+		rows = append(rows, container.NewBorder(nil, nil, name, container.NewHBox(val, sweep), s))
 	}
 	if len(rows) == 0 {
 		hint := widget.NewLabel("A slider appears here for each concept* in the prompt.")
@@ -253,6 +258,31 @@ func (g *GatePanel) rebuild() {
 	if len(g.Gates()) == 0 {
 		g.global.Disable()
 	}
+}
+
+// SweepValues are the five gate values of a sweep over a gate's range.
+func SweepValues(method string) []float64 {
+	k, ok := gateOf(method)
+	if !ok {
+		return nil
+	}
+	if k.max <= 1 { // Perfusion β: the design's Pareto range
+		return []float64{0.4, 0.5, 0.6, 0.7, 0.8}
+	}
+	out := make([]float64, 5)
+	for i := range out {
+		out[i] = k.min + (k.max-k.min)*float64(i)/4
+	}
+	return out
+}
+
+// Sweep asks (OnSweep) for the gate sweep of concept name.
+func (g *GatePanel) Sweep(name string) {
+	vals := SweepValues(g.info[name].Method)
+	if g.OnSweep == nil || vals == nil {
+		return
+	}
+	g.OnSweep(name, vals, g.Gates(), g.GlobalLocking())
 }
 
 func formatGate(k gateKind, v float64) string {

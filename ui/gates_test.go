@@ -118,3 +118,41 @@ func TestDefaultGates(t *testing.T) {
 		}
 	}
 }
+
+// TestGateSweep: a sweep of teddy* asks for five images with the same seed
+// at β 0.4…0.8, keeping the other concept's gate, and shows the strip.
+func TestGateSweep(t *testing.T) {
+	f := &fakeBackend{concepts: testConcepts()}
+	m, _, _ := newTestScreen(t, f, nil)
+	m.settings.seed.SetText("5")
+	test.Type(m.prompt, "a teddy* on the left of a mug*")
+	m.gates.Sweep("teddy")
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		f.mu.Lock()
+		n := len(f.specs)
+		f.mu.Unlock()
+		if n >= 5 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d sweep requests, want 5", n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	f.mu.Lock()
+	specs := append([]GenerateSpec(nil), f.specs...)
+	f.mu.Unlock()
+	for i, want := range []string{"teddy=0.4", "teddy=0.5", "teddy=0.6", "teddy=0.7", "teddy=0.8"} {
+		s := specs[len(specs)-5+i]
+		if s.Seed != 5 || s.N != 1 || len(s.Gates) != 2 || s.Gates[0] != want || s.Gates[1] != "mug=1.00" {
+			t.Fatalf("sweep request %d: %+v, want %s with mug=1.00 and seed 5", i, s, want)
+		}
+	}
+	if got := SweepValues("lora"); !reflect.DeepEqual(got, []float64{0, 0.5, 1, 1.5, 2}) {
+		t.Fatalf("LoRA sweep values %v", got)
+	}
+	if SweepValues("ti") != nil {
+		t.Fatal("a textual inversion concept has no gate to sweep")
+	}
+}

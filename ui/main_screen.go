@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/driver/desktop"
@@ -29,6 +30,8 @@ func NewMainScreen(w fyne.Window, a *app.App) fyne.CanvasObject {
 type mainScreen struct {
 	win     fyne.Window
 	backend Backend
+
+	lastSweep []fyne.CanvasObject // the latest gate sweep strip (tests)
 
 	libPanel *LibraryPanel
 	library  *widget.List
@@ -91,6 +94,7 @@ func buildScreen(w fyne.Window, b Backend, saver Saver, onDropped func(func(fyne
 	m.settings.OnGenerate = m.generateNow
 	m.settings.OnCancel = m.cancelNow
 	m.gates.OnPreview = m.preview
+	m.gates.OnSweep = m.sweep
 	m.gallery.OnStatus = m.setStatus
 	m.libPanel.OnStatus = m.setStatus
 	m.libPanel.OnUse = func(name string) { m.editor.Insert(name + "*") }
@@ -241,6 +245,52 @@ func (m *mainScreen) preview(gates []string, global bool) {
 			}
 		})
 	}()
+}
+
+// sweep renders the same seed at five values of one concept's gate and
+// shows them side by side, to pick a balance by eye.
+func (m *mainScreen) sweep(name string, values []float64, gates []string, global bool) {
+	prompt := strings.TrimSpace(m.editor.Text())
+	spec, err := m.settings.Spec()
+	if prompt == "" || err != nil {
+		return
+	}
+	spec.Prompt, spec.Concepts, spec.GlobalLocking = prompt, m.editor.KnownConcepts(), global
+	spec.N, spec.Steps, spec.Preview = 1, min(spec.Steps, previewSteps), true
+	m.setStatus(fmt.Sprintf("Sweeping %s* over %d gate values…", name, len(values)))
+	go func() {
+		var imgs []fyne.CanvasObject
+		for _, v := range values {
+			s := spec
+			s.Gates = withGate(gates, name, v)
+			shots, err := m.backend.GenerateImages(context.Background(), s, nil)
+			if err != nil {
+				fyne.Do(func() { m.setStatus("Gate sweep failed: " + app.Explain(err)) })
+				return
+			}
+			img := canvas.NewImageFromImage(shots[0].Image)
+			img.ScaleMode, img.FillMode = canvas.ImageScalePixels, canvas.ImageFillContain
+			img.SetMinSize(fyne.NewSquareSize(128))
+			label := widget.NewLabelWithStyle(fmt.Sprintf("%.2f", v), fyne.TextAlignCenter, fyne.TextStyle{})
+			imgs = append(imgs, container.NewBorder(nil, label, nil, nil, img))
+		}
+		fyne.Do(func() {
+			m.setStatus(fmt.Sprintf("Gate sweep of %s*: seed %d", name, spec.Seed))
+			m.lastSweep = imgs
+			dialog.ShowCustom(fmt.Sprintf("%s* gate sweep (seed %d)", name, spec.Seed), "Close", container.NewHBox(imgs...), m.win)
+		})
+	}()
+}
+
+// withGate returns gates with name's value set to v.
+func withGate(gates []string, name string, v float64) []string {
+	out := []string{fmt.Sprintf("%s=%g", name, v)}
+	for _, g := range gates {
+		if !strings.HasPrefix(g, name+"=") {
+			out = append(out, g)
+		}
+	}
+	return out
 }
 
 // trainingFinished reloads the library after a job.
