@@ -936,11 +936,7 @@ func (cs *ConceptSet) RandomScene(rng *rand.Rand, opt ConceptSceneOptions) Conce
 	} else {
 		colours = a.AllowedBackgrounds(cp)
 	}
-	bg := Background{Colour: colours[rng.IntN(len(colours))]}
-	if opt.PatternProb > 0 && rng.Float64() < opt.PatternProb {
-		bg.Pattern = Patterns[rng.IntN(len(Patterns))]
-		bg.Phase = rng.Float64()
-	}
+	bg := randomBackground(rng, colours, opt.PatternProb)
 	flip := func() bool { return opt.FlipProb > 0 && rng.Float64() < opt.FlipProb }
 	size := func() string { return Sizes[rng.IntN(len(Sizes))] }
 

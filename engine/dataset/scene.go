@@ -325,11 +325,7 @@ func (a *Atlas) RandomScene(rng *rand.Rand, opt SceneOptions) Scene {
 	} else {
 		colours = a.AllowedBackgrounds(s0)
 	}
-	bg := Background{Colour: colours[rng.IntN(len(colours))]}
-	if opt.PatternProb > 0 && rng.Float64() < opt.PatternProb {
-		bg.Pattern = Patterns[rng.IntN(len(Patterns))]
-		bg.Phase = rng.Float64()
-	}
+	bg := randomBackground(rng, colours, opt.PatternProb)
 	flip := func() bool { return opt.FlipProb > 0 && rng.Float64() < opt.FlipProb }
 	size := func() string { return Sizes[rng.IntN(len(Sizes))] }
 
@@ -364,4 +360,16 @@ func (a *Atlas) commonColours(s0, s1 int) []string {
 		}
 	}
 	return out
+}
+
+// randomBackground draws a background: one of colours, patterned with
+// probability patternProb (random pattern and phase). Scenes and concept
+// scenes share it, so both draw from rng in the same order.
+func randomBackground(rng *rand.Rand, colours []string, patternProb float64) Background {
+	bg := Background{Colour: colours[rng.IntN(len(colours))]}
+	if patternProb > 0 && rng.Float64() < patternProb {
+		bg.Pattern = Patterns[rng.IntN(len(Patterns))]
+		bg.Phase = rng.Float64()
+	}
+	return bg
 }
