@@ -240,6 +240,11 @@ func (l *Library) importFile(path string, opt ImportOptions) (dst, name string, 
 	if l.Has(c.Name) {
 		return "", "", errorf(ErrExists, "%s: a concept called %q is already in the library; import it under another name", base, c.Name)
 	}
+	// An imported file has no training images: drop any left by an
+	// earlier concept of that name.
+	if err := l.dropImages(c.Name); err != nil {
+		return "", "", err
+	}
 	dst = l.ConceptPath(c.Name)
 	if err := engine.WriteConceptFile(dst, c); err != nil {
 		return "", "", err

@@ -5,6 +5,7 @@
 // A library is a folder:
 //
 //	NAME.concept.safetensors   one file per concept (weights, metadata, thumbnail)
+//	NAME.images/               the images the concept was trained on (see trainimages.go)
 //	gallery/                   generated images (PNG with the settings in tEXt chunks)
 //	trash/                     deleted concepts, restorable
 //	library.lock               held (flock) by the one Concept Studio that may write
@@ -327,12 +328,18 @@ func (l *Library) Add(c *engine.Concept) error {
 	if l.Has(c.Name) {
 		return errExists(c.Name)
 	}
+	// A new concept has no training images: drop any left by an earlier
+	// concept of that name.
+	if err := l.dropImages(c.Name); err != nil {
+		return err
+	}
 	return engine.WriteConceptFile(l.ConceptPath(c.Name), c)
 }
 
 // Save writes the concept into the library, replacing the file of the same
 // name atomically if there is one (as training does when it improves a
-// concept).
+// concept). Its training images stay as they are; SaveWithImages replaces
+// them.
 func (l *Library) Save(c *engine.Concept) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -350,15 +357,15 @@ func errExists(name string) error {
 }
 
 // Rename gives a concept a new name: the pseudo-word stored in the file
-// changes too. The renamed file is written atomically before the old one is
-// removed, so a crash in between leaves both (two valid concepts), never
-// neither.
+// changes too, and its training images follow it. The renamed file is
+// written atomically before the old one is removed, so a crash in between
+// leaves both (two valid concepts), never neither.
 func (l *Library) Rename(oldName, newName string) error {
 	return l.copyAs(oldName, newName, true)
 }
 
 // Duplicate copies a concept under a new name (with its pseudo-word
-// changed).
+// changed), training images included.
 func (l *Library) Duplicate(name, newName string) error {
 	return l.copyAs(name, newName, false)
 }
@@ -394,15 +401,27 @@ func (l *Library) copyAs(oldName, newName string, removeOld bool) error {
 		return errExists(newName)
 	}
 	c.Name = newName
+	if !removeOld {
+		// The copy's images are in place before the copy appears.
+		if err := l.copyImages(oldName, newName); err != nil {
+			return err
+		}
+		if err := engine.WriteConceptFile(l.ConceptPath(newName), c); err != nil {
+			l.dropImages(newName)
+			return err
+		}
+		return nil
+	}
 	if err := engine.WriteConceptFile(l.ConceptPath(newName), c); err != nil {
 		return err
 	}
-	if removeOld {
-		if err := os.Remove(l.ConceptPath(oldName)); err != nil {
-			return fmt.Errorf("renamed %q to %q but could not remove the old file: %w", oldName, newName, err)
-		}
-		syncDir(l.Dir)
+	if err := moveImages(l.ImagesDir(oldName), l.ImagesDir(newName), true); err != nil {
+		return fmt.Errorf("renamed %q to %q but could not move its training images (both files are kept): %w", oldName, newName, err)
 	}
+	if err := os.Remove(l.ConceptPath(oldName)); err != nil {
+		return fmt.Errorf("renamed %q to %q but could not remove the old file: %w", oldName, newName, err)
+	}
+	syncDir(l.Dir)
 	return nil
 }
 
@@ -415,16 +434,21 @@ func syncDir(dir string) {
 }
 
 // removeStaleTemps deletes the temporary files (".NAME.tmpDIGITS", as
-// engine.WriteFileAtomic names them) that a killed write left in dir. It
-// must only run with the lock held.
+// engine.WriteFileAtomic names them) and the temporary training-image
+// folders (named alike) that a killed write left in dir. It must only run
+// with the lock held.
 func removeStaleTemps(dir string) {
 	des, err := os.ReadDir(dir)
 	if err != nil {
 		return
 	}
 	for _, de := range des {
-		if isTempName(de.Name()) && de.Type().IsRegular() {
+		switch {
+		case !isTempName(de.Name()):
+		case de.Type().IsRegular():
 			os.Remove(filepath.Join(dir, de.Name()))
+		case de.IsDir():
+			os.RemoveAll(filepath.Join(dir, de.Name()))
 		}
 	}
 }

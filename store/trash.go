@@ -21,9 +21,10 @@ type TrashEntry struct {
 	DeletedAt time.Time
 }
 
-// Delete moves a concept to the trash folder, from where Restore brings it
-// back. The move is one rename, so the concept is always in exactly one of
-// the two places.
+// Delete moves a concept (and its training images) to the trash folder,
+// from where Restore brings it back. The concept's move is one rename, so
+// the concept is always in exactly one of the two places; its images
+// follow in a second rename.
 func (l *Library) Delete(name string) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -43,7 +44,9 @@ func (l *Library) Delete(name string) error {
 	}
 	id := name
 	for n := 2; ; n++ {
-		if _, err := os.Lstat(filepath.Join(trash, id+ConceptExt)); errors.Is(err, fs.ErrNotExist) {
+		_, errC := os.Lstat(filepath.Join(trash, id+ConceptExt))
+		_, errI := os.Lstat(filepath.Join(trash, id+ImagesExt))
+		if errors.Is(errC, fs.ErrNotExist) && errors.Is(errI, fs.ErrNotExist) {
 			break
 		}
 		id = name + "~" + strconv.Itoa(n)
@@ -56,6 +59,11 @@ func (l *Library) Delete(name string) error {
 	os.Chtimes(dst, now, now) // the modification time records the deletion
 	syncDir(trash)
 	syncDir(l.Dir)
+	// A crash before this leaves the images under the concept's name in
+	// the library, where Restore finds them again.
+	if err := moveImages(l.ImagesDir(name), filepath.Join(trash, id+ImagesExt), false); err != nil {
+		return fmt.Errorf("moved %q to the trash but not its training images: %w", name, err)
+	}
 	return nil
 }
 
@@ -90,7 +98,7 @@ func trashName(id string) string {
 }
 
 // Restore moves a deleted concept (by its TrashEntry.ID) back into the
-// library and returns its name. It refuses (ErrExists) when a concept of
+// library, with its training images, and returns its name. It refuses (ErrExists) when a concept of
 // that name has been made since; rename that one first.
 func (l *Library) Restore(id string) (string, error) {
 	l.mu.Lock()
@@ -114,10 +122,16 @@ func (l *Library) Restore(id string) (string, error) {
 	}
 	syncDir(l.Dir)
 	syncDir(l.TrashDir())
+	// Without images in the trash, images already under the name (left by
+	// a crash during Delete) are the concept's own and stay.
+	if err := moveImages(filepath.Join(l.TrashDir(), id+ImagesExt), l.ImagesDir(name), false); err != nil {
+		return name, fmt.Errorf("restored %q but not its training images: %w", name, err)
+	}
 	return name, nil
 }
 
-// EmptyTrash deletes every concept in the trash for good.
+// EmptyTrash deletes every concept in the trash for good, with its
+// training images.
 func (l *Library) EmptyTrash() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -132,8 +146,14 @@ func (l *Library) EmptyTrash() error {
 		return fmt.Errorf("cannot read the trash folder: %w", err)
 	}
 	for _, de := range des {
-		if strings.HasSuffix(de.Name(), ConceptExt) && !de.IsDir() {
-			if err := os.Remove(filepath.Join(l.TrashDir(), de.Name())); err != nil {
+		p := filepath.Join(l.TrashDir(), de.Name())
+		switch {
+		case strings.HasSuffix(de.Name(), ConceptExt) && !de.IsDir():
+			if err := os.Remove(p); err != nil {
+				return fmt.Errorf("cannot empty the trash: %w", err)
+			}
+		case strings.HasSuffix(de.Name(), ImagesExt) && de.IsDir():
+			if err := os.RemoveAll(p); err != nil {
 				return fmt.Errorf("cannot empty the trash: %w", err)
 			}
 		}
