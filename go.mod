@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	fyne.io/fyne/v2 v2.7.1
+	github.com/jezek/xgb v1.1.1
 	golang.org/x/term v0.48.0
 )
 
