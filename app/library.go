@@ -1,9 +1,15 @@
 package app
 
 import (
+	"errors"
 	"fmt"
+	"image"
+	"os"
+	"path/filepath"
 	"strings"
+	"time"
 
+	"conceptstudio/engine"
 	"conceptstudio/engine/dataset"
 	"conceptstudio/store"
 )
@@ -97,4 +103,59 @@ func (a *App) RestoreConcept(restoreID string) (name string, err error) {
 // ExportConcept copies a concept file to path.
 func (a *App) ExportConcept(name, path string) error {
 	return store.NewLibrary(a.Library.Dir).Export(name, path, store.FormatConcept)
+}
+
+// TrainingImages returns the images the concept called name was trained
+// on, as the library keeps them (longest side at most 256 pixels). A
+// concept trained elsewhere or imported from a file has none (an empty
+// list, no error); a name not in the library is an error that says so.
+func (a *App) TrainingImages(name string) ([]image.Image, error) {
+	name = strings.TrimSuffix(strings.TrimSpace(name), "*")
+	return store.NewLibrary(a.Library.Dir).TrainingImages(name)
+}
+
+// libraryWait is how long writing a trained concept waits for another
+// writer (another Concept Studio, or a second job of this one) to release
+// the library.
+var libraryWait = 5 * time.Second
+
+// writeTrained writes a trained concept to path. When path is the
+// concept's own file in the library, it goes through the library with its
+// training images. Should the library stay locked, the concept file is
+// still written (a finished training is never lost) without the images,
+// and a warning says so.
+func (a *App) writeTrained(path string, c *engine.Concept, imgs []image.Image) error {
+	if !a.isLibraryFile(path, c.Name) {
+		return engine.WriteConceptFile(path, c)
+	}
+	deadline := time.Now().Add(libraryWait)
+	for {
+		err := a.withLibrary(func(l *store.Library) error { return l.SaveWithImages(c, imgs) })
+		if !errors.Is(err, store.ErrLibraryInUse) {
+			return err
+		}
+		if time.Now().After(deadline) {
+			fmt.Fprintf(a.Err, "warning: %v; %s* is saved without its training images\n", err, c.Name)
+			return engine.WriteConceptFile(path, c)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// isLibraryFile reports whether path is the library's file for the
+// concept called name.
+func (a *App) isLibraryFile(path, name string) bool {
+	if filepath.Base(path) != name+store.ConceptExt {
+		return false
+	}
+	dir := filepath.Dir(path)
+	got, err1 := os.Stat(dir)
+	lib, err2 := os.Stat(a.Library.Dir)
+	if err1 == nil && err2 == nil {
+		return os.SameFile(got, lib)
+	}
+	// A library not made yet: OpenLibrary creates it.
+	d1, err1 := filepath.Abs(dir)
+	d2, err2 := filepath.Abs(a.Library.Dir)
+	return err1 == nil && err2 == nil && d1 == d2
 }

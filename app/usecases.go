@@ -354,7 +354,9 @@ func slug(s string) string {
 }
 
 // Train learns a new concept from images and writes its concept file
-// (atomically; a cancelled run writes nothing).
+// (atomically; a cancelled run writes nothing). When the file is the
+// concept's place in the library, the library also keeps the training
+// images (see TrainingImages).
 func (a *App) Train(ctx context.Context, req TrainRequest, progress ProgressFunc) error {
 	if err := req.Validate(); err != nil {
 		return err
@@ -410,7 +412,7 @@ func (a *App) Train(ctx context.Context, req TrainRequest, progress ProgressFunc
 	if err := png.Encode(&thumb, cs.Cutouts[0]); err == nil {
 		c.Thumbnail = thumb.Bytes()
 	}
-	if err := engine.WriteConceptFile(req.OutPath, c); err != nil {
+	if err := a.writeTrained(req.OutPath, c, imgs); err != nil {
 		return err
 	}
 	fmt.Fprintf(a.Out, "%s\t%s* (%s, %d bytes, %.0f s)\n", req.OutPath, c.Name, c.Method, c.Size(), c.Settings.TrainSeconds)
