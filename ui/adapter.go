@@ -211,8 +211,13 @@ func (b *appBackend) ExportConcept(name, path string) error {
 }
 
 func (b *studioBackend) TrainingImages(name string) ([]image.Image, error) {
-	// TODO(app): func (a *App) TrainingImages(name string) ([]image.Image, error)
 	return nil, notAvailable("showing a concept's training images")
+}
+
+// TrainingImages reads the images the library keeps with a concept
+// (none for an imported concept).
+func (b *appBackend) TrainingImages(name string) ([]image.Image, error) {
+	return b.a.TrainingImages(name)
 }
 
 func (b *appBackend) ImportConcept(path string) (string, error) {

@@ -37,6 +37,10 @@ type fakeBackend struct {
 	exported [][2]string
 	imported []string
 	settings map[string]GenerateSpec
+
+	// trainingImages answers TrainingImages by name (a name not in it is
+	// an unknown concept); nil: two grey squares for every concept.
+	trainingImages map[string][]image.Image
 }
 
 func (f *fakeBackend) GenerateImages(ctx context.Context, spec GenerateSpec, progress func(Progress)) ([]Shot, error) {
@@ -131,7 +135,16 @@ func (f *fakeBackend) ExportConcept(name, path string) error {
 }
 
 func (f *fakeBackend) TrainingImages(name string) ([]image.Image, error) {
-	return []image.Image{solid(10), solid(200)}, nil
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.trainingImages == nil {
+		return []image.Image{solid(10), solid(200)}, nil
+	}
+	imgs, ok := f.trainingImages[name]
+	if !ok {
+		return nil, errors.New("there is no concept called \"" + name + "\" in the library")
+	}
+	return imgs, nil
 }
 
 func (f *fakeBackend) ImportConcept(path string) (string, error) {

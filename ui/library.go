@@ -285,21 +285,36 @@ func (p *LibraryPanel) Export(name string) {
 	})
 }
 
-// ShowTrainingImages opens the images a concept was trained on.
+// noTrainingImages is what the training-images dialog says for a concept
+// the library keeps no images of.
+func noTrainingImages(name string) string {
+	return fmt.Sprintf("The library has no training images for %s*.\n"+
+		"Concepts imported from a file, or trained before Concept Studio\n"+
+		"kept their images, have none; the concept itself works as usual.", name)
+}
+
+// ShowTrainingImages opens the images a concept was trained on, or says
+// that the library has none.
 func (p *LibraryPanel) ShowTrainingImages(name string) {
 	imgs, err := p.lib.TrainingImages(name)
 	if err != nil {
 		p.status(fmt.Sprintf("Cannot show the training images of %s*: %s", name, app.Explain(err)))
 		return
 	}
+	title := fmt.Sprintf("Training images of %s*", name)
+	if len(imgs) == 0 {
+		dialog.ShowInformation(title, noTrainingImages(name), p.win)
+		p.status(fmt.Sprintf("%s* has no training images in the library.", name))
+		return
+	}
 	grid := container.NewGridWrap(fyne.NewSquareSize(128))
 	for _, im := range imgs {
 		ci := canvas.NewImageFromImage(im)
 		ci.FillMode = canvas.ImageFillContain
-		ci.ScaleMode = canvas.ImageScalePixels
+		ci.ScaleMode = canvas.ImageScaleSmooth // photos, shown at half their stored size
 		grid.Add(ci)
 	}
-	d := dialog.NewCustom(fmt.Sprintf("Training images of %s*", name), "Close", container.NewVScroll(grid), p.win)
+	d := dialog.NewCustom(title, "Close", container.NewVScroll(grid), p.win)
 	d.Resize(fyne.NewSize(560, 420))
 	d.Show()
 }
