@@ -398,7 +398,11 @@ func (a *App) Train(ctx context.Context, req TrainRequest, progress ProgressFunc
 		Data: cs.Sampler(base.Cfg.ImageSize, dataset.DefaultConceptSceneOptions()), Images: len(imgs),
 		Checkpoint: partial, PreviewEvery: 50,
 	}, func(p engine.TrainProgress) {
-		progress.report(Progress{Stage: "training " + req.Name + "*", Step: p.Step, Total: p.Total, Loss: p.Loss, Elapsed: time.Since(start), Preview: p.Preview, Message: p.Message})
+		r := Progress{Stage: "training " + req.Name + "*", Step: p.Step, Total: p.Total, Loss: p.Loss, Elapsed: time.Since(start), Message: p.Message}
+		if p.Preview != nil { // a nil *image.NRGBA would be a non-nil image.Image
+			r.Preview = p.Preview
+		}
+		progress.report(r)
 	})
 	if errors.Is(err, context.Canceled) {
 		if _, serr := os.Stat(partial); serr == nil {

@@ -1,0 +1,38 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"testing"
+
+	"conceptstudio/store"
+)
+
+// TestTrainReportsNoTypedNilPreview: most training reports have no
+// preview, and then Progress.Preview must be nil itself, not an
+// image.Image holding a nil pointer (the window drew that and crashed).
+func TestTrainReportsNoTypedNilPreview(t *testing.T) {
+	m := tinyModelFile(t)
+	lib := t.TempDir()
+	a, err := New(Options{LibraryDir: lib, Out: &bytes.Buffer{}, Err: &bytes.Buffer{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	imgs, _ := filepath.Glob("../examples/teddy/[1-3].png")
+	reports := 0
+	err = a.Train(context.Background(), TrainRequest{Method: "ti", Name: "teddy", Class: "teddy bear", Steps: 2,
+		OutPath: filepath.Join(lib, "teddy"+store.ConceptExt), Images: imgs, ModelPath: m},
+		func(p Progress) {
+			reports++
+			if p.Preview != nil && p.Preview.Bounds().Empty() {
+				t.Errorf("step %d: a preview with no pixels", p.Step)
+			}
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reports == 0 {
+		t.Fatal("no progress reports")
+	}
+}
