@@ -179,6 +179,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	global := flag.NewFlagSet("conceptstudio", flag.ContinueOnError)
 	global.SetOutput(stderr)
 	library := global.String("library", "", "concept library `dir` (default: $"+"CONCEPTSTUDIO_LIBRARY or the user data folder)")
+	// For automated runs of the window (TestWindowEndToEnd); not in the
+	// usage text.
+	var winOpt ui.Options
+	global.StringVar(&winOpt.ExportDir, "export-dir", "", "window: export into `dir` without asking")
+	global.IntVar(&winOpt.TrainSteps, "train-steps", 0, "window: training steps of every concept (0: the method's default)")
 	global.Usage = func() { usage(stderr) }
 	if err := global.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -193,7 +198,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if len(args) == 0 {
-		return report(stderr, "conceptstudio", ui.Run(ctx, a))
+		return report(stderr, "conceptstudio", ui.Run(ctx, a, winOpt))
+	}
+	if winOpt != (ui.Options{}) {
+		fmt.Fprintln(stderr, "conceptstudio: -export-dir and -train-steps are for the window: give them without a command")
+		return 2
 	}
 	name := args[0]
 	if name == "-h" || name == "-help" || name == "--help" || name == "help" {

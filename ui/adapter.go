@@ -249,7 +249,8 @@ func (b *appBackend) VocabularyWords() ([]string, error) {
 // app already offers beyond a Studio.
 type appBackend struct {
 	*studioBackend
-	a *app.App
+	a          *app.App
+	trainSteps int // when above 0, the step count of every training (ui.Options)
 }
 
 func newAppBackend(a *app.App) *appBackend {
@@ -259,6 +260,9 @@ func newAppBackend(a *app.App) *appBackend {
 // TrainConcept implements Trainer with app's Train, writing the concept
 // into the library.
 func (b *appBackend) TrainConcept(ctx context.Context, spec TrainSpec, progress func(Progress)) error {
+	if spec.Steps == 0 && b.trainSteps > 0 {
+		spec.Steps = b.trainSteps
+	}
 	req := app.TrainRequest{Method: spec.Method, Name: spec.Name, Class: spec.Class, Steps: spec.Steps,
 		OutPath: filepath.Join(b.a.Library.Dir, spec.Name+store.ConceptExt), Images: spec.Images}
 	var pf app.ProgressFunc

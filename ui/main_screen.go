@@ -71,7 +71,7 @@ func buildMainScreenWithDrop(w fyne.Window, s Studio, onDropped func(func(fyne.P
 // buildScreen wires the panels together.
 func buildScreen(w fyne.Window, b Backend, saver Saver, onDropped func(func(fyne.Position, []fyne.URI))) *mainScreen {
 	m := &mainScreen{win: w, backend: b}
-	m.status = widget.NewLabel("Ready.")
+	m.status = widget.NewLabel(readyHelp)
 	m.status.Truncation = fyne.TextTruncateEllipsis
 	if words, err := b.VocabularyWords(); err == nil {
 		m.vocab = words
@@ -91,6 +91,7 @@ func buildScreen(w fyne.Window, b Backend, saver Saver, onDropped func(func(fyne
 	m.editor.OnChanged = func(string) { m.gates.SetPrompt(m.editor.KnownConcepts()) }
 	m.editor.OnSubmit = m.generateNow
 	m.editor.OnCancel = m.cancelNow
+	m.editor.OnExport = m.exportNow
 	m.settings.OnGenerate = m.generateNow
 	m.settings.OnCancel = m.cancelNow
 	m.gates.OnPreview = m.preview
@@ -116,6 +117,8 @@ func buildScreen(w fyne.Window, b Backend, saver Saver, onDropped func(func(fyne
 	for _, k := range []fyne.KeyName{fyne.KeyReturn, fyne.KeyEnter} {
 		c.AddShortcut(&desktop.CustomShortcut{KeyName: k, Modifier: fyne.KeyModifierShortcutDefault}, m.shortcut)
 	}
+	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyE, Modifier: fyne.KeyModifierShortcutDefault},
+		func(fyne.Shortcut) { m.exportNow() })
 	c.SetOnTypedKey(m.typedKey)
 	w.SetCloseIntercept(m.confirmClose)
 	w.SetOnClosed(m.shutdown)
@@ -123,7 +126,24 @@ func buildScreen(w fyne.Window, b Backend, saver Saver, onDropped func(func(fyne
 	return m
 }
 
+// readyHelp is the status line at start: it names the keyboard shortcuts.
+const readyHelp = "Ready. Ctrl+Enter generates, Esc cancels, Ctrl+E exports the selected images (or all)."
+
 func (m *mainScreen) setStatus(s string) { m.status.SetText(s) }
+
+// exportNow exports the selected results, or all when none is selected
+// (Ctrl+E).
+func (m *mainScreen) exportNow() {
+	shots := m.gallery.Selected()
+	if len(shots) == 0 {
+		shots = m.gallery.Shots()
+	}
+	if len(shots) == 0 {
+		m.setStatus("Nothing to export yet: generate some images first.")
+		return
+	}
+	m.gallery.Export(shots)
+}
 
 // conceptsChanged passes a new library listing to the prompt and gates.
 func (m *mainScreen) conceptsChanged(cs []ConceptInfo) {

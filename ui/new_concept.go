@@ -32,7 +32,9 @@ var methodChoices = []methodChoice{
 
 // NewConceptSheet is the form that turns dropped images into a training
 // job: the images (any can be removed), a name, the class word (suggested
-// from the base model's vocabulary) and the method.
+// from the base model's vocabulary) and the method. The name has the focus
+// when it opens; Enter moves from the name to the class and trains from
+// there.
 type NewConceptSheet struct {
 	images    []string
 	strip     *fyne.Container
@@ -76,6 +78,9 @@ func ShowNewConcept(win fyne.Window, images, vocab, taken []string, onTrain func
 	s.classHint.SizeName = theme.SizeNameCaptionText
 	s.classHint.Wrapping = fyne.TextWrapWord
 	s.class.OnChanged = func(string) { s.classChanged() }
+	// Enter in the name moves on to the class; Enter there trains.
+	s.name.OnSubmitted = func(string) { win.Canvas().Focus(s.class) }
+	s.class.OnSubmitted = func(string) { s.Train() }
 
 	labels := make([]string, len(methodChoices))
 	for i, m := range methodChoices {
@@ -103,6 +108,7 @@ func ShowNewConcept(win fyne.Window, images, vocab, taken []string, onTrain func
 	s.classChanged()
 	s.dialog.Resize(fyne.NewSize(620, 560))
 	s.dialog.Show()
+	win.Canvas().Focus(s.name)
 	return s
 }
 
@@ -153,13 +159,16 @@ func (s *NewConceptSheet) rebuildStrip() {
 		}
 		img.FillMode = canvas.ImageFillContain
 		img.SetMinSize(fyne.NewSquareSize(88))
+		// The remove button sits on the image's corner (with its own
+		// background, to show on any picture) so that the file name has the
+		// cell's whole width.
 		rm := widget.NewButtonWithIcon("", theme.DeleteIcon(), func() { s.Remove(p) })
-		rm.Importance = widget.LowImportance
 		name := widget.NewLabel(filepath.Base(p))
 		name.SizeName = theme.SizeNameCaptionText
 		name.Truncation = fyne.TextTruncateEllipsis
-		cells = append(cells, container.NewGridWrap(fyne.NewSize(100, 150),
-			container.NewBorder(nil, container.NewBorder(nil, nil, nil, rm, name), nil, nil, img)))
+		corner := container.NewVBox(container.NewHBox(layout.NewSpacer(), rm))
+		cells = append(cells, container.NewGridWrap(fyne.NewSize(100, 130),
+			container.NewBorder(nil, name, nil, nil, container.NewStack(img, corner))))
 	}
 	s.strip.Objects = cells
 	s.strip.Refresh()

@@ -31,6 +31,9 @@ type PromptEditor struct {
 	OnSubmit func()
 	// OnCancel is called on Escape.
 	OnCancel func()
+	// OnExport is called on Ctrl+E (Cmd+E on macOS): the entry keeps
+	// shortcuts it has the focus for, so the window's own would not fire.
+	OnExport func()
 
 	entry   *promptEntry
 	text    *widget.RichText // the coloured copy of the entry's text
@@ -84,6 +87,9 @@ func (ed *PromptEditor) CreateRenderer() fyne.WidgetRenderer {
 
 // Entry is the focusable text field (for focus and test.Type).
 func (ed *PromptEditor) Entry() *widget.Entry { return &ed.entry.Entry }
+
+// Focus puts the keyboard focus in the prompt.
+func (ed *PromptEditor) Focus(c fyne.Canvas) { c.Focus(ed.entry) }
 
 // Text is the prompt as typed.
 func (ed *PromptEditor) Text() string { return ed.entry.Text }
@@ -296,7 +302,7 @@ func (l *editorLayout) MinSize([]fyne.CanvasObject) fyne.Size {
 }
 
 // promptEntry is the Entry under the overlay; it adds Tab completion,
-// Ctrl+Enter and Escape.
+// Ctrl+Enter, Ctrl+E and Escape.
 type promptEntry struct {
 	widget.Entry
 	ed *PromptEditor
@@ -332,7 +338,19 @@ func (e *promptEntry) TypedShortcut(s fyne.Shortcut) {
 		}
 		return
 	}
+	if isExportShortcut(s) {
+		if e.ed.OnExport != nil {
+			e.ed.OnExport()
+		}
+		return
+	}
 	e.Entry.TypedShortcut(s)
+}
+
+// isExportShortcut reports whether s is Ctrl+E (or Cmd+E).
+func isExportShortcut(s fyne.Shortcut) bool {
+	cs, ok := s.(*desktop.CustomShortcut)
+	return ok && cs.KeyName == fyne.KeyE && (cs.Modifier == fyne.KeyModifierControl || cs.Modifier == fyne.KeyModifierSuper)
 }
 
 // isGenerateShortcut reports whether s is Ctrl+Enter (or Cmd+Enter).

@@ -29,18 +29,37 @@ const AppID = "io.github.conceptstudio"
 // session to open it on.
 var ErrNoDisplay = errors.New("no display found, so the window cannot open (DISPLAY is not set or not reachable); use the command line instead: conceptstudio -h")
 
+// Options adjust the window for automated runs (the end-to-end test);
+// the zero value is the ordinary window.
+type Options struct {
+	// ExportDir, when set, is where every export goes without asking: the
+	// save dialog is skipped (SaveFile answers ExportDir/suggested name,
+	// ChooseFolder answers ExportDir).
+	ExportDir string
+	// TrainSteps, when above 0, replaces the method's default step count
+	// for concepts trained in the window.
+	TrainSteps int
+}
+
 // Run opens the main window and blocks until it is closed or ctx is done
 // (Ctrl-C, SIGTERM), in which case the window closes cleanly.
-func Run(ctx context.Context, a *app.App) error {
+func Run(ctx context.Context, a *app.App, opt Options) error {
 	if err := checkDisplay(); err != nil {
 		return err
 	}
 	fa := fyneapp.NewWithID(AppID)
 	fa.SetIcon(icons.AppIcon)
 	w := fa.NewWindow("Concept Studio")
-	m := buildScreen(w, newAppBackend(a), newNativeSaver(w), w.SetOnDropped)
+	var saver Saver = newNativeSaver(w)
+	if opt.ExportDir != "" {
+		saver = dirSaver(opt.ExportDir)
+	}
+	b := newAppBackend(a)
+	b.trainSteps = opt.TrainSteps
+	m := buildScreen(w, b, saver, w.SetOnDropped)
 	defer m.shutdown() // also when the app quits without closing the window
 	w.SetContent(m.root)
+	m.editor.Focus(w.Canvas()) // the window opens ready for a prompt
 	w.Resize(fyne.NewSize(1100, 720))
 	w.CenterOnScreen()
 	quit := func() { fa.Quit() }

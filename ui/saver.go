@@ -150,3 +150,16 @@ func (s *nativeSaver) fyneFolder(done func(string, error)) {
 		done(l.Path(), nil)
 	}, s.win).Show()
 }
+
+// dirSaver answers every save without asking: a file goes into the folder
+// under its suggested name, and a folder request gets the folder itself
+// (ui.Options.ExportDir, for automated runs).
+type dirSaver string
+
+// SaveFile implements Saver.
+func (d dirSaver) SaveFile(_, suggested string, done func(string, error)) {
+	done(filepath.Join(string(d), filepath.Base(suggested)), nil)
+}
+
+// ChooseFolder implements Saver.
+func (d dirSaver) ChooseFolder(_ string, done func(string, error)) { done(string(d), nil) }
