@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"context"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -14,10 +13,16 @@ import (
 // TestNewConceptSheetByKeyboard: the sheet opens with the name focused;
 // Enter moves to the class and Enter there trains.
 func TestNewConceptSheetByKeyboard(t *testing.T) {
-	var trained []TrainSpec
-	f := &fakeBackend{concepts: testConcepts(), vocab: testVocab,
-		train: func(_ context.Context, spec TrainSpec, _ func(Progress)) error { trained = append(trained, spec); return nil }}
+	f := &fakeBackend{concepts: testConcepts(), vocab: testVocab}
+	trained := func() []TrainSpec {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return append([]TrainSpec(nil), f.trainSpecs...)
+	}
 	m, w, drop := newTestScreen(t, f, nil)
+	ended := make(chan struct{}, 1)
+	finished := m.training.OnFinished
+	m.training.OnFinished = func(spec TrainSpec, err error) { finished(spec, err); ended <- struct{}{} }
 	dir := t.TempDir()
 	a, b := writePNG(t, dir, "1.png"), writePNG(t, dir, "2.png")
 	drop(fyne.NewPos(5, 5), uris(a, b))
@@ -32,13 +37,13 @@ func TestNewConceptSheetByKeyboard(t *testing.T) {
 	}
 	test.Type(s.class, "teddy bear")
 	s.class.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
-	eventually(t, "the job to run", func() bool { return len(trained) == 1 && !m.training.Busy() })
-	want := TrainSpec{Name: "bear", Class: "teddy bear", Method: "perfusion", Images: []string{a, b}}
-	if !reflect.DeepEqual(trained[0], want) {
-		t.Fatalf("trained %+v, want %+v", trained[0], want)
-	}
 	if w.Canvas().Overlays().Top() != nil {
 		t.Fatal("the sheet is still open")
+	}
+	wait(t, ended, "the training job")
+	want := TrainSpec{Name: "bear", Class: "teddy bear", Method: "perfusion", Images: []string{a, b}}
+	if got := trained(); len(got) != 1 || !reflect.DeepEqual(got[0], want) {
+		t.Fatalf("trained %+v, want %+v", got, want)
 	}
 }
 
