@@ -17,6 +17,7 @@ type Progress struct {
 	Total   int           // steps in all (0 when unknown)
 	Loss    float64       // latest loss, when the job has one (NaN or 0 otherwise)
 	Elapsed time.Duration // time since the job started
+	From    int           // the step it started from (a resumed job's first step)
 	Message string        // an optional line for the user
 	Preview image.Image   // a preview picture, when the job makes one (training)
 }
@@ -32,10 +33,11 @@ func (p Progress) Fraction() float64 {
 
 // ETA estimates the time left from the rate so far; 0 when unknown.
 func (p Progress) ETA() time.Duration {
-	if p.Step <= 0 || p.Total <= 0 || p.Step >= p.Total {
+	done := p.Step - p.From
+	if done <= 0 || p.Total <= 0 || p.Step >= p.Total {
 		return 0
 	}
-	per := p.Elapsed / time.Duration(p.Step)
+	per := p.Elapsed / time.Duration(done)
 	return per * time.Duration(p.Total-p.Step)
 }
 

@@ -15,6 +15,11 @@ func TestProgressFractionAndETA(t *testing.T) {
 	if got := p.ETA(); got != 30*time.Second {
 		t.Errorf("ETA = %v, want 30s", got)
 	}
+	// A job resumed at step 40 of 100 that did 10 steps in 20 s has 50
+	// steps left at 2 s each.
+	if got := (Progress{Step: 50, From: 40, Total: 100, Elapsed: 20 * time.Second}).ETA(); got != 100*time.Second {
+		t.Errorf("ETA of a resumed job = %v, want 1m40s", got)
+	}
 	if got := (Progress{Step: 3}).ETA(); got != 0 {
 		t.Errorf("ETA with unknown total = %v, want 0", got)
 	}

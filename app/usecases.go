@@ -390,7 +390,7 @@ func (a *App) Train(ctx context.Context, req TrainRequest, progress ProgressFunc
 	for _, w := range cs.Warnings {
 		fmt.Fprintln(a.Err, "warning:", w)
 	}
-	start := time.Now()
+	start, from := time.Now(), -1
 	// A cancelled run keeps its state here; the same command continues it.
 	partial := req.OutPath + ".partial"
 	c, err := base.TrainConcept(ctx, engine.TrainOptions{
@@ -398,7 +398,10 @@ func (a *App) Train(ctx context.Context, req TrainRequest, progress ProgressFunc
 		Data: cs.Sampler(base.Cfg.ImageSize, dataset.DefaultConceptSceneOptions()), Images: len(imgs),
 		Checkpoint: partial, PreviewEvery: 50,
 	}, func(p engine.TrainProgress) {
-		r := Progress{Stage: "training " + req.Name + "*", Step: p.Step, Total: p.Total, Loss: p.Loss, Elapsed: time.Since(start), Message: p.Message}
+		if from < 0 {
+			from, start = p.Step, time.Now() // a resumed run's rate counts from here
+		}
+		r := Progress{Stage: "training " + req.Name + "*", Step: p.Step, Total: p.Total, From: from, Loss: p.Loss, Elapsed: time.Since(start), Message: p.Message}
 		if p.Preview != nil { // a nil *image.NRGBA would be a non-nil image.Image
 			r.Preview = p.Preview
 		}
@@ -495,12 +498,16 @@ func (a *App) Pretrain(ctx context.Context, req PretrainRequest, progress Progre
 	opt.StopAfter = req.StopAfter
 	opt.InitFrom = req.InitFrom
 	start := time.Now()
+	from := -1
 	err := engine.Pretrain(ctx, opt, func(p engine.PretrainProgress) {
+		if from < 0 {
+			from, start = p.Step, time.Now() // a resumed run's rate counts from here
+		}
 		msg := p.Message
 		if p.ImgPerS > 0 {
 			msg = fmt.Sprintf("%.1f img/s %s", p.ImgPerS, msg)
 		}
-		progress.report(Progress{Stage: "pretrain", Step: p.Step, Total: p.Total, Loss: p.Loss, Elapsed: time.Since(start), Message: msg})
+		progress.report(Progress{Stage: "pretrain", Step: p.Step, Total: p.Total, From: from, Loss: p.Loss, Elapsed: time.Since(start), Message: msg})
 	})
 	if errors.Is(err, engine.ErrRunExists) {
 		return usageError("%v", err)

@@ -13,6 +13,8 @@ import (
 
 	"gorgonia.org/tensor"
 
+	"conceptstudio/engine/dataset"
+	"conceptstudio/engine/diffusion"
 	"conceptstudio/engine/kernels"
 	"conceptstudio/engine/model"
 	"conceptstudio/engine/nn"
@@ -52,6 +54,9 @@ type BenchResult struct {
 	// SampleSeconds is 4 images × 25 DDIM steps with classifier-free
 	// guidance (one batch of 8 per step) on the same network.
 	SampleSeconds float64 `json:"sample_4x25_guided_s"`
+	// SampleSecondsBase is the same for the shipped base model's config
+	// (what the window's generate button runs).
+	SampleSecondsBase float64 `json:"sample_4x25_guided_base_config_s"`
 }
 
 // Bench measures sgemm and the reference model's training step.
@@ -89,51 +94,48 @@ func Bench(ctx context.Context, opt BenchOptions, progress func(stage string, st
 		}
 	}
 	if !opt.SkipTrain {
-		if err := benchSample(ctx, opt, &r); err != nil {
+		progress("sampling", 0, 2)
+		var err error
+		if r.SampleSeconds, err = benchSample(ctx, opt.Model); err != nil {
 			return r, err
 		}
+		progress("sampling", 1, 2)
+		if atlas, err := dataset.LoadAtlas(); err == nil {
+			if r.SampleSecondsBase, err = benchSample(ctx, BaseConfig(dataset.NewTokenizer(atlas, dataset.DefaultReserved))); err != nil {
+				return r, err
+			}
+		}
+		progress("sampling", 2, 2)
 	}
 	r.PeakRSSMB = peakRSSMB()
 	return r, nil
 }
 
-// benchSample times 25 guided denoising steps for 4 images: 25 runs of the
-// forward network on a batch of 8 (unconditional and conditional halves).
-func benchSample(ctx context.Context, opt BenchOptions, r *BenchResult) error {
-	c := opt.Model
-	w := nn.NewWeights(tensor.Float32, 1)
-	net, err := model.Build(w, c, model.NetOptions{Batch: 8})
-	if err != nil {
-		return err
+// benchSample times what the generate button does for 4 images × 25 DDIM
+// steps with classifier-free guidance (each step one batch of 8: the
+// unconditional and conditional halves), through the same sampling code,
+// on untrained weights of config c.
+func benchSample(ctx context.Context, c model.Config) (float64, error) {
+	b := &Base{Cfg: c, Pred: diffusion.VPrediction, Sched: diffusion.Cosine(diffusion.DefaultT), W: nn.NewWeights(tensor.Float32, 1)}
+	defer b.closeNets()
+	encode := func(prompt string) ([]int, int, error) {
+		ids := make([]int, c.MaxLen)
+		if prompt == "" {
+			return ids, 0, nil
+		}
+		ids[0], ids[1], ids[2] = 1, 2, 3
+		return ids, 3, nil
 	}
-	defer net.Close()
-	per := c.ImageSize * c.ImageSize * c.InChannels
-	x := make([]float32, 8*per)
-	ids := make([]int, 8*c.MaxLen)
-	lengths := make([]int, 8)
-	for i := range lengths {
-		lengths[i] = 2
-		ids[i*c.MaxLen], ids[i*c.MaxLen+1] = 1, 2
+	opt := GenerateOptions{Prompt: "a cat", N: 4, Steps: 25, Guidance: 5, Seed: 1, Sampler: diffusion.DDIM}
+	// The first call builds the nets; time the second.
+	if _, err := b.sample(ctx, GenerateOptions{Prompt: "a", N: 4, Steps: 1, Guidance: 5, Seed: 1}, encode, b.net, nil, nil); err != nil {
+		return 0, err
 	}
-	t := make([]float64, 8)
 	start := time.Now()
-	for step := 0; step < 25; step++ {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		for i := range t {
-			t[i] = float64(999 - 40*step)
-		}
-		if err := net.Set(x, t, ids, lengths, nil, nil); err != nil {
-			return err
-		}
-		if err := net.Run(); err != nil {
-			return err
-		}
-		copy(x, net.Output())
+	if _, err := b.sample(ctx, opt, encode, b.net, nil, nil); err != nil {
+		return 0, err
 	}
-	r.SampleSeconds = time.Since(start).Seconds()
-	return nil
+	return time.Since(start).Seconds(), nil
 }
 
 func benchTrain(ctx context.Context, opt BenchOptions, r *BenchResult, progress func(string, int, int)) error {
@@ -271,7 +273,7 @@ func (r BenchResult) String() string {
 		fmt.Fprintf(&b, "achieved             %.1f GFLOPS = %.0f%% of the best sgemm above\n", r.TrainGFLOPS, 100*r.RatioToSgemm)
 	}
 	if r.SampleSeconds > 0 {
-		fmt.Fprintf(&b, "sampling             %.2f s for 4 images × 25 steps with guidance\n", r.SampleSeconds)
+		fmt.Fprintf(&b, "sampling             %.2f s for 4 images × 25 steps with guidance (base config: %.2f s)\n", r.SampleSeconds, r.SampleSecondsBase)
 	}
 	fmt.Fprintf(&b, "peak RSS             %.0f MB (%.1f MB allocated per step)\n", r.PeakRSSMB, r.AllocMBPerStep)
 	return b.String()

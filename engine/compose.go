@@ -21,19 +21,20 @@ type ConceptUse struct {
 
 // generate samples with the session's weights, overrides and tokenizer.
 func (s *session) generate(ctx context.Context, opt GenerateOptions, progress func(step, total int)) ([]*image.NRGBA, error) {
-	nets := map[int]*model.Net{}
+	nets := map[[2]int]*model.Net{}
 	defer func() {
 		for _, n := range nets {
 			n.Close()
 		}
 	}()
-	netFor := func(batch int) (*model.Net, error) {
-		if n, ok := nets[batch]; ok {
+	netFor := func(batch, replica int) (*model.Net, error) {
+		key := [2]int{batch, replica}
+		if n, ok := nets[key]; ok {
 			return n, nil
 		}
 		n, err := model.Build(s.w, s.b.Cfg, model.NetOptions{Batch: batch, KV: s.kv, Linear: s.linear, KeyText: s.keyMap != nil})
 		if err == nil {
-			nets[batch] = n
+			nets[key] = n
 		}
 		return n, err
 	}

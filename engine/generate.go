@@ -13,6 +13,7 @@ import (
 
 	"conceptstudio/engine/dataset"
 	"conceptstudio/engine/diffusion"
+	"conceptstudio/engine/kernels"
 	"conceptstudio/engine/model"
 )
 
@@ -45,25 +46,44 @@ type GenerateOptions struct {
 	GlobalLocking bool
 }
 
-// sampler holds compiled forward nets per batch size.
+// sampler holds compiled forward nets per (batch, replica).
 type sampler struct {
 	mu   sync.Mutex
-	nets map[int]*model.Net
+	nets map[[2]int]*model.Net
 }
 
 var samplers sync.Map // *Base → *sampler
 
-func (b *Base) net(batch int) (*model.Net, error) {
-	v, _ := samplers.LoadOrStore(b, &sampler{nets: map[int]*model.Net{}})
+func (b *Base) sampler() *sampler {
+	v, _ := samplers.LoadOrStore(b, &sampler{nets: map[[2]int]*model.Net{}})
+	return v.(*sampler)
+}
+
+// closeNets frees the base's cached sampling nets.
+func (b *Base) closeNets() {
+	v, ok := samplers.LoadAndDelete(b)
+	if !ok {
+		return
+	}
 	s := v.(*sampler)
-	if n, ok := s.nets[batch]; ok {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, n := range s.nets {
+		n.Close()
+	}
+}
+
+func (b *Base) net(batch, replica int) (*model.Net, error) {
+	s := b.sampler()
+	key := [2]int{batch, replica}
+	if n, ok := s.nets[key]; ok {
 		return n, nil
 	}
 	n, err := model.Build(b.W, b.Cfg, model.NetOptions{Batch: batch})
 	if err != nil {
 		return nil, err
 	}
-	s.nets[batch] = n
+	s.nets[key] = n
 	return n, nil
 }
 
@@ -96,16 +116,18 @@ func (b *Base) Encode(prompt string) (ids []int, length int, err error) {
 
 // Generate renders opt.N images for the prompt.
 func (b *Base) Generate(ctx context.Context, opt GenerateOptions, progress func(step, total int)) ([]*image.NRGBA, error) {
-	v, _ := samplers.LoadOrStore(b, &sampler{nets: map[int]*model.Net{}})
-	s := v.(*sampler)
+	s := b.sampler()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return b.sample(ctx, opt, b.Encode, b.net, nil, progress)
 }
 
 // sample runs the sampler with a prompt encoder and a net factory (the
-// base's cached nets, or a session's with concepts).
-func (b *Base) sample(ctx context.Context, opt GenerateOptions, encode func(string) ([]int, int, error), netFor func(int) (*model.Net, error), keyIDs func([]int) []int, progress func(step, total int)) ([]*image.NRGBA, error) {
+// base's cached nets, or a session's with concepts). The batch (both
+// halves of classifier-free guidance) is split over one net per core, each
+// with single-threaded BLAS, run side by side: faster on few cores than
+// one net whose BLAS calls share the cores (see replicas.go).
+func (b *Base) sample(ctx context.Context, opt GenerateOptions, encode func(string) ([]int, int, error), netFor func(batch, replica int) (*model.Net, error), keyIDs func([]int) []int, progress func(step, total int)) ([]*image.NRGBA, error) {
 	if opt.N < 1 {
 		opt.N = 1
 	}
@@ -119,9 +141,16 @@ func (b *Base) sample(ctx context.Context, opt GenerateOptions, encode func(stri
 	if guided {
 		batch = 2 * opt.N
 	}
-	net, err := netFor(batch)
-	if err != nil {
-		return nil, err
+	k := replicaCount(batch, 0)
+	per := batch / k
+	nets := make([]*model.Net, k)
+	for i := range nets {
+		if nets[i], err = netFor(per, i); err != nil {
+			return nil, err
+		}
+	}
+	if k > 1 {
+		defer kernels.SetBLASThreads(kernels.SetBLASThreads(1))
 	}
 	L := b.Cfg.MaxLen
 	allIDs := make([]int, 0, batch*L)
@@ -136,37 +165,52 @@ func (b *Base) sample(ctx context.Context, opt GenerateOptions, encode func(stri
 		allIDs = append(allIDs, ids...)
 		lengths = append(lengths, length)
 	}
+	var keys []int
+	if keyIDs != nil {
+		keys = keyIDs(allIDs)
+	}
 	tf := make([]float64, batch)
+	img := b.Cfg.ImageSize * b.Cfg.ImageSize * b.Cfg.InChannels
 	den := func(x []float32, t []int, n int) ([]float32, error) {
 		for i, ti := range t {
 			tf[i] = float64(ti)
 		}
-		if err := net.Set(x, tf, allIDs, lengths, nil, nil); err != nil {
-			return nil, err
+		out := make([]float32, len(x))
+		errs := make([]error, k)
+		var wg sync.WaitGroup
+		for r, net := range nets {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				lo, hi := r*per, (r+1)*per
+				err := net.Set(x[lo*img:hi*img], tf[lo:hi], allIDs[lo*L:hi*L], lengths[lo:hi], nil, nil)
+				if err == nil && keys != nil {
+					err = net.SetKeyIDs(keys[lo*L : hi*L])
+				}
+				if err == nil {
+					err = net.Run()
+				}
+				if err == nil {
+					copy(out[lo*img:hi*img], net.Output())
+				}
+				errs[r] = err
+			}()
 		}
-		if keyIDs != nil {
-			if err := net.SetKeyIDs(keyIDs(allIDs)); err != nil {
-				return nil, err
-			}
-		}
-		if err := net.Run(); err != nil {
-			return nil, err
-		}
-		return append([]float32(nil), net.Output()...), nil
+		wg.Wait()
+		return out, errors.Join(errs...)
 	}
 	model := diffusion.Denoiser(den)
 	if guided {
 		model = diffusion.CFG(den, opt.Guidance)
 	}
-	per := b.Cfg.ImageSize * b.Cfg.ImageSize * b.Cfg.InChannels
 	rng := rand.New(rand.NewPCG(opt.Seed, 0xC0FFEE))
-	out, err := diffusion.Sample(ctx, b.Sched, b.Pred, model, opt.N, per, rng, diffusion.Options{Sampler: opt.Sampler, Steps: opt.Steps, ClipX0: true, Progress: progress})
+	out, err := diffusion.Sample(ctx, b.Sched, b.Pred, model, opt.N, img, rng, diffusion.Options{Sampler: opt.Sampler, Steps: opt.Steps, ClipX0: true, Progress: progress})
 	if err != nil {
 		return nil, err
 	}
 	imgs := make([]*image.NRGBA, opt.N)
 	for i := range imgs {
-		imgs[i] = ToImage(out[i*per:(i+1)*per], b.Cfg.ImageSize, b.Cfg.InChannels)
+		imgs[i] = ToImage(out[i*img:(i+1)*img], b.Cfg.ImageSize, b.Cfg.InChannels)
 	}
 	return imgs, nil
 }

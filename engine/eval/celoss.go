@@ -24,12 +24,12 @@ import (
 // softmaxCE adds mean_n −Σ_k y[n,k]·log softmax(z[n])_k for logits z
 // [N, K] and target distributions y [N, K] (one-hot, or smoothed rows
 // summing to 1). Only the logits get a gradient.
-func softmaxCE(logits, target *gorgonia.Node) (*gorgonia.Node, error) {
+func softmaxCE(b *ops.Builder, logits, target *gorgonia.Node) (*gorgonia.Node, error) {
 	s := []int(logits.Shape())
 	if len(s) != 2 || !logits.Shape().Eq(target.Shape()) {
 		return nil, fmt.Errorf("eval: softmax cross-entropy of %v and %v", logits.Shape(), target.Shape())
 	}
-	return gorgonia.ApplyOp(&ceOp{n: s[0], k: s[1]}, logits, target)
+	return b.Apply(&ceOp{n: s[0], k: s[1]}, logits, target)
 }
 
 // ceOp is the forward op: a scalar loss.

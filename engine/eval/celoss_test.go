@@ -31,7 +31,7 @@ func TestSoftmaxCEValueAndGradient(t *testing.T) {
 	z := b.Param("z", zt, true)
 	y := b.Input("y", n, k)
 	copy(b.InputValue("y").Data().([]float64), yv)
-	loss, err := softmaxCE(z, y)
+	loss, err := softmaxCE(b, z, y)
 	if err != nil {
 		t.Fatal(err)
 	}

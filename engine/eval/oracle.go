@@ -143,11 +143,11 @@ func buildOracleNet(w *nn.Weights, c OracleConfig, classes, batch int, train boo
 	n.logits = root.Sub("head").Linear(b.SiLU(n.feat), classes, true)
 	if train {
 		y := b.Input(inLabels, batch, classes)
-		if n.loss, err = softmaxCE(n.logits, y); err != nil {
+		if n.loss, err = softmaxCE(b, n.logits, y); err != nil {
 			return nil, err
 		}
 	}
-	if n.prog, err = b.Compile(n.loss); err != nil {
+	if n.prog, err = b.Compile(n.loss, n.logits, n.feat); err != nil {
 		return nil, err
 	}
 	return n, nil

@@ -271,7 +271,7 @@ func goldenRunBlock(t *testing.T, gb goldenBlock, build func(s nn.Scope, g *nn.G
 	goldenCheckUsedAll(t, g.B.Params(), gb.Weights)
 	r := g.B.Input("r", gb.R.Shape...)
 	goldenSetInput(g.B, "r", gb.R.values(t))
-	prog, err := g.B.Compile(g.B.Dot(y, r))
+	prog, err := g.B.Compile(g.B.Dot(y, r), y)
 	if err != nil {
 		t.Fatal(err)
 	}

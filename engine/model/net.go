@@ -24,6 +24,9 @@ type NetOptions struct {
 	// TextOnly builds only the text encoder (for encodings: Perfusion's
 	// statistics, class-word encodings).
 	TextOnly bool
+	// Unshared gives every buffer its own memory (tests that check the
+	// memory plan).
+	Unshared bool
 }
 
 // Net is the text encoder and UNet compiled for one batch size. Fill its
@@ -64,6 +67,7 @@ func Build(w *nn.Weights, c Config, opt NetOptions) (n *Net, err error) {
 		}
 	}()
 	g := nn.NewGraph(w, opt.Frozen)
+	g.B.Unshared = opt.Unshared
 	for k, v := range opt.KV {
 		g.KV[k] = v
 	}
@@ -84,7 +88,7 @@ func Build(w *nn.Weights, c Config, opt NetOptions) (n *Net, err error) {
 	}
 	if opt.TextOnly {
 		n.textOnly = true
-		if n.prog, err = g.B.Compile(nil); err != nil {
+		if n.prog, err = g.B.Compile(nil, n.enc); err != nil {
 			return nil, err
 		}
 		return n, nil
@@ -100,11 +104,14 @@ func Build(w *nn.Weights, c Config, opt NetOptions) (n *Net, err error) {
 		cost = n.loss
 		n.hasTarget = true
 	}
-	if n.prog, err = g.B.Compile(cost); err != nil {
+	if n.prog, err = g.B.Compile(cost, n.out, n.enc); err != nil {
 		return nil, err
 	}
 	return n, nil
 }
+
+// Memory describes the net's planned buffers.
+func (n *Net) Memory() ops.MemoryStats { return n.prog.Memory() }
 
 // Close frees the compiled program.
 func (n *Net) Close() error { return n.prog.Close() }

@@ -25,7 +25,7 @@ func (b *Builder) Attention(q, k, v *Node, heads int, causal bool, mask *KeyLeng
 	}
 	s := kernels.AttnShape{B: qs[0], Lq: prod(qs[1 : len(qs)-1]), Lk: ks[1], Heads: heads, Dh: c / heads, Causal: causal}
 	b.flops += 4 * float64(s.B*s.Heads*s.Lq*s.Lk*s.Dh)
-	return b.apply("Attention", &attnKernel{s: s, mask: mask}, qs, q, k, v)
+	return b.apply("Attention", &attnKernel{s: s, mask: mask, ws32: &b.ws.attn32, ws64: &b.ws.attn64}, qs, q, k, v)
 }
 
 type attnKernel struct {
@@ -33,8 +33,8 @@ type attnKernel struct {
 	mask    *KeyLengths
 	probs32 []float32
 	probs64 []float64
-	ws32    kernels.AttnWorkspace[float32]
-	ws64    kernels.AttnWorkspace[float64]
+	ws32    *kernels.AttnWorkspace[float32] // the graph's, shared
+	ws64    *kernels.AttnWorkspace[float64]
 }
 
 func (k *attnKernel) keyLen() []int {
@@ -61,9 +61,9 @@ func (k *attnKernel) forward(in []gorgonia.Value, out *tensor.Dense) {
 
 func (k *attnKernel) backward(in []gorgonia.Value, _, dout gorgonia.Value, g []*tensor.Dense) {
 	if isF32(dout) {
-		attnBwd(k.s, in, dout, g, k.probs32, &k.ws32)
+		attnBwd(k.s, in, dout, g, k.probs32, k.ws32)
 	} else {
-		attnBwd(k.s, in, dout, g, k.probs64, &k.ws64)
+		attnBwd(k.s, in, dout, g, k.probs64, k.ws64)
 	}
 }
 

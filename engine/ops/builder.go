@@ -5,6 +5,8 @@ import (
 
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"conceptstudio/engine/kernels"
 )
 
 // Node is a value in a graph being built.
@@ -30,6 +32,13 @@ type Builder struct {
 	inputs map[string]*Node
 	names  map[string]bool
 	flops  float64
+	kids   map[*Node][]*Node // each op node's inputs, in order
+	ws     *workspaces
+
+	// Unshared gives every op-owned buffer memory of its own instead of
+	// sharing slabs between buffers whose lifetimes do not overlap (for
+	// tests that compare the two).
+	Unshared bool
 }
 
 // FLOPs is the forward pass's multiply-add count ×2 for the matrix work
@@ -42,7 +51,17 @@ func NewBuilder(dt tensor.Dtype) *Builder {
 	if dt != tensor.Float32 && dt != tensor.Float64 {
 		panic(fmt.Sprintf("ops: unsupported dtype %v", dt))
 	}
-	return &Builder{g: gorgonia.NewGraph(), dt: dt, grad: map[*Node]bool{}, inputs: map[string]*Node{}, names: map[string]bool{}}
+	return &Builder{g: gorgonia.NewGraph(), dt: dt, grad: map[*Node]bool{}, kids: map[*Node][]*Node{}, ws: &workspaces{}, inputs: map[string]*Node{}, names: map[string]bool{}}
+}
+
+// workspaces is scratch shared by all ops of one graph: a program runs its
+// ops one at a time, and no kernel carries scratch from one call to the
+// next. (Each graph has its own, so graphs may run concurrently.)
+type workspaces struct {
+	conv32 kernels.ConvWorkspace[float32]
+	conv64 kernels.ConvWorkspace[float64]
+	attn32 kernels.AttnWorkspace[float32]
+	attn64 kernels.AttnWorkspace[float64]
 }
 
 // Dtype is the graph's element type.
@@ -98,7 +117,87 @@ func (b *Builder) apply(name string, k any, outShape []int, inputs ...*Node) *No
 		panic(fmt.Sprintf("ops: %s: %v", name, err))
 	}
 	b.grad[n] = any
+	b.kids[n] = inputs
 	return n
+}
+
+// Apply adds a node of an op written outside this package. The op must
+// follow the rules in doc.go, must not implement Gorgonia's in-place
+// interfaces, and, to be differentiated, must provide SymDiff.
+func (b *Builder) Apply(op gorgonia.Op, inputs ...*Node) (*Node, error) {
+	switch op.(type) {
+	case gorgonia.UsePreallocDoer, gorgonia.UnsafeDoer:
+		return nil, fmt.Errorf("ops: %v writes into memory it does not own", op)
+	}
+	n, err := gorgonia.ApplyOp(op, inputs...)
+	if err != nil {
+		return nil, err
+	}
+	for _, in := range inputs {
+		b.grad[n] = b.grad[n] || b.grad[in]
+	}
+	b.kids[n] = inputs
+	return n, nil
+}
+
+// symDiffer is an op that builds its own backward nodes.
+type symDiffer interface {
+	SymDiff(inputs gorgonia.Nodes, output, grad *Node) (gorgonia.Nodes, error)
+}
+
+// backprop adds the backward pass from a scalar cost and returns the
+// gradient node of each wrt node the cost depends on. It does Gorgonia's
+// job itself so that the graph holds only our ops: Gorgonia sums the
+// gradients of a value with several consumers with its own Add, which
+// writes into whatever tensor its register last held, and that memory may
+// now belong to another buffer (see memplan.go).
+func (b *Builder) backprop(cost *Node, wrt []*Node) (map[*Node]*Node, error) {
+	sorted, err := gorgonia.Sort(b.g) // consumers before their inputs
+	if err != nil {
+		return nil, err
+	}
+	var one gorgonia.Value = gorgonia.NewF64(1)
+	if b.dt == tensor.Float32 {
+		one = gorgonia.NewF32(1)
+	}
+	seed := gorgonia.NewScalar(b.g, b.dt, gorgonia.WithName("∂cost"), gorgonia.WithValue(one))
+	contrib := map[*Node][]*Node{cost: {seed}}
+	want := map[*Node]bool{}
+	for _, n := range wrt {
+		want[n] = true
+	}
+	out := map[*Node]*Node{}
+	for _, n := range sorted {
+		gs := contrib[n]
+		if len(gs) == 0 {
+			continue
+		}
+		total := gs[0]
+		if len(gs) > 1 {
+			total = b.apply("ΣGrad", sumKernel{}, []int(n.Shape()), gs...)
+		}
+		if want[n] {
+			out[n] = total
+		}
+		if n.Op() == nil || !b.grad[n] {
+			continue
+		}
+		d, ok := n.Op().(symDiffer)
+		kids := b.kids[n]
+		if !ok || kids == nil {
+			return nil, fmt.Errorf("ops: cannot differentiate %v", n.Op())
+		}
+		cg, err := d.SymDiff(kids, n, total)
+		if err != nil {
+			return nil, err
+		}
+		for i, g := range cg {
+			if g != nil && b.grad[kids[i]] {
+				contrib[kids[i]] = append(contrib[kids[i]], g)
+			}
+		}
+	}
+	return out, nil
 }
 
 // Program is a compiled graph: run it, read outputs and gradients.
@@ -106,11 +205,18 @@ type Program struct {
 	m     gorgonia.VM
 	grads map[*Param]*Node
 	b     *Builder
+	mem   MemoryStats
 }
 
+// Memory describes the program's planned buffers.
+func (p *Program) Memory() MemoryStats { return p.mem }
+
 // Compile finishes the graph. With a (scalar) cost it also adds the
-// backward pass for every learnable parameter the cost depends on.
-func (b *Builder) Compile(cost *Node) (p *Program, err error) {
+// backward pass for every learnable parameter the cost depends on. Values
+// of graph roots (outputs, the cost, gradients) and of the keep nodes stay
+// readable after Run; other nodes' buffers are shared between ops whose
+// lifetimes do not overlap, so their values are not.
+func (b *Builder) Compile(cost *Node, keep ...*Node) (p *Program, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("ops: compiling the graph: %v", r)
@@ -127,12 +233,23 @@ func (b *Builder) Compile(cost *Node) (p *Program, err error) {
 			}
 		}
 		if len(wrt) > 0 {
-			if _, err := gorgonia.Grad(cost, wrt...); err != nil {
+			gs, err := b.backprop(cost, wrt)
+			if err != nil {
 				return nil, fmt.Errorf("ops: building the backward pass: %w", err)
 			}
 			for _, q := range ps {
-				p.grads[q] = q.Node.Deriv()
+				if g := gs[q.Node]; g != nil {
+					p.grads[q] = g
+				}
 			}
+		}
+	}
+	if !b.Unshared {
+		for _, g := range p.grads {
+			keep = append(keep, g)
+		}
+		if p.mem, err = b.planMemory(keep); err != nil {
+			return nil, fmt.Errorf("ops: planning memory: %w", err)
 		}
 	}
 	p.m = gorgonia.NewTapeMachine(b.g)

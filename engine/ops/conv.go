@@ -20,7 +20,7 @@ func (b *Builder) Conv2D(x, w, bias *Node, stride int) *Node {
 	if err := s.Validate(); err != nil {
 		panic(fmt.Sprintf("ops: Conv2D: %v", err))
 	}
-	k := &convKernel{s: s}
+	k := &convKernel{s: s, ws32: &b.ws.conv32, ws64: &b.ws.conv64}
 	b.flops += s.FLOPs()
 	out := []int{s.N, s.OutH(), s.OutW(), s.Cout}
 	if bias == nil {
@@ -29,18 +29,20 @@ func (b *Builder) Conv2D(x, w, bias *Node, stride int) *Node {
 	return b.apply("Conv2D", k, out, x, w, bias)
 }
 
-// convKernel keeps one workspace per dtype, reused across steps.
+// convKernel uses its graph's workspace (one per dtype), reused across
+// steps and shared by every convolution of the graph, which run one at a
+// time.
 type convKernel struct {
 	s    kernels.ConvShape
-	ws32 kernels.ConvWorkspace[float32]
-	ws64 kernels.ConvWorkspace[float64]
+	ws32 *kernels.ConvWorkspace[float32]
+	ws64 *kernels.ConvWorkspace[float64]
 }
 
 func (k *convKernel) forward(in []gorgonia.Value, out *tensor.Dense) {
 	if isF32(out) {
-		convFwd(k.s, in, out, &k.ws32)
+		convFwd(k.s, in, out, k.ws32)
 	} else {
-		convFwd(k.s, in, out, &k.ws64)
+		convFwd(k.s, in, out, k.ws64)
 	}
 }
 
@@ -54,9 +56,9 @@ func convFwd[T kernels.Float](s kernels.ConvShape, in []gorgonia.Value, out *ten
 
 func (k *convKernel) backward(in []gorgonia.Value, _, dout gorgonia.Value, g []*tensor.Dense) {
 	if isF32(dout) {
-		convBwd(k.s, in, dout, g, &k.ws32)
+		convBwd(k.s, in, dout, g, k.ws32)
 	} else {
-		convBwd(k.s, in, dout, g, &k.ws64)
+		convBwd(k.s, in, dout, g, k.ws64)
 	}
 }
 

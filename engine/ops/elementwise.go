@@ -42,6 +42,32 @@ func (addKernel) backward(_ []gorgonia.Value, _, dout gorgonia.Value, g []*tenso
 	}
 }
 
+// sumKernel adds any number of equal-shaped inputs (gradient sums; it is
+// never differentiated).
+type sumKernel struct{}
+
+func (sumKernel) forward(in []gorgonia.Value, out *tensor.Dense) {
+	if isF32(out) {
+		sumFwd[float32](in, out)
+	} else {
+		sumFwd[float64](in, out)
+	}
+}
+
+func sumFwd[T kernels.Float](in []gorgonia.Value, out *tensor.Dense) {
+	y := slice[T](out)
+	copy(y, slice[T](in[0]))
+	for _, v := range in[1:] {
+		for i, x := range slice[T](v) {
+			y[i] += x
+		}
+	}
+}
+
+func (sumKernel) backward([]gorgonia.Value, gorgonia.Value, gorgonia.Value, []*tensor.Dense) {
+	panic("ops: a gradient sum has no backward")
+}
+
 // AddBroadcast is x + v with v [N, C] broadcast over the middle axes of
 // x [N, ..., C] (a per-sample, per-channel shift such as a time embedding).
 func (b *Builder) AddBroadcast(x, v *Node) *Node {

@@ -57,11 +57,17 @@ func (o *fwdOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	for i, v := range in {
 		checkShape(o.name, v, o.inShapes[i])
 	}
+	if memCheck {
+		checkInputs(o.name, in)
+	}
 	dt := in[0].Dtype()
 	if sk, ok := o.k.(scalarKernel); ok {
 		return scalarValue(dt, sk.forwardScalar(in)), nil
 	}
 	out := o.out.get(dt, o.outShape...)
+	if memCheck {
+		claimOutput(out)
+	}
 	o.k.(kernel).forward(in, out)
 	return out, nil
 }
@@ -136,6 +142,14 @@ func (o *bwdOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 			grads[i] = o.outs[i].get(dt, o.fwd.inShapes[i]...)
 		}
 	}
+	if memCheck {
+		checkInputs(o.name, vals)
+		for _, g := range grads {
+			if g != nil {
+				claimOutput(g)
+			}
+		}
+	}
 	switch k := o.fwd.k.(type) {
 	case kernel:
 		k.backward(in, out, dout, grads)
@@ -165,8 +179,13 @@ func (o *pickOp) Type() hm.Type {
 func (o *pickOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
 	return tensor.Shape(append([]int(nil), o.bwd.fwd.inShapes[o.idx]...)), nil
 }
-func (o *pickOp) Do(...gorgonia.Value) (gorgonia.Value, error) { return o.bwd.outs[o.idx].t, nil }
-func (o *pickOp) DiffWRT(n int) []bool                         { return make([]bool, n) }
+func (o *pickOp) Do(...gorgonia.Value) (gorgonia.Value, error) {
+	if memCheck {
+		checkInputs(o.name, []gorgonia.Value{o.bwd.outs[o.idx].t})
+	}
+	return o.bwd.outs[o.idx].t, nil
+}
+func (o *pickOp) DiffWRT(n int) []bool { return make([]bool, n) }
 func (o *pickOp) SymDiff(gorgonia.Nodes, *gorgonia.Node, *gorgonia.Node) (gorgonia.Nodes, error) {
 	return nil, fmt.Errorf("ops: %s has no second derivative", o.name)
 }
