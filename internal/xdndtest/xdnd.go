@@ -219,7 +219,12 @@ func Drop(display string, paths []string, opt Options) (Result, error) {
 		case xproto.ClientMessageEvent:
 			if e.Type == s.a.finished && xproto.Window(e.Data.Data32[0]) == target {
 				// Before version 5 the finished message carries no result.
-				res.Accepted = res.Version < 5 || e.Data.Data32[1]&1 == 1
+				// From 5 on, bit 0 of l[1] is success and l[2] the action
+				// done (None when refused). GLFW 3.3 puts the number of
+				// bytes it read in l[1], so an even-length list clears bit
+				// 0: its action (XdndActionCopy) says it took the drop.
+				d := e.Data.Data32
+				res.Accepted = res.Version < 5 || d[1]&1 == 1 || xproto.Atom(d[2]) != xproto.AtomNone
 				return true, nil
 			}
 		}

@@ -1,0 +1,351 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"image"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"conceptstudio/engine"
+	"conceptstudio/engine/dataset"
+	"conceptstudio/engine/diffusion"
+	"conceptstudio/engine/model"
+	"conceptstudio/internal/xdndtest"
+	"conceptstudio/store"
+)
+
+// TestWindowEndToEnd drives the real program under Xvfb the way a person
+// would: it drops four example images on the window (a real XDND drag),
+// names the concept in the sheet that opens, trains it (3 steps, on a tiny
+// model written here), writes a prompt with it, generates with Ctrl+Enter,
+// exports with Ctrl+E (into a folder given by -export-dir, so no file
+// dialog opens) and checks the exported PNGs and their settings. A
+// screenshot of each stage is saved to screenshotDir
+// ($CONCEPTSTUDIO_SCREENSHOTS to keep them).
+func TestWindowEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives the real window under Xvfb; run without -short")
+	}
+	began := time.Now()
+	display := startXvfb(t)
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	modelPath := writeTinyModel(t, dir)
+	lib := filepath.Join(dir, "library")
+	exportDir := filepath.Join(dir, "export")
+	tmp := filepath.Join(dir, "tmp") // where the window keeps generated images
+	for _, d := range []string{exportDir, tmp} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	shots := screenshotDir(t)
+	const (
+		name   = "teddy"
+		class  = "teddy bear"
+		prompt = "a teddy* on a blue background"
+	)
+	images := []string{"examples/teddy/1.png", "examples/teddy/2.png", "examples/teddy/3.png", "examples/teddy/4.png"}
+	for i, p := range images {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		images[i] = abs
+	}
+
+	cmd := exec.Command(bin, "-library", lib, "-export-dir", exportDir, "-train-steps", "3")
+	cmd.Env = privateEnv(dir, "DISPLAY="+display, "CONCEPTSTUDIO_MODEL="+modelPath, "TMPDIR="+tmp)
+	var out lockedBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer cmd.Process.Kill()
+
+	stage := ""
+	fail := func(format string, args ...any) {
+		t.Helper()
+		t.Fatalf("stage %q: %s\nprogram output:\n%s", stage, fmt.Sprintf(format, args...), out.String())
+	}
+	wait := func(limit time.Duration, what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(limit); !ok(); time.Sleep(100 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				fail("timed out after %s waiting for %s", limit, what)
+			}
+			select {
+			case err := <-exited:
+				fail("the program exited (%v) while waiting for %s", err, what)
+			default:
+			}
+		}
+	}
+	xdo := func(args ...string) string {
+		t.Helper()
+		x := exec.Command("xdotool", args...)
+		x.Env = append(os.Environ(), "DISPLAY="+display)
+		o, err := x.CombinedOutput()
+		if err != nil {
+			fail("xdotool %s: %v %s", strings.Join(args, " "), err, o)
+		}
+		return strings.TrimSpace(string(o))
+	}
+	n := 0
+	shoot := func(label string) image.Image {
+		t.Helper()
+		n++
+		path := filepath.Join(shots, fmt.Sprintf("e2e-%d-%s.png", n, label))
+		if o, err := exec.Command("import", "-display", display, "-window", "root", path).CombinedOutput(); err != nil {
+			fail("screenshot: %v %s", err, o)
+		}
+		t.Logf("%5.1f s  %s: %s", time.Since(began).Seconds(), stage, path)
+		return readPNG(t, path)
+	}
+
+	stage = "window opens"
+	var win string
+	wait(60*time.Second, "the window", func() bool {
+		x := exec.Command("xdotool", "search", "--name", "Concept Studio")
+		x.Env = append(os.Environ(), "DISPLAY="+display)
+		o, err := x.Output()
+		win = strings.TrimSpace(strings.Split(string(o), "\n")[0])
+		return err == nil && win != ""
+	})
+	var before image.Image
+	wait(30*time.Second, "the window to draw", func() bool {
+		time.Sleep(300 * time.Millisecond)
+		before = shoot("window")
+		return distinctColours(before) >= 16
+	})
+	xdo("windowfocus", "--sync", win)
+
+	stage = "drop the images"
+	res, err := xdndtest.Drop(display, images, xdndtest.Options{Title: "Concept Studio", Timeout: 20 * time.Second})
+	if err != nil {
+		fail("%v", err)
+	}
+	if fmt.Sprint(res.Target) != win {
+		fail("dropped on window %d, but xdotool found the window as %s", res.Target, win)
+	}
+	var sheet image.Image
+	wait(10*time.Second, "the new-concept sheet", func() bool {
+		time.Sleep(300 * time.Millisecond)
+		sheet = shoot("new-concept-sheet")
+		return changedShare(before, sheet) > 0.3 // the sheet and the dimmed window behind it
+	})
+
+	stage = "name the concept and train"
+	// The name has the focus; Enter moves to the class, Enter there trains.
+	xdo("type", "--delay", "20", name)
+	xdo("key", "Return")
+	xdo("type", "--delay", "20", class)
+	time.Sleep(300 * time.Millisecond) // the last keys reach the field
+	shoot("sheet-filled")
+	xdo("key", "Return")
+	conceptFile := filepath.Join(lib, name+store.ConceptExt)
+	wait(45*time.Second, "the trained concept "+conceptFile, func() bool {
+		_, err := os.Stat(conceptFile)
+		return err == nil
+	})
+	time.Sleep(time.Second) // the window reloads the library
+	shoot("trained")
+
+	stage = "write the prompt and generate"
+	// The sheet closed and the focus is back in the prompt, where it was.
+	xdo("type", "--delay", "20", prompt)
+	xdo("key", "ctrl+Return")
+	var generated []string
+	wait(45*time.Second, "4 generated images in "+tmp, func() bool {
+		generated, _ = filepath.Glob(filepath.Join(tmp, "conceptstudio-gallery-*", "gen-*", "*.png"))
+		return len(generated) == 4
+	})
+	time.Sleep(time.Second) // into the gallery
+	shoot("generated")
+
+	stage = "export with Ctrl+E"
+	var exported []string
+	for try := 0; len(exported) == 0; try++ {
+		if try == 5 {
+			fail("Ctrl+E exported nothing into %s", exportDir)
+		}
+		xdo("key", "ctrl+e")
+		for deadline := time.Now().Add(3 * time.Second); len(exported) == 0 && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			exported, _ = filepath.Glob(filepath.Join(exportDir, "*.png"))
+		}
+	}
+	time.Sleep(300 * time.Millisecond)
+	exported, _ = filepath.Glob(filepath.Join(exportDir, "*.png"))
+	shoot("exported")
+
+	stage = "check the exported images"
+	data, err := os.ReadFile(conceptFile)
+	if err != nil {
+		fail("%v", err)
+	}
+	sum := sha256.Sum256(data)
+	conceptHash := hex.EncodeToString(sum[:])
+	if len(exported) != 4 {
+		fail("exported %d files, want the 4 generated: %v", len(exported), exported)
+	}
+	for i := range 4 {
+		path := filepath.Join(exportDir, fmt.Sprintf("a-teddy-on-a-blue-background-seed1-%d.png", i))
+		data, err := os.ReadFile(path)
+		if err != nil {
+			fail("%v (exported: %v)", err, exported)
+		}
+		img, _, err := image.Decode(bytes.NewReader(data))
+		if err != nil {
+			fail("%s: %v", path, err)
+		}
+		if b := img.Bounds(); b.Dx() != 16 || b.Dy() != 16 {
+			fail("%s is %v, want the tiny model's 16×16", path, b)
+		}
+		if distinctColours(img) < 2 {
+			fail("%s is a single colour", path)
+		}
+		if got := pngText(data)[store.MetaPrefix+"prompt"]; got != prompt {
+			fail("%s: tEXt %sprompt = %q, want %q", path, store.MetaPrefix, got, prompt)
+		}
+		st, err := store.ReadSettings(data)
+		if err != nil {
+			fail("%s: %v", path, err)
+		}
+		if st.Prompt != prompt || st.Seed != 1 || st.Index != i || st.Steps != 25 {
+			fail("%s: settings %+v, want prompt %q, seed 1, index %d, 25 steps", path, st, prompt, i)
+		}
+		if len(st.Concepts) != 1 || st.Concepts[0].Name != name || st.Concepts[0].SHA256 != conceptHash ||
+			st.Concepts[0].Beta <= 0 || st.Concepts[0].Beta > 1 {
+			fail("%s: concepts %+v, want %s* with the library file's SHA-256 %s and its gate", path, st.Concepts, name, conceptHash)
+		}
+		if i == 0 {
+			t.Logf("%s: %+v", filepath.Base(path), st)
+		}
+	}
+
+	stage = "close"
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			fail("the window did not exit cleanly: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		fail("the window did not close within 20 s of SIGTERM")
+	}
+	if s := out.String(); strings.Contains(s, "panic") || strings.Contains(s, "Failed to focus") {
+		t.Errorf("unexpected output:\n%s", s)
+	}
+	t.Logf("end to end in %.1f s; the program said:\n%s", time.Since(began).Seconds(), out.String())
+}
+
+// writeTinyModel saves a tiny base model (16×16 images, the real
+// tokenizer, Perfusion's C⁻¹ included) in dir and returns its path: the
+// window loads it through CONCEPTSTUDIO_MODEL. Its weights are random
+// (perturbed so every layer gets a gradient), so it draws noise, but every
+// step from drop to export runs for real.
+func writeTinyModel(t *testing.T, dir string) string {
+	t.Helper()
+	atlas, err := dataset.LoadAtlas()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := dataset.NewTokenizer(atlas, dataset.DefaultReserved)
+	c := model.Tiny()
+	c.ImageSize, c.Unshuffle, c.Channels = 16, true, []int{8, 16}
+	c.Vocab, c.MaxLen = len(tok.Vocab()), dataset.MaxCaptionTokens
+	b, err := engine.NewBase(c, tok, diffusion.VPrediction, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(5, 5))
+	for _, name := range b.W.Names() {
+		w, _ := b.W.Lookup(name)
+		data := w.Data().([]float32)
+		for i := range data {
+			data[i] += float32(r.NormFloat64() * 0.2)
+		}
+	}
+	if _, err := b.CovInverse(); err != nil { // stored in the file, as ExportBase does
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "tiny.safetensors")
+	if err := b.Save(path, false); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// changedShare is the share of sampled pixels that differ between two
+// screenshots of the same size.
+func changedShare(a, b image.Image) float64 {
+	if a.Bounds() != b.Bounds() {
+		return 1
+	}
+	changed, total := 0, 0
+	r := a.Bounds()
+	for y := r.Min.Y; y < r.Max.Y; y += 4 {
+		for x := r.Min.X; x < r.Max.X; x += 4 {
+			total++
+			if a.At(x, y) != b.At(x, y) {
+				changed++
+			}
+		}
+	}
+	return float64(changed) / float64(total)
+}
+
+// pngText reads a PNG's tEXt chunks (keyword → text) with nothing but the
+// PNG chunk layout, as a check on the store's own reader.
+func pngText(data []byte) map[string]string {
+	out := map[string]string{}
+	if len(data) < 8 {
+		return out
+	}
+	for p := 8; p+12 <= len(data); {
+		n := int(binary.BigEndian.Uint32(data[p:]))
+		if p+12+n > len(data) {
+			break
+		}
+		if string(data[p+4:p+8]) == "tEXt" {
+			if k, v, ok := bytes.Cut(data[p+8:p+8+n], []byte{0}); ok {
+				out[string(k)] = string(v)
+			}
+		}
+		p += 12 + n
+	}
+	return out
+}
+
+// lockedBuffer collects a process's output while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
