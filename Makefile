@@ -26,7 +26,8 @@ vet:
 	  if [ -n "$$out" ]; then echo "gofmt needed on: $$out"; exit 1; fi
 	go vet ./...
 
-# Every test: unit, headless UI, the real window under Xvfb (TestWindowSmoke),
+# Every test: unit, headless UI, the real window under Xvfb (TestWindowSmoke,
+# and TestWindowEndToEnd: drop images, train, generate, export),
 # and each fuzz target for $(FUZZTIME).
 test: deps-test vet
 	CONCEPTSTUDIO_REQUIRE_XVFB=1 go test -count=1 -timeout 20m ./...
