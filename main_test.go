@@ -50,6 +50,7 @@ func TestCommandLineExitCodes(t *testing.T) {
 		{[]string{"concepts", "rm"}, 2, "takes 1 argument(s), got 0", ""},
 		{[]string{"concepts", "list"}, 0, "", "no concepts yet"},
 		{[]string{"bench", "-h"}, 0, "usage: conceptstudio bench", ""},
+		{[]string{"-export-dir", "x", "version"}, 2, "-export-dir and -train-steps are for the window", ""},
 	}
 	for _, c := range cases {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {

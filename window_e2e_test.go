@@ -168,10 +168,15 @@ func TestWindowEndToEnd(t *testing.T) {
 	// The sheet closed and the focus is back in the prompt, where it was.
 	xdo("type", "--delay", "20", prompt)
 	xdo("key", "ctrl+Return")
-	var generated []string
-	wait(45*time.Second, "4 generated images in "+tmp, func() bool {
-		generated, _ = filepath.Glob(filepath.Join(tmp, "conceptstudio-gallery-*", "gen-*", "*.png"))
-		return len(generated) == 4
+	// Each generation (and each gate preview) writes into its own folder.
+	wait(45*time.Second, "4 generated images in one folder under "+tmp, func() bool {
+		dirs, _ := filepath.Glob(filepath.Join(tmp, "conceptstudio-gallery-*", "gen-*"))
+		for _, d := range dirs {
+			if pngs, _ := filepath.Glob(filepath.Join(d, "*.png")); len(pngs) == 4 {
+				return true
+			}
+		}
+		return false
 	})
 	time.Sleep(time.Second) // into the gallery
 	shoot("generated")
