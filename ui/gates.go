@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 )
@@ -87,7 +88,7 @@ func NewGatePanel() *GatePanel {
 	g := &GatePanel{Debounce: 350 * time.Millisecond, info: map[string]ConceptInfo{}, values: map[string]float64{},
 		sliders: map[string]*widget.Slider{}, labels: map[string]*widget.Label{}}
 	g.ExtendBaseWidget(g)
-	g.rows = container.NewVBox()
+	g.rows = container.New(layout.NewFormLayout()) // name | slider: the sliders line up
 	g.global = widget.NewCheck("Global locking", func(bool) {
 		if !g.building {
 			g.schedulePreview()
@@ -227,7 +228,7 @@ func (g *GatePanel) rebuild() {
 		if !ok {
 			note := widget.NewLabel(fmt.Sprintf("no gate (%s)", methodTitle(c.Method)))
 			note.Importance = widget.LowImportance
-			rows = append(rows, container.NewBorder(nil, nil, name, nil, note))
+			rows = append(rows, name, note)
 			continue
 		}
 		s := widget.NewSlider(kind.min, kind.max)
@@ -245,12 +246,12 @@ func (g *GatePanel) rebuild() {
 		g.sliders[n], g.labels[n] = s, val
 		sweep := widget.NewButtonWithIcon("", theme.ViewRestoreIcon(), func() { g.Sweep(n) })
 		sweep.Importance = widget.LowImportance
-		rows = append(rows, container.NewBorder(nil, nil, name, container.NewHBox(val, sweep), s))
+		rows = append(rows, name, container.NewBorder(nil, nil, nil, container.NewHBox(val, sweep), s))
 	}
 	if len(rows) == 0 {
 		hint := widget.NewLabel("A slider appears here for each concept* in the prompt.")
 		hint.Importance = widget.LowImportance
-		rows = append(rows, hint)
+		rows = append(rows, hint, layout.NewSpacer())
 	}
 	g.rows.Objects = rows
 	g.rows.Refresh()
