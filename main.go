@@ -49,6 +49,7 @@ var commands = map[string]command{
 			fs.StringVar(&req.From, "from", "", "start from the settings stored in an exported `PNG`")
 			fs.BoolVar(&req.ExactPerfusion, "exact", false, "several Perfusion concepts: use the exact C⁻¹-orthonormal form instead of the sum")
 			fs.BoolVar(&req.GlobalLocking, "global", false, "Perfusion global locking: keys from the prompt with each concept word replaced by its class word")
+			fs.BoolVar(&req.Attention, "attention", false, "also write each image's attention map per prompt word (where the image attended to it) under OUT/attention/")
 			return func(ctx context.Context, _ []string) error {
 				req.Concepts, req.Gates = concepts, gates
 				fs.Visit(func(f *flag.Flag) {

@@ -3,8 +3,12 @@ package app
 import (
 	"bytes"
 	"context"
+	"image"
+	"image/png"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"conceptstudio/engine"
@@ -74,5 +78,51 @@ func TestGenerateIsRepeatableAndRestorable(t *testing.T) {
 	other := run(GenerateRequest{Prompt: req.Prompt, Seed: 6, N: 1, Steps: 4, Guidance: 3})
 	if bytes.Equal(other, first) {
 		t.Fatal("another seed gave the same image")
+	}
+}
+
+// TestGenerateWritesAttentionMaps: -attention writes, per image, one
+// greyscale map per distinct prompt word, named by the word and carrying
+// it, of the model's image size, with its brightest pixel at full white.
+func TestGenerateWritesAttentionMaps(t *testing.T) {
+	m := tinyModelFile(t)
+	a, err := New(Options{LibraryDir: t.TempDir(), Out: &bytes.Buffer{}, Err: &bytes.Buffer{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	req := GenerateRequest{Prompt: "a dog on a blue background", Seed: 5, N: 2, Steps: 3, Guidance: 3, OutDir: out, ModelPath: m, Attention: true}
+	if err := a.Generate(context.Background(), req, nil); err != nil {
+		t.Fatal(err)
+	}
+	imgs, _ := filepath.Glob(filepath.Join(out, "*.png"))
+	if len(imgs) != 2 {
+		t.Fatalf("%d images", len(imgs))
+	}
+	for _, img := range imgs {
+		dir := filepath.Join(out, "attention", strings.TrimSuffix(filepath.Base(img), ".png"))
+		maps, _ := filepath.Glob(filepath.Join(dir, "*.png"))
+		if len(maps) != 5 { // a, dog, on, blue, background
+			t.Fatalf("%s: %d maps, want 5", dir, len(maps))
+		}
+		data, err := os.ReadFile(filepath.Join(dir, "dog.png"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		meta, err := store.ReadPNGMeta(data)
+		if err != nil || meta[AttentionWordKey] != "dog" {
+			t.Fatalf("dog.png metadata %v, %v", meta, err)
+		}
+		g, err := png.Decode(bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		gray, ok := g.(*image.Gray)
+		if !ok || gray.Bounds().Dx() != 16 {
+			t.Fatalf("map is %T of %v", g, g.Bounds())
+		}
+		if slices.Max(gray.Pix) != 255 {
+			t.Fatalf("brightest pixel %d, want 255", slices.Max(gray.Pix))
+		}
 	}
 }

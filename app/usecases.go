@@ -40,6 +40,10 @@ type GenerateRequest struct {
 	// GlobalLocking takes Perfusion's keys from the prompt with concept
 	// words replaced by their class words.
 	GlobalLocking bool
+	// Attention also writes, for every image, a greyscale map per prompt
+	// word of where the image attended to it: OutDir/attention/IMAGE/WORD.png
+	// (the word itself in the PNG's "word" text field).
+	Attention bool
 	// Which of Seed, Steps, Guidance were given explicitly (they then win
 	// over From's).
 	SeedSet, StepsSet, GuidanceSet bool
@@ -178,7 +182,11 @@ func (a *App) Generate(ctx context.Context, req GenerateRequest, progress Progre
 		return fmt.Errorf("cannot create the output folder: %w", err)
 	}
 	start := time.Now()
-	imgs, err := base.GenerateWith(ctx, engine.GenerateOptions{Prompt: req.Prompt, N: req.N, Seed: uint64(req.Seed), Steps: req.Steps, Guidance: req.Guidance, ExactPerfusion: req.ExactPerfusion, GlobalLocking: req.GlobalLocking}, uses,
+	var maps *engine.AttentionMaps
+	if req.Attention {
+		maps = &engine.AttentionMaps{}
+	}
+	imgs, err := base.GenerateWith(ctx, engine.GenerateOptions{Prompt: req.Prompt, N: req.N, Seed: uint64(req.Seed), Steps: req.Steps, Guidance: req.Guidance, ExactPerfusion: req.ExactPerfusion, GlobalLocking: req.GlobalLocking, Attention: maps}, uses,
 		func(step, total int) {
 			progress.report(Progress{Stage: "sampling", Step: step, Total: total, Elapsed: time.Since(start)})
 		})
@@ -197,10 +205,44 @@ func (a *App) Generate(ctx context.Context, req GenerateRequest, progress Progre
 		if err := engine.WriteFileAtomic(path, func(w io.Writer) error { return store.EncodePNG(w, img, meta) }); err != nil {
 			return err
 		}
+		if maps != nil {
+			if err := writeAttention(filepath.Join(req.OutDir, "attention", strings.TrimSuffix(filepath.Base(path), ".png")), maps, i); err != nil {
+				return err
+			}
+		}
 		fmt.Fprintln(a.Out, path)
 	}
 	return nil
 }
+
+// writeAttention writes image i's attention maps, one greyscale PNG per
+// distinct word (the first occurrence's), named by the word's slug, with
+// the word in the "word" text field.
+func writeAttention(dir string, maps *engine.AttentionMaps, i int) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("cannot create the attention folder: %w", err)
+	}
+	seen := map[string]bool{}
+	for w, word := range maps.Words {
+		name := slug(word)
+		if name == "" || seen[name] {
+			continue
+		}
+		seen[name] = true
+		g := image.NewGray(image.Rect(0, 0, maps.Size, maps.Size))
+		for k, v := range maps.Maps[i][w] {
+			g.Pix[k] = uint8(min(max(v*255+0.5, 0), 255))
+		}
+		meta := map[string]string{AttentionWordKey: word}
+		if err := engine.WriteFileAtomic(filepath.Join(dir, name+".png"), func(f io.Writer) error { return store.EncodePNG(f, g, meta) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// AttentionWordKey is the PNG text field naming an attention map's word.
+const AttentionWordKey = "word"
 
 // fromPNG fills a request from an exported PNG's settings: prompt, seed,
 // steps, guidance, and the concepts it used (found in the library by name

@@ -44,6 +44,19 @@ type GenerateOptions struct {
 	// GlobalLocking takes Perfusion's keys from the whole prompt with each
 	// concept word replaced by its class word (local locking otherwise).
 	GlobalLocking bool
+	// Attention, when set, receives where each word of the prompt was
+	// attended to in each image.
+	Attention *AttentionMaps
+}
+
+// AttentionMaps are cross-attention maps of one generation: for image i
+// and prompt word w, Maps[i][w] is an ImageSize×ImageSize map (row-major)
+// of how much the image attended to that word, averaged over layers,
+// heads and sampling steps, scaled so that its largest value is 1.
+type AttentionMaps struct {
+	Words []string
+	Size  int
+	Maps  [][][]float32
 }
 
 // sampler holds compiled forward nets per (batch, replica).
@@ -171,6 +184,17 @@ func (b *Base) sample(ctx context.Context, opt GenerateOptions, encode func(stri
 	}
 	tf := make([]float64, batch)
 	img := b.Cfg.ImageSize * b.Cfg.ImageSize * b.Cfg.InChannels
+	var acc [][][]float32 // [image][token position] maps, summed over steps
+	S := b.Cfg.ImageSize
+	if opt.Attention != nil {
+		acc = make([][][]float32, opt.N)
+		for i := range acc {
+			acc[i] = make([][]float32, L)
+			for j := range acc[i] {
+				acc[i][j] = make([]float32, S*S)
+			}
+		}
+	}
 	den := func(x []float32, t []int, n int) ([]float32, error) {
 		for i, ti := range t {
 			tf[i] = float64(ti)
@@ -192,6 +216,10 @@ func (b *Base) sample(ctx context.Context, opt GenerateOptions, encode func(stri
 				}
 				if err == nil {
 					copy(out[lo*img:hi*img], net.Output())
+					// the conditional rows are the last N of the batch
+					for row := max(lo, batch-opt.N); acc != nil && row < hi; row++ {
+						net.AddCrossAttention(row-lo, S, acc[row-(batch-opt.N)])
+					}
 				}
 				errs[r] = err
 			}()
@@ -207,6 +235,25 @@ func (b *Base) sample(ctx context.Context, opt GenerateOptions, encode func(stri
 	out, err := diffusion.Sample(ctx, b.Sched, b.Pred, model, opt.N, img, rng, diffusion.Options{Sampler: opt.Sampler, Steps: opt.Steps, ClipX0: true, Progress: progress})
 	if err != nil {
 		return nil, err
+	}
+	if opt.Attention != nil {
+		words := dataset.Words(opt.Prompt)
+		*opt.Attention = AttentionMaps{Words: words, Size: S, Maps: make([][][]float32, opt.N)}
+		for i := range acc {
+			for w := range words {
+				m := acc[i][w+1] // position 0 is <start>
+				var top float32
+				for _, v := range m {
+					top = max(top, v)
+				}
+				if top > 0 {
+					for k := range m {
+						m[k] /= top
+					}
+				}
+				opt.Attention.Maps[i] = append(opt.Attention.Maps[i], m)
+			}
+		}
 	}
 	imgs := make([]*image.NRGBA, opt.N)
 	for i := range imgs {

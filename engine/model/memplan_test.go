@@ -94,3 +94,72 @@ func randomize32(w *nn.Weights, seed uint64) {
 		}
 	}
 }
+
+// TestCrossAttentionMapsSumToOne: every layer's attention at a pixel sums
+// to 1 over token positions, so after averaging layers and heads and
+// resizing, the maps of one image sum to 1 at every pixel; padding tokens
+// (masked keys) get nothing.
+func TestCrossAttentionMapsSumToOne(t *testing.T) {
+	c := Tiny()
+	w := nn.NewWeights(tensor.Float32, 1)
+	n, err := Build(w, c, NetOptions{Batch: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	randomize32(w, 5)
+	tinyInputsNoTarget(t, n) // row 1 has 2 tokens, row 0 all MaxLen
+	if err := n.Run(); err != nil {
+		t.Fatal(err)
+	}
+	if len(n.g.CrossAttn) < 2 {
+		t.Fatalf("%d cross-attention sites, want one per resolution with cross-attention", len(n.g.CrossAttn))
+	}
+	const size = 20
+	dst := make([][]float32, c.MaxLen)
+	for j := range dst {
+		dst[j] = make([]float32, size*size)
+	}
+	n.AddCrossAttention(1, size, dst)
+	for p := 0; p < size*size; p++ {
+		var sum float32
+		for j := range dst {
+			sum += dst[j][p]
+		}
+		if math.Abs(float64(sum)-1) > 1e-4 {
+			t.Fatalf("pixel %d: attention sums to %v over tokens, want 1", p, sum)
+		}
+	}
+	for j := 2; j < c.MaxLen; j++ {
+		for _, v := range dst[j] {
+			if v != 0 {
+				t.Fatalf("padding token %d got attention %v", j, v)
+			}
+		}
+	}
+}
+
+// TestResizeAddBilinear: a constant map stays constant, and a map that is
+// 1 only at the top-left cell is largest at the top-left pixel and zero
+// far from it.
+func TestResizeAddBilinear(t *testing.T) {
+	const h, w, size = 4, 4, 16
+	flat := make([]float32, h*w)
+	for i := range flat {
+		flat[i] = 0.25
+	}
+	dst := make([]float32, size*size)
+	resizeAdd(flat, 0, 1, h, w, size, dst)
+	for i, v := range dst {
+		if math.Abs(float64(v)-0.25) > 1e-6 {
+			t.Fatalf("constant map: pixel %d = %v", i, v)
+		}
+	}
+	corner := make([]float32, h*w)
+	corner[0] = 1
+	dst = make([]float32, size*size)
+	resizeAdd(corner, 0, 1, h, w, size, dst)
+	if dst[0] != 1 || dst[size*size-1] != 0 || dst[size/2*size+size/2] != 0 {
+		t.Fatalf("corner map: top-left %v, bottom-right %v, centre %v", dst[0], dst[size*size-1], dst[size/2*size+size/2])
+	}
+}

@@ -260,6 +260,65 @@ func DepthToSpace(b, s, c int, src, dst []float32) {
 // FLOPs is the forward pass's matrix work for the whole batch.
 func (n *Net) FLOPs() float64 { return n.g.B.FLOPs() }
 
+// AddCrossAttention adds into dst[j] (one size×size map per token
+// position j < MaxLen) where batch row r's image attended to token j in
+// the last Run: the softmax weight of every query position, averaged over
+// heads and over the cross-attention layers, each layer's map resized
+// bilinearly from its feature map to size×size. The maps of one layer sum
+// to 1 over tokens at every pixel.
+func (n *Net) AddCrossAttention(r, size int, dst [][]float32) {
+	sites := n.g.CrossAttn
+	if len(sites) == 0 {
+		return
+	}
+	wl := 1 / float32(len(sites))
+	for _, site := range sites {
+		probs, s, ok := ops.AttentionProbs(site.Node)
+		if !ok || s.Lq != site.H*site.W {
+			continue
+		}
+		// mean over heads: [Lq, Lk]
+		m := make([]float32, s.Lq*s.Lk)
+		wh := wl / float32(s.Heads)
+		for h := 0; h < s.Heads; h++ {
+			p := probs[((r*s.Heads+h)*s.Lq)*s.Lk:][:s.Lq*s.Lk]
+			for i, v := range p {
+				m[i] += v * wh
+			}
+		}
+		for j := 0; j < s.Lk && j < len(dst); j++ {
+			resizeAdd(m, j, s.Lk, site.H, site.W, size, dst[j])
+		}
+	}
+}
+
+// resizeAdd adds column j of m (an h×w map stored as [h·w, stride]) to
+// dst (size×size), bilinearly with pixel centres aligned.
+func resizeAdd(m []float32, j, stride, h, w, size int, dst []float32) {
+	at := func(y, x int) float32 {
+		y, x = min(max(y, 0), h-1), min(max(x, 0), w-1)
+		return m[(y*w+x)*stride+j]
+	}
+	for py := 0; py < size; py++ {
+		fy := (float64(py)+0.5)*float64(h)/float64(size) - 0.5
+		y0 := int(fy)
+		if fy < 0 {
+			y0 = -1
+		}
+		ty := float32(fy - float64(y0))
+		for px := 0; px < size; px++ {
+			fx := (float64(px)+0.5)*float64(w)/float64(size) - 0.5
+			x0 := int(fx)
+			if fx < 0 {
+				x0 = -1
+			}
+			tx := float32(fx - float64(x0))
+			v := (1-ty)*((1-tx)*at(y0, x0)+tx*at(y0, x0+1)) + ty*((1-tx)*at(y0+1, x0)+tx*at(y0+1, x0+1))
+			dst[py*size+px] += v
+		}
+	}
+}
+
 // SetKeyIDs sets the token ids whose encoding gives the keys (KeyText
 // nets), one row per sample like Set's ids; call it after Set.
 func (n *Net) SetKeyIDs(ids []int) error {

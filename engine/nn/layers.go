@@ -107,6 +107,9 @@ func (s Scope) CrossAttention(x, ctx *Node, heads int) *Node {
 		k, v = DefaultKV{}.KeysValues(s, ctx, c)
 	}
 	a := s.G.B.Attention(q, k, v, heads, false, s.G.TextLen)
+	if xs := []int(x.Shape()); len(xs) == 4 {
+		s.G.CrossAttn = append(s.G.CrossAttn, AttnSite{Node: a, H: xs[1], W: xs[2]})
+	}
 	return s.Sub("out").Linear(a, c, true)
 }
 

@@ -34,6 +34,15 @@ type Graph struct {
 	// KeyCtx is a second text encoding for keys (Perfusion's global
 	// locking), or nil.
 	KeyCtx *Node
+	// CrossAttn lists the image-to-text attention nodes (for attention
+	// maps), with the feature map size their queries come from.
+	CrossAttn []AttnSite
+}
+
+// AttnSite is one cross-attention node over an H×W feature map.
+type AttnSite struct {
+	Node *Node
+	H, W int
 }
 
 // NewGraph starts building over weights w. frozen(name) says which weights

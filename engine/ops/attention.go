@@ -28,6 +28,22 @@ func (b *Builder) Attention(q, k, v *Node, heads int, causal bool, mask *KeyLeng
 	return b.apply("Attention", &attnKernel{s: s, mask: mask, ws32: &b.ws.attn32, ws64: &b.ws.attn64}, qs, q, k, v)
 }
 
+// AttentionProbs returns the probabilities an Attention node of a float32
+// graph computed in the last run, [B, Heads, Lq, Lk] (softmax over keys),
+// with the node's shape; ok is false for other nodes or before a run.
+// The slice is the op's own and is rewritten by the next run.
+func AttentionProbs(n *Node) (probs []float32, s kernels.AttnShape, ok bool) {
+	op, isOp := n.Op().(*fwdOp)
+	if !isOp {
+		return nil, s, false
+	}
+	k, isAttn := op.k.(*attnKernel)
+	if !isAttn || len(k.probs32) < k.nprobs() {
+		return nil, s, false
+	}
+	return k.probs32[:k.nprobs()], k.s, true
+}
+
 type attnKernel struct {
 	s       kernels.AttnShape
 	mask    *KeyLengths
