@@ -241,6 +241,50 @@ func writeAttention(dir string, maps *engine.AttentionMaps, i int) error {
 	return nil
 }
 
+// WordMap is one prompt word's attention map.
+type WordMap struct {
+	Word string
+	Map  *image.Gray
+}
+
+// ReadAttention reads the attention maps Generate wrote for the image at
+// imagePath (none, without error, when it wrote none), in prompt order.
+func ReadAttention(imagePath string, prompt string) ([]WordMap, error) {
+	dir := filepath.Join(filepath.Dir(imagePath), "attention", strings.TrimSuffix(filepath.Base(imagePath), ".png"))
+	paths, err := filepath.Glob(filepath.Join(dir, "*.png"))
+	if err != nil || len(paths) == 0 {
+		return nil, err
+	}
+	byWord := map[string]*image.Gray{}
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return nil, err
+		}
+		meta, err := store.ReadPNGMeta(data)
+		if err != nil {
+			return nil, fmt.Errorf("attention map %s: %w", filepath.Base(p), err)
+		}
+		img, err := png.Decode(bytes.NewReader(data))
+		if err != nil {
+			return nil, fmt.Errorf("attention map %s: %w", filepath.Base(p), err)
+		}
+		g, ok := img.(*image.Gray)
+		if !ok || meta[AttentionWordKey] == "" {
+			return nil, fmt.Errorf("attention map %s is not one this app wrote", filepath.Base(p))
+		}
+		byWord[meta[AttentionWordKey]] = g
+	}
+	var out []WordMap
+	for _, w := range dataset.Words(prompt) {
+		if g, ok := byWord[w]; ok {
+			out = append(out, WordMap{Word: w, Map: g})
+			delete(byWord, w)
+		}
+	}
+	return out, nil
+}
+
 // AttentionWordKey is the PNG text field naming an attention map's word.
 const AttentionWordKey = "word"
 

@@ -89,7 +89,7 @@ func (b *studioBackend) GenerateImages(ctx context.Context, spec GenerateSpec, p
 		return nil, err
 	}
 	req := app.GenerateRequest{Prompt: spec.Prompt, Gates: spec.Gates, Seed: spec.Seed, N: spec.N,
-		Steps: spec.Steps, Guidance: spec.Guidance, OutDir: dir, GlobalLocking: spec.GlobalLocking}
+		Steps: spec.Steps, Guidance: spec.Guidance, OutDir: dir, GlobalLocking: spec.GlobalLocking, Attention: !spec.Preview}
 	if len(spec.Concepts) > 0 {
 		entries, err := b.s.ListConcepts()
 		if err != nil {
@@ -143,7 +143,15 @@ func readShots(dir string, spec GenerateSpec) ([]Shot, error) {
 		if i := strings.LastIndexByte(base, '-'); i >= 0 {
 			idx, _ = strconv.Atoi(base[i+1:])
 		}
-		shots = append(shots, Shot{Image: img, Spec: spec, Index: idx, Path: p})
+		maps, err := app.ReadAttention(p, spec.Prompt)
+		if err != nil {
+			return nil, err
+		}
+		var att []WordMap
+		for _, m := range maps {
+			att = append(att, WordMap{Word: m.Word, Map: m.Map})
+		}
+		shots = append(shots, Shot{Image: img, Spec: spec, Index: idx, Path: p, Attention: att})
 	}
 	if len(shots) == 0 {
 		return nil, errors.New("the generation finished but wrote no images")

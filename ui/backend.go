@@ -60,6 +60,15 @@ type Shot struct {
 	Spec  GenerateSpec
 	Index int    // which image of the batch (seed and index make it again)
 	Path  string // the PNG the app wrote, with the settings in its text chunks; "" when in memory only
+	// Attention holds, per prompt word, where the image attended to it
+	// (greyscale, brightest = most), when the generation made them.
+	Attention []WordMap
+}
+
+// WordMap is one word's attention map.
+type WordMap struct {
+	Word string
+	Map  *image.Gray
 }
 
 // Generator renders images.

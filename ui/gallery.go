@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -51,6 +53,7 @@ type Gallery struct {
 	scroll    *container.Scroll
 	body      fyne.CanvasObject
 	enlarged  dialog.Dialog // the open enlargement, for tests
+	attention *widget.Select // its attention-map picker, when it has maps
 }
 
 const galleryCell = 136
@@ -216,15 +219,76 @@ func (g *Gallery) Enlarge(i int) {
 	img.ScaleMode = canvas.ImageScalePixels
 	img.FillMode = canvas.ImageFillContain
 	img.SetMinSize(fyne.NewSquareSize(384))
+	var attention fyne.CanvasObject = layout.NewSpacer()
+	if len(s.Attention) > 0 {
+		attention = g.attentionPicker(s, img)
+	}
 	prompt := widget.NewLabel(s.Spec.Prompt)
 	prompt.Wrapping = fyne.TextWrapWord
 	details := widget.NewLabel(shotTitle(s) + " · " + shotDetails(s))
 	details.Wrapping = fyne.TextWrapWord
 	export := widget.NewButtonWithIcon("Export…", theme.DocumentSaveIcon(), func() { g.Export([]Shot{s}) })
-	content := container.NewBorder(nil, container.NewVBox(prompt, details, container.NewHBox(layout.NewSpacer(), export)), nil, nil, img)
+	content := container.NewBorder(nil, container.NewVBox(prompt, details, container.NewHBox(attention, layout.NewSpacer(), export)), nil, nil, img)
 	d := dialog.NewCustom(shotTitle(s), "Close", content, g.win)
 	g.enlarged = d
 	d.Show()
+}
+
+// attentionPicker offers the shot's attention maps over the enlarged image:
+// concept words first (Perfusion's key locking should keep each on its
+// object), then the other words; "off" shows the plain image.
+func (g *Gallery) attentionPicker(s Shot, img *canvas.Image) fyne.CanvasObject {
+	const off = "off"
+	var words []string
+	for _, concepts := range []bool{true, false} {
+		for _, m := range s.Attention {
+			if strings.HasSuffix(m.Word, "*") == concepts {
+				words = append(words, m.Word)
+			}
+		}
+	}
+	sel := widget.NewSelect(append([]string{off}, words...), func(w string) {
+		img.Image = s.Image
+		for _, m := range s.Attention {
+			if m.Word == w {
+				img.Image = attentionOverlay(s.Image, m.Map, 256)
+			}
+		}
+		img.Refresh()
+	})
+	sel.SetSelectedIndex(0)
+	g.attention = sel
+	return container.NewHBox(widget.NewLabel("Attention to"), sel)
+}
+
+// attentionOverlay draws the image size×size (nearest, so its pixels stay
+// sharp) under the map (bilinear), coloured from transparent through
+// orange to red as attention grows.
+func attentionOverlay(src image.Image, m *image.Gray, size int) *image.NRGBA {
+	out := image.NewNRGBA(image.Rect(0, 0, size, size))
+	sb, mb := src.Bounds(), m.Bounds()
+	at := func(x, y int) float64 {
+		x, y = min(max(x, 0), mb.Dx()-1), min(max(y, 0), mb.Dy()-1)
+		return float64(m.GrayAt(mb.Min.X+x, mb.Min.Y+y).Y) / 255
+	}
+	for py := 0; py < size; py++ {
+		fy := (float64(py)+0.5)*float64(mb.Dy())/float64(size) - 0.5
+		y0 := int(math.Floor(fy))
+		ty := fy - float64(y0)
+		for px := 0; px < size; px++ {
+			fx := (float64(px)+0.5)*float64(mb.Dx())/float64(size) - 0.5
+			x0 := int(math.Floor(fx))
+			tx := fx - float64(x0)
+			v := (1-ty)*((1-tx)*at(x0, y0)+tx*at(x0+1, y0)) + ty*((1-tx)*at(x0, y0+1)+tx*at(x0+1, y0+1))
+			r, gg, b, _ := src.At(sb.Min.X+px*sb.Dx()/size, sb.Min.Y+py*sb.Dy()/size).RGBA()
+			// heat colour: orange at low attention, red at the most
+			hr, hg, hb := 255.0, 165*(1-v), 0.0
+			a := 0.75 * v
+			mix := func(c uint32, h float64) uint8 { return uint8(float64(c>>8)*(1-a) + h*a + 0.5) }
+			out.SetNRGBA(px, py, color.NRGBA{mix(r, hr), mix(gg, hg), mix(b, hb), 255})
+		}
+	}
+	return out
 }
 
 // Export saves shots: one asks for a file name, several for a folder.

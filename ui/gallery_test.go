@@ -1,9 +1,12 @@
 package ui
 
 import (
+	"image"
+	"image/color"
 	"image/png"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -122,5 +125,60 @@ func TestGalleryExportsSelectedAndAll(t *testing.T) {
 	g.Export(g.Selected()[:1])
 	if files2, _ := filepath.Glob(filepath.Join(dir, "*.png")); len(files2) != 5 {
 		t.Fatalf("cancel wrote files: %v", files2)
+	}
+}
+
+// TestGalleryAttentionOverlay: an enlarged shot with attention maps offers
+// its words (concept words first); picking one draws the map over the
+// image (red where the map is bright, the image untouched where it is
+// dark); "off" brings the plain image back.
+func TestGalleryAttentionOverlay(t *testing.T) {
+	newTestApp(t)
+	w := test.NewTempWindow(t, nil)
+	g := NewGallery(w, &fakeSaver{})
+	w.SetContent(g)
+	w.Resize(fyne.NewSize(700, 600))
+	s := testShots()[1] // grey 120
+	left := image.NewGray(image.Rect(0, 0, 8, 8))
+	for y := 0; y < 8; y++ {
+		for x := 0; x < 4; x++ {
+			left.SetGray(x, y, color.Gray{Y: 255})
+		}
+	}
+	s.Attention = []WordMap{{Word: "blue", Map: image.NewGray(image.Rect(0, 0, 8, 8))}, {Word: "teddy*", Map: left}}
+	g.Add([]Shot{s})
+	g.Enlarge(0)
+	if g.attention == nil {
+		t.Fatal("no attention picker for a shot with maps")
+	}
+	if want := []string{"off", "teddy*", "blue"}; !slices.Equal(g.attention.Options, want) {
+		t.Fatalf("options %q, want %q", g.attention.Options, want)
+	}
+	var big *canvas.Image
+	for _, o := range test.LaidOutObjects(w.Canvas().Overlays().Top()) {
+		if im, ok := o.(*canvas.Image); ok && im.Image == s.Image {
+			big = im
+		}
+	}
+	if big == nil {
+		t.Fatal("no enlarged image")
+	}
+	g.attention.SetSelected("teddy*")
+	over, ok := big.Image.(*image.NRGBA)
+	if !ok {
+		t.Fatalf("overlay is %T", big.Image)
+	}
+	n := over.Bounds().Dx()
+	hot := over.NRGBAAt(n/8, n/2)
+	cold := over.NRGBAAt(n-1-n/8, n/2)
+	if hot.R < 200 || hot.B > 60 {
+		t.Errorf("attended pixel %v, want red", hot)
+	}
+	if cold.R != 120 || cold.G != 120 || cold.B != 120 {
+		t.Errorf("unattended pixel %v, want the image's grey 120", cold)
+	}
+	g.attention.SetSelected("off")
+	if big.Image != s.Image {
+		t.Error(`"off" does not bring the plain image back`)
 	}
 }
