@@ -52,7 +52,7 @@ type Gallery struct {
 	clear     *widget.Button
 	scroll    *container.Scroll
 	body      fyne.CanvasObject
-	enlarged  dialog.Dialog // the open enlargement, for tests
+	enlarged  dialog.Dialog  // the open enlargement, for tests
 	attention *widget.Select // its attention-map picker, when it has maps
 }
 
