@@ -262,14 +262,24 @@ func (g *Gallery) attentionPicker(s Shot, img *canvas.Image) fyne.CanvasObject {
 }
 
 // attentionOverlay draws the image size×size (nearest, so its pixels stay
-// sharp) under the map (bilinear), coloured from transparent through
-// orange to red as attention grows.
+// sharp) under the map (bilinear, its range stretched to 0..1), coloured
+// from transparent through orange to red as attention grows.
 func attentionOverlay(src image.Image, m *image.Gray, size int) *image.NRGBA {
 	out := image.NewNRGBA(image.Rect(0, 0, size, size))
 	sb, mb := src.Bounds(), m.Bounds()
+	// stretch the map's own range to 0..1, so the least attended region
+	// shows the plain image whatever the word's overall share
+	lo, hi := uint8(255), uint8(0)
+	for y := mb.Min.Y; y < mb.Max.Y; y++ {
+		for x := mb.Min.X; x < mb.Max.X; x++ {
+			v := m.GrayAt(x, y).Y
+			lo, hi = min(lo, v), max(hi, v)
+		}
+	}
+	span := max(float64(hi)-float64(lo), 1)
 	at := func(x, y int) float64 {
 		x, y = min(max(x, 0), mb.Dx()-1), min(max(y, 0), mb.Dy()-1)
-		return float64(m.GrayAt(mb.Min.X+x, mb.Min.Y+y).Y) / 255
+		return (float64(m.GrayAt(mb.Min.X+x, mb.Min.Y+y).Y) - float64(lo)) / span
 	}
 	for py := 0; py < size; py++ {
 		fy := (float64(py)+0.5)*float64(mb.Dy())/float64(size) - 0.5
@@ -283,7 +293,7 @@ func attentionOverlay(src image.Image, m *image.Gray, size int) *image.NRGBA {
 			r, gg, b, _ := src.At(sb.Min.X+px*sb.Dx()/size, sb.Min.Y+py*sb.Dy()/size).RGBA()
 			// heat colour: orange at low attention, red at the most
 			hr, hg, hb := 255.0, 165*(1-v), 0.0
-			a := 0.75 * v
+			a := 0.8 * v
 			mix := func(c uint32, h float64) uint8 { return uint8(float64(c>>8)*(1-a) + h*a + 0.5) }
 			out.SetNRGBA(px, py, color.NRGBA{mix(r, hr), mix(gg, hg), mix(b, hb), 255})
 		}
