@@ -31,3 +31,14 @@ func baseConfig(b *testing.B) model.Config {
 
 func BenchmarkTrainStepReference32(b *testing.B) { benchmarkTrain(b, model.Reference(), 32) }
 func BenchmarkTrainStepBase32(b *testing.B)      { benchmarkTrain(b, baseConfig(b), 32) }
+
+// BenchmarkSample4x25Base is what the generate button does for 4 images ×
+// 25 guided DDIM steps on the base config (untrained weights).
+func BenchmarkSample4x25Base(b *testing.B) {
+	c := baseConfig(b)
+	for i := 0; i < b.N; i++ {
+		if _, err := benchSample(context.Background(), c); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
