@@ -28,6 +28,8 @@ type BenchOptions struct {
 	Model     model.Config
 	SkipTrain bool
 	SkipSgemm bool
+	// SkipSample leaves out the sampling timings.
+	SkipSample bool
 	Replicas  int // model replicas sharing the batch (0: one per core)
 }
 
@@ -93,7 +95,7 @@ func Bench(ctx context.Context, opt BenchOptions, progress func(stage string, st
 			return r, err
 		}
 	}
-	if !opt.SkipTrain {
+	if !opt.SkipSample {
 		progress("sampling", 0, 2)
 		var err error
 		if r.SampleSeconds, err = benchSample(ctx, opt.Model); err != nil {

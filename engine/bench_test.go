@@ -11,7 +11,7 @@ import (
 // benchmarkTrain times training steps of a configuration at a batch size.
 func benchmarkTrain(b *testing.B, c model.Config, batch int) {
 	b.ReportAllocs()
-	r, err := Bench(context.Background(), BenchOptions{Batch: batch, Steps: b.N, Model: c, SkipSgemm: true}, nil)
+	r, err := Bench(context.Background(), BenchOptions{Batch: batch, Steps: b.N, Model: c, SkipSgemm: true, SkipSample: true}, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
