@@ -1,10 +1,14 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"image"
+	"math"
 	"math/rand/v2"
+	"slices"
+	"strings"
 
 	"conceptstudio/engine/dataset"
 	"conceptstudio/engine/eval"
@@ -131,40 +135,108 @@ type ConceptReport struct {
 	Beta           float64 `json:"beta,omitempty"`
 }
 
+// EvalOptions shape a concept evaluation's cost; zero values take the
+// full fixed set, so reports stay comparable. Reports record what was
+// used.
+type EvalOptions struct {
+	// Beta overrides the Perfusion gate of every Perfusion concept (0: a
+	// concept's own, or 0.6 for several).
+	Beta float64 `json:"beta,omitempty"`
+	// SampleSteps are the sampler's steps per image (0: 25).
+	SampleSteps int `json:"sample_steps,omitempty"`
+	// Prompts caps the concept prompts used (0: all of
+	// dataset.ConceptPrompts, 24); fewer are picked evenly over the set.
+	Prompts int `json:"prompts,omitempty"`
+	// PairSeeds is how many images (seeds) each two-concept prompt gets
+	// (0: 2).
+	PairSeeds int `json:"pair_seeds,omitempty"`
+}
+
+func (o EvalOptions) sampleSteps() int { return cmp.Or(o.SampleSteps, 25) }
+func (o EvalOptions) pairSeeds() int   { return cmp.Or(o.PairSeeds, 2) }
+
+// evalGuidance is the classifier-free guidance of every evaluation image.
+const evalGuidance = 4
+
+// pick returns n indices spread evenly over [0, total) (all when n is 0
+// or not less than total).
+func pick(total, n int) []int {
+	if n <= 0 || n >= total {
+		n = total
+	}
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i * total / n
+	}
+	return out
+}
+
+// evalTools are what every concept evaluation loads.
+type evalTools struct {
+	atlas  *dataset.Atlas
+	oracle *eval.Oracle
+}
+
+func loadEvalTools() (*evalTools, error) {
+	atlas, err := dataset.LoadAtlas()
+	if err != nil {
+		return nil, err
+	}
+	oracle, err := eval.LoadOracle()
+	if err != nil {
+		return nil, err
+	}
+	return &evalTools{atlas: atlas, oracle: oracle}, nil
+}
+
+func (t *evalTools) close() { t.oracle.Close() }
+
+// references prepares a concept's reference images: its concept set (the
+// cut-outs) and the oracle features of each cut-out as the model would
+// draw it: big, centred, on white, at the model's size (the extent drawn
+// from a fixed seed).
+func (t *evalTools) references(b *Base, name, class string, refs []image.Image) (*dataset.ConceptSet, [][]float32, error) {
+	cs, err := dataset.NewConceptSet(t.atlas, name, class, refs)
+	if err != nil {
+		return nil, nil, err
+	}
+	rng := rand.New(rand.NewPCG(7, 7))
+	var imgs []image.Image
+	for i := range cs.Cutouts {
+		sc, err := cs.SingleScene(rng, i, "centre", "big", false, dataset.Background{Colour: "white"})
+		if err != nil {
+			return nil, nil, err
+		}
+		imgs = append(imgs, cs.RenderImage(sc, b.Cfg.ImageSize))
+	}
+	feats, err := t.oracle.Features(imgs)
+	return cs, feats, err
+}
+
 // EvalConcept generates the concept's evaluation prompts (seeds 0..n) and
 // measures identity against renders of the reference images and the
 // share of stated attributes satisfied. beta overrides a Perfusion gate
 // (0: the concept's own).
 func (b *Base) EvalConcept(ctx context.Context, c *Concept, refs []image.Image, beta float64, progress func(done, total int)) (ConceptReport, error) {
-	atlas, err := dataset.LoadAtlas()
+	return b.EvalConceptWith(ctx, c, refs, EvalOptions{Beta: beta}, progress)
+}
+
+// EvalConceptWith is EvalConcept with its cost set by opt.
+func (b *Base) EvalConceptWith(ctx context.Context, c *Concept, refs []image.Image, opt EvalOptions, progress func(done, total int)) (ConceptReport, error) {
+	t, err := loadEvalTools()
 	if err != nil {
 		return ConceptReport{}, err
 	}
-	oracle, err := eval.LoadOracle()
+	defer t.close()
+	return b.evalConcept(ctx, t, c, refs, opt, progress)
+}
+
+func (b *Base) evalConcept(ctx context.Context, t *evalTools, c *Concept, refs []image.Image, opt EvalOptions, progress func(done, total int)) (ConceptReport, error) {
+	_, refFeat, err := t.references(b, c.Name, c.Class, refs)
 	if err != nil {
 		return ConceptReport{}, err
 	}
-	defer oracle.Close()
-	cs, err := dataset.NewConceptSet(atlas, c.Name, c.Class, refs)
-	if err != nil {
-		return ConceptReport{}, err
-	}
-	// The reference images as the model would draw them: big, centred, on
-	// white.
-	rng := rand.New(rand.NewPCG(7, 7))
-	var refImgs []image.Image
-	for i := range cs.Cutouts {
-		sc, err := cs.SingleScene(rng, i, "centre", "big", false, dataset.Background{Colour: "white"})
-		if err != nil {
-			return ConceptReport{}, err
-		}
-		refImgs = append(refImgs, cs.RenderImage(sc, b.Cfg.ImageSize))
-	}
-	refFeat, err := oracle.Features(refImgs)
-	if err != nil {
-		return ConceptReport{}, err
-	}
-	rep := ConceptReport{Concept: c.Name, Method: c.Method, Bytes: c.Size(), TrainSeconds: c.Settings.TrainSeconds, Beta: beta}
+	rep := ConceptReport{Concept: c.Name, Method: c.Method, Bytes: c.Size(), TrainSeconds: c.Settings.TrainSeconds, Beta: opt.Beta}
 	// Real-images row: each reference against the others.
 	if len(refFeat) > 1 {
 		var sum float64
@@ -174,15 +246,17 @@ func (b *Base) EvalConcept(ctx context.Context, c *Concept, refs []image.Image, 
 		}
 		rep.RealIdentity = sum / float64(len(refFeat))
 	}
-	prompts := dataset.ConceptPrompts(c.Name, c.Class)
-	use := ConceptUse{Concept: c, Beta: beta}
+	all := dataset.ConceptPrompts(c.Name, c.Class)
+	idx := pick(len(all), opt.Prompts)
+	use := ConceptUse{Concept: c, Beta: opt.Beta}
 	var attrs ratio
 	var gens []image.Image
-	for i, p := range prompts {
+	for k, i := range idx {
+		p := all[i]
 		if progress != nil {
-			progress(i, len(prompts))
+			progress(k, len(idx))
 		}
-		imgs, err := b.GenerateWith(ctx, GenerateOptions{Prompt: p.Text, N: 1, Seed: uint64(i), Steps: 25, Guidance: 4}, []ConceptUse{use}, nil)
+		imgs, err := b.GenerateWith(ctx, GenerateOptions{Prompt: p.Text, N: 1, Seed: uint64(i), Steps: opt.sampleSteps(), Guidance: evalGuidance}, []ConceptUse{use}, nil)
 		if err != nil {
 			return rep, fmt.Errorf("prompt %q: %w", p.Text, err)
 		}
@@ -190,7 +264,7 @@ func (b *Base) EvalConcept(ctx context.Context, c *Concept, refs []image.Image, 
 		if p.Other != "" {
 			ep.Objects = append(ep.Objects, p.Other)
 		}
-		sc := eval.ScoreImage(imgs[0], ep, oracle)
+		sc := eval.ScoreImage(imgs[0], ep, t.oracle)
 		for _, ch := range sc.Checks {
 			attrs.add(ch.OK)
 		}
@@ -198,12 +272,196 @@ func (b *Base) EvalConcept(ctx context.Context, c *Concept, refs []image.Image, 
 			gens = append(gens, imgs[0])
 		}
 	}
-	genFeat, err := oracle.Features(gens)
+	if progress != nil {
+		progress(len(idx), len(idx))
+	}
+	if len(gens) > 0 {
+		genFeat, err := t.oracle.Features(gens)
+		if err != nil {
+			return rep, err
+		}
+		rep.Identity = eval.Identity(genFeat, refFeat)
+	}
+	rep.PromptFidelity = attrs.value()
+	rep.Prompts = len(idx)
+	return rep, nil
+}
+
+// ParetoBetas are the Perfusion gates a Pareto sweep evaluates.
+var ParetoBetas = []float64{0.4, 0.5, 0.6, 0.7, 0.8}
+
+// EvalPareto evaluates one Perfusion concept at each gate β (ParetoBetas
+// when betas is nil), with opt's cost (its Beta is ignored): identity
+// against prompt fidelity, the gate's trade-off.
+func (b *Base) EvalPareto(ctx context.Context, c *Concept, refs []image.Image, betas []float64, opt EvalOptions, progress func(done, total int)) ([]ConceptReport, error) {
+	if c.Method != Perfusion {
+		return nil, fmt.Errorf("a Pareto sweep over the gate β needs a Perfusion concept; %s* is %s", c.Name, c.Method)
+	}
+	if betas == nil {
+		betas = ParetoBetas
+	}
+	t, err := loadEvalTools()
+	if err != nil {
+		return nil, err
+	}
+	defer t.close()
+	var out []ConceptReport
+	per := len(pick(len(dataset.ConceptPrompts(c.Name, c.Class)), opt.Prompts))
+	for k, beta := range betas {
+		if beta <= 0 || beta > 1 {
+			return out, fmt.Errorf("gate β %g is not in (0, 1]", beta)
+		}
+		o := opt
+		o.Beta = beta
+		rep, err := b.evalConcept(ctx, t, c, refs, o, func(done, _ int) {
+			if progress != nil {
+				progress(k*per+done, len(betas)*per)
+			}
+		})
+		if err != nil {
+			return out, err
+		}
+		out = append(out, rep)
+	}
+	return out, nil
+}
+
+// PairPrompt is one two-concept evaluation prompt: "a A* <relation> a B*,
+// on a COLOUR background".
+type PairPrompt struct {
+	Text     string `json:"text"`
+	Relation string `json:"relation"`
+	Colour   string `json:"colour"`
+}
+
+// pairRelations are the relations two-concept prompts state ("next to"
+// states no side, so it is left out).
+var pairRelations = []string{dataset.RelLeftOf, dataset.RelRightOf, dataset.RelAbove, dataset.RelBelow}
+
+// PairColours are the two background colours of two concepts'
+// two-concept prompts: of the plain colours both concept sets allow, the
+// two farthest from every cut-out's mean colour (the largest least CIE76
+// ΔE), so that both objects stand out for the foreground mask and the
+// oracle.
+func PairColours(a, b *dataset.ConceptSet) []string {
+	type cand struct {
+		colour string
+		de     float64
+	}
+	var cs []cand
+	for _, c := range dataset.Colours {
+		if !a.BackgroundAllowed(c.Name) || !b.BackgroundAllowed(c.Name) {
+			continue
+		}
+		de := math.Inf(1)
+		for _, set := range []*dataset.ConceptSet{a, b} {
+			for i := range set.Cutouts {
+				de = math.Min(de, dataset.DeltaE(c.RGB, set.Mean(i)))
+			}
+		}
+		cs = append(cs, cand{c.Name, de})
+	}
+	slices.SortStableFunc(cs, func(p, q cand) int { return cmp.Compare(q.de, p.de) })
+	var out []string
+	for _, c := range cs[:min(2, len(cs))] {
+		out = append(out, c.colour)
+	}
+	return out
+}
+
+// PairPrompts is the fixed two-concept prompt set for concepts named a
+// and b: each of the four sided relations on each background colour (nil:
+// blue and green), a subject first: "a teddy* on the left of a teapot*,
+// on a blue background".
+func PairPrompts(a, b string, colours []string) []PairPrompt {
+	if colours == nil {
+		colours = []string{"blue", "green"}
+	}
+	art := func(w string) string {
+		if strings.ContainsRune("aeiou", rune(w[0])) {
+			return "an " + w
+		}
+		return "a " + w
+	}
+	var out []PairPrompt
+	for _, c := range colours {
+		for _, rel := range pairRelations {
+			out = append(out, PairPrompt{
+				Text:     fmt.Sprintf("%s %s %s, on %s background", art(a+"*"), dataset.RelationPhrase(rel), art(b+"*"), art(c)),
+				Relation: rel, Colour: c,
+			})
+		}
+	}
+	return out
+}
+
+// PairReport is a two-concept evaluation: over every image of the pair's
+// prompts, the share where both objects were found, each was its own
+// concept, they stood as stated, and all of that at once (Success).
+type PairReport struct {
+	Concepts        [2]string `json:"concepts"`
+	Methods         [2]Method `json:"methods"`
+	Images          int       `json:"images"`
+	Success         float64   `json:"success"`
+	BothFound       float64   `json:"both_found"`
+	IdentityRight   float64   `json:"identity_right"`
+	RelationRight   float64   `json:"relation_right"`
+	BackgroundRight float64   `json:"background_right"`
+	Beta            float64   `json:"beta,omitempty"`
+}
+
+// EvalPair generates the two-concept prompts (PairPrompts on
+// PairColours) for concepts ca and cb, opt.PairSeeds images each (prompt
+// k's images start at seed k), and scores each image with eval.ScorePair
+// against both concepts' classes and references.
+func (b *Base) EvalPair(ctx context.Context, ca, cb *Concept, refsA, refsB []image.Image, opt EvalOptions, progress func(done, total int)) (PairReport, error) {
+	t, err := loadEvalTools()
+	if err != nil {
+		return PairReport{}, err
+	}
+	defer t.close()
+	return b.evalPair(ctx, t, ca, cb, refsA, refsB, opt, progress)
+}
+
+func (b *Base) evalPair(ctx context.Context, t *evalTools, ca, cb *Concept, refsA, refsB []image.Image, opt EvalOptions, progress func(done, total int)) (PairReport, error) {
+	rep := PairReport{Concepts: [2]string{ca.Name, cb.Name}, Methods: [2]Method{ca.Method, cb.Method}, Beta: opt.Beta}
+	csA, featA, err := t.references(b, ca.Name, ca.Class, refsA)
 	if err != nil {
 		return rep, err
 	}
-	rep.Identity = eval.Identity(genFeat, refFeat)
-	rep.PromptFidelity = attrs.value()
-	rep.Prompts = len(prompts)
+	csB, featB, err := t.references(b, cb.Name, cb.Class, refsB)
+	if err != nil {
+		return rep, err
+	}
+	prompts := PairPrompts(ca.Name, cb.Name, PairColours(csA, csB))
+	pa, pb := eval.PairConcept{Class: ca.Class, Refs: featA}, eval.PairConcept{Class: cb.Class, Refs: featB}
+	uses := []ConceptUse{{Concept: ca, Beta: opt.Beta}, {Concept: cb, Beta: opt.Beta}}
+	n := opt.pairSeeds()
+	var ok, found, id, rel, bg ratio
+	for k, p := range prompts {
+		if progress != nil {
+			progress(k*n, len(prompts)*n)
+		}
+		imgs, err := b.GenerateWith(ctx, GenerateOptions{Prompt: p.Text, N: n, Seed: uint64(k), Steps: opt.sampleSteps(), Guidance: evalGuidance}, uses, nil)
+		if err != nil {
+			return rep, fmt.Errorf("prompt %q: %w", p.Text, err)
+		}
+		for _, img := range imgs {
+			s, err := eval.ScorePair(img, p.Relation, t.oracle, pa, pb)
+			if err != nil {
+				return rep, err
+			}
+			ok.add(s.OK)
+			found.add(s.Found)
+			id.add(s.Found && s.IdentityOK)
+			rel.add(s.Found && s.RelationOK)
+			bg.add(s.Background == p.Colour)
+		}
+	}
+	if progress != nil {
+		progress(len(prompts)*n, len(prompts)*n)
+	}
+	rep.Images = ok.n
+	rep.Success, rep.BothFound, rep.IdentityRight, rep.RelationRight, rep.BackgroundRight = ok.value(), found.value(), id.value(), rel.value(), bg.value()
 	return rep, nil
 }

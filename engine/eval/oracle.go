@@ -381,7 +381,13 @@ func (o *Oracle) Features(imgs []image.Image) ([][]float32, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([][]float32, len(imgs))
+	return pairFeatures(feats), nil
+}
+
+// pairFeatures combines each image's two views' features (run's order)
+// as Features describes.
+func pairFeatures(feats [][]float32) [][]float32 {
+	out := make([][]float32, len(feats)/2)
 	for i := range out {
 		f, g := feats[2*i], feats[2*i+1]
 		normalise(f)
@@ -392,7 +398,7 @@ func (o *Oracle) Features(imgs []image.Image) ([][]float32, error) {
 		normalise(f)
 		out[i] = f
 	}
-	return out, nil
+	return out
 }
 
 // Identity is the mean cosine similarity over all pairs (one from a, one

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image"
 	"math"
+	"slices"
 
 	"conceptstudio/engine/dataset"
 )
@@ -21,8 +22,16 @@ type PairScore struct {
 	// likewise for B's region. Which region is A's is the assignment with
 	// the larger SimAA+SimBB.
 	SimAA, SimAB, SimBA, SimBB float64
+	// LabelA and LabelB are the oracle's names for A's and B's regions,
+	// and RankA and RankB where each region's own concept's class ranks
+	// among the oracle's answers for it (1: first; 0 when the oracle does
+	// not know the class).
+	LabelA, LabelB string
+	RankA, RankB   int
 	// IdentityOK: each region is closer to its own concept's references
-	// than to the other concept's (SimAA > SimAB and SimBB > SimBA).
+	// than to the other concept's (SimAA > SimAB and SimBB > SimBA), and
+	// its concept's class is among the oracle's pairTopK likeliest names
+	// for it (when the oracle knows the class).
 	IdentityOK bool
 	// Relation is how A's region stands to B's (Relation's words), and
 	// RelationOK whether the stated relation holds (RelationHolds).
@@ -34,26 +43,61 @@ type PairScore struct {
 	OK bool
 }
 
+// pairTopK is how high a region's concept class must rank among the
+// oracle's names for it: not only the first, as a region cut from an
+// object it touched keeps a little of that object (a couch cut from a dog
+// above it ranks 9th in TestScorePairOnCompositions); of ~850 classes,
+// noise rarely puts a given one this high (TestScorePairRejectsNoise).
+const pairTopK = 10
+
+// classRank is the rank of class in p (1: the likeliest), 0 when the
+// oracle has no such class.
+func classRank(o *Oracle, p []float32, class string) int {
+	i := slices.Index(o.Record.Classes, class)
+	if i < 0 {
+		return 0
+	}
+	r := 1
+	for _, v := range p {
+		if v > p[i] {
+			r++
+		}
+	}
+	return r
+}
+
 // minCutShare is the least share of the foreground each side of a cut
 // must keep: a cut that leaves a sliver is no second object.
 const minCutShare = 0.15
 
+// PairConcept is what ScorePair knows of one concept: its class (the
+// super-category, as the oracle names it) and the oracle Features of its
+// reference images.
+type PairConcept struct {
+	Class string
+	Refs  [][]float32
+}
+
 // ScorePair scores an image for "A <relation> B" (relation a
-// dataset.Relations entry), with refA and refB the oracle Features of each
-// concept's reference images. The foreground mask (ForegroundMask on the
+// dataset.Relations entry). The foreground mask (ForegroundMask on the
 // border's background colour) is parted into two objects in up to two
 // ways: its two largest connected pieces (Split), and a cut across the
 // relation's axis at the mask's thinnest line in the middle half of its
 // box (touching objects are one piece). Each object alone (the other
 // painted over in the background colour, as ScoreImage isolates objects)
-// goes through the oracle; within a partition the object more like A's
+// goes through the oracle, for its features and its name; within a
+// partition the object more like A's
 // references is taken as A's, and the partition used is the one whose
 // regions are told apart best (the larger of each one's weaker margin,
 // own-concept similarity minus other-concept similarity). The image
 // succeeds when both regions are their own concepts (each closer to its
-// own references than to the other's) and stand as stated.
-func ScorePair(img image.Image, relation string, o *Oracle, refA, refB [][]float32) (PairScore, error) {
+// own references than to the other's, and its class among the oracle's
+// pairTopK likeliest names for it when the oracle knows the class:
+// similarity alone is relative, and even noise is closer to one of two
+// concepts) and stand as stated.
+func ScorePair(img image.Image, relation string, o *Oracle, ca, cb PairConcept) (PairScore, error) {
 	var s PairScore
+	refA, refB := ca.Refs, cb.Refs
 	if len(refA) == 0 || len(refB) == 0 {
 		return s, fmt.Errorf("eval: ScorePair needs reference features of both concepts")
 	}
@@ -83,10 +127,15 @@ func ScorePair(img image.Image, relation string, o *Oracle, refA, refB [][]float
 	for _, pt := range parts {
 		views = append(views, paintOver(r, pt.q, &bm), paintOver(r, pt.p, &bm))
 	}
-	feats, err := o.Features(views)
+	logits, raw, err := o.run(o.inputs(views), 2*len(views))
 	if err != nil {
 		return s, err
 	}
+	labels, probs, err := o.labels(logits)
+	if err != nil {
+		return s, err
+	}
+	feats := pairFeatures(raw)
 	sim := func(f []float32, refs [][]float32) float64 { return Identity([][]float32{f}, refs) }
 	var regA, regB *Mask
 	best := math.Inf(-1)
@@ -96,9 +145,13 @@ func ScorePair(img image.Image, relation string, o *Oracle, refA, refB [][]float
 		a, b := pt.p, pt.q
 		pa, pb, qa, qb := sim(fp, refA), sim(fp, refB), sim(fq, refA), sim(fq, refB)
 		c.SimAA, c.SimAB, c.SimBA, c.SimBB = pa, pb, qa, qb
+		c.LabelA, c.LabelB = labels[2*k], labels[2*k+1]
+		c.RankA, c.RankB = classRank(o, probs[2*k], ca.Class), classRank(o, probs[2*k+1], cb.Class)
 		if qa+pb > pa+qb {
 			a, b = pt.q, pt.p
 			c.SimAA, c.SimAB, c.SimBA, c.SimBB = qa, qb, pa, pb
+			c.LabelA, c.LabelB = c.LabelB, c.LabelA
+			c.RankA, c.RankB = classRank(o, probs[2*k+1], ca.Class), classRank(o, probs[2*k], cb.Class)
 		}
 		// The partition that tells the two concepts apart best: the larger
 		// of the two regions' weaker margin.
@@ -108,7 +161,7 @@ func ScorePair(img image.Image, relation string, o *Oracle, refA, refB [][]float
 			s = c
 		}
 	}
-	s.IdentityOK = s.SimAA > s.SimAB && s.SimBB > s.SimBA
+	s.IdentityOK = s.SimAA > s.SimAB && s.SimBB > s.SimBA && s.RankA <= pairTopK && s.RankB <= pairTopK
 	s.Relation = Relation(regA, regB)
 	s.RelationOK = RelationHolds(regA, regB, relation)
 	s.OK = s.IdentityOK && s.RelationOK

@@ -1,12 +1,15 @@
 package eval
 
 import (
+	"cmp"
 	"fmt"
 	"image"
 	_ "image/png"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"conceptstudio/engine/dataset"
@@ -19,7 +22,7 @@ type pairConcept struct {
 	name  string
 	set   *dataset.ConceptSet
 	views []personalView
-	refs  [][]float32
+	refs  PairConcept
 }
 
 func loadPairConcept(t *testing.T, o *Oracle, short, class string) pairConcept {
@@ -42,7 +45,7 @@ func loadPairConcept(t *testing.T, o *Oracle, short, class string) pairConcept {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pc := pairConcept{name: short, set: cs}
+	pc := pairConcept{name: short, set: cs, refs: PairConcept{Class: class}}
 	var refImgs []image.Image
 	for i, cut := range cs.Cutouts {
 		pc.views = append(pc.views, toPersonal(cut))
@@ -52,7 +55,7 @@ func loadPairConcept(t *testing.T, o *Oracle, short, class string) pairConcept {
 		}
 		refImgs = append(refImgs, cs.RenderImage(sc, 32))
 	}
-	if pc.refs, err = o.Features(refImgs); err != nil {
+	if pc.refs.Refs, err = o.Features(refImgs); err != nil {
 		t.Fatal(err)
 	}
 	return pc
@@ -105,18 +108,32 @@ func pairPlaces(rel string, side, gap float64) (s, o [2]float64) {
 	}
 }
 
-// commonBackground is a plain colour both concepts may be drawn on.
+// commonBackground is a plain colour both concepts may be drawn on: the
+// skip-th by contrast (the least ΔE from any cut-out's mean colour), as the
+// engine's two-concept prompts pick them.
 func commonBackground(t *testing.T, a, b pairConcept, skip int) string {
-	for _, c := range []string{"blue", "green", "teal", "purple", "yellow", "white", "gray", "black"} {
-		if a.set.BackgroundAllowed(c) && b.set.BackgroundAllowed(c) {
-			if skip == 0 {
-				return c
-			}
-			skip--
-		}
+	type cand struct {
+		colour string
+		de     float64
 	}
-	t.Fatalf("no common background for %s and %s", a.name, b.name)
-	return ""
+	var cs []cand
+	for _, c := range dataset.Colours {
+		if !a.set.BackgroundAllowed(c.Name) || !b.set.BackgroundAllowed(c.Name) {
+			continue
+		}
+		de := math.Inf(1)
+		for _, set := range []*dataset.ConceptSet{a.set, b.set} {
+			for i := range set.Cutouts {
+				de = math.Min(de, dataset.DeltaE(c.RGB, set.Mean(i)))
+			}
+		}
+		cs = append(cs, cand{c.Name, de})
+	}
+	slices.SortStableFunc(cs, func(p, q cand) int { return cmp.Compare(q.de, p.de) })
+	if skip >= len(cs) {
+		t.Fatalf("no common background for %s and %s", a.name, b.name)
+	}
+	return cs[skip].colour
 }
 
 // TestScorePairOnCompositions draws the example concepts' own cut-outs in
@@ -190,6 +207,44 @@ func TestScorePairOnCompositions(t *testing.T) {
 	t.Logf("right compositions passed: %d of %d (%d of them cut apart)", pass, n, cuts)
 	if cuts < 4 {
 		t.Errorf("only %d touching pairs needed a cut: the cut path is barely tested", cuts)
+	}
+}
+
+// TestScorePairRejectsNoise: blotchy noise (what an untrained model
+// draws) is not two concepts, although one of two concepts is always the
+// closer.
+func TestScorePairRejectsNoise(t *testing.T) {
+	o := testOracle(t)
+	A := loadPairConcept(t, o, "teddy", "teddy bear")
+	B := loadPairConcept(t, o, "teapot", "teapot")
+	rng := rand.New(rand.NewPCG(3, 4))
+	found, passed := 0, 0
+	for k := 0; k < 40; k++ {
+		// Noise at 8×8, upsampled: blobs of a few pixels.
+		coarse := make([]float32, 8*8*3)
+		for i := range coarse {
+			coarse[i] = float32(max(-1, min(1, rng.NormFloat64()*0.7)))
+		}
+		pix := make([]float32, 32*32*3)
+		for y := 0; y < 32; y++ {
+			for x := 0; x < 32; x++ {
+				copy(pix[3*(32*y+x):3*(32*y+x)+3], coarse[3*(8*(y/4)+x/4):])
+			}
+		}
+		s, err := ScorePair(FromNHWC(pix, 32), dataset.Relations[k%4], o, A.refs, B.refs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Found {
+			found++
+		}
+		if s.OK {
+			passed++
+		}
+	}
+	t.Logf("noise: two objects found in %d of 40, passed %d", found, passed)
+	if passed > 0 {
+		t.Errorf("%d of 40 noise images pass as two concepts", passed)
 	}
 }
 
