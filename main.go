@@ -80,18 +80,30 @@ var commands = map[string]command{
 		},
 	},
 	"eval": {
-		summary: "measure a concept's identity and prompt fidelity",
-		usage:   "eval -concept FILE [-json] [-beta B] IMAGE... | eval -base [-prompts N] [-json]",
+		summary: "measure a concept's identity and prompt fidelity, or compare the methods",
+		usage:   "eval -concept FILE [-json] [-beta B] IMAGE... | eval -base [-prompts N] [-json] | eval -pareto -concept FILE -out PLOT.png IMAGE... | eval -compare -out DIR [-methods ti,lora,dreambooth,perfusion] [-concepts teddy,teapot,dog,couch] [-images 4] [-steps N]",
 		setup: func(fs *flag.FlagSet, a *app.App) func(context.Context, []string) error {
 			var req app.EvalRequest
+			var methods, concepts string
 			fs.StringVar(&req.ConceptPath, "concept", "", "concept `file` to evaluate")
 			fs.BoolVar(&req.JSON, "json", false, "print the result as JSON")
 			fs.BoolVar(&req.Base, "base", false, "evaluate the base model instead of a concept")
-			fs.IntVar(&req.Prompts, "prompts", 200, "how many held-out prompts -base uses")
+			fs.IntVar(&req.Prompts, "prompts", 200, "how many held-out prompts -base uses; for concepts, at most this many of the 24 fixed prompts")
 			fs.Float64Var(&req.Beta, "beta", 0, "Perfusion gate for the generated images (0: the concept's own)")
 			fs.StringVar(&req.ModelPath, "model", "", "base model `file` (default: the embedded one)")
+			fs.IntVar(&req.SampleSteps, "sample-steps", 25, "sampler steps per evaluation image")
+			fs.BoolVar(&req.Pareto, "pareto", false, "sweep the Perfusion concept's gate β over 0.4-0.8 and plot identity against prompt fidelity to -out (PNG; the numbers go next to it as .json)")
+			fs.BoolVar(&req.Compare, "compare", false, "train every method on every example concept into -out DIR and write results.json, table.md and pareto-NAME.png there (resumable: run it again to continue)")
+			fs.StringVar(&req.Out, "out", "", "-pareto: the plot `file` (.png); -compare: the run's `dir`")
+			fs.StringVar(&methods, "methods", strings.Join(app.CompareMethods, ","), "-compare: the methods, comma-separated")
+			fs.StringVar(&concepts, "concepts", strings.Join(app.CompareConcepts, ","), "-compare: the example concepts, comma-separated, paired in twos for the two-concept score; the first gets the gate sweep")
+			fs.StringVar(&req.ExamplesDir, "examples", "examples", "-compare: the `dir` holding the example concepts' folders of PNGs")
+			fs.IntVar(&req.TrainImages, "images", 4, "-compare: train from the first `N` example images of each concept (all are references)")
+			fs.IntVar(&req.Steps, "steps", 0, "-compare: training steps of every concept (0: each method's default)")
+			fs.IntVar(&req.PairSeeds, "pair-seeds", 2, "-compare: images per two-concept prompt")
 			return func(ctx context.Context, images []string) error {
 				req.Images = images
+				req.Methods, req.Concepts = splitList(methods), splitList(concepts)
 				return a.Eval(ctx, req, a.Progress("eval"))
 			}
 		},
@@ -158,6 +170,17 @@ var commands = map[string]command{
 			}
 		},
 	},
+}
+
+// splitList reads a comma-separated flag value.
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // listFlag collects a repeatable string flag.

@@ -64,15 +64,37 @@ type TrainRequest struct {
 	ModelPath string // "" for the embedded base model
 }
 
-// EvalRequest asks for a concept's (or the base model's) quality table.
+// EvalRequest asks for a concept's (or the base model's) quality table,
+// a Perfusion concept's gate sweep (Pareto), or the method comparison
+// (Compare).
 type EvalRequest struct {
 	ConceptPath string
 	Images      []string
 	JSON        bool
 	Base        bool
-	Prompts     int     // base evaluation prompts (0: 200)
-	Beta        float64 // Perfusion gate override (0: the concept's)
-	ModelPath   string
+	// Prompts: base evaluation prompts (0: 200); for concepts, a cap on
+	// the 24 fixed prompts (0 or more than 24: all).
+	Prompts   int
+	Beta      float64 // Perfusion gate override (0: the concept's)
+	ModelPath string
+	// SampleSteps are the sampler's steps per evaluation image (0: 25).
+	SampleSteps int
+
+	// Pareto sweeps the concept's gate over engine.ParetoBetas and writes
+	// the plot to Out (PNG) and the numbers next to it (.json).
+	Pareto bool
+	// Compare trains and evaluates Methods × Concepts into the folder Out.
+	Compare bool
+	Out     string
+	// Methods and Concepts of a comparison (nil: all four trainable
+	// methods; CompareConcepts). Concepts are example folders
+	// ExamplesDir/NAME/*.png named by their short names (teddy, teapot,
+	// dog, couch).
+	Methods, Concepts []string
+	ExamplesDir       string // "" : "examples"
+	TrainImages       int    // the first N example images train (0: 4); all are references
+	Steps             int    // training steps (0: each method's default)
+	PairSeeds         int    // images per two-concept prompt (0: 2)
 }
 
 // PretrainRequest asks for (more) base-model training.
@@ -515,8 +537,16 @@ func (a *App) Train(ctx context.Context, req TrainRequest, progress ProgressFunc
 // Eval measures the base model (-base) or a concept against its
 // reference images: identity and prompt fidelity.
 func (a *App) Eval(ctx context.Context, req EvalRequest, progress ProgressFunc) error {
+	switch {
+	case req.Compare && (req.Pareto || req.Base):
+		return usageError("-compare goes alone, without -pareto or -base")
+	case req.Compare:
+		return a.compare(ctx, req, progress)
+	case req.Pareto:
+		return a.pareto(ctx, req, progress)
+	}
 	if req.ConceptPath == "" && !req.Base {
-		return usageError("missing -concept FILE (or -base)")
+		return usageError("missing -concept FILE (or -base, -compare)")
 	}
 	base, err := a.base(req.ModelPath)
 	if err != nil {
@@ -543,15 +573,11 @@ func (a *App) Eval(ctx context.Context, req EvalRequest, progress ProgressFunc) 
 		if len(req.Images) == 0 {
 			return usageError("give the concept's reference images after the flags")
 		}
-		loaded, _, err := store.LoadImages(req.Images, 1)
+		refs, err := loadImages(req.Images)
 		if err != nil {
 			return err
 		}
-		refs := make([]image.Image, len(loaded))
-		for i, l := range loaded {
-			refs[i] = l.Image
-		}
-		if report, err = base.EvalConcept(ctx, c, refs, req.Beta, prog); err != nil {
+		if report, err = base.EvalConceptWith(ctx, c, refs, req.evalOptions(), prog); err != nil {
 			return err
 		}
 	}
