@@ -30,7 +30,7 @@ type BenchOptions struct {
 	SkipSgemm bool
 	// SkipSample leaves out the sampling timings.
 	SkipSample bool
-	Replicas  int // model replicas sharing the batch (0: one per core)
+	Replicas   int // model replicas sharing the batch (0: one per core)
 }
 
 // BenchResult is what `conceptstudio bench` reports. Ratios are computed
