@@ -77,6 +77,7 @@ type GatePanel struct {
 	reset   *widget.Button
 	preview *canvas.Image
 	caption *widget.Label
+	hint    fyne.CanvasObject // shown while the prompt has no concept with a gate row
 	body    fyne.CanvasObject
 
 	mu    sync.Mutex
@@ -100,6 +101,7 @@ func NewGatePanel() *GatePanel {
 	g.preview.ScaleMode = canvas.ImageScalePixels
 	g.preview.FillMode = canvas.ImageFillContain
 	g.preview.SetMinSize(fyne.NewSquareSize(96))
+	_, g.hint = newHint("A slider appears here for each concept* in the prompt.", false)
 	g.caption = widget.NewLabel("")
 	g.caption.TextStyle.Italic = true
 	g.caption.SizeName = theme.SizeNameCaptionText
@@ -244,14 +246,12 @@ func (g *GatePanel) rebuild() {
 			g.schedulePreview()
 		}
 		g.sliders[n], g.labels[n] = s, val
-		sweep := widget.NewButtonWithIcon("", theme.ViewRestoreIcon(), func() { g.Sweep(n) })
+		sweep := widget.NewButtonWithIcon("Sweep", theme.GridIcon(), func() { g.Sweep(n) })
 		sweep.Importance = widget.LowImportance
 		rows = append(rows, name, container.NewBorder(nil, nil, nil, container.NewHBox(val, sweep), s))
 	}
 	if len(rows) == 0 {
-		hint := widget.NewLabel("A slider appears here for each concept* in the prompt.")
-		hint.Importance = widget.LowImportance
-		rows = append(rows, hint, layout.NewSpacer())
+		rows = append(rows, g.hint, layout.NewSpacer())
 	}
 	g.rows.Objects = rows
 	g.rows.Refresh()

@@ -166,6 +166,7 @@ func TestGoldenGatesPanel(t *testing.T) {
 	g := NewGatePanel()
 	g.Debounce = time.Hour // no preview request while the golden renders
 	w := newGoldenWindow(t, g, 720, 220)
+	assertGolden(t, w, "gates_panel_empty") // the hint, in the hint colour
 	g.SetConcepts(goldenConcepts())
 	g.SetPrompt([]string{"teddy", "mug"})
 	g.SetPreview(pattern(96, 96, 140), "preview · seed 1234")

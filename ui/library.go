@@ -3,7 +3,6 @@ package ui
 import (
 	"fmt"
 	"math"
-	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -110,32 +109,39 @@ func (p *LibraryPanel) status(s string) {
 	}
 }
 
-// libraryRow is one row of the list.
+// libraryRow is one row of the list: the thumbnail, then the name (with
+// the menu button beside it), the class, method and size, and the identity
+// score, each on its own line. The lines under the name run under the menu
+// button, so that a class of two words fits at the window's default width.
 type libraryRow struct {
 	widget.BaseWidget
 	box    *fyne.Container
 	thumb  *canvas.Image
 	name   *widget.Label
+	class  *widget.Label
 	detail *widget.Label
 	score  *widget.Label
 	menu   *widget.Button
 }
 
 func (p *LibraryPanel) newRow() fyne.CanvasObject {
+	caption := func(s string) *widget.Label {
+		l := widget.NewLabel(s)
+		l.SizeName = theme.SizeNameCaptionText
+		l.Truncation = fyne.TextTruncateEllipsis
+		return l
+	}
 	r := &libraryRow{thumb: canvas.NewImageFromImage(nil), name: widget.NewLabelWithStyle("concept", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		detail: widget.NewLabel("method"), score: widget.NewLabel("score")}
+		class: caption("class"), detail: caption("method"), score: caption("score")}
 	r.thumb.ScaleMode = canvas.ImageScalePixels
 	r.thumb.FillMode = canvas.ImageFillContain
 	r.thumb.SetMinSize(fyne.NewSquareSize(44))
 	r.name.Truncation = fyne.TextTruncateEllipsis
-	r.detail.SizeName = theme.SizeNameCaptionText
-	r.detail.Truncation = fyne.TextTruncateEllipsis
-	r.score.SizeName = theme.SizeNameCaptionText
-	r.score.Truncation = fyne.TextTruncateEllipsis
 	r.menu = widget.NewButtonWithIcon("", theme.MoreHorizontalIcon(), nil)
 	r.menu.Importance = widget.LowImportance
-	text := container.New(layout.NewCustomPaddedVBoxLayout(-theme.Padding()*2), r.name, r.detail, r.score)
-	r.box = container.NewBorder(nil, nil, r.thumb, r.menu, text)
+	text := container.New(layout.NewCustomPaddedVBoxLayout(-theme.Padding()*2),
+		container.NewBorder(nil, nil, nil, r.menu, r.name), r.class, r.detail, r.score)
+	r.box = container.NewBorder(nil, nil, container.NewVBox(r.thumb), nil, text)
 	r.ExtendBaseWidget(r)
 	return r
 }
@@ -154,6 +160,7 @@ func (p *LibraryPanel) updateRow(i widget.ListItemID, o fyne.CanvasObject) {
 	}
 	r.thumb.Refresh()
 	r.name.SetText(c.Name + "*")
+	r.class.SetText(c.Class)
 	if c.Problem != "" {
 		r.detail.Importance = widget.DangerImportance
 		r.detail.SetText(c.Problem)
@@ -169,16 +176,13 @@ func (p *LibraryPanel) updateRow(i widget.ListItemID, o fyne.CanvasObject) {
 	}
 }
 
-// conceptScore is the third line of a row: identity score and class.
+// conceptScore is the last line of a row: the identity score, when the
+// concept was measured.
 func conceptScore(c ConceptInfo) string {
-	var parts []string
-	if !math.IsNaN(c.Identity) {
-		parts = append(parts, fmt.Sprintf("identity %.2f", c.Identity))
+	if math.IsNaN(c.Identity) {
+		return ""
 	}
-	if c.Class != "" {
-		parts = append(parts, c.Class)
-	}
-	return strings.Join(parts, " · ")
+	return fmt.Sprintf("identity %.2f", c.Identity)
 }
 
 func (p *LibraryPanel) menuFor(name string) *fyne.Menu {

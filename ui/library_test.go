@@ -21,13 +21,13 @@ func TestLibraryRowsShowMethodSizeAndScore(t *testing.T) {
 	row := p.newRow()
 	p.updateRow(0, row)
 	r := row.(*libraryRow)
-	if r.name.Text != "teddy*" || r.detail.Text != "Perfusion · 10 KB" || r.score.Text != "identity 0.82 · teddy bear" || r.thumb.Image == nil ||
-		r.thumb.ScaleMode != canvas.ImageScalePixels {
-		t.Fatalf("row %q %q thumb %v", r.name.Text, r.detail.Text, r.thumb.Image != nil)
+	if r.name.Text != "teddy*" || r.class.Text != "teddy bear" || r.detail.Text != "Perfusion · 10 KB" || r.score.Text != "identity 0.82" ||
+		r.thumb.Image == nil || r.thumb.ScaleMode != canvas.ImageScalePixels {
+		t.Fatalf("row %q %q %q %q thumb %v", r.name.Text, r.class.Text, r.detail.Text, r.score.Text, r.thumb.Image != nil)
 	}
 	p.updateRow(1, row)
-	if r.detail.Text != "LoRA · 100 KB" || r.score.Text != "cup" {
-		t.Fatalf("row without a score: %q %q", r.detail.Text, r.score.Text)
+	if r.class.Text != "cup" || r.detail.Text != "LoRA · 100 KB" || r.score.Text != "" {
+		t.Fatalf("row without a score: %q %q %q", r.class.Text, r.detail.Text, r.score.Text)
 	}
 	// A click puts the concept in the prompt.
 	test.Type(m.prompt, "a")

@@ -14,6 +14,8 @@ import (
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"conceptstudio/app"
@@ -105,8 +107,13 @@ func buildScreen(w fyne.Window, b Backend, saver Saver, onDropped func(func(fyne
 
 	promptBox := container.NewBorder(
 		widget.NewLabelWithStyle("Prompt", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), nil, nil, nil, m.editor)
-	work := container.NewBorder(container.NewVBox(promptBox, m.settings, widget.NewSeparator(), m.gates, widget.NewSeparator()),
-		nil, nil, nil, m.gallery)
+	// The middle column keeps the theme's padding from the split dividers
+	// on both sides: the prompt box, the buttons and the gallery images
+	// would otherwise touch them.
+	pad := theme.Padding()
+	work := container.New(layout.NewCustomPaddedLayout(0, 0, pad, pad),
+		container.NewBorder(container.NewVBox(promptBox, m.settings, widget.NewSeparator(), m.gates, widget.NewSeparator()),
+			nil, nil, nil, m.gallery))
 	right := container.NewHSplit(work, m.training)
 	right.Offset = 0.76
 	split := container.NewHSplit(m.libPanel, right)

@@ -74,9 +74,9 @@ func ShowNewConcept(win fyne.Window, images, vocab, taken []string, onTrain func
 
 	s.class = widget.NewSelectEntry(nil)
 	s.class.SetPlaceHolder("teddy bear")
-	s.classHint = widget.NewLabel("")
-	s.classHint.SizeName = theme.SizeNameCaptionText
-	s.classHint.Wrapping = fyne.TextWrapWord
+	var classHintBox fyne.CanvasObject
+	s.classHint, classHintBox = newHint("", true)
+	s.classHint.SizeName = theme.SizeNameCaptionText // classChanged refreshes it
 	s.class.OnChanged = func(string) { s.classChanged() }
 	// Enter in the name moves on to the class; Enter there trains.
 	s.name.OnSubmitted = func(string) { win.Canvas().Focus(s.class) }
@@ -96,7 +96,7 @@ func ShowNewConcept(win fyne.Window, images, vocab, taken []string, onTrain func
 
 	form := widget.NewForm(
 		widget.NewFormItem("Name", s.name),
-		widget.NewFormItem("Kind of thing", container.NewVBox(s.class, s.classHint)),
+		widget.NewFormItem("Kind of thing", container.NewVBox(s.class, classHintBox)),
 		widget.NewFormItem("Method", s.method),
 	)
 	form.Items[0].HintText = "the prompt uses it as name*: lower-case letters and digits, starting with a letter"

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/storage"
@@ -79,6 +80,11 @@ func TestDroppingImagesOpensTheNewConceptSheet(t *testing.T) {
 		t.Fatalf("class hint %q, train disabled %v", h, s.train.Disabled())
 	}
 	s.SetMethod("lora")
+	// The job's goroutine goes on after the queue stops being busy (the
+	// library reloads); the next test must not start before it is done.
+	finished := make(chan struct{})
+	onFinished := m.training.OnFinished
+	m.training.OnFinished = func(spec TrainSpec, err error) { onFinished(spec, err); close(finished) }
 	test.Tap(s.train)
 	eventually(t, "the job to start", func() bool { return tr.started() == 1 })
 	want := TrainSpec{Name: "bear2", Class: "teddy bear", Method: "lora", Images: []string{a, c}}
@@ -89,7 +95,14 @@ func TestDroppingImagesOpensTheNewConceptSheet(t *testing.T) {
 		t.Fatal("the job is not in the queue")
 	}
 	tr.finish <- nil
-	eventually(t, "the job to end", func() bool { return !m.training.Busy() })
+	select {
+	case <-finished:
+	case <-time.After(5 * time.Second):
+		t.Fatal("timed out waiting for the job to end")
+	}
+	if m.training.Busy() {
+		t.Fatal("the queue is still busy")
+	}
 }
 
 func TestDroppingAConceptFileImportsIt(t *testing.T) {

@@ -37,11 +37,11 @@ type TrainingQueue struct {
 	// nil on success and context.Canceled after Cancel.
 	OnFinished func(spec TrainSpec, err error)
 
-	trainer Trainer
-	jobs    []*trainJob
-	list    *fyne.Container
-	empty   *widget.Label
-	body    fyne.CanvasObject
+	trainer  Trainer
+	jobs     []*trainJob
+	list     *fyne.Container
+	emptyBox *container.ThemeOverride // the note shown while there is no job
+	body     fyne.CanvasObject
 }
 
 // trainJob is one queued or running concept.
@@ -65,10 +65,8 @@ func NewTrainingQueue(t Trainer) *TrainingQueue {
 	q := &TrainingQueue{trainer: t}
 	q.ExtendBaseWidget(q)
 	q.list = container.NewVBox()
-	q.empty = widget.NewLabel("No training running. Drop 3-5 images of a thing on the window to teach it.")
-	q.empty.Wrapping = fyne.TextWrapWord
-	q.empty.Importance = widget.LowImportance
-	scroll := container.NewVScroll(container.NewVBox(q.empty, q.list))
+	_, q.emptyBox = newHint("No training running. Drop 3-5 images of a thing on the window to teach it.", true)
+	scroll := container.NewVScroll(container.NewVBox(q.emptyBox, q.list))
 	scroll.SetMinSize(fyne.NewSize(220, 0))
 	q.body = container.NewBorder(widget.NewLabelWithStyle("Training", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		nil, nil, nil, scroll)
@@ -158,8 +156,11 @@ func (q *TrainingQueue) relist() {
 	}
 	q.list.Objects = objs
 	q.list.Refresh()
-	q.empty.Hidden = len(q.jobs) > 0
-	q.empty.Refresh()
+	if len(q.jobs) > 0 {
+		q.emptyBox.Hide()
+	} else {
+		q.emptyBox.Show()
+	}
 }
 
 // startNext starts the first queued job when none is running.
