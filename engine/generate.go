@@ -163,7 +163,8 @@ func (b *Base) sample(ctx context.Context, opt GenerateOptions, encode func(stri
 		}
 	}
 	if k > 1 {
-		defer kernels.SetBLASThreads(kernels.SetBLASThreads(1))
+		kernels.BeginReplicas()
+		defer kernels.EndReplicas()
 	}
 	L := b.Cfg.MaxLen
 	allIDs := make([]int, 0, batch*L)

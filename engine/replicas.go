@@ -21,9 +21,9 @@ type replicas struct {
 	parts []*netParams
 	// Params are the optimizer's view: values shared with the weights,
 	// gradients the replicas' average.
-	Params   []*optim.Param
-	per      int
-	prevBLAS int
+	Params []*optim.Param
+	per    int
+	began  bool // holds kernels.BeginReplicas
 }
 
 // replicaCount picks how many replicas split a batch: want when set, else
@@ -56,20 +56,21 @@ func newReplicas(w *nn.Weights, c model.Config, batch, want int, opt model.NetOp
 	for _, p := range r.parts[0].Params {
 		r.Params = append(r.Params, &optim.Param{Name: p.Name, Value: p.Value, Group: p.Group, Grad: make([]float32, len(p.Value))})
 	}
-	r.prevBLAS = -1
 	if n > 1 {
-		r.prevBLAS = kernels.SetBLASThreads(1)
+		kernels.BeginReplicas()
+		r.began = true
 	}
 	return r, nil
 }
 
-// Close frees the nets and restores the BLAS thread count.
+// Close frees the nets.
 func (r *replicas) Close() {
 	for _, n := range r.nets {
 		n.Close()
 	}
-	if r.prevBLAS > 0 {
-		kernels.SetBLASThreads(r.prevBLAS)
+	if r.began {
+		kernels.EndReplicas()
+		r.began = false
 	}
 }
 
