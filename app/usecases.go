@@ -523,9 +523,8 @@ func (a *App) Train(ctx context.Context, req TrainRequest, progress ProgressFunc
 	if err != nil {
 		return err
 	}
-	var thumb bytes.Buffer
-	if err := png.Encode(&thumb, cs.Cutouts[0]); err == nil {
-		c.Thumbnail = thumb.Bytes()
+	if thumb, err := thumbnailPNG(cs.Cutouts[0]); err == nil {
+		c.Thumbnail = thumb
 	}
 	if err := a.writeTrained(req.OutPath, c, imgs); err != nil {
 		return err
