@@ -62,6 +62,9 @@ type TrainRequest struct {
 	Images    []string
 	Seed      int64
 	ModelPath string // "" for the embedded base model
+	// GlobalLocking (Perfusion): keys from the whole caption with the
+	// concept word read as its class word; the concept then generates so.
+	GlobalLocking bool
 }
 
 // EvalRequest asks for a concept's (or the base model's) quality table,
@@ -502,7 +505,7 @@ func (a *App) Train(ctx context.Context, req TrainRequest, progress ProgressFunc
 	// A cancelled run keeps its state here; the same command continues it.
 	partial := req.OutPath + ".partial"
 	c, err := base.TrainConcept(ctx, engine.TrainOptions{
-		Method: engine.Method(req.Method), Name: req.Name, Class: req.Class, Steps: req.Steps, Seed: uint64(req.Seed),
+		Method: engine.Method(req.Method), Name: req.Name, Class: req.Class, Steps: req.Steps, Seed: uint64(req.Seed), GlobalLocking: req.GlobalLocking,
 		Data: cs.Sampler(base.Cfg.ImageSize, dataset.DefaultConceptSceneOptions()), Images: len(imgs),
 		Checkpoint: partial, PreviewEvery: 50,
 	}, func(p engine.TrainProgress) {

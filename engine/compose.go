@@ -40,16 +40,7 @@ func (s *session) generate(ctx context.Context, opt GenerateOptions, progress fu
 	}
 	var keyIDs func([]int) []int
 	if s.keyMap != nil {
-		keyIDs = func(ids []int) []int {
-			out := make([]int, len(ids))
-			for i, id := range ids {
-				if c, ok := s.keyMap[id]; ok {
-					id = c
-				}
-				out[i] = id
-			}
-			return out
-		}
+		keyIDs = s.keyIDs
 	}
 	return s.b.sample(ctx, opt, s.encode, netFor, keyIDs, progress)
 }
@@ -64,7 +55,7 @@ func (b *Base) GenerateWith(ctx context.Context, opt GenerateOptions, uses []Con
 	if err != nil {
 		return nil, err
 	}
-	if opt.GlobalLocking {
+	if opt.GlobalLocking || usesGlobalLocking(uses) {
 		if err := s.globalLocking(uses); err != nil {
 			return nil, err
 		}
@@ -267,8 +258,13 @@ func (b *Base) ConceptLoss(ctx context.Context, uses []ConceptUse, data ConceptD
 	if err != nil {
 		return 0, err
 	}
+	if usesGlobalLocking(uses) {
+		if err := s.globalLocking(uses); err != nil {
+			return 0, err
+		}
+	}
 	const B = 8
-	net, err := model.Build(s.w, b.Cfg, model.NetOptions{Batch: B, Train: true, Frozen: func(string) bool { return true }, KV: s.kv, Linear: s.linear})
+	net, err := model.Build(s.w, b.Cfg, model.NetOptions{Batch: B, Train: true, Frozen: func(string) bool { return true }, KV: s.kv, Linear: s.linear, KeyText: s.keyMap != nil})
 	if err != nil {
 		return 0, err
 	}
@@ -298,12 +294,41 @@ func (b *Base) ConceptLoss(ctx context.Context, uses []ConceptUse, data ConceptD
 		if err := net.Set(nb.xt, nb.t, ids, lengths, nb.target, nil); err != nil {
 			return 0, err
 		}
+		if s.keyMap != nil {
+			if err := net.SetKeyIDs(s.keyIDs(ids)); err != nil {
+				return 0, err
+			}
+		}
 		if err := net.Run(); err != nil {
 			return 0, err
 		}
 		total += net.Loss()
 	}
 	return total / float64(batches), nil
+}
+
+// usesGlobalLocking says whether a Perfusion concept among uses was
+// trained with global locking (it is then used with it).
+func usesGlobalLocking(uses []ConceptUse) bool {
+	for _, u := range uses {
+		if u.Concept.Method == Perfusion && u.Concept.Settings.GlobalLocking {
+			return true
+		}
+	}
+	return false
+}
+
+// keyIDs maps token ids to the ids whose encoding gives the keys under
+// global locking: each Perfusion pseudo-word becomes its class word.
+func (s *session) keyIDs(ids []int) []int {
+	out := make([]int, len(ids))
+	for i, id := range ids {
+		if c, ok := s.keyMap[id]; ok {
+			id = c
+		}
+		out[i] = id
+	}
+	return out
 }
 
 // globalLocking switches the session's Perfusion layers to global locking

@@ -42,6 +42,10 @@ type TrainOptions struct {
 	// existing checkpoint continues from it. It is removed on success.
 	Checkpoint string
 	Replicas   int
+	// GlobalLocking (Perfusion) takes every key from the caption with the
+	// concept word replaced by its class word, instead of locking only
+	// the concept word's own key (local locking, the default).
+	GlobalLocking bool
 }
 
 // TrainProgress is one report from TrainConcept.
@@ -352,8 +356,16 @@ func (b *Base) TrainConcept(ctx context.Context, opt TrainOptions, progress func
 	default:
 		return nil, fmt.Errorf("%w: %s is not implemented yet", ErrMethod, opt.Method)
 	}
+	if opt.GlobalLocking {
+		if opt.Method != Perfusion {
+			return nil, fmt.Errorf("global locking is a Perfusion option; %s does not lock keys", opt.Method)
+		}
+		if err := s.globalLocking([]ConceptUse{{Concept: &Concept{Name: opt.Name, Class: opt.Class, Method: Perfusion}}}); err != nil {
+			return nil, err
+		}
+	}
 	frozen := func(name string) bool { return !learnNames[name] }
-	reps, err := newReplicas(s.w, b.Cfg, opt.Batch, opt.Replicas, model.NetOptions{Frozen: frozen, KV: s.kv, Linear: s.linear}, nil)
+	reps, err := newReplicas(s.w, b.Cfg, opt.Batch, opt.Replicas, model.NetOptions{Frozen: frozen, KV: s.kv, Linear: s.linear, KeyText: s.keyMap != nil}, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -424,8 +436,18 @@ func (b *Base) TrainConcept(ctx context.Context, opt TrainOptions, progress func
 		if err != nil {
 			return nil, err
 		}
+		var keys []int
+		if s.keyMap != nil {
+			keys = s.keyIDs(ids)
+		}
 		loss, err := reps.run(func(net *model.Net, lo, hi int) error {
-			return net.Set(nb.xt[lo*per:hi*per], nb.t[lo:hi], ids[lo*L:hi*L], lengths[lo:hi], nb.target[lo*per:hi*per], nb.weights[lo:hi])
+			if err := net.Set(nb.xt[lo*per:hi*per], nb.t[lo:hi], ids[lo*L:hi*L], lengths[lo:hi], nb.target[lo*per:hi*per], nb.weights[lo:hi]); err != nil {
+				return err
+			}
+			if keys != nil {
+				return net.SetKeyIDs(keys[lo*L : hi*L])
+			}
+			return nil
 		})
 		if err != nil {
 			return nil, err
@@ -458,6 +480,7 @@ func (b *Base) TrainConcept(ctx context.Context, opt TrainOptions, progress func
 	switch opt.Method {
 	case Perfusion:
 		c.Settings.Beta, c.Settings.Tau = 0.7, 0.15
+		c.Settings.GlobalLocking = opt.GlobalLocking
 		c.Tensors["i_star"] = Tensor{Shape: []int{D}, Data: toF32s(pc.iStar)}
 		c.Tensors["i_super"] = Tensor{Shape: []int{D}, Data: toF32s(pc.iSuper)}
 		for _, l := range pc.layers {
