@@ -544,7 +544,7 @@ func (r *CompareResults) Table() string {
 	if r.Eval.Prompts > 0 {
 		prompts = fmt.Sprint(r.Eval.Prompts)
 	}
-	fmt.Fprintf(&b, "\nBase model %s; training steps: %s; evaluation: %s concept prompts, %d sampler steps, %d seeds per two-concept prompt. Means over %d concept(s) and %d pair(s) per method; train seconds on the machine that trained each file (a training resumed from its checkpoint counts its last sitting only).\n",
+	fmt.Fprintf(&b, "\nBase model %s; training steps: %s; evaluation: %s concept prompts, %d sampler steps, %d seeds per two-concept prompt. Means over %d concept(s) and %d pair(s) per method; train seconds on the machine that trained each file (all sittings of a resumed training).\n",
 		r.BaseID, steps, prompts, r.Eval.sampleSteps(), r.Eval.pairSeeds(), countConcepts(r), countPairs(r))
 	if !r.Complete {
 		b.WriteString("\n**Incomplete**: the run was interrupted; run the same command again to finish it.\n")

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"math"
 	"math/rand/v2"
+	"time"
 
 	"conceptstudio/engine/nn"
 	"conceptstudio/engine/optim"
@@ -26,18 +27,22 @@ type conceptCheckpoint struct {
 	adam   *optim.AdamW
 	pcg    *rand.PCG
 	pc     *perfusionConcept
+	start  time.Time // when this sitting started
+	prior  float64   // training seconds of earlier sittings (after load)
 }
 
 type conceptCkptMeta struct {
-	Method   Method `json:"method"`
-	Name     string `json:"name"`
-	Class    string `json:"class"`
-	Steps    int    `json:"steps"`
-	Batch    int    `json:"batch"`
-	Seed     uint64 `json:"seed"`
-	Step     int    `json:"step"`
-	AdamStep int    `json:"adam_step"`
-	RNG      string `json:"rng"`
+	Method   Method  `json:"method"`
+	Name     string  `json:"name"`
+	Class    string  `json:"class"`
+	Steps    int     `json:"steps"`
+	Batch    int     `json:"batch"`
+	Seed     uint64  `json:"seed"`
+	Step     int     `json:"step"`
+	AdamStep int     `json:"adam_step"`
+	RNG      string  `json:"rng"`
+	Global   bool    `json:"global_locking,omitempty"`
+	Seconds  float64 `json:"seconds"` // training time so far, all sittings
 }
 
 func (c *conceptCheckpoint) meta(step int) (conceptCkptMeta, error) {
@@ -46,7 +51,8 @@ func (c *conceptCheckpoint) meta(step int) (conceptCkptMeta, error) {
 		return conceptCkptMeta{}, err
 	}
 	return conceptCkptMeta{Method: c.opt.Method, Name: c.opt.Name, Class: c.opt.Class, Steps: c.opt.Steps, Batch: c.opt.Batch,
-		Seed: c.opt.Seed, Step: step, AdamStep: c.adam.StepCount(), RNG: base64.StdEncoding.EncodeToString(rs)}, nil
+		Seed: c.opt.Seed, Step: step, AdamStep: c.adam.StepCount(), RNG: base64.StdEncoding.EncodeToString(rs),
+		Global: c.opt.GlobalLocking, Seconds: c.prior + time.Since(c.start).Seconds()}, nil
 }
 
 // save writes the state before step `step` atomically.
@@ -89,7 +95,7 @@ func (c *conceptCheckpoint) load(w *nn.Weights) (int, error) {
 	if err := json.Unmarshal([]byte(f.Metadata["conceptstudio.train_concept"]), &m); err != nil {
 		return 0, fmt.Errorf("training checkpoint %s: %w", c.path, err)
 	}
-	if m.Method != c.opt.Method || m.Name != c.opt.Name || m.Class != c.opt.Class || m.Steps != c.opt.Steps || m.Batch != c.opt.Batch || m.Seed != c.opt.Seed {
+	if m.Method != c.opt.Method || m.Name != c.opt.Name || m.Class != c.opt.Class || m.Steps != c.opt.Steps || m.Batch != c.opt.Batch || m.Seed != c.opt.Seed || m.Global != c.opt.GlobalLocking {
 		return 0, fmt.Errorf("the training checkpoint %s belongs to another run (%s %s* of %q, %d steps); delete it to start afresh", c.path, m.Method, m.Name, m.Class, m.Steps)
 	}
 	byName := map[string]*optim.Param{}
@@ -133,5 +139,6 @@ func (c *conceptCheckpoint) load(w *nn.Weights) (int, error) {
 	if err := c.pcg.UnmarshalBinary(rs); err != nil {
 		return 0, err
 	}
+	c.prior = m.Seconds
 	return m.Step, nil
 }

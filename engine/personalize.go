@@ -388,7 +388,7 @@ func (b *Base) TrainConcept(ctx context.Context, opt TrainOptions, progress func
 	pcg := rand.NewPCG(opt.Seed, 0xC0C0)
 	rng := rand.New(pcg)
 	first := 0
-	ck := conceptCheckpoint{path: opt.Checkpoint, opt: opt, params: params, adam: adam, pcg: pcg, pc: pc}
+	ck := conceptCheckpoint{path: opt.Checkpoint, opt: opt, params: params, adam: adam, pcg: pcg, pc: pc, start: start}
 	if opt.Checkpoint != "" {
 		if first, err = ck.load(s.w); err != nil {
 			return nil, err
@@ -476,7 +476,7 @@ func (b *Base) TrainConcept(ctx context.Context, opt TrainOptions, progress func
 	}
 	c := &Concept{Name: opt.Name, Class: opt.Class, Method: opt.Method, BaseID: b.ID(), Created: time.Now().UTC(),
 		Tensors:  map[string]Tensor{"emb": {Shape: []int{1, D}, Data: append([]float32(nil), embParam.Value...)}},
-		Settings: ConceptSettings{Steps: opt.Steps, Images: opt.Images, TrainSeconds: time.Since(start).Seconds()}}
+		Settings: ConceptSettings{Steps: opt.Steps, Images: opt.Images, TrainSeconds: ck.prior + time.Since(start).Seconds()}}
 	switch opt.Method {
 	case Perfusion:
 		c.Settings.Beta, c.Settings.Tau = 0.7, 0.15

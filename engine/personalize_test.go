@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+	"time"
 
 	"conceptstudio/engine/dataset"
 	"conceptstudio/engine/diffusion"
@@ -194,6 +195,9 @@ func TestConceptTrainingResumes(t *testing.T) {
 	opt.Checkpoint = filepath.Join(t.TempDir(), "teddy.partial")
 	ctx, cancel := context.WithCancel(context.Background())
 	_, err = b.TrainConcept(ctx, opt, func(p TrainProgress) {
+		if p.Step == 3 {
+			time.Sleep(300 * time.Millisecond) // a slow first sitting
+		}
 		if p.Step == 5 {
 			cancel()
 		}
@@ -204,9 +208,17 @@ func TestConceptTrainingResumes(t *testing.T) {
 	if _, err := os.Stat(opt.Checkpoint); err != nil {
 		t.Fatalf("no checkpoint after cancel: %v", err)
 	}
+	global := opt
+	global.GlobalLocking = true
+	if _, err := b.TrainConcept(context.Background(), global, nil); err == nil {
+		t.Fatal("a local-locking checkpoint was resumed with global locking")
+	}
 	resumed, err := b.TrainConcept(context.Background(), opt, nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if resumed.Settings.TrainSeconds < 0.3 {
+		t.Errorf("train seconds %.2f leave out the first sitting (≥ 0.3 s)", resumed.Settings.TrainSeconds)
 	}
 	if !reflect.DeepEqual(whole.Tensors, resumed.Tensors) {
 		t.Fatal("a resumed run differs from an uninterrupted one")
