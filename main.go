@@ -63,10 +63,10 @@ var commands = map[string]command{
 	},
 	"train": {
 		summary: "teach the model a new concept from images",
-		usage:   "train -method perfusion|ti|lora|dreambooth|e4t -name NAME -class WORDS [-steps N] -out FILE IMAGE...",
+		usage:   "train -method perfusion|ti|lora|dreambooth -name NAME -class WORDS [-steps N] [-global] -out FILE IMAGE...",
 		setup: func(fs *flag.FlagSet, a *app.App) func(context.Context, []string) error {
 			var req app.TrainRequest
-			fs.StringVar(&req.Method, "method", "perfusion", "personalization `method`: perfusion, ti, lora, dreambooth or e4t")
+			fs.StringVar(&req.Method, "method", "perfusion", "personalization `method`: perfusion, ti, lora or dreambooth")
 			fs.StringVar(&req.Name, "name", "", "the concept's `name`; the prompt uses it as name*")
 			fs.StringVar(&req.Class, "class", "", "the super-category `words`, e.g. \"teddy bear\"")
 			fs.IntVar(&req.Steps, "steps", 0, "training steps (0: the method's default)")

@@ -50,7 +50,7 @@ type GenerateRequest struct {
 }
 
 // Methods lists the personalization methods, in the order the UI shows them.
-var Methods = []string{"perfusion", "ti", "lora", "dreambooth", "e4t"}
+var Methods = []string{"perfusion", "ti", "lora", "dreambooth"}
 
 // TrainRequest asks for a new concept learned from images.
 type TrainRequest struct {
