@@ -1,7 +1,7 @@
-// Package basemodel embeds the trained base model's weights (F16
-// safetensors written by `conceptstudio pretrain -export`). Until the first
-// milestone is committed, the folder holds no weights and Weights returns
-// nil.
+// Package basemodel embeds the base model's weights (F16 safetensors
+// written by `conceptstudio pretrain -export`), replaced at training
+// milestones; the README says which step is embedded. A build without
+// the file has no default model and Weights returns nil.
 package basemodel
 
 import "embed"
