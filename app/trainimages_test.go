@@ -88,7 +88,12 @@ func TestTrainingImagesOfUnknownAndImportedConcepts(t *testing.T) {
 		t.Fatalf("unknown concept: %v", err)
 	}
 	src := filepath.Join(t.TempDir(), "cup"+store.ConceptExt)
-	if err := engine.WriteConceptFile(src, smallConcept("cup")); err != nil {
+	cup := smallConcept("cup")
+	if b, err := engine.DefaultBase(); err == nil { // imports are checked against the embedded model
+		cup.BaseID = b.ID()
+		cup.Tensors["emb"] = engine.Tensor{Shape: []int{1, b.Cfg.TextDim}, Data: make([]float32, b.Cfg.TextDim)}
+	}
+	if err := engine.WriteConceptFile(src, cup); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := a.ImportConcept(src); err != nil {

@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"conceptstudio/engine"
+	"conceptstudio/store"
 )
 
 func TestParseGate(t *testing.T) {
@@ -45,14 +48,35 @@ func TestValidateRequests(t *testing.T) {
 	}
 }
 
-func TestUnbuiltUseCasesSayNotImplemented(t *testing.T) {
+// TestGenerateWithTheEmbeddedModel: without -model, generate uses the
+// embedded base model and records its id in the PNG; a build without one
+// says so clearly instead.
+func TestGenerateWithTheEmbeddedModel(t *testing.T) {
+	t.Setenv(EnvModel, "")
 	a, err := New(Options{LibraryDir: t.TempDir(), Out: &bytes.Buffer{}, Err: &bytes.Buffer{}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = a.Generate(context.Background(), GenerateRequest{Prompt: "a dog", N: 1, Steps: 1, OutDir: t.TempDir()}, nil)
-	if !errors.Is(err, ErrNotImplemented) || !strings.HasPrefix(Explain(err), "not implemented yet") {
-		t.Errorf("generate: want a not-implemented error, got %v", err)
+	out := t.TempDir()
+	err = a.Generate(context.Background(), GenerateRequest{Prompt: "a dog", N: 1, Steps: 2, Guidance: 3, OutDir: out}, nil)
+	b, berr := engine.DefaultBase()
+	if errors.Is(berr, engine.ErrNoEmbeddedModel) {
+		if !errors.Is(err, ErrNotImplemented) || !strings.HasPrefix(Explain(err), "not implemented yet") {
+			t.Errorf("generate without an embedded model: want a not-implemented error, got %v", err)
+		}
+		return
+	}
+	if err != nil || berr != nil {
+		t.Fatalf("generate with the embedded model: %v, %v", err, berr)
+	}
+	files, _ := filepath.Glob(filepath.Join(out, "*.png"))
+	if len(files) != 1 {
+		t.Fatalf("%d images written", len(files))
+	}
+	data, _ := os.ReadFile(files[0])
+	st, err := store.ReadSettings(data)
+	if err != nil || st.BaseID != b.ID() || st.Prompt != "a dog" {
+		t.Fatalf("settings %+v, %v; want base %s", st, err, b.ID())
 	}
 }
 
