@@ -71,6 +71,7 @@ var commands = map[string]command{
 			fs.StringVar(&req.Class, "class", "", "the super-category `words`, e.g. \"teddy bear\"")
 			fs.IntVar(&req.Steps, "steps", 0, "training steps (0: the method's default)")
 			fs.BoolVar(&req.GlobalLocking, "global", false, "Perfusion: global key locking (keys from the caption with the concept word read as its class word) instead of local")
+			fs.BoolVar(&req.TrainKeys, "trained-keys", false, "Perfusion ablation: train the key targets instead of locking them to the class word's keys")
 			fs.StringVar(&req.OutPath, "out", "", "concept `file` to write")
 			fs.Int64Var(&req.Seed, "seed", 1, "random seed")
 			fs.StringVar(&req.ModelPath, "model", "", "base model `file` (default: the embedded one)")

@@ -65,6 +65,9 @@ type TrainRequest struct {
 	// GlobalLocking (Perfusion): keys from the whole caption with the
 	// concept word read as its class word; the concept then generates so.
 	GlobalLocking bool
+	// TrainKeys (Perfusion ablation): train the key targets instead of
+	// locking them.
+	TrainKeys bool
 }
 
 // EvalRequest asks for a concept's (or the base model's) quality table,
@@ -505,7 +508,7 @@ func (a *App) Train(ctx context.Context, req TrainRequest, progress ProgressFunc
 	// A cancelled run keeps its state here; the same command continues it.
 	partial := req.OutPath + ".partial"
 	c, err := base.TrainConcept(ctx, engine.TrainOptions{
-		Method: engine.Method(req.Method), Name: req.Name, Class: req.Class, Steps: req.Steps, Seed: uint64(req.Seed), GlobalLocking: req.GlobalLocking,
+		Method: engine.Method(req.Method), Name: req.Name, Class: req.Class, Steps: req.Steps, Seed: uint64(req.Seed), GlobalLocking: req.GlobalLocking, TrainKeys: req.TrainKeys,
 		Data: cs.Sampler(base.Cfg.ImageSize, dataset.DefaultConceptSceneOptions()), Images: len(imgs),
 		Checkpoint: partial, PreviewEvery: 50,
 	}, func(p engine.TrainProgress) {

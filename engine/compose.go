@@ -91,6 +91,11 @@ func (b *Base) CheckConcept(c *Concept) error {
 			if err := want("o_v/"+l, wk.Shape()[1]); err != nil {
 				return err
 			}
+			if c.Settings.TrainedKeys {
+				if err := want("o_k/"+l, wk.Shape()[1]); err != nil {
+					return err
+				}
+			}
 		}
 	case LoRA:
 		if c.Settings.Rank < 1 {
@@ -182,13 +187,16 @@ func (b *Base) sessionFor(uses []ConceptUse, exact bool) (*session, error) {
 			if tau == 0 {
 				tau = 0.15
 			}
-			oV := map[string][]float32{}
+			oK, oV := map[string][]float32{}, map[string][]float32{}
 			for name, t := range c.Tensors {
 				if l, ok := strings.CutPrefix(name, "o_v/"); ok {
 					oV[l] = t.Data
 				}
+				if l, ok := strings.CutPrefix(name, "o_k/"); ok && c.Settings.TrainedKeys {
+					oK[l] = t.Data
+				}
 			}
-			pc, err := s.addPerfusion(c.Name, toF64(c.Tensors["i_star"].Data), toF64(c.Tensors["i_super"].Data), oV, beta, tau, false)
+			pc, err := s.addPerfusion(c.Name, toF64(c.Tensors["i_star"].Data), toF64(c.Tensors["i_super"].Data), oK, oV, beta, tau, false)
 			if err != nil {
 				return nil, err
 			}

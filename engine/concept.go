@@ -44,8 +44,9 @@ type ConceptSettings struct {
 	Beta          float64 `json:"beta,omitempty"` // Perfusion gate
 	Tau           float64 `json:"tau,omitempty"`  // Perfusion gate temperature
 	GlobalLocking bool    `json:"global_locking,omitempty"`
-	Rank          int     `json:"rank,omitempty"`  // LoRA
-	Alpha         float64 `json:"alpha,omitempty"` // LoRA
+	TrainedKeys   bool    `json:"trained_keys,omitempty"` // Perfusion ablation: o*_K trained, not locked
+	Rank          int     `json:"rank,omitempty"`         // LoRA
+	Alpha         float64 `json:"alpha,omitempty"`        // LoRA
 	Multiplier    float64 `json:"multiplier,omitempty"`
 	Steps         int     `json:"steps,omitempty"`
 	TrainSeconds  float64 `json:"train_seconds,omitempty"`

@@ -42,6 +42,7 @@ type conceptCkptMeta struct {
 	AdamStep int     `json:"adam_step"`
 	RNG      string  `json:"rng"`
 	Global   bool    `json:"global_locking,omitempty"`
+	Keys     bool    `json:"trained_keys,omitempty"`
 	Seconds  float64 `json:"seconds"` // training time so far, all sittings
 }
 
@@ -52,7 +53,7 @@ func (c *conceptCheckpoint) meta(step int) (conceptCkptMeta, error) {
 	}
 	return conceptCkptMeta{Method: c.opt.Method, Name: c.opt.Name, Class: c.opt.Class, Steps: c.opt.Steps, Batch: c.opt.Batch,
 		Seed: c.opt.Seed, Step: step, AdamStep: c.adam.StepCount(), RNG: base64.StdEncoding.EncodeToString(rs),
-		Global: c.opt.GlobalLocking, Seconds: c.prior + time.Since(c.start).Seconds()}, nil
+		Global: c.opt.GlobalLocking, Keys: c.opt.TrainKeys, Seconds: c.prior + time.Since(c.start).Seconds()}, nil
 }
 
 // save writes the state before step `step` atomically.
@@ -95,7 +96,7 @@ func (c *conceptCheckpoint) load(w *nn.Weights) (int, error) {
 	if err := json.Unmarshal([]byte(f.Metadata["conceptstudio.train_concept"]), &m); err != nil {
 		return 0, fmt.Errorf("training checkpoint %s: %w", c.path, err)
 	}
-	if m.Method != c.opt.Method || m.Name != c.opt.Name || m.Class != c.opt.Class || m.Steps != c.opt.Steps || m.Batch != c.opt.Batch || m.Seed != c.opt.Seed || m.Global != c.opt.GlobalLocking {
+	if m.Method != c.opt.Method || m.Name != c.opt.Name || m.Class != c.opt.Class || m.Steps != c.opt.Steps || m.Batch != c.opt.Batch || m.Seed != c.opt.Seed || m.Global != c.opt.GlobalLocking || m.Keys != c.opt.TrainKeys {
 		return 0, fmt.Errorf("the training checkpoint %s belongs to another run (%s %s* of %q, %d steps); delete it to start afresh", c.path, m.Method, m.Name, m.Class, m.Steps)
 	}
 	byName := map[string]*optim.Param{}

@@ -46,6 +46,10 @@ type TrainOptions struct {
 	// concept word replaced by its class word, instead of locking only
 	// the concept word's own key (local locking, the default).
 	GlobalLocking bool
+	// TrainKeys (Perfusion) trains the key targets o*_K as well instead of
+	// locking them to the class word's keys: the design's ablation, which
+	// should buy a little identity for less prompt fidelity.
+	TrainKeys bool
 }
 
 // TrainProgress is one report from TrainConcept.
@@ -201,8 +205,9 @@ func (pc *perfusionConcept) refresh(w *nn.Weights) {
 }
 
 // addPerfusion installs a concept's edits into the session's K/V overrides
-// and sets its targets: o*_K = W_K·i_super, o*_V from oV (nil: W_V·i_super).
-func (s *session) addPerfusion(name string, iStar, iSuper []float64, oV map[string][]float32, beta, tau float64, learnV bool) (*perfusionConcept, error) {
+// and sets its targets: o*_K from oK (nil: locked, W_K·i_super), o*_V from
+// oV (nil: W_V·i_super).
+func (s *session) addPerfusion(name string, iStar, iSuper []float64, oK, oV map[string][]float32, beta, tau float64, learnV bool) (*perfusionConcept, error) {
 	cinv, err := s.b.CovInverse()
 	if err != nil {
 		return nil, err
@@ -226,7 +231,11 @@ func (s *session) addPerfusion(name string, iStar, iSuper []float64, oV map[stri
 		ok2 := s.w.Get(layer+"."+perfPrefix+"."+name+".o_k", []int{C}, nn.Zeros).Data().([]float32)
 		ov := s.w.Get(layer+"."+perfPrefix+"."+name+".o_v", []int{C}, nn.Zeros).Data().([]float32)
 		wv, _ := s.w.Lookup(layer + ".v.w")
-		project(iSuper, wk.Data().([]float32), C, ok2)
+		if k, ok := oK[layer]; ok && len(k) == C {
+			copy(ok2, k)
+		} else {
+			project(iSuper, wk.Data().([]float32), C, ok2)
+		}
 		if v, ok := oV[layer]; ok && len(v) == C {
 			copy(ov, v)
 		} else {
@@ -333,11 +342,14 @@ func (b *Base) TrainConcept(ctx context.Context, opt TrainOptions, progress func
 			return nil, err
 		}
 		i64 := toF64(iSuper)
-		if pc, err = s.addPerfusion(opt.Name, append([]float64(nil), i64...), i64, nil, d.Beta, d.Tau, true); err != nil {
+		if pc, err = s.addPerfusion(opt.Name, append([]float64(nil), i64...), i64, nil, nil, d.Beta, d.Tau, true); err != nil {
 			return nil, err
 		}
 		for _, l := range pc.layers {
 			learnNames[l+"."+perfPrefix+"."+opt.Name+".o_v"] = true
+			if opt.TrainKeys {
+				learnNames[l+"."+perfPrefix+"."+opt.Name+".o_k"] = true
+			}
 		}
 	case LoRA:
 		scale := opt.Alpha / float64(opt.Rank)
@@ -356,9 +368,15 @@ func (b *Base) TrainConcept(ctx context.Context, opt TrainOptions, progress func
 	default:
 		return nil, fmt.Errorf("%w: %s is not implemented yet", ErrMethod, opt.Method)
 	}
+	if opt.TrainKeys && opt.Method != Perfusion {
+		return nil, fmt.Errorf("trained keys are a Perfusion ablation; %s has no key targets", opt.Method)
+	}
 	if opt.GlobalLocking {
 		if opt.Method != Perfusion {
 			return nil, fmt.Errorf("global locking is a Perfusion option; %s does not lock keys", opt.Method)
+		}
+		if opt.TrainKeys {
+			return nil, errors.New("global locking and trained keys exclude each other: trained keys are not locked")
 		}
 		if err := s.globalLocking([]ConceptUse{{Concept: &Concept{Name: opt.Name, Class: opt.Class, Method: Perfusion}}}); err != nil {
 			return nil, err
@@ -483,9 +501,14 @@ func (b *Base) TrainConcept(ctx context.Context, opt TrainOptions, progress func
 		c.Settings.GlobalLocking = opt.GlobalLocking
 		c.Tensors["i_star"] = Tensor{Shape: []int{D}, Data: toF32s(pc.iStar)}
 		c.Tensors["i_super"] = Tensor{Shape: []int{D}, Data: toF32s(pc.iSuper)}
+		c.Settings.TrainedKeys = opt.TrainKeys
 		for _, l := range pc.layers {
 			v, _ := s.w.Lookup(l + "." + perfPrefix + "." + opt.Name + ".o_v")
 			c.Tensors["o_v/"+l] = Tensor{Shape: []int{v.Shape()[0]}, Data: append([]float32(nil), v.Data().([]float32)...)}
+			if opt.TrainKeys {
+				k, _ := s.w.Lookup(l + "." + perfPrefix + "." + opt.Name + ".o_k")
+				c.Tensors["o_k/"+l] = Tensor{Shape: []int{k.Shape()[0]}, Data: append([]float32(nil), k.Data().([]float32)...)}
+			}
 		}
 	case LoRA:
 		c.Settings.Rank, c.Settings.Alpha, c.Settings.Multiplier = opt.Rank, opt.Alpha, 1

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -282,5 +283,56 @@ func TestPerfusionGlobalLockingTrains(t *testing.T) {
 	}
 	if _, err := b.TrainConcept(context.Background(), TrainOptions{Method: TI, Name: "cup3", Class: "cup", Data: newFixedData(b, "cup3"), Steps: 1, GlobalLocking: true}, nil); err == nil {
 		t.Error("global locking accepted for Textual Inversion")
+	}
+}
+
+// TestPerfusionTrainedKeysAblation: with TrainKeys the key targets o*_K
+// move away from the locked W_K·i_super and are stored; the concept loads,
+// passes its checks and generates; without its o_k tensors it is refused.
+func TestPerfusionTrainedKeysAblation(t *testing.T) {
+	b := tinyBase(t)
+	opt := TrainOptions{Method: Perfusion, Name: "teddy", Class: "teddy bear", Data: newFixedData(b, "teddy"), Steps: 20, Batch: 4, Seed: 1, LR: 2e-2, EmbedLR: 2e-2, TrainKeys: true}
+	c, err := b.TrainConcept(context.Background(), opt, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Settings.TrainedKeys {
+		t.Fatal("the concept does not record trained keys")
+	}
+	iSuper := toF64(c.Tensors["i_super"].Data)
+	moved := 0
+	for _, l := range b.crossLayers() {
+		k, ok := c.Tensors["o_k/"+l]
+		if !ok {
+			t.Fatalf("no o_k for %s", l)
+		}
+		wk, _ := b.W.Lookup(l + ".k.w")
+		locked := make([]float32, len(k.Data))
+		project(iSuper, wk.Data().([]float32), len(locked), locked)
+		if !reflect.DeepEqual(locked, k.Data) {
+			moved++
+		}
+	}
+	if moved == 0 {
+		t.Fatal("training left every key target at its locked value")
+	}
+	if err := b.CheckConcept(c); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.GenerateWith(context.Background(), GenerateOptions{Prompt: "a teddy*", N: 1, Seed: 2, Steps: 2, Guidance: 3}, []ConceptUse{{Concept: c}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	broken := *c
+	broken.Tensors = map[string]Tensor{}
+	for k, v := range c.Tensors {
+		if !strings.HasPrefix(k, "o_k/") {
+			broken.Tensors[k] = v
+		}
+	}
+	if err := b.CheckConcept(&broken); !errors.Is(err, ErrCorruptConcept) {
+		t.Fatalf("a trained-keys concept without o_k: %v", err)
+	}
+	if _, err := b.TrainConcept(context.Background(), TrainOptions{Method: LoRA, Name: "cup4", Class: "cup", Data: newFixedData(b, "cup4"), Steps: 1, TrainKeys: true}, nil); err == nil {
+		t.Error("trained keys accepted for LoRA")
 	}
 }
