@@ -83,7 +83,7 @@ var commands = map[string]command{
 	},
 	"eval": {
 		summary: "measure a concept's identity and prompt fidelity, or compare the methods",
-		usage:   "eval -concept FILE [-json] [-beta B] IMAGE... | eval -base [-prompts N] [-json] | eval -pareto -concept FILE -out PLOT.png IMAGE... | eval -compare -out DIR [-methods ti,lora,dreambooth,perfusion] [-concepts teddy,teapot,dog,couch] [-images 4] [-steps N]",
+		usage:   "eval -concept FILE [-json] [-beta B] IMAGE... | eval -base [-prompts N] [-json] | eval -pareto -concept FILE -out PLOT.png IMAGE... | eval -compare -out DIR [-methods ti,lora,dreambooth,perfusion,perfusion-trained-keys] [-concepts teddy,teapot,dog,couch] [-images 4] [-steps N]",
 		setup: func(fs *flag.FlagSet, a *app.App) func(context.Context, []string) error {
 			var req app.EvalRequest
 			var methods, concepts string

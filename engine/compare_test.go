@@ -259,3 +259,56 @@ func readJSON(t *testing.T, path string, v any) {
 		t.Fatal(err)
 	}
 }
+
+// TestCompareTrainedKeysAblation: the ablation entry trains Perfusion
+// concepts with trained keys into their own files, labels its cells and
+// row with its own name, and is not confused with plain Perfusion when a
+// run is resumed.
+func TestCompareTrainedKeysAblation(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains 4 tiny concepts")
+	}
+	b := tinyBase(t)
+	dir := t.TempDir()
+	opt := CompareOptions{
+		Dir: dir, Methods: []Method{Perfusion, PerfusionTrainedKeys}, Steps: 2, Seed: 1,
+		Concepts: []CompareConcept{
+			{Name: "teddy", Class: "teddy bear", Train: exampleImages(t, "teddy", 2)},
+			{Name: "teapot", Class: "teapot", Train: exampleImages(t, "teapot", 2)},
+		},
+		Eval: EvalOptions{Prompts: 2, SampleSteps: 2, PairSeeds: 1},
+	}
+	res, err := b.Compare(context.Background(), opt, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range opt.Methods {
+		c, err := ReadConceptFile(CompareConceptFile(dir, "teddy", m))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Method != Perfusion || c.Settings.TrainedKeys != (m == PerfusionTrainedKeys) {
+			t.Fatalf("%s: concept method %s, trained keys %v", m, c.Method, c.Settings.TrainedKeys)
+		}
+	}
+	rows := map[Method]bool{}
+	for _, r := range res.Rows {
+		rows[r.Method] = true
+	}
+	if !rows[Perfusion] || !rows[PerfusionTrainedKeys] {
+		t.Fatalf("rows %v, want both Perfusion entries", rows)
+	}
+	if !strings.Contains(res.Table(), "perfusion-trained-keys") {
+		t.Fatal("the table has no ablation row")
+	}
+	// A second run reuses both kinds of files as they are.
+	again, err := b.Compare(context.Background(), opt, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range again.Cells {
+		if c.TrainedNow {
+			t.Errorf("%s %s was trained again", c.Method, c.Concept)
+		}
+	}
+}
