@@ -6,13 +6,14 @@ import (
 	"testing"
 
 	"conceptstudio/app"
+	"conceptstudio/internal/testenv"
 )
 
 // TestEvalParetoCommand: `eval -pareto` through the command line, on a
 // Perfusion concept of a tiny model, writes a PNG of the plot's size.
 func TestEvalParetoCommand(t *testing.T) {
 	dir := t.TempDir()
-	model := writeTinyModel(t, dir)
+	model := testenv.TinyModelFile(t, dir)
 	imgs, _ := filepath.Glob("examples/teddy/[1-3].png")
 	concept := filepath.Join(dir, "teddy.safetensors")
 	if code, _, errOut := runCLI(t, append([]string{"train", "-method", "perfusion", "-name", "teddy", "-class", "teddy bear", "-steps", "1", "-model", model, "-out", concept}, imgs...)...); code != 0 {

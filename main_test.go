@@ -2,8 +2,7 @@ package main
 
 import (
 	"bytes"
-	"context"
-	"fmt"
+	"conceptstudio/internal/testenv"
 	"image"
 	"image/png"
 	"os"
@@ -122,7 +121,7 @@ func TestWindowSmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a real window under Xvfb; run without -short")
 	}
-	display := startXvfb(t)
+	display := testenv.Xvfb(t, 90, "1280x800x24")
 	bin := buildBinary(t)
 	dir := t.TempDir()
 	cmd := exec.Command(bin)
@@ -169,43 +168,6 @@ func TestWindowSmoke(t *testing.T) {
 	if s := errOut.String(); strings.Contains(s, "panic") || strings.Contains(s, "Error parsing user locale") {
 		t.Errorf("unexpected output:\n%s", s)
 	}
-}
-
-// startXvfb starts a private X server and returns its DISPLAY value.
-func startXvfb(t *testing.T) string {
-	t.Helper()
-	if _, err := exec.LookPath("Xvfb"); err != nil {
-		if os.Getenv("CONCEPTSTUDIO_REQUIRE_XVFB") != "" {
-			t.Fatal("Xvfb is required (make test installs it): ", err)
-		}
-		t.Skip("Xvfb not installed; `make test` installs it and runs this test")
-	}
-	for n := 90; n < 190; n++ {
-		sock := fmt.Sprintf("/tmp/.X11-unix/X%d", n)
-		if _, err := os.Stat(sock); err == nil {
-			continue
-		}
-		if _, err := os.Stat(fmt.Sprintf("/tmp/.X%d-lock", n)); err == nil {
-			continue
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		x := exec.CommandContext(ctx, "Xvfb", fmt.Sprintf(":%d", n), "-screen", "0", "1280x800x24", "-nolisten", "tcp")
-		if err := x.Start(); err != nil {
-			cancel()
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { cancel(); x.Wait() })
-		deadline := time.Now().Add(10 * time.Second)
-		for time.Now().Before(deadline) {
-			if _, err := os.Stat(sock); err == nil {
-				return fmt.Sprintf(":%d", n)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-		t.Fatalf("Xvfb :%d did not start", n)
-	}
-	t.Fatal("no free X display number")
-	return ""
 }
 
 // screenshotDir is $CONCEPTSTUDIO_SCREENSHOTS when set (kept for looking

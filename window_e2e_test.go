@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"image"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,10 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"conceptstudio/engine"
-	"conceptstudio/engine/dataset"
-	"conceptstudio/engine/diffusion"
-	"conceptstudio/engine/model"
+	"conceptstudio/internal/testenv"
 	"conceptstudio/internal/xdndtest"
 	"conceptstudio/store"
 )
@@ -38,10 +34,10 @@ func TestWindowEndToEnd(t *testing.T) {
 		t.Skip("drives the real window under Xvfb; run without -short")
 	}
 	began := time.Now()
-	display := startXvfb(t)
+	display := testenv.Xvfb(t, 90, "1280x800x24")
 	bin := buildBinary(t)
 	dir := t.TempDir()
-	modelPath := writeTinyModel(t, dir)
+	modelPath := testenv.TinyModelFile(t, dir)
 	lib := filepath.Join(dir, "library")
 	exportDir := filepath.Join(dir, "export")
 	tmp := filepath.Join(dir, "tmp") // where the window keeps generated images
@@ -257,43 +253,6 @@ func TestWindowEndToEnd(t *testing.T) {
 		t.Errorf("unexpected output:\n%s", s)
 	}
 	t.Logf("end to end in %.1f s; the program said:\n%s", time.Since(began).Seconds(), out.String())
-}
-
-// writeTinyModel saves a tiny base model (16×16 images, the real
-// tokenizer, Perfusion's C⁻¹ included) in dir and returns its path: the
-// window loads it through CONCEPTSTUDIO_MODEL. Its weights are random
-// (perturbed so every layer gets a gradient), so it draws noise, but every
-// step from drop to export runs for real.
-func writeTinyModel(t *testing.T, dir string) string {
-	t.Helper()
-	atlas, err := dataset.LoadAtlas()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok := dataset.NewTokenizer(atlas, dataset.DefaultReserved)
-	c := model.Tiny()
-	c.ImageSize, c.Unshuffle, c.Channels = 16, true, []int{8, 16}
-	c.Vocab, c.MaxLen = len(tok.Vocab()), dataset.MaxCaptionTokens
-	b, err := engine.NewBase(c, tok, diffusion.VPrediction, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := rand.New(rand.NewPCG(5, 5))
-	for _, name := range b.W.Names() {
-		w, _ := b.W.Lookup(name)
-		data := w.Data().([]float32)
-		for i := range data {
-			data[i] += float32(r.NormFloat64() * 0.2)
-		}
-	}
-	if _, err := b.CovInverse(); err != nil { // stored in the file, as ExportBase does
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, "tiny.safetensors")
-	if err := b.Save(path, false); err != nil {
-		t.Fatal(err)
-	}
-	return path
 }
 
 // changedShare is the share of sampled pixels that differ between two

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"conceptstudio/engine"
+	"conceptstudio/internal/testenv"
 )
 
 // decodePlot checks a Pareto plot file: a PNG of the plot's size, with
@@ -66,7 +67,7 @@ func decodePlot(t *testing.T, path string, points int) {
 // model writes a plot of the documented size and its numbers (a cut-down
 // evaluation: 2 prompts, 2 sampler steps per image).
 func TestEvalParetoPlot(t *testing.T) {
-	m := tinyModelFile(t)
+	m := testenv.TinyModelFile(t, t.TempDir())
 	dir := t.TempDir()
 	var out bytes.Buffer
 	a, err := New(Options{LibraryDir: t.TempDir(), Out: &out, Err: &bytes.Buffer{}})
@@ -106,7 +107,7 @@ func TestEvalCompare(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains 2 tiny concepts and generates ~40 tiny images (about 3 s)")
 	}
-	m := tinyModelFile(t)
+	m := testenv.TinyModelFile(t, t.TempDir())
 	dir := t.TempDir()
 	var out bytes.Buffer
 	a, err := New(Options{LibraryDir: t.TempDir(), Out: &out, Err: &bytes.Buffer{}})

@@ -11,39 +11,14 @@ import (
 	"strings"
 	"testing"
 
-	"conceptstudio/engine"
-	"conceptstudio/engine/dataset"
-	"conceptstudio/engine/diffusion"
-	"conceptstudio/engine/model"
+	"conceptstudio/internal/testenv"
 	"conceptstudio/store"
 )
-
-// tinyModelFile writes an untrained tiny base model for tests.
-func tinyModelFile(t *testing.T) string {
-	t.Helper()
-	atlas, err := dataset.LoadAtlas()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok := dataset.NewTokenizer(atlas, dataset.DefaultReserved)
-	c := model.Tiny()
-	c.ImageSize, c.Unshuffle, c.Channels = 16, true, []int{8, 16}
-	c.Vocab, c.MaxLen = len(tok.Vocab()), dataset.MaxCaptionTokens
-	b, err := engine.NewBase(c, tok, diffusion.VPrediction, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "tiny.safetensors")
-	if err := b.Save(path, false); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
 
 // TestGenerateIsRepeatableAndRestorable: the same request gives the same
 // PNG bytes, and -from an exported PNG reproduces it exactly.
 func TestGenerateIsRepeatableAndRestorable(t *testing.T) {
-	m := tinyModelFile(t)
+	m := testenv.TinyModelFile(t, t.TempDir())
 	a, err := New(Options{LibraryDir: t.TempDir(), Out: &bytes.Buffer{}, Err: &bytes.Buffer{}})
 	if err != nil {
 		t.Fatal(err)
@@ -85,7 +60,7 @@ func TestGenerateIsRepeatableAndRestorable(t *testing.T) {
 // greyscale map per distinct prompt word, named by the word and carrying
 // it, of the model's image size, with its brightest pixel at full white.
 func TestGenerateWritesAttentionMaps(t *testing.T) {
-	m := tinyModelFile(t)
+	m := testenv.TinyModelFile(t, t.TempDir())
 	a, err := New(Options{LibraryDir: t.TempDir(), Out: &bytes.Buffer{}, Err: &bytes.Buffer{}})
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"conceptstudio/internal/testenv"
 	"conceptstudio/store"
 )
 
@@ -13,7 +14,7 @@ import (
 // preview, and then Progress.Preview must be nil itself, not an
 // image.Image holding a nil pointer (the window drew that and crashed).
 func TestTrainReportsNoTypedNilPreview(t *testing.T) {
-	m := tinyModelFile(t)
+	m := testenv.TinyModelFile(t, t.TempDir())
 	lib := t.TempDir()
 	a, err := New(Options{LibraryDir: lib, Out: &bytes.Buffer{}, Err: &bytes.Buffer{}})
 	if err != nil {

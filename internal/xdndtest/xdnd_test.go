@@ -1,14 +1,11 @@
 package xdndtest
 
 import (
-	"context"
-	"fmt"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
+	"conceptstudio/internal/testenv"
 	"github.com/jezek/xgb"
 	"github.com/jezek/xgb/xproto"
 )
@@ -27,7 +24,7 @@ func TestURIList(t *testing.T) {
 // TestDropOnTarget drops two files on a minimal XDND target written here
 // (what GLFW does on the window's side) and checks what arrived.
 func TestDropOnTarget(t *testing.T) {
-	display := xvfb(t)
+	display := testenv.Xvfb(t, 190, "640x480x24")
 	tg := newTarget(t, display, "xdndtest target", true)
 	paths := []string{"/tmp/one.png", "/tmp/two words.png"}
 	res, err := Drop(display, paths, Options{Title: "xdndtest target", Timeout: 5 * time.Second})
@@ -53,7 +50,7 @@ func TestDropOnTarget(t *testing.T) {
 // TestRefusedDrop: a target that does not take text/uri-list says so in
 // XdndStatus; Drop reports it instead of dropping.
 func TestRefusedDrop(t *testing.T) {
-	display := xvfb(t)
+	display := testenv.Xvfb(t, 190, "640x480x24")
 	tg := newTarget(t, display, "picky", false)
 	_, err := Drop(display, []string{"/tmp/one.png"}, Options{Target: uint32(tg.win), Timeout: 5 * time.Second})
 	if err == nil || !strings.Contains(err.Error(), "refused") {
@@ -62,7 +59,7 @@ func TestRefusedDrop(t *testing.T) {
 }
 
 func TestNoTarget(t *testing.T) {
-	display := xvfb(t)
+	display := testenv.Xvfb(t, 190, "640x480x24")
 	_, err := Drop(display, []string{"/tmp/one.png"}, Options{Timeout: 2 * time.Second})
 	if err == nil || !strings.Contains(err.Error(), "XdndAware") {
 		t.Fatalf("want no XdndAware window, got %v", err)
@@ -159,42 +156,4 @@ func newTarget(t *testing.T, display, title string, takesURIs bool) *target {
 		}
 	}()
 	return tg
-}
-
-// xvfb starts a private X server for one test and returns its DISPLAY.
-func xvfb(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("starts Xvfb; run without -short")
-	}
-	if _, err := exec.LookPath("Xvfb"); err != nil {
-		if os.Getenv("CONCEPTSTUDIO_REQUIRE_XVFB") != "" {
-			t.Fatal("Xvfb is required (make test installs it): ", err)
-		}
-		t.Skip("Xvfb not installed")
-	}
-	for n := 190; n < 290; n++ {
-		sock := fmt.Sprintf("/tmp/.X11-unix/X%d", n)
-		if _, err := os.Stat(sock); err == nil {
-			continue
-		}
-		if _, err := os.Stat(fmt.Sprintf("/tmp/.X%d-lock", n)); err == nil {
-			continue
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		x := exec.CommandContext(ctx, "Xvfb", fmt.Sprintf(":%d", n), "-screen", "0", "640x480x24", "-nolisten", "tcp")
-		if err := x.Start(); err != nil {
-			cancel()
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { cancel(); x.Wait() })
-		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-			if _, err := os.Stat(sock); err == nil {
-				return fmt.Sprintf(":%d", n)
-			}
-		}
-		t.Fatalf("Xvfb :%d did not start", n)
-	}
-	t.Fatal("no free X display number")
-	return ""
 }
