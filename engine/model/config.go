@@ -17,6 +17,11 @@ type Config struct {
 	Heads      int
 	Groups     int // GroupNorm groups
 	TimeDim    int // time-embedding width (sinusoid width is Channels[0])
+	// PosEmb adds a learned position embedding [H, W, C] (zero at the
+	// start, so a model gains it without changing what it computes) to the
+	// input of every spatial transformer: the queries then know where they
+	// are, which prompts like "on the left" need.
+	PosEmb bool `json:",omitempty"`
 
 	Vocab      int // token rows, pseudo-word slots included
 	MaxLen     int // tokens per caption, start/end included

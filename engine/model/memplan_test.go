@@ -163,3 +163,42 @@ func TestResizeAddBilinear(t *testing.T) {
 		t.Fatalf("corner map: top-left %v, bottom-right %v, centre %v", dst[0], dst[size*size-1], dst[size/2*size+size/2])
 	}
 }
+
+// TestZeroPositionEmbeddingChangesNothing: a model given (zero) position
+// embeddings computes exactly what it computed without them, so a trained
+// model can gain them and go on training; the net has one per spatial
+// transformer.
+func TestZeroPositionEmbeddingChangesNothing(t *testing.T) {
+	c := Tiny()
+	w := nn.NewWeights(tensor.Float32, 1)
+	plain, err := Build(w, c, NetOptions{Batch: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	randomize32(w, 8)
+	before := len(w.Names())
+	cp := c
+	cp.PosEmb = true
+	withPos, err := Build(w, cp, NetOptions{Batch: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer withPos.Close()
+	added := len(w.Names()) - before
+	if added != len(withPos.g.CrossAttn) {
+		t.Fatalf("%d position embeddings for %d spatial transformers", added, len(withPos.g.CrossAttn))
+	}
+	for _, n := range []*Net{plain, withPos} {
+		tinyInputsNoTarget(t, n)
+		if err := n.Run(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, b := plain.Output(), withPos.Output()
+	for i := range a {
+		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+			t.Fatalf("output %d: %v without, %v with zero position embeddings", i, a[i], b[i])
+		}
+	}
+}

@@ -12,11 +12,17 @@ func UNet(s nn.Scope, c Config, x, tsin, ctx *nn.Node) *nn.Node {
 	temb := s.Sub("time.fc2").Linear(b.SiLU(s.Sub("time.fc1").Linear(tsin, c.TimeDim, true)), c.TimeDim, true)
 	h := s.Sub("conv_in").Conv(x, c.Channels[0], 3, 1)
 	skips := []*nn.Node{h}
+	withPos := func(s nn.Scope, h *nn.Node) *nn.Node {
+		if !c.PosEmb {
+			return h
+		}
+		return b.AddPositional(h, s.Param("pos", []int(h.Shape())[1:], nn.Zeros))
+	}
 	attn := func(s nn.Scope, h *nn.Node, level int) *nn.Node {
 		if !c.CrossAttn[level] {
 			return h
 		}
-		return s.SpatialTransformer(h, ctx, c.Heads, c.Groups, c.SelfAttn[level])
+		return s.SpatialTransformer(withPos(s, h), ctx, c.Heads, c.Groups, c.SelfAttn[level])
 	}
 	last := len(c.Channels) - 1
 	for lv, ch := range c.Channels {
@@ -33,7 +39,7 @@ func UNet(s nn.Scope, c Config, x, tsin, ctx *nn.Node) *nn.Node {
 	}
 	m := s.Sub("mid")
 	h = m.Sub("res0").ResBlock(h, temb, c.Channels[last], c.Groups)
-	h = m.Sub("attn").SpatialTransformer(h, ctx, c.Heads, c.Groups, true)
+	h = m.Sub("attn").SpatialTransformer(withPos(m.Sub("attn"), h), ctx, c.Heads, c.Groups, true)
 	h = m.Sub("res1").ResBlock(h, temb, c.Channels[last], c.Groups)
 	for lv := last; lv >= 0; lv-- {
 		u := s.Sub("up" + itoa(lv))

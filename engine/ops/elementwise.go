@@ -42,6 +42,60 @@ func (addKernel) backward(_ []gorgonia.Value, _, dout gorgonia.Value, g []*tenso
 	}
 }
 
+// AddPositional is x + p for x [N, rest...] and p [rest...]: the same
+// p added to every sample (a learned position embedding over a feature
+// map).
+func (b *Builder) AddPositional(x, p *Node) *Node {
+	xs, ps := []int(x.Shape()), []int(p.Shape())
+	if len(xs) != len(ps)+1 || !tensor.Shape(xs[1:]).Eq(tensor.Shape(ps)) {
+		panic(fmt.Sprintf("ops: AddPositional of %v and %v", xs, ps))
+	}
+	return b.apply("AddPositional", posKernel{n: xs[0], per: prod(ps)}, xs, x, p)
+}
+
+type posKernel struct{ n, per int }
+
+func (k posKernel) forward(in []gorgonia.Value, out *tensor.Dense) {
+	if isF32(out) {
+		posFwd[float32](k, in, out)
+	} else {
+		posFwd[float64](k, in, out)
+	}
+}
+
+func posFwd[T kernels.Float](k posKernel, in []gorgonia.Value, out *tensor.Dense) {
+	x, p, y := slice[T](in[0]), slice[T](in[1]), slice[T](out)
+	for n := 0; n < k.n; n++ {
+		yn, xn := y[n*k.per:(n+1)*k.per], x[n*k.per:(n+1)*k.per]
+		for i, v := range p {
+			yn[i] = xn[i] + v
+		}
+	}
+}
+
+func (k posKernel) backward(_ []gorgonia.Value, _, dout gorgonia.Value, g []*tensor.Dense) {
+	if g[0] != nil {
+		copyValue(g[0], dout)
+	}
+	if g[1] != nil {
+		if isF32(g[1]) {
+			posBwd[float32](k, dout, g[1])
+		} else {
+			posBwd[float64](k, dout, g[1])
+		}
+	}
+}
+
+func posBwd[T kernels.Float](k posKernel, dout gorgonia.Value, g *tensor.Dense) {
+	dy, dp := slice[T](dout), slice[T](g)
+	copy(dp, dy[:k.per])
+	for n := 1; n < k.n; n++ {
+		for i, v := range dy[n*k.per : (n+1)*k.per] {
+			dp[i] += v
+		}
+	}
+}
+
 // sumKernel adds any number of equal-shaped inputs (gradient sums; it is
 // never differentiated).
 type sumKernel struct{}

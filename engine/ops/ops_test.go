@@ -43,6 +43,39 @@ func TestGradLinearAddBroadcastReshape(t *testing.T) {
 	})
 }
 
+func TestGradAddPositional(t *testing.T) {
+	gradCheck(t, 11, func(b *Builder, r *rand.Rand) *Node {
+		x := b.Param("x", randParam(r, 1, 3, 2, 2, 4), true)
+		p := b.Param("p", randParam(r, 1, 2, 2, 4), true)
+		w := b.Param("w", randParam(r, 1, 4, 4), true)
+		return b.Linear(b.AddPositional(x, p), w, nil)
+	})
+}
+
+// TestAddPositionalValues: every sample gets the same p added.
+func TestAddPositionalValues(t *testing.T) {
+	b := NewBuilder(tensor.Float64)
+	x := b.Input("x", 2, 3)
+	copy(b.InputValue("x").Data().([]float64), []float64{1, 2, 3, 10, 20, 30})
+	p := b.Param("p", tensor.New(tensor.WithShape(3), tensor.WithBacking([]float64{0.5, -1, 2})), false)
+	y := b.AddPositional(x, p)
+	prog, err := b.Compile(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prog.Close()
+	if err := prog.Run(); err != nil {
+		t.Fatal(err)
+	}
+	got := Value(y).Data().([]float64)
+	want := []float64{1.5, 1, 5, 10.5, 19, 32}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("got %v, want %v", got, want)
+		}
+	}
+}
+
 // TestGradResidualThroughReshape is the pattern that Gorgonia's own
 // Reshape (a view) and in-place Add get wrong: x + reshape(f(reshape(x))),
 // with a weight used twice so gradients are summed.
