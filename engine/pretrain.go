@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/image/font"
@@ -97,6 +98,7 @@ type trainState struct {
 	Skipped    int         `json:"skipped"`
 	History    []lossPoint `json:"history"`
 	Options    string      `json:"options"`
+	Gained     []string    `json:"-"` // weights the model has and the checkpoint had not
 }
 
 // Pretrain trains the base model on the emoji world, checkpointing every
@@ -193,7 +195,11 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 		if st, err = loadCheckpoint(ckpt, base, adam, ema, pcg); err != nil {
 			return fmt.Errorf("resuming from %s: %w", ckpt, err)
 		}
-		progress(PretrainProgress{Step: st.Step, Total: opt.Steps, Message: fmt.Sprintf("resumed at step %d", st.Step)})
+		msg := fmt.Sprintf("resumed at step %d", st.Step)
+		if len(st.Gained) > 0 {
+			msg += fmt.Sprintf("; the model gained %d position embeddings (starting at zero)", len(st.Gained))
+		}
+		progress(PretrainProgress{Step: st.Step, Total: opt.Steps, Message: msg})
 	}
 	optsJSON, _ := json.Marshal(opt)
 	st.Options = string(optsJSON)
@@ -412,6 +418,7 @@ func loadCheckpoint(path string, b *Base, adam *optim.AdamW, ema *optim.EMA, pcg
 		return st, fmt.Errorf("train state: %w", err)
 	}
 	adamState, emaState := map[string][]float32{}, map[string][]float32{}
+	loaded := map[string]bool{}
 	for _, t := range f.Tensors {
 		v, err := t.Float32()
 		if err != nil {
@@ -424,11 +431,28 @@ func loadCheckpoint(path string, b *Base, adam *optim.AdamW, ema *optim.EMA, pcg
 				return st, fmt.Errorf("weight %s does not fit this model", t.Name[2:])
 			}
 			copy(w.Data().([]float32), v)
+			loaded[t.Name[2:]] = true
 		case len(t.Name) > 5 && t.Name[:5] == "adam/":
 			adamState[t.Name[5:]] = append([]float32(nil), v...)
 		case len(t.Name) > 4 && t.Name[:4] == "ema/":
 			emaState[t.Name[4:]] = append([]float32(nil), v...)
 		}
+	}
+	// A model may gain position embeddings (model.Config.PosEmb) between
+	// sittings: they start at zero, which leaves what it computes
+	// unchanged, with fresh optimizer moments and an average of zero. Any
+	// other weight the checkpoint lacks means another architecture.
+	for _, name := range b.W.Names() {
+		if loaded[name] {
+			continue
+		}
+		w, _ := b.W.Lookup(name)
+		if !b.Cfg.PosEmb || !strings.HasSuffix(name, ".pos") {
+			return st, fmt.Errorf("the checkpoint has no weight %s: it was made for another architecture", name)
+		}
+		clear(w.Data().([]float32))
+		emaState[name] = make([]float32, w.Shape().TotalSize())
+		st.Gained = append(st.Gained, name)
 	}
 	if err := adam.Load(adamState, st.AdamStep); err != nil {
 		return st, err
@@ -447,11 +471,16 @@ func loadCheckpoint(path string, b *Base, adam *optim.AdamW, ema *optim.EMA, pcg
 	return st, nil
 }
 
-// copyWeights copies every weight of from into b (same architecture).
+// copyWeights copies every weight of from into b (same architecture, or
+// b with position embeddings that from lacks, which start at zero).
 func copyWeights(b, from *Base) error {
 	for _, name := range b.W.Names() {
 		dst, _ := b.W.Lookup(name)
 		src, ok := from.W.Lookup(name)
+		if !ok && b.Cfg.PosEmb && !from.Cfg.PosEmb && strings.HasSuffix(name, ".pos") {
+			clear(dst.Data().([]float32)) // gained: zero changes nothing
+			continue
+		}
 		if !ok || !src.Shape().Eq(dst.Shape()) {
 			return fmt.Errorf("weight %s is missing or differently shaped", name)
 		}

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"conceptstudio/engine/model"
@@ -116,5 +117,73 @@ func TestPretrainCancelSavesCheckpoint(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(o.Dir, checkpointFile)); err != nil {
 		t.Fatalf("no checkpoint after cancel: %v", err)
+	}
+}
+
+// TestPretrainGainsPositionEmbeddings: a run started without position
+// embeddings resumes with them (zero, then trained), says so, and its EMA
+// model loads with them; a checkpoint of another architecture is refused.
+func TestPretrainGainsPositionEmbeddings(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a tiny model for a few steps")
+	}
+	ctx := context.Background()
+	o := tinyPretrain(t.TempDir())
+	o.StopAfter = 3
+	if err := Pretrain(ctx, o, nil); err != nil {
+		t.Fatal(err)
+	}
+	plainModel := filepath.Join(t.TempDir(), "plain.safetensors")
+	if data, err := os.ReadFile(filepath.Join(o.Dir, emaModelFile)); err != nil {
+		t.Fatal(err)
+	} else if err := os.WriteFile(plainModel, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	withPos := *o.Config
+	withPos.PosEmb = true
+	// A new run may also start from a model without them.
+	fresh := tinyPretrain(t.TempDir())
+	fresh.Config, fresh.InitFrom, fresh.StopAfter = &withPos, plainModel, 1
+	if err := Pretrain(ctx, fresh, nil); err != nil {
+		t.Fatalf("starting from a model without position embeddings: %v", err)
+	}
+	o.Config, o.Resume, o.StopAfter = &withPos, true, 0
+	var said string
+	if err := Pretrain(ctx, o, func(p PretrainProgress) {
+		if p.Message != "" && said == "" {
+			said = p.Message
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(said, "gained") {
+		t.Errorf("the resume said %q, nothing about the new weights", said)
+	}
+	w := weightsOf(t, filepath.Join(o.Dir, checkpointFile))
+	n := 0
+	for name, v := range w {
+		if strings.HasSuffix(name, ".pos") && strings.HasPrefix(name, "w/") {
+			n++
+			nonzero := false
+			for _, x := range v {
+				nonzero = nonzero || x != 0
+			}
+			if !nonzero {
+				t.Errorf("%s is still zero after three training steps", name)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("the checkpoint has no position embeddings")
+	}
+	ema, err := LoadBaseFile(filepath.Join(o.Dir, emaModelFile))
+	if err != nil || !ema.Cfg.PosEmb {
+		t.Fatalf("EMA model: %v (position embeddings %v)", err, err == nil && ema.Cfg.PosEmb)
+	}
+	other := *o.Config
+	other.Channels = []int{8, 24}
+	o.Config = &other
+	if err := Pretrain(ctx, o, nil); err == nil {
+		t.Fatal("a checkpoint of another architecture was resumed")
 	}
 }
