@@ -12,36 +12,14 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"conceptstudio/engine/dataset"
-	"conceptstudio/engine/diffusion"
-	"conceptstudio/engine/model"
 )
 
 // tinyBase is an untrained small base model over the real tokenizer.
 func tinyBase(t *testing.T) *Base {
 	t.Helper()
-	atlas, err := dataset.LoadAtlas()
+	b, err := NewTinyBase()
 	if err != nil {
 		t.Fatal(err)
-	}
-	tok := dataset.NewTokenizer(atlas, dataset.DefaultReserved)
-	c := model.Tiny()
-	c.ImageSize, c.Unshuffle, c.Channels = 16, true, []int{8, 16}
-	c.Vocab, c.MaxLen = len(tok.Vocab()), dataset.MaxCaptionTokens
-	b, err := NewBase(c, tok, diffusion.VPrediction, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// An untrained UNet ends in zero-initialised layers, so nothing before
-	// them would get a gradient: perturb every weight a little, as training
-	// would.
-	r := rand.New(rand.NewPCG(5, 5))
-	for _, name := range b.W.Names() {
-		w, _ := b.W.Lookup(name)
-		for i, v := range w.Data().([]float32) {
-			w.Data().([]float32)[i] = v + float32(r.NormFloat64()*0.2)
-		}
 	}
 	return b
 }

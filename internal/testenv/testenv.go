@@ -5,7 +5,6 @@ package testenv
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,9 +12,6 @@ import (
 	"time"
 
 	"conceptstudio/engine"
-	"conceptstudio/engine/dataset"
-	"conceptstudio/engine/diffusion"
-	"conceptstudio/engine/model"
 )
 
 // Xvfb starts a private X server on the first free display number from
@@ -67,25 +63,9 @@ func Xvfb(t testing.TB, first int, screen string) string {
 // but every step of training, generation and evaluation runs for real.
 func TinyModelFile(t testing.TB, dir string) string {
 	t.Helper()
-	atlas, err := dataset.LoadAtlas()
+	b, err := engine.NewTinyBase()
 	if err != nil {
 		t.Fatal(err)
-	}
-	tok := dataset.NewTokenizer(atlas, dataset.DefaultReserved)
-	c := model.Tiny()
-	c.ImageSize, c.Unshuffle, c.Channels = 16, true, []int{8, 16}
-	c.Vocab, c.MaxLen = len(tok.Vocab()), dataset.MaxCaptionTokens
-	b, err := engine.NewBase(c, tok, diffusion.VPrediction, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := rand.New(rand.NewPCG(5, 5))
-	for _, name := range b.W.Names() {
-		w, _ := b.W.Lookup(name)
-		data := w.Data().([]float32)
-		for i := range data {
-			data[i] += float32(r.NormFloat64() * 0.2)
-		}
 	}
 	if _, err := b.CovInverse(); err != nil { // stored in the file, as ExportBase does
 		t.Fatal(err)
