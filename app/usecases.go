@@ -227,7 +227,7 @@ func (a *App) Generate(ctx context.Context, req GenerateRequest, progress Progre
 		settings.Concepts = append(settings.Concepts, store.ConceptUse{Name: u.Concept.Name, SHA256: hashes[i], Beta: u.Beta, Tau: u.Tau})
 	}
 	for i, img := range imgs {
-		path := filepath.Join(req.OutDir, fmt.Sprintf("%s-seed%d-%d.png", slug(req.Prompt), req.Seed, i))
+		path := filepath.Join(req.OutDir, fmt.Sprintf("%s-seed%d-%d.png", Slug(req.Prompt), req.Seed, i))
 		settings.Index = i
 		meta := settings.Meta()
 		if err := engine.WriteFileAtomic(path, func(w io.Writer) error { return store.EncodePNG(w, img, meta) }); err != nil {
@@ -252,7 +252,7 @@ func writeAttention(dir string, maps *engine.AttentionMaps, i int) error {
 	}
 	seen := map[string]bool{}
 	for w, word := range maps.Words {
-		name := slug(word)
+		name := Slug(word)
 		if name == "" || seen[name] {
 			continue
 		}
@@ -446,8 +446,10 @@ func (a *App) base(path string) (*engine.Base, error) {
 	return b, err
 }
 
-// slug makes a short file-name-safe form of a prompt.
-func slug(s string) string {
+// Slug turns free text (a prompt, a word) into a short file-name part:
+// lower-case letters and digits, other runs of characters as one dash, at
+// most 40 bytes, no dash at either end.
+func Slug(s string) string {
 	var b strings.Builder
 	dash := false
 	for _, r := range strings.ToLower(s) {

@@ -125,6 +125,15 @@ func (l *Library) Writable() bool {
 	return l.lock != nil
 }
 
+// checkWritableName checks that the library may be written and that name
+// is a valid concept name; l.mu must be held.
+func (l *Library) checkWritableName(name string) error {
+	if err := l.checkWritable(); err != nil {
+		return err
+	}
+	return checkName(name)
+}
+
 // checkWritable must be called with l.mu held.
 func (l *Library) checkWritable() error {
 	if l.lock == nil {
@@ -319,10 +328,7 @@ func checkStem(name string) error {
 func (l *Library) Add(c *engine.Concept) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if err := l.checkWritable(); err != nil {
-		return err
-	}
-	if err := checkName(c.Name); err != nil {
+	if err := l.checkWritableName(c.Name); err != nil {
 		return err
 	}
 	if l.Has(c.Name) {
@@ -343,10 +349,7 @@ func (l *Library) Add(c *engine.Concept) error {
 func (l *Library) Save(c *engine.Concept) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if err := l.checkWritable(); err != nil {
-		return err
-	}
-	if err := checkName(c.Name); err != nil {
+	if err := l.checkWritableName(c.Name); err != nil {
 		return err
 	}
 	return engine.WriteConceptFile(l.ConceptPath(c.Name), c)
@@ -373,10 +376,7 @@ func (l *Library) Duplicate(name, newName string) error {
 func (l *Library) copyAs(oldName, newName string, removeOld bool) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if err := l.checkWritable(); err != nil {
-		return err
-	}
-	if err := checkName(newName); err != nil {
+	if err := l.checkWritableName(newName); err != nil {
 		return err
 	}
 	if err := checkStem(oldName); err != nil {

@@ -63,10 +63,7 @@ func NormalizeTrainingImage(img image.Image) *image.NRGBA {
 func (l *Library) SaveWithImages(c *engine.Concept, imgs []image.Image) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if err := l.checkWritable(); err != nil {
-		return err
-	}
-	if err := checkName(c.Name); err != nil {
+	if err := l.checkWritableName(c.Name); err != nil {
 		return err
 	}
 	if err := l.writeImages(c.Name, imgs); err != nil {

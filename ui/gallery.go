@@ -21,6 +21,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"conceptstudio/app"
 	"conceptstudio/store"
 )
 
@@ -343,7 +344,7 @@ func (g *Gallery) report(err error, ok string) {
 
 // shotFileName is a result's suggested file name.
 func shotFileName(s Shot) string {
-	p := slug(s.Spec.Prompt)
+	p := app.Slug(s.Spec.Prompt)
 	if p == "" {
 		p = "image"
 	}
@@ -399,27 +400,6 @@ func writeFile(path string, write func(io.Writer) error) error {
 	}
 	os.Chmod(tmp.Name(), 0o644) // CreateTemp makes it private; an export is an ordinary file
 	return os.Rename(tmp.Name(), path)
-}
-
-// slug makes a short file-name-safe form of a prompt.
-func slug(s string) string {
-	var b strings.Builder
-	dash := false
-	for _, r := range strings.ToLower(s) {
-		if b.Len() >= 40 {
-			break
-		}
-		ok := (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9')
-		switch {
-		case ok:
-			b.WriteRune(r)
-			dash = false
-		case !dash && b.Len() > 0:
-			b.WriteByte('-')
-			dash = true
-		}
-	}
-	return strings.Trim(b.String(), "-")
 }
 
 // tappableImage is an image that does something when clicked.
