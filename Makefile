@@ -7,13 +7,30 @@ FYNE_TOOLS := fyne.io/tools/cmd/fyne@v1.7.4
 # Seconds each fuzz target runs in `make test` (longer in `make fuzz`).
 FUZZTIME ?= 3s
 
-.PHONY: run build test vet fuzz deps deps-test package icons bench clean
+.PHONY: run build build-cudagpu gpu-pack test vet fuzz deps deps-test package icons bench clean
 
 run: deps build
 	./$(BIN)
 
 build:
 	go build -o $(BIN) .
+
+# The GPU build: large matrix products on an NVIDIA GPU through the CUDA
+# driver (gorgonia.org/cu). Needs cuda.h and libcuda (Debian non-free
+# nvidia-cuda-dev and the NVIDIA driver); the binary needs the driver to start.
+# The tag is not `cuda`: that one also switches on Gorgonia's own CUDA
+# machine, which needs cuDNN 7/8 (not packaged by Debian).
+build-cudagpu:
+	go build -tags migrated_fynedo,cudagpu -o $(BIN)-cudagpu .
+
+# Test binaries of the cudagpu build and the OpenBLAS they load, packed for
+# a GPU machine: run build/gpu-check.sh there.
+gpu-pack:
+	rm -rf .devcarry && mkdir -p .devcarry/pack/lib
+	go test -tags cudagpu -ldflags=-s -c -o .devcarry/pack/kernels-gpu.test ./engine/kernels
+	go test -tags cudagpu -ldflags=-s -c -o .devcarry/pack/engine-gpu.test ./engine
+	for l in libopenblas.so.0 libgfortran.so.5 libquadmath.so.0; do cp -L /lib/x86_64-linux-gnu/$$l .devcarry/pack/lib/; done
+	tar -czf .devcarry/pack.tar.gz -C .devcarry/pack . && rm -rf .devcarry/pack
 
 deps:
 	build/setup.sh run

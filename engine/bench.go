@@ -43,16 +43,19 @@ type BenchResult struct {
 	// SgemmGFLOPSAllCores is 1024³ products run one per core at once.
 	SgemmGFLOPSAllCores float64 `json:"sgemm_gflops_all_cores"`
 	SerialBLAS          bool    `json:"serial_blas"`
-	Params              int     `json:"params"`
-	Batch               int     `json:"batch"`
-	Replicas            int     `json:"replicas"`
-	StepMS              float64 `json:"train_step_ms"`
-	ImgPerS             float64 `json:"train_img_per_s"`
-	ForwardGFLOP        float64 `json:"forward_gflop_per_image"`
-	TrainGFLOPS         float64 `json:"train_gflops"`
-	RatioToSgemm        float64 `json:"train_gflops_over_sgemm"`
-	PeakRSSMB           float64 `json:"peak_rss_mb"`
-	AllocMBPerStep      float64 `json:"alloc_mb_per_step"`
+	// GPU is the GPU large products run on in the cudagpu build ("" in
+	// the default build).
+	GPU            string  `json:"gpu,omitempty"`
+	Params         int     `json:"params"`
+	Batch          int     `json:"batch"`
+	Replicas       int     `json:"replicas"`
+	StepMS         float64 `json:"train_step_ms"`
+	ImgPerS        float64 `json:"train_img_per_s"`
+	ForwardGFLOP   float64 `json:"forward_gflop_per_image"`
+	TrainGFLOPS    float64 `json:"train_gflops"`
+	RatioToSgemm   float64 `json:"train_gflops_over_sgemm"`
+	PeakRSSMB      float64 `json:"peak_rss_mb"`
+	AllocMBPerStep float64 `json:"alloc_mb_per_step"`
 	// SampleSeconds is 4 images × 25 DDIM steps with classifier-free
 	// guidance (one batch of 8 per step) on the same network.
 	SampleSeconds float64 `json:"sample_4x25_guided_s"`
@@ -75,7 +78,7 @@ func Bench(ctx context.Context, opt BenchOptions, progress func(stage string, st
 	if progress == nil {
 		progress = func(string, int, int) {}
 	}
-	r := BenchResult{BLAS: kernels.BLAS(), Threads: runtime.GOMAXPROCS(0), Batch: opt.Batch, SerialBLAS: kernels.Serial()}
+	r := BenchResult{BLAS: kernels.BLAS(), GPU: kernels.GPU(), Threads: runtime.GOMAXPROCS(0), Batch: opt.Batch, SerialBLAS: kernels.Serial()}
 	if !opt.SkipSgemm {
 		progress("sgemm", 0, 3)
 		r.SgemmGFLOPS512 = sgemmGFLOPS(512, 20, 1)
@@ -268,6 +271,9 @@ func (r BenchResult) String() string {
 		kind = "serial"
 	}
 	fmt.Fprintf(&b, "BLAS                 %s, %s, %d cores\n", r.BLAS, kind, r.Threads)
+	if r.GPU != "" {
+		fmt.Fprintf(&b, "GPU                  %s\n", r.GPU)
+	}
 	fmt.Fprintf(&b, "sgemm 512 / 1024     %.1f / %.1f GFLOPS (one call); %.1f GFLOPS (one call per core)\n", r.SgemmGFLOPS512, r.SgemmGFLOPS1024, r.SgemmGFLOPSAllCores)
 	if r.StepMS > 0 {
 		fmt.Fprintf(&b, "model                %.2fM params, %.3f GFLOP forward per image\n", float64(r.Params)/1e6, r.ForwardGFLOP)
