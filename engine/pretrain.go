@@ -33,14 +33,22 @@ import (
 // PretrainOptions configure base-model training. Zero values take the
 // defaults in DefaultPretrain.
 type PretrainOptions struct {
-	Dir             string
-	Resume          bool
-	Steps           int
-	Batch           int
-	LR              float64
-	Warmup          int
-	EMADecay        float64
-	MinSNR          float64 // min-SNR-γ loss weighting (0: off)
+	Dir      string
+	Resume   bool
+	Steps    int
+	Batch    int
+	LR       float64
+	Warmup   int
+	EMADecay float64
+	MinSNR   float64 // min-SNR-γ loss weighting (0: off)
+	// KeepHighNoise floors the min-SNR weights of high-noise samples at
+	// plain v-prediction's (diffusion.FlooredSNRWeight). Without it the
+	// run of 2026-11-25 ignored position words entirely at step 10000
+	// (same seed, "on the left" vs "on the right": mean pixel difference
+	// 0.15/255): min-SNR weighs a v-prediction sample at SNR/(SNR+1), so
+	// the steps where only the prompt can say where things go counted
+	// ~1% as much as the rest. Switched on in that run at step 10.8k.
+	KeepHighNoise   bool
 	DropCaption     float64 // share of empty captions (classifier-free guidance)
 	CheckpointEvery time.Duration
 	SampleEvery     int // steps between sample grids
@@ -59,7 +67,7 @@ type PretrainOptions struct {
 func DefaultPretrain() PretrainOptions {
 	return PretrainOptions{
 		Dir: "pretrain-run", Steps: 40000, Batch: 32, LR: 4e-4, Warmup: 500,
-		EMADecay: 0.999, MinSNR: 5, DropCaption: 0.1,
+		EMADecay: 0.999, MinSNR: 5, KeepHighNoise: true, DropCaption: 0.1,
 		CheckpointEvery: 5 * time.Minute, SampleEvery: 1000, Seed: 1, Pred: diffusion.VPrediction,
 	}
 }
@@ -275,7 +283,7 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 			copy(row, enc)
 			lengths[i] = n
 		}
-		nb, err := base.noiseBatch(rng, x0, noise, B, opt.MinSNR)
+		nb, err := base.noiseBatch(rng, x0, noise, B, opt.MinSNR, opt.KeepHighNoise)
 		if err != nil {
 			return err
 		}

@@ -72,6 +72,54 @@ func (s *Schedule) MinSNRWeight(kind PredKind, t int, gamma float64) float64 {
 	return w
 }
 
+// FlooredSNRWeight is min-SNR-γ on the clean side only: in terms of the
+// clean image (the weight the loss puts on x̂₀'s error) it is
+//
+//	λ = min(SNR + 1, γ)
+//
+// so low-noise samples are capped as in MinSNRWeight, but high-noise
+// samples keep the weight that plain v-prediction gives them (λ → 1)
+// instead of min-SNR's λ = SNR → 0. Those are the samples that decide
+// layout: at high noise nothing of the object is left in xₜ, so where it
+// goes can only come from the prompt. Per target:
+//
+//	VPrediction:      λ/(SNR + 1) = min(1, γ/(SNR + 1))
+//	SamplePrediction: λ
+//	Epsilon:          λ/SNR, capped at maxEpsWeight
+//
+// gamma <= 0 turns the weighting off (1).
+func (s *Schedule) FlooredSNRWeight(kind PredKind, t int, gamma float64) float64 {
+	if gamma <= 0 {
+		return 1
+	}
+	snr := s.SNR(t)
+	l := min(snr+1, gamma)
+	switch kind {
+	case Epsilon:
+		return min(l/snr, maxEpsWeight)
+	case VPrediction:
+		return l / (snr + 1)
+	}
+	return l
+}
+
+// maxEpsWeight caps FlooredSNRWeight for ε-prediction, whose loss hardly
+// sees x̂₀ at high noise (λ/SNR grows without bound there).
+const maxEpsWeight = 100
+
+// LossWeights are per-sample loss weights for a batch's timesteps:
+// FlooredSNRWeight when floored, else MinSNRWeight.
+func (s *Schedule) LossWeights(kind PredKind, t []int, gamma float64, floored bool) []float64 {
+	if !floored {
+		return s.MinSNRWeights(kind, t, gamma)
+	}
+	w := make([]float64, len(t))
+	for i, ti := range t {
+		w[i] = s.FlooredSNRWeight(kind, ti, gamma)
+	}
+	return w
+}
+
 // MinSNRWeights is MinSNRWeight for each timestep of a batch.
 func (s *Schedule) MinSNRWeights(kind PredKind, t []int, gamma float64) []float64 {
 	w := make([]float64, len(t))

@@ -161,3 +161,40 @@ func TestPredKindNames(t *testing.T) {
 		t.Error("unknown name parsed")
 	}
 }
+
+func TestFlooredSNRWeight(t *testing.T) {
+	s := Cosine(DefaultT)
+	const gamma = 5
+	last := s.T - 1 // SNR ≈ 0: pure noise
+	if snr := s.SNR(last); snr > 1e-3 {
+		t.Fatalf("SNR at the last step is %g", snr)
+	}
+	// High noise: full v weight, where min-SNR gives almost nothing.
+	near(t, "v, pure noise", s.FlooredSNRWeight(VPrediction, last, gamma), 1, 0)
+	if w := s.MinSNRWeight(VPrediction, last, gamma); w > 1e-3 {
+		t.Errorf("min-SNR v weight at pure noise = %g, want ≈ 0", w)
+	}
+	near(t, "x0, pure noise", s.FlooredSNRWeight(SamplePrediction, last, gamma), s.SNR(last)+1, 1e-15)
+	near(t, "ε, pure noise (capped)", s.FlooredSNRWeight(Epsilon, last, gamma), maxEpsWeight, 0)
+	// Low noise: the same clip as min-SNR.
+	for ti := range s.T {
+		snr := s.SNR(ti)
+		switch {
+		case snr > 20:
+			for _, k := range []PredKind{Epsilon, VPrediction, SamplePrediction} {
+				// min(SNR+1, γ) = min(SNR, γ) = γ here.
+				near(t, "clean side "+k.String(), s.FlooredSNRWeight(k, ti, gamma), s.MinSNRWeight(k, ti, gamma), 1e-15)
+			}
+		case snr > 1 && snr < 3:
+			near(t, "v, SNR in (1, 3)", s.FlooredSNRWeight(VPrediction, ti, gamma), 1, 1e-15)
+		}
+	}
+	w := s.LossWeights(VPrediction, []int{last, 0}, gamma, true)
+	if w[0] != 1 || w[1] != s.MinSNRWeight(VPrediction, 0, gamma) {
+		t.Errorf("LossWeights floored = %v", w)
+	}
+	if w := s.LossWeights(VPrediction, []int{last}, gamma, false); w[0] != s.MinSNRWeight(VPrediction, last, gamma) {
+		t.Errorf("LossWeights unfloored = %v", w)
+	}
+	near(t, "off", s.FlooredSNRWeight(VPrediction, last, 0), 1, 0)
+}
