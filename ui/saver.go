@@ -25,6 +25,9 @@ type nativeSaver struct {
 	// the main goroutine. Tests replace them.
 	save   func(title, suggested string) (string, error)
 	folder func(title, start string) (string, error)
+	// shown, if set, is called (on Fyne's goroutine) after a fallback
+	// dialog was put up; tests wait on it instead of polling the overlays.
+	shown func()
 }
 
 // newNativeSaver returns the real Saver for a window.
@@ -138,6 +141,9 @@ func (s *nativeSaver) fyneSave(suggested string, done func(string, error)) {
 		d.SetFilter(storage.NewExtensionFileFilter([]string{ext}))
 	}
 	d.Show()
+	if s.shown != nil {
+		s.shown()
+	}
 }
 
 // fyneFolder is the fallback: Fyne's own folder dialog.
@@ -149,6 +155,9 @@ func (s *nativeSaver) fyneFolder(done func(string, error)) {
 		}
 		done(l.Path(), nil)
 	}, s.win).Show()
+	if s.shown != nil {
+		s.shown()
+	}
 }
 
 // dirSaver answers every save without asking: a file goes into the folder

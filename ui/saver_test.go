@@ -22,6 +22,11 @@ func TestNativeSaverFallsBackToFyne(t *testing.T) {
 	done := func(p string, err error) { got <- result{p, err} }
 
 	s := newNativeSaver(w)
+	// The test driver runs fyne.Do on the calling goroutine, so the
+	// fallback dialogs appear on the saver's goroutine: wait for them on a
+	// channel (polling the overlays from here would race).
+	shown := make(chan struct{}, 1)
+	s.shown = func() { shown <- struct{}{} }
 	var asked string
 	s.save = func(title, suggested string) (string, error) { asked = suggested; return "/tmp/x/a.png", nil }
 	s.SaveFile("Export", "a.png", done)
@@ -41,7 +46,10 @@ func TestNativeSaverFallsBackToFyne(t *testing.T) {
 	// A native dialog that cannot open gives Fyne's.
 	s.save = func(string, string) (string, error) { return "", errNoNative }
 	s.SaveFile("Export", "a.png", done)
-	eventually(t, "Fyne's save dialog", func() bool { return w.Canvas().Overlays().Top() != nil })
+	<-shown
+	if w.Canvas().Overlays().Top() == nil {
+		t.Fatal("no Fyne save dialog")
+	}
 	if len(got) != 0 {
 		t.Fatal("the fallback answered before the user did")
 	}
@@ -50,7 +58,10 @@ func TestNativeSaverFallsBackToFyne(t *testing.T) {
 
 	s.folder = func(string, string) (string, error) { return "", errors.New("no gtk") }
 	s.ChooseFolder("Export", done)
-	eventually(t, "Fyne's folder dialog", func() bool { return w.Canvas().Overlays().Top() != nil })
+	<-shown
+	if w.Canvas().Overlays().Top() == nil {
+		t.Fatal("no Fyne folder dialog")
+	}
 
 	// The real native call never panics: without GTK it returns an error.
 	if _, err := runNative(func() (string, error) { panic("gtk initialisation failed") }); !errors.Is(err, errNoNative) {
