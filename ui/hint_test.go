@@ -78,30 +78,7 @@ func TestHintLabelDrawsInHintColour(t *testing.T) {
 	w := test.NewTempWindow(t, box)
 	w.Resize(fyne.NewSize(200, 60))
 	th, v := a.Settings().Theme(), a.Settings().ThemeVariant()
-	textColour := func() color.Color {
-		var got color.Color
-		// The renderers the window uses (test.LaidOutObjects would make
-		// new ones, outside the theme override).
-		var walk func(o fyne.CanvasObject)
-		walk = func(o fyne.CanvasObject) {
-			switch v := o.(type) {
-			case *canvas.Text:
-				if v.Text == l.Text {
-					got = v.Color
-				}
-			case *fyne.Container:
-				for _, c := range v.Objects {
-					walk(c)
-				}
-			case fyne.Widget:
-				for _, c := range test.WidgetRenderer(v).Objects() {
-					walk(c)
-				}
-			}
-		}
-		walk(w.Content())
-		return got
-	}
+	textColour := func() color.Color { return drawnTextColour(w.Content(), l.Text) }
 	want := hintColor(th.Color(theme.ColorNameForeground, v), th.Color(theme.ColorNameBackground, v))
 	if got := textColour(); got != want {
 		t.Fatalf("hint drawn in %v, want %v", got, want)
@@ -111,4 +88,71 @@ func TestHintLabelDrawsInHintColour(t *testing.T) {
 	if got, want := textColour(), th.Color(theme.ColorNameError, v); got != want {
 		t.Fatalf("problem drawn in %v, want %v", got, want)
 	}
+}
+
+// drawnTextColour is the colour of the canvas.Text reading text under
+// root, through the renderers the window uses (test.LaidOutObjects would
+// make new ones, outside any theme override); nil if there is none.
+func drawnTextColour(root fyne.CanvasObject, text string) color.Color {
+	var got color.Color
+	var walk func(o fyne.CanvasObject)
+	walk = func(o fyne.CanvasObject) {
+		switch v := o.(type) {
+		case *canvas.Text:
+			if v.Text == text {
+				got = v.Color
+			}
+		case *fyne.Container:
+			for _, c := range v.Objects {
+				walk(c)
+			}
+		case fyne.Widget:
+			for _, c := range test.WidgetRenderer(v).Objects() {
+				walk(c)
+			}
+		}
+	}
+	walk(root)
+	return got
+}
+
+// TestFormHintIsReadable: a form item's hint text (drawn in the
+// placeholder colour, 3.5:1 on Fyne's light theme) keeps 4.5:1 on the
+// dialog background inside withReadablePlaceholders, in both variants.
+func TestFormHintIsReadable(t *testing.T) {
+	for _, v := range []fyne.ThemeVariant{theme.VariantLight, theme.VariantDark} {
+		a := test.NewTempApp(t)
+		a.Settings().SetTheme(variantTheme{theme.DefaultTheme(), v})
+		const hint = "lower-case letters and digits"
+		e := widget.NewEntry()
+		e.PlaceHolder = "teddy"
+		form := widget.NewForm(widget.NewFormItem("Name", e))
+		form.Items[0].HintText = hint
+		w := test.NewTempWindow(t, withReadableHints(form))
+		w.Resize(fyne.NewSize(400, 120))
+		got := drawnTextColour(w.Content(), hint)
+		if got == nil {
+			t.Fatal("the hint text is not drawn")
+		}
+		th := theme.DefaultTheme()
+		bg := th.Color(theme.ColorNameOverlayBackground, v)
+		if c := contrast(got, bg); c < 4.5 {
+			t.Errorf("variant %v: hint %v on %v has contrast %.2f:1 (placeholder colour: %.2f:1)", v, got, bg, c, contrast(th.Color(theme.ColorNamePlaceHolder, v), bg))
+		}
+		// The entry's placeholder keeps the theme's colour, so that it
+		// does not read as a value.
+		if got, want := drawnTextColour(w.Content(), "teddy"), th.Color(theme.ColorNamePlaceHolder, v); got != want {
+			t.Errorf("variant %v: placeholder drawn in %v, want the theme's %v", v, got, want)
+		}
+	}
+}
+
+// variantTheme forces a variant of a theme.
+type variantTheme struct {
+	fyne.Theme
+	v fyne.ThemeVariant
+}
+
+func (t variantTheme) Color(n fyne.ThemeColorName, _ fyne.ThemeVariant) color.Color {
+	return t.Theme.Color(n, t.v)
 }

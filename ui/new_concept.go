@@ -102,7 +102,7 @@ func ShowNewConcept(win fyne.Window, images, vocab, taken []string, onTrain func
 	form.Items[0].HintText = "the prompt uses it as name*: lower-case letters and digits, starting with a letter"
 	content := container.NewBorder(
 		container.NewVBox(container.NewHScroll(s.strip), s.count, widget.NewSeparator()),
-		container.NewHBox(layout.NewSpacer(), cancel, s.train), nil, nil, form)
+		container.NewHBox(layout.NewSpacer(), cancel, s.train), nil, nil, withReadableHints(form))
 	s.dialog = dialog.NewCustomWithoutButtons("Teach a new concept", content, win)
 	s.rebuildStrip()
 	s.classChanged()
