@@ -70,10 +70,15 @@ type CompareCell struct {
 
 // ComparePair is one method's two-concept evaluation.
 type ComparePair struct {
-	Method   Method     `json:"method"`
-	Concepts [2]string  `json:"concepts"`
-	SHA256   [2]string  `json:"sha256"`
-	Report   PairReport `json:"report"`
+	Method   Method    `json:"method"`
+	Concepts [2]string `json:"concepts"`
+	SHA256   [2]string `json:"sha256"`
+	// Exact: two Perfusion concepts composed with the exact multi-concept
+	// form (a C⁻¹-orthonormal basis of their i*) instead of the sum of
+	// their edits. Compare evaluates Perfusion's pairs both ways, to choose
+	// the default by measurement.
+	Exact  bool       `json:"exact,omitempty"`
+	Report PairReport `json:"report"`
 }
 
 // CompareSweep is the Perfusion gate sweep of one concept.
@@ -86,7 +91,10 @@ type CompareSweep struct {
 // CompareRow is one method's line of the table: means over its concepts
 // (Concepts of them evaluated) and over its pairs (Pairs of them).
 type CompareRow struct {
-	Method         Method  `json:"method"`
+	Method Method `json:"method"`
+	// Exact is Perfusion's row for the exact multi-concept form: only its
+	// two-concept success differs from the plain row (the same files).
+	Exact          bool    `json:"exact,omitempty"`
 	Identity       float64 `json:"identity"`
 	PromptFidelity float64 `json:"prompt_fidelity"`
 	TwoConcept     float64 `json:"two_concept_success"`
@@ -254,7 +262,11 @@ func (b *Base) Compare(ctx context.Context, opt CompareOptions, progress func(Co
 		}
 	}
 	pairImgs := len(pairRelations) * 2 * opt.Eval.pairSeeds()
-	total += len(opt.Methods) * len(pairs) * pairImgs * imgUnits // an estimate: cached pairs are taken off below
+	pairRuns := len(opt.Methods)
+	if slices.Contains(opt.Methods, Perfusion) {
+		pairRuns++ // the exact multi-concept form too
+	}
+	total += pairRuns * len(pairs) * pairImgs * imgUnits // an estimate: cached pairs are taken off below
 	sweep := opt.Pareto != "" && byName[opt.Pareto] != nil && slices.Contains(opt.Methods, Perfusion)
 	if sweep {
 		total += len(ParetoBetas) * promptsPer(byName[opt.Pareto]) * imgUnits
@@ -321,24 +333,36 @@ func (b *Base) Compare(ctx context.Context, opt CompareOptions, progress func(Co
 				return res, err
 			}
 		}
-		for _, pr := range pairs {
-			pa, pb := planFor(plans, m, pr[0]), planFor(plans, m, pr[1])
-			cp := ComparePair{Method: m, Concepts: pr, SHA256: [2]string{pa.sha, pb.sha}}
-			if cached := prev.pair(cp); cached != nil {
-				cp.Report = *cached
-			} else {
-				rep, err := b.evalPair(ctx, t, pa.concept, pb.concept, pa.cc.refs(), pb.cc.refs(), opt.Eval, func(k, _ int) {
-					report(fmt.Sprintf("two concepts %s*+%s* %s", pr[0], pr[1], m), k*imgUnits, "")
-				})
-				if err != nil {
+		forms := []bool{false}
+		if m == Perfusion {
+			forms = append(forms, true)
+		}
+		for _, exact := range forms {
+			for _, pr := range pairs {
+				pa, pb := planFor(plans, m, pr[0]), planFor(plans, m, pr[1])
+				cp := ComparePair{Method: m, Concepts: pr, SHA256: [2]string{pa.sha, pb.sha}, Exact: exact}
+				if cached := prev.pair(cp); cached != nil {
+					cp.Report = *cached
+				} else {
+					ev := opt.Eval
+					ev.ExactPerfusion = exact
+					label := string(m)
+					if exact {
+						label += " (exact)"
+					}
+					rep, err := b.evalPair(ctx, t, pa.concept, pb.concept, pa.cc.refs(), pb.cc.refs(), ev, func(k, _ int) {
+						report(fmt.Sprintf("two concepts %s*+%s* %s", pr[0], pr[1], label), k*imgUnits, "")
+					})
+					if err != nil {
+						return res, err
+					}
+					done += pairImgs * imgUnits
+					cp.Report = rep
+				}
+				res.Pairs = append(res.Pairs, cp)
+				if err := save(); err != nil {
 					return res, err
 				}
-				done += pairImgs * imgUnits
-				cp.Report = rep
-			}
-			res.Pairs = append(res.Pairs, cp)
-			if err := save(); err != nil {
-				return res, err
 			}
 		}
 	}
@@ -396,7 +420,7 @@ func (r *CompareResults) pair(cp ComparePair) *PairReport {
 		return nil
 	}
 	for _, pp := range r.Pairs {
-		if pp.Method == cp.Method && pp.Concepts == cp.Concepts && pp.SHA256 == cp.SHA256 {
+		if pp.Method == cp.Method && pp.Concepts == cp.Concepts && pp.SHA256 == cp.SHA256 && pp.Exact == cp.Exact {
 			rep := pp.Report
 			return &rep
 		}
@@ -506,16 +530,27 @@ func (r *CompareResults) summarise() {
 		}
 		n := float64(row.Concepts)
 		row.Identity, row.PromptFidelity, row.TrainSeconds, row.Bytes = row.Identity/n, row.PromptFidelity/n, row.TrainSeconds/n, row.Bytes/n
+		exact := row // the same concepts, composed with the exact form
+		exact.Exact = true
 		for _, p := range r.Pairs {
-			if p.Method == m {
+			switch {
+			case p.Method == m && !p.Exact:
 				row.Pairs++
 				row.TwoConcept += p.Report.Success
+			case p.Method == m:
+				exact.Pairs++
+				exact.TwoConcept += p.Report.Success
 			}
 		}
-		if row.Pairs > 0 {
-			row.TwoConcept /= float64(row.Pairs)
+		for _, x := range []*CompareRow{&row, &exact} {
+			if x.Pairs > 0 {
+				x.TwoConcept /= float64(x.Pairs)
+			}
 		}
 		r.Rows = append(r.Rows, row)
+		if exact.Pairs > 0 {
+			r.Rows = append(r.Rows, exact)
+		}
 	}
 	r.RealIdentity = 0
 	for _, v := range realID {
@@ -541,7 +576,11 @@ func (r *CompareResults) Table() string {
 		if row.TrainSeconds < 10 {
 			secs = fmt.Sprintf("%.2g", row.TrainSeconds)
 		}
-		fmt.Fprintf(&b, "| %s | %.3f | %.3f | %s | %s | %s |\n", row.Method, row.Identity, row.PromptFidelity, two, secs, humanBytes(row.Bytes))
+		name := string(row.Method)
+		if row.Exact {
+			name += ", exact multi-concept form"
+		}
+		fmt.Fprintf(&b, "| %s | %.3f | %.3f | %s | %s | %s |\n", name, row.Identity, row.PromptFidelity, two, secs, humanBytes(row.Bytes))
 	}
 	if r.Pareto != nil && len(r.Pareto.Reports) > 0 {
 		fmt.Fprintf(&b, "\nPerfusion gate sweep, %s*:\n\n| β | identity | prompt fidelity |\n|---|---|---|\n", r.Pareto.Concept)

@@ -150,7 +150,8 @@ func TestCompareFlowAndResume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !res.Complete || len(res.Cells) != 4 || len(res.Pairs) != 2 || res.Pareto == nil || len(res.Pareto.Reports) != len(ParetoBetas) {
+	// Pairs: TI's, Perfusion's, and Perfusion's with the exact form.
+	if !res.Complete || len(res.Cells) != 4 || len(res.Pairs) != 3 || res.Pareto == nil || len(res.Pareto.Reports) != len(ParetoBetas) {
 		t.Fatalf("results %+v", res)
 	}
 	if stateOf(t, teddyTI) != before {
@@ -165,8 +166,11 @@ func TestCompareFlowAndResume(t *testing.T) {
 			t.Errorf("%s %s: %d prompts", c.Method, c.Concept, c.Report.Prompts)
 		}
 	}
-	if len(res.Rows) != 2 {
+	if len(res.Rows) != 3 || res.Rows[1].Exact || !res.Rows[2].Exact || res.Rows[2].Method != Perfusion {
 		t.Fatalf("rows %+v", res.Rows)
+	}
+	if !res.Pairs[2].Exact || res.Pairs[2].SHA256 != res.Pairs[1].SHA256 {
+		t.Errorf("the exact-form pair is not Perfusion's files: %+v", res.Pairs)
 	}
 	for _, r := range res.Rows {
 		if r.Concepts != 2 || r.Pairs != 1 || math.Abs(r.Identity) > 1 || r.PromptFidelity < 0 || r.PromptFidelity > 1 ||
@@ -194,7 +198,7 @@ func TestCompareFlowAndResume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"| real images |", "| ti |", "| perfusion |", "gate sweep, teddy*", "| 0.40 |"} {
+	for _, want := range []string{"| real images |", "| ti |", "| perfusion |", "| perfusion, exact multi-concept form |", "gate sweep, teddy*", "| 0.40 |"} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("table.md lacks %q:\n%s", want, md)
 		}

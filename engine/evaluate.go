@@ -150,6 +150,9 @@ type EvalOptions struct {
 	// PairSeeds is how many images (seeds) each two-concept prompt gets
 	// (0: 2).
 	PairSeeds int `json:"pair_seeds,omitempty"`
+	// ExactPerfusion composes two Perfusion concepts with the exact
+	// multi-concept form (GenerateOptions.ExactPerfusion).
+	ExactPerfusion bool `json:"exact_perfusion,omitempty"`
 }
 
 func (o EvalOptions) sampleSteps() int { return cmp.Or(o.SampleSteps, 25) }
@@ -442,7 +445,7 @@ func (b *Base) evalPair(ctx context.Context, t *evalTools, ca, cb *Concept, refs
 		if progress != nil {
 			progress(k*n, len(prompts)*n)
 		}
-		imgs, err := b.GenerateWith(ctx, GenerateOptions{Prompt: p.Text, N: n, Seed: uint64(k), Steps: opt.sampleSteps(), Guidance: evalGuidance}, uses, nil)
+		imgs, err := b.GenerateWith(ctx, GenerateOptions{Prompt: p.Text, N: n, Seed: uint64(k), Steps: opt.sampleSteps(), Guidance: evalGuidance, ExactPerfusion: opt.ExactPerfusion}, uses, nil)
 		if err != nil {
 			return rep, fmt.Errorf("prompt %q: %w", p.Text, err)
 		}
