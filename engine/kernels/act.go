@@ -16,6 +16,10 @@ func SiLU[T Float](x, y []T) {
 
 func siluRange[T Float](x, y []T) {
 	y = y[:len(x)]
+	if vecActs && elemIs32[T]() {
+		siluVec(any(x).([]float32), any(y).([]float32))
+		return
+	}
 	if elemIs32[T]() { // separate loops keep expFast inlined
 		for i, xv := range x {
 			v := float64(xv)
@@ -43,6 +47,10 @@ func SiLUBackward[T Float](x, dy, dx []T) {
 
 func siluBackwardRange[T Float](x, dy, dx []T) {
 	dy, dx = dy[:len(x)], dx[:len(x)]
+	if vecActs && elemIs32[T]() {
+		siluBackwardVec(any(x).([]float32), any(dy).([]float32), any(dx).([]float32))
+		return
+	}
 	if elemIs32[T]() {
 		for i, xv := range x {
 			v := float64(xv)
@@ -80,6 +88,10 @@ func GELU[T Float](x, y []T) {
 
 func geluRange[T Float](x, y []T) {
 	y = y[:len(x)]
+	if vecActs && elemIs32[T]() {
+		geluVec(any(x).([]float32), any(y).([]float32))
+		return
+	}
 	if elemIs32[T]() {
 		// x·Φ(x) = relu(x) − |x|·Φ(−|x|): no branch, no cancellation.
 		for i, xv := range x {
@@ -109,6 +121,10 @@ func GELUBackward[T Float](x, dy, dx []T) {
 
 func geluBackwardRange[T Float](x, dy, dx []T) {
 	dy, dx = dy[:len(x)], dx[:len(x)]
+	if vecActs && elemIs32[T]() {
+		geluBackwardVec(any(x).([]float32), any(dy).([]float32), any(dx).([]float32))
+		return
+	}
 	if elemIs32[T]() {
 		for i, xv := range x {
 			v := float64(xv)

@@ -189,3 +189,53 @@ func TestNumericKernelsSteadyStateAllocs(t *testing.T) {
 		}
 	}
 }
+
+// TestActNonFinite: NaN and ±∞ do not crash the float32 kernels (the
+// vectorised GELU indexes a table by |x|): NaN gives NaN, ±∞ gives ±∞ or
+// NaN (the float64 kernels give NaN for some of these too), never a
+// made-up finite value; far out and around the table's end (a = 8 −
+// 1/128, where the asymptotic series takes over) values match float64.
+func TestActNonFinite(t *testing.T) {
+	inf := math.Inf(1)
+	x := []float64{math.NaN(), inf, -inf, -40, 40, -8, -8 + 1.0/128, -8 + 1.0/256, 8 - 1.0/256}
+	for _, k := range []struct {
+		name string
+		f64  func(x, y []float64)
+		f32  func(x, y []float32)
+		b64  func(x, dy, dx []float64)
+		b32  func(x, dy, dx []float32)
+	}{
+		{"SiLU", SiLU[float64], SiLU[float32], SiLUBackward[float64], SiLUBackward[float32]},
+		{"GELU", GELU[float64], GELU[float32], GELUBackward[float64], GELUBackward[float32]},
+	} {
+		y, y32 := make([]float64, len(x)), make([]float32, len(x))
+		k.f64(x, y)
+		k.f32(gcTo32(x), y32)
+		ones := make([]float64, len(x))
+		for i := range ones {
+			ones[i] = 1
+		}
+		dx, dx32 := make([]float64, len(x)), make([]float32, len(x))
+		k.b64(x, ones, dx)
+		k.b32(gcTo32(x), gcTo32(ones), dx32)
+		for i, v := range x {
+			for _, p := range []struct {
+				what      string
+				got, want float64
+			}{{"", float64(y32[i]), y[i]}, {"Backward", float64(dx32[i]), dx[i]}} {
+				bad := false
+				switch {
+				case math.IsNaN(v):
+					bad = !math.IsNaN(p.got)
+				case math.IsInf(v, 0):
+					bad = !math.IsNaN(p.got) && !math.IsInf(p.got, 0) && p.got != 0 && p.got != 1
+				default:
+					bad = math.Abs(p.got-p.want) > 2e-7*math.Abs(p.want)+1e-37
+				}
+				if bad {
+					t.Errorf("%s%s32(%g) = %g, float64 gives %g", k.name, p.what, v, p.got, p.want)
+				}
+			}
+		}
+	}
+}
