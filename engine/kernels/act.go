@@ -17,7 +17,7 @@ func SiLU[T Float](x, y []T) {
 func siluRange[T Float](x, y []T) {
 	y = y[:len(x)]
 	if vecActs && elemIs32[T]() {
-		siluVec(any(x).([]float32), any(y).([]float32))
+		siluVec(as32(x), as32(y))
 		return
 	}
 	if elemIs32[T]() { // separate loops keep expFast inlined
@@ -48,7 +48,7 @@ func SiLUBackward[T Float](x, dy, dx []T) {
 func siluBackwardRange[T Float](x, dy, dx []T) {
 	dy, dx = dy[:len(x)], dx[:len(x)]
 	if vecActs && elemIs32[T]() {
-		siluBackwardVec(any(x).([]float32), any(dy).([]float32), any(dx).([]float32))
+		siluBackwardVec(as32(x), as32(dy), as32(dx))
 		return
 	}
 	if elemIs32[T]() {
@@ -89,7 +89,7 @@ func GELU[T Float](x, y []T) {
 func geluRange[T Float](x, y []T) {
 	y = y[:len(x)]
 	if vecActs && elemIs32[T]() {
-		geluVec(any(x).([]float32), any(y).([]float32))
+		geluVec(as32(x), as32(y))
 		return
 	}
 	if elemIs32[T]() {
@@ -122,7 +122,7 @@ func GELUBackward[T Float](x, dy, dx []T) {
 func geluBackwardRange[T Float](x, dy, dx []T) {
 	dy, dx = dy[:len(x)], dx[:len(x)]
 	if vecActs && elemIs32[T]() {
-		geluBackwardVec(any(x).([]float32), any(dy).([]float32), any(dx).([]float32))
+		geluBackwardVec(as32(x), as32(dy), as32(dx))
 		return
 	}
 	if elemIs32[T]() {

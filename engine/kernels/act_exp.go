@@ -16,6 +16,16 @@ func elemIs32[T Float]() bool {
 	return unsafe.Sizeof(z) == 4
 }
 
+// as32 views a float32 kernel argument as []float32 without boxing it in
+// an interface (any(s).([]float32) allocates in a generic function).
+// Callers check elemIs32[T]() first.
+func as32[T Float](s []T) []float32 {
+	if len(s) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*float32)(unsafe.Pointer(&s[0])), len(s))
+}
+
 // exp2Frac holds the bits of 2^(i/64), i = 0..63.
 var exp2Frac = func() (t [64]uint64) {
 	for i := range t {

@@ -18,7 +18,7 @@ package kernels
 // No trapping math (floating-point exceptions are never enabled in Go
 // programs): it lets gcc turn the clamps into vector selects. cgo does not
 // accept the flag on the command line, so it is a pragma.
-#pragma GCC optimize ("no-trapping-math")
+#pragma GCC optimize ("no-trapping-math", "fp-contract=off")
 #include <stdint.h>
 #include <string.h>
 

@@ -72,11 +72,10 @@ func GroupNorm[T Float](n, hw, c, groups int, eps T, x, gamma, beta, y, mean, rs
 func groupNormRange[T Float](lo, hi, hw, c, groups int, eps float64, x, gamma, beta, y, mean, rstd []T) {
 	cpg := c / groups
 	gPer := groupChunk(cpg, groups)
-	var stack [4 * normChanBlock]float64
-	buf := stack[:]
-	if cpg > normChanBlock {
-		buf = make([]float64, 4*cpg)
-	}
+	// Pooled scratch (a stack array would escape: the C passes take it).
+	bp := getF64(4 * max(cpg, normChanBlock))
+	defer f64Pool.Put(bp)
+	buf := *bp
 	for u := lo; u < hi; {
 		ni, g0 := u/groups, u%groups
 		g1 := min(groups, g0+hi-u)
@@ -99,14 +98,20 @@ func groupNormChunk[T Float](hw, c, cpg, c0, nc int, eps float64, x, gamma, beta
 	cnt := float64(hw * cpg)
 	ng := nc / cpg
 
+	vec := vecActs && elemIs32[T]() // the C passes (norm_vec.go), float32 only
+	x32 := as32(x)
+
 	// Pass 1: per-channel sums, then group means.
 	clear(acc)
-	for p := 0; p < hw; p++ {
+	for p := 0; p < hw && !vec; p++ {
 		row := x[p*c+c0 : p*c+c0+nc]
 		acc := acc[:len(row)]
 		for j, v := range row {
 			acc[j] += float64(v)
 		}
+	}
+	if vec {
+		gnSumVec(x32, hw, c, c0, nc, acc)
 	}
 	for g := 0; g < ng; g++ {
 		var s float64
@@ -121,7 +126,10 @@ func groupNormChunk[T Float](hw, c, cpg, c0, nc int, eps float64, x, gamma, beta
 
 	// Pass 2: squared deviations from the mean.
 	clear(acc)
-	for p := 0; p < hw; p++ {
+	if vec {
+		gnSqDevVec(x32, hw, c, c0, nc, mc, acc)
+	}
+	for p := 0; p < hw && !vec; p++ {
 		row := x[p*c+c0 : p*c+c0+nc]
 		acc, mc := acc[:len(row)], mc[:len(row)]
 		for j, v := range row {
@@ -143,6 +151,10 @@ func groupNormChunk[T Float](hw, c, cpg, c0, nc int, eps float64, x, gamma, beta
 	}
 
 	// Pass 3: y = (x − mean)·rstd·gamma + beta.
+	if vec {
+		gnApplyVec(x32, as32(y), hw, c, c0, nc, mc, a, b)
+		return
+	}
 	for p := 0; p < hw; p++ {
 		row, out := x[p*c+c0:p*c+c0+nc], y[p*c+c0:p*c+c0+nc]
 		out, mc, a, b := out[:len(row)], mc[:len(row)], a[:len(row)], b[:len(row)]
@@ -217,11 +229,10 @@ func sumPartials[T Float](blocks, c int, part []float64, dgamma, dbeta []T) {
 func groupNormBackwardRange[T Float](lo, hi, hw, c, groups int, x, gamma, mean, rstd, dy, dx []T, part []float64) {
 	cpg := c / groups
 	gPer := groupChunk(cpg, groups)
-	var stack [4 * normChanBlock]float64
-	buf := stack[:]
-	if cpg > normChanBlock {
-		buf = make([]float64, 4*cpg)
-	}
+	// Pooled scratch (a stack array would escape: the C passes take it).
+	bp := getF64(4 * max(cpg, normChanBlock))
+	defer f64Pool.Put(bp)
+	buf := *bp
 	for u := lo; u < hi; {
 		ni, g0 := u/groups, u%groups
 		g1 := min(groups, g0+hi-u)
@@ -256,11 +267,17 @@ func groupNormBackwardChunk[T Float](hw, c, cpg, c0, nc int, x, gamma, mean, rst
 		}
 	}
 
+	vec := vecActs && elemIs32[T]() // the C passes (norm_vec.go), float32 only
+	x32 := as32(x)
+
 	// Per-channel Σ(x−m), Σdy, Σdy·(x−m) around the saved mean m.
 	clear(sx)
 	clear(sdy)
 	clear(sdyx)
-	for p := 0; p < hw; p++ {
+	if vec {
+		gnBwdSumsVec(x32, as32(dy), hw, c, c0, nc, mc, sx, sdy, sdyx)
+	}
+	for p := 0; p < hw && !vec; p++ {
 		row, drow := x[p*c+c0:p*c+c0+nc], dy[p*c+c0:p*c+c0+nc]
 		drow, sx, sdy, sdyx, mc := drow[:len(row)], sx[:len(row)], sdy[:len(row)], sdyx[:len(row)], mc[:len(row)]
 		for j, v := range row {
@@ -300,6 +317,10 @@ func groupNormBackwardChunk[T Float](hw, c, cpg, c0, nc int, x, gamma, mean, rst
 		}
 	}
 
+	if vec {
+		gnBwdApplyVec(x32, as32(dy), as32(dx), hw, c, c0, nc, sx, sdy, sdyx, mc)
+		return
+	}
 	for p := 0; p < hw; p++ {
 		row, drow, out := x[p*c+c0:p*c+c0+nc], dy[p*c+c0:p*c+c0+nc], dx[p*c+c0:p*c+c0+nc]
 		drow, out = drow[:len(row)], out[:len(row)]
