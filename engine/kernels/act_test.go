@@ -28,6 +28,19 @@ func TestGELUHandValues(t *testing.T) {
 	gcClose(t, "GELU32", y32, want, 1e-37, 1e-7)
 }
 
+// activations are the elementwise activations in both precisions, with
+// their backward passes.
+var activations = []struct {
+	name string
+	f64  func(x, y []float64)
+	f32  func(x, y []float32)
+	b64  func(x, dy, dx []float64)
+	b32  func(x, dy, dx []float32)
+}{
+	{"SiLU", SiLU[float64], SiLU[float32], SiLUBackward[float64], SiLUBackward[float32]},
+	{"GELU", GELU[float64], GELU[float32], GELUBackward[float64], GELUBackward[float32]},
+}
+
 func TestActFloat32MatchesFloat64(t *testing.T) {
 	// The float32 path uses expFast; it must stay within float32 rounding.
 	x := make([]float64, 20001)
@@ -35,16 +48,7 @@ func TestActFloat32MatchesFloat64(t *testing.T) {
 		x[i] = float64(float32(-20 + 40*float64(i)/float64(len(x)-1)))
 	}
 	dy := gcRand(5, len(x))
-	for _, k := range []struct {
-		name string
-		f64  func(x, y []float64)
-		f32  func(x, y []float32)
-		b64  func(x, dy, dx []float64)
-		b32  func(x, dy, dx []float32)
-	}{
-		{"SiLU", SiLU[float64], SiLU[float32], SiLUBackward[float64], SiLUBackward[float32]},
-		{"GELU", GELU[float64], GELU[float32], GELUBackward[float64], GELUBackward[float32]},
-	} {
+	for _, k := range activations {
 		y, y32 := make([]float64, len(x)), make([]float32, len(x))
 		k.f64(x, y)
 		k.f32(gcTo32(x), y32)
@@ -198,16 +202,7 @@ func TestNumericKernelsSteadyStateAllocs(t *testing.T) {
 func TestActNonFinite(t *testing.T) {
 	inf := math.Inf(1)
 	x := []float64{math.NaN(), inf, -inf, -40, 40, -8, -8 + 1.0/128, -8 + 1.0/256, 8 - 1.0/256}
-	for _, k := range []struct {
-		name string
-		f64  func(x, y []float64)
-		f32  func(x, y []float32)
-		b64  func(x, dy, dx []float64)
-		b32  func(x, dy, dx []float32)
-	}{
-		{"SiLU", SiLU[float64], SiLU[float32], SiLUBackward[float64], SiLUBackward[float32]},
-		{"GELU", GELU[float64], GELU[float32], GELUBackward[float64], GELUBackward[float32]},
-	} {
+	for _, k := range activations {
 		y, y32 := make([]float64, len(x)), make([]float32, len(x))
 		k.f64(x, y)
 		k.f32(gcTo32(x), y32)

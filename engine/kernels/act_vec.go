@@ -70,6 +70,18 @@ static inline double cs_hermite(double f0, double d0, double f1, double d1, doub
 	return u * u * ((1.0 + 2.0 * t) * f0 + t * d0) + t * t * ((3.0 - 2.0 * t) * f1 - u * d1);
 }
 
+// cs_tab_pos places a in the table: row k, fraction t, and m = 1 below the
+// cut, 0 from it on. f is 0 from the cut on (a select here stops gcc
+// vectorising for AVX2/AVX-512); the mask keeps NaN and ∞ inside the
+// table, and their NaN propagates through t.
+static inline int cs_tab_pos(double a, double *m, double *t) {
+	*m = a < cut; // 1 or 0: blending keeps the loops free of branches
+	double f = a * 128.0 * *m;
+	int k = (int)f & 1023;
+	*t = f - k;
+	return k;
+}
+
 static inline double cs_pdf(double a) { return 0.3989422804014327 * cs_exp(-0.5 * a * a); }
 
 static inline double cs_tail_series(double a, double pdf) {
@@ -80,15 +92,8 @@ static inline double cs_tail_series(double a, double pdf) {
 
 CLONES void cs_gelu(const float *x, float *y, long n, const double *tab) {
 	for (long i = 0; i < n; i++) {
-		double v = x[i];
-		double a = __builtin_fabs(v);
-		// f is 0 from the cut on (a select here stops gcc vectorising for
-		// AVX2/AVX-512); the mask keeps NaN and ∞ inside the table, and
-		// their NaN propagates through t.
-		double m = a < cut; // 1 or 0: blending keeps the loop free of branches
-		double f = a * 128.0 * m;
-		int k = (int)f & 1023;
-		double t = f - k;
+		double v = x[i], a = __builtin_fabs(v), m, t;
+		int k = cs_tab_pos(a, &m, &t);
 		// Indexed loads, not a pointer to the row: gcc makes gathers of
 		// these and gives up on the pointer form.
 		double near = cs_hermite(tab[4 * k], -tab[4 * k + 1] / 128.0, tab[4 * k + 4], -tab[4 * k + 5] / 128.0, t);
@@ -101,13 +106,8 @@ CLONES void cs_gelu(const float *x, float *y, long n, const double *tab) {
 
 CLONES void cs_gelu_backward(const float *x, const float *dy, float *dx, long n, const double *tab) {
 	for (long i = 0; i < n; i++) {
-		double v = x[i];
-		double a = __builtin_fabs(v);
-		// As in cs_gelu.
-		double m = a < cut; // 1 or 0: blending keeps the loop free of branches
-		double f = a * 128.0 * m;
-		int k = (int)f & 1023;
-		double t = f - k;
+		double v = x[i], a = __builtin_fabs(v), m, t;
+		int k = cs_tab_pos(a, &m, &t);
 		double near = cs_hermite(tab[4 * k + 2], tab[4 * k + 3] / 128.0, tab[4 * k + 6], tab[4 * k + 7] / 128.0, t);
 		double aa = a > cut ? a : cut;
 		double pdf = cs_pdf(aa);
