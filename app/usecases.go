@@ -112,6 +112,9 @@ type PretrainRequest struct {
 	Batch     int
 	InitFrom  string // start a new run from a model file's weights
 	Export    string // write the run's EMA model, F16, to this file and stop
+	// HighNoise is the share of timesteps drawn from the noisiest tenth
+	// (negative: the default).
+	HighNoise float64
 }
 
 // DatasetRequest asks for the sprite atlas to be built.
@@ -616,6 +619,12 @@ func (a *App) Pretrain(ctx context.Context, req PretrainRequest, progress Progre
 	}
 	opt.StopAfter = req.StopAfter
 	opt.InitFrom = req.InitFrom
+	if req.HighNoise >= 0 {
+		if req.HighNoise > 1 {
+			return usageError("-high-noise is a share, from 0 to 1")
+		}
+		opt.HighNoiseShare = req.HighNoise
+	}
 	start := time.Now()
 	from := -1
 	err := engine.Pretrain(ctx, opt, func(p engine.PretrainProgress) {

@@ -14,13 +14,19 @@ type noised struct {
 	weights    []float32
 }
 
+// lossWeighting is how a training batch's timesteps are drawn and its
+// samples weighted.
+type lossWeighting struct {
+	minSNR  float64 // min-SNR-γ (≤ 0: unit weights)
+	floored bool    // keep high-noise samples at full weight (diffusion.FlooredSNRWeight)
+	high    float64 // share of timesteps drawn from the high-noise band (diffusion.RandomTimestepsHigh)
+}
+
 // noiseBatch draws noise and timesteps from rng for the clean batch x0
-// ([B, n]) and returns what the network is trained on; minSNR ≤ 0 gives
-// unit weights, floored keeps high-noise samples at full weight
-// (diffusion.FlooredSNRWeight).
-func (b *Base) noiseBatch(rng *rand.Rand, x0, noise []float32, batch int, minSNR float64, floored bool) (noised, error) {
+// ([B, n]) and returns what the network is trained on.
+func (b *Base) noiseBatch(rng *rand.Rand, x0, noise []float32, batch int, lw lossWeighting) (noised, error) {
 	diffusion.FillNormal(rng, noise)
-	t := b.Sched.RandomTimesteps(rng, batch)
+	t := b.Sched.RandomTimestepsHigh(rng, batch, lw.high)
 	xt, err := b.Sched.AddNoise(x0, noise, t)
 	if err != nil {
 		return noised{}, err
@@ -30,7 +36,7 @@ func (b *Base) noiseBatch(rng *rand.Rand, x0, noise []float32, batch int, minSNR
 		return noised{}, err
 	}
 	out := noised{xt: xt, target: target, t: make([]float64, batch), weights: make([]float32, batch)}
-	for i, w := range b.Sched.LossWeights(b.Pred, t, minSNR, floored) {
+	for i, w := range b.Sched.LossWeights(b.Pred, t, lw.minSNR, lw.floored) {
 		out.weights[i], out.t[i] = float32(w), float64(t[i])
 	}
 	return out, nil

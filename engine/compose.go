@@ -295,7 +295,7 @@ func (b *Base) ConceptLoss(ctx context.Context, uses []ConceptUse, data ConceptD
 			copy(ids[i*L:(i+1)*L], enc)
 			lengths[i] = n
 		}
-		nb, err := b.noiseBatch(rng, x0, noise, B, 0, false)
+		nb, err := b.noiseBatch(rng, x0, noise, B, lossWeighting{})
 		if err != nil {
 			return 0, err
 		}

@@ -450,7 +450,7 @@ func (b *Base) TrainConcept(ctx context.Context, opt TrainOptions, progress func
 			copy(ids[i*L:(i+1)*L], enc)
 			lengths[i] = n
 		}
-		nb, err := b.noiseBatch(rng, x0, noise, B, d.MinSNR, false)
+		nb, err := b.noiseBatch(rng, x0, noise, B, lossWeighting{minSNR: d.MinSNR})
 		if err != nil {
 			return nil, err
 		}

@@ -48,7 +48,11 @@ type PretrainOptions struct {
 	// 0.15/255): min-SNR weighs a v-prediction sample at SNR/(SNR+1), so
 	// the steps where only the prompt can say where things go counted
 	// ~1% as much as the rest. Switched on in that run at step 10.8k.
-	KeepHighNoise   bool
+	KeepHighNoise bool
+	// HighNoiseShare is the share of timesteps drawn from the noisiest
+	// tenth (diffusion.RandomTimestepsHigh) instead of uniformly: the
+	// steps where the prompt must place things.
+	HighNoiseShare  float64
 	DropCaption     float64 // share of empty captions (classifier-free guidance)
 	CheckpointEvery time.Duration
 	SampleEvery     int // steps between sample grids
@@ -283,7 +287,7 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 			copy(row, enc)
 			lengths[i] = n
 		}
-		nb, err := base.noiseBatch(rng, x0, noise, B, opt.MinSNR, opt.KeepHighNoise)
+		nb, err := base.noiseBatch(rng, x0, noise, B, lossWeighting{opt.MinSNR, opt.KeepHighNoise, opt.HighNoiseShare})
 		if err != nil {
 			return err
 		}

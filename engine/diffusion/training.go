@@ -174,6 +174,30 @@ func (s *Schedule) RandomTimesteps(rng *rand.Rand, batch int) []int {
 	return t
 }
 
+// HighNoiseFrom is where RandomTimestepsHigh's high-noise band starts, as
+// a fraction of T: the noisiest tenth, where too little of the image is
+// left in xₜ to place objects, so that only the prompt can.
+const HighNoiseFrom = 0.9
+
+// RandomTimestepsHigh draws batch timesteps: each, with probability share,
+// uniformly from the high-noise band [HighNoiseFrom·T, T), else uniformly
+// from [0, T). share 0 is RandomTimesteps.
+func (s *Schedule) RandomTimestepsHigh(rng *rand.Rand, batch int, share float64) []int {
+	if share <= 0 {
+		return s.RandomTimesteps(rng, batch)
+	}
+	lo := int(HighNoiseFrom * float64(s.T))
+	t := make([]int, batch)
+	for i := range t {
+		if rng.Float64() < share {
+			t[i] = lo + rng.IntN(s.T-lo)
+		} else {
+			t[i] = rng.IntN(s.T)
+		}
+	}
+	return t
+}
+
 // FillNormal fills dst with standard normal noise from rng, in order.
 func FillNormal(rng *rand.Rand, dst []float32) {
 	for i := range dst {

@@ -3,6 +3,7 @@ package diffusion
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -197,4 +198,29 @@ func TestFlooredSNRWeight(t *testing.T) {
 		t.Errorf("LossWeights unfloored = %v", w)
 	}
 	near(t, "off", s.FlooredSNRWeight(VPrediction, last, 0), 1, 0)
+}
+
+func TestRandomTimestepsHigh(t *testing.T) {
+	s := Cosine(1000)
+	rng := rand.New(rand.NewPCG(5, 6))
+	ts := s.RandomTimestepsHigh(rng, 20000, 0.25)
+	high := 0
+	for _, v := range ts {
+		if v < 0 || v >= s.T {
+			t.Fatalf("timestep %d outside [0, %d)", v, s.T)
+		}
+		if v >= 900 {
+			high++
+		}
+	}
+	// 25% from the band plus 10% of the uniform 75%: 32.5%.
+	if share := float64(high) / float64(len(ts)); math.Abs(share-0.325) > 0.015 {
+		t.Errorf("share in the noisiest tenth %.3f, want 0.325", share)
+	}
+	// Share 0 is RandomTimesteps, draw for draw.
+	a := s.RandomTimestepsHigh(rand.New(rand.NewPCG(1, 1)), 50, 0)
+	b := s.RandomTimesteps(rand.New(rand.NewPCG(1, 1)), 50)
+	if !slices.Equal(a, b) {
+		t.Error("share 0 differs from RandomTimesteps")
+	}
 }
