@@ -98,9 +98,7 @@ func (a *App) pareto(ctx context.Context, req EvalRequest, progress ProgressFunc
 		return err
 	}
 	if req.JSON {
-		enc := json.NewEncoder(a.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(reps)
+		return a.writeJSON(reps)
 	}
 	fmt.Fprintf(a.Out, "beta\tidentity\tprompt_fidelity\n")
 	for _, r := range reps {
@@ -214,9 +212,7 @@ func (a *App) compare(ctx context.Context, req EvalRequest, progress ProgressFun
 		}
 	}
 	if req.JSON {
-		enc := json.NewEncoder(a.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(res)
+		return a.writeJSON(res)
 	}
 	_, err = fmt.Fprint(a.Out, res.Table())
 	return err

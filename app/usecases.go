@@ -592,9 +592,7 @@ func (a *App) Eval(ctx context.Context, req EvalRequest, progress ProgressFunc) 
 		}
 	}
 	if req.JSON {
-		enc := json.NewEncoder(a.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(report)
+		return a.writeJSON(report)
 	}
 	b, _ := json.MarshalIndent(report, "", "  ")
 	_, err = fmt.Fprintln(a.Out, strings.NewReplacer("{", "", "}", "", "\"", "", ",", "").Replace(string(b)))
@@ -668,6 +666,13 @@ func (a *App) Dataset(ctx context.Context, req DatasetRequest, progress Progress
 	})
 }
 
+// writeJSON prints v to the output as indented JSON (the -json flags).
+func (a *App) writeJSON(v any) error {
+	enc := json.NewEncoder(a.Out)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
 // Bench measures the engine on this machine and prints the result.
 func (a *App) Bench(ctx context.Context, req BenchRequest, progress ProgressFunc) error {
 	start := time.Now()
@@ -678,9 +683,7 @@ func (a *App) Bench(ctx context.Context, req BenchRequest, progress ProgressFunc
 		return err
 	}
 	if req.JSON {
-		enc := json.NewEncoder(a.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(res)
+		return a.writeJSON(res)
 	}
 	_, err = fmt.Fprint(a.Out, res.String())
 	return err
