@@ -24,7 +24,7 @@ func TestEvalParetoCommand(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("eval -pareto: exit %d: %s", code, errOut)
 	}
-	img := readPNG(t, plot)
+	img := testenv.ReadPNG(t, plot)
 	if b := img.Bounds(); b.Dx() != app.ParetoPlotWidth || b.Dy() != app.ParetoPlotHeight {
 		t.Errorf("plot is %v, want %d×%d", b, app.ParetoPlotWidth, app.ParetoPlotHeight)
 	}

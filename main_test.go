@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"conceptstudio/internal/testenv"
 	"image"
-	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -149,7 +148,7 @@ func TestWindowSmoke(t *testing.T) {
 			t.Logf("import: %v %s", err, out)
 			return false
 		}
-		img = readPNG(t, shot)
+		img = testenv.ReadPNG(t, shot)
 		return distinctColours(img) >= 16
 	})
 	t.Logf("screenshot: %s (%d colours)", shot, distinctColours(img))
@@ -191,20 +190,6 @@ func waitFor(t *testing.T, limit time.Duration, what string, ok func() bool) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-}
-
-func readPNG(t *testing.T, path string) image.Image {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
 }
 
 func distinctColours(img image.Image) int {

@@ -109,7 +109,7 @@ func TestWindowEndToEnd(t *testing.T) {
 			fail("screenshot: %v %s", err, o)
 		}
 		t.Logf("%5.1f s  %s: %s", time.Since(began).Seconds(), stage, path)
-		return readPNG(t, path)
+		return testenv.ReadPNG(t, path)
 	}
 
 	stage = "window opens"

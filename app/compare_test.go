@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,15 +18,7 @@ import (
 // its numbers next to it.
 func decodePlot(t *testing.T, path string, points int) {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
+	img := testenv.ReadPNG(t, path)
 	if b := img.Bounds(); b.Dx() != ParetoPlotWidth || b.Dy() != ParetoPlotHeight {
 		t.Errorf("%s is %v, want %d×%d", path, b, ParetoPlotWidth, ParetoPlotHeight)
 	}

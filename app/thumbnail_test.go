@@ -5,10 +5,11 @@ import (
 	"image"
 	"image/png"
 	"math"
-	"os"
 	"testing"
 
 	"github.com/disintegration/imaging"
+
+	"conceptstudio/internal/testenv"
 )
 
 // TestThumbnailIsSmallAndFaithful: the thumbnail of a real example photo
@@ -16,15 +17,7 @@ import (
 // with it), keeps the cut-out's transparency, and its colours stay close
 // to the source's.
 func TestThumbnailIsSmallAndFaithful(t *testing.T) {
-	f, err := os.Open("../examples/teddy/1.png")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	src, err := png.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	src := testenv.ReadPNG(t, "../examples/teddy/1.png")
 	// a cut-out: transparent left third
 	cut := imaging.Clone(src)
 	b := cut.Bounds()

@@ -5,6 +5,8 @@ package testenv
 import (
 	"context"
 	"fmt"
+	"image"
+	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -75,4 +77,19 @@ func TinyModelFile(t testing.TB, dir string) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// ReadPNG decodes the PNG file at path, failing the test if it cannot.
+func ReadPNG(t testing.TB, path string) image.Image {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return img
 }
