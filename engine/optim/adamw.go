@@ -76,15 +76,7 @@ func (o *AdamW) Step(params []*Param) error {
 		stepSize := g.LR / bc1
 		val, grad := p.Value, p.Grad
 		parallelFor(len(val), func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				gi := float64(grad[i])
-				mi := b1*float64(m[i]) + (1-b1)*gi
-				vi := b2*float64(v[i]) + (1-b2)*gi*gi
-				m[i], v[i] = float32(mi), float32(vi)
-				w := float64(val[i]) * decay
-				w -= stepSize * mi / (math.Sqrt(vi)/sqrtBC2 + eps)
-				val[i] = float32(w)
-			}
+			adamwUpdate(val[lo:hi], grad[lo:hi], m[lo:hi], v[lo:hi], b1, b2, decay, stepSize, sqrtBC2, eps)
 		})
 	}
 	return nil
@@ -116,4 +108,20 @@ func (o *AdamW) validate(params []*Param) error {
 		}
 	}
 	return nil
+}
+
+// adamwUpdateGo is the update in Go: m ← b1·m + (1−b1)·g, v ← b2·v +
+// (1−b2)·g², val ← val·decay − stepSize·m/(√v/sqrtBC2 + eps), in float64.
+// The purego build runs it; the C loop (adamw_vec.go) must match it bit
+// for bit.
+func adamwUpdateGo(val, grad, m, v []float32, b1, b2, decay, stepSize, sqrtBC2, eps float64) {
+	for i := range val {
+		gi := float64(grad[i])
+		mi := b1*float64(m[i]) + (1-b1)*gi
+		vi := b2*float64(v[i]) + (1-b2)*gi*gi
+		m[i], v[i] = float32(mi), float32(vi)
+		w := float64(val[i]) * decay
+		w -= stepSize * mi / (math.Sqrt(vi)/sqrtBC2 + eps)
+		val[i] = float32(w)
+	}
 }
