@@ -4,6 +4,7 @@ import (
 	"context"
 	"image"
 	_ "image/png"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -56,7 +57,7 @@ func TestEvalRunsOnATinyModel(t *testing.T) {
 		t.Fatal(err)
 	}
 	r2, _ := b.EvalBase(context.Background(), 6, nil)
-	if r1 != r2 || r1.Prompts != 6 || r1.BackgroundRight < 0 || r1.BackgroundRight > 1 {
+	if r1 != r2 || r1.Prompts != 6 || r1.BackgroundRight < 0 || r1.BackgroundRight > 1 || r1.PlacementShift < -1 || r1.PlacementShift > 1 {
 		t.Fatalf("reports %+v and %+v", r1, r2)
 	}
 	var refs []image.Image
@@ -85,4 +86,28 @@ func loadTestPNG(path string) (image.Image, error) {
 	defer f.Close()
 	img, _, err := image.Decode(f)
 	return img, err
+}
+
+// TestPlacementShift: objects that follow the position words score about
+// the distance between the places; objects that stay put score 0; the
+// wrong way round is negative.
+func TestPlacementShift(t *testing.T) {
+	placed := map[string][][2]float64{
+		"left": {{0.2, 0.5}, {0.25, 0.5}}, "right": {{0.8, 0.5}, {0.75, 0.5}},
+		"top": {{0.5, 0.2}, {0.5, 0.3}}, "bottom": {{0.5, 0.8}, {0.5, 0.7}},
+	}
+	if got := placementShift(placed); math.Abs(got-0.525) > 1e-12 { // (0.6+0.6)/2 and (0.5+0.4)/2
+		t.Errorf("placed: %v, want 0.525", got)
+	}
+	still := map[string][][2]float64{"left": {{0.3, 0.6}}, "right": {{0.3, 0.6}}, "top": {{0.3, 0.6}}, "bottom": {{0.3, 0.6}}}
+	if got := placementShift(still); got != 0 {
+		t.Errorf("ignored positions: %v, want 0", got)
+	}
+	swapped := map[string][][2]float64{"left": {{0.8, 0.5}}, "right": {{0.2, 0.5}}, "top": {{0.5, 0.8}}, "bottom": {{0.5, 0.2}}}
+	if got := placementShift(swapped); got >= 0 {
+		t.Errorf("mirrored: %v, want negative", got)
+	}
+	if got := placementShift(nil); got != 0 {
+		t.Errorf("nothing: %v", got)
+	}
 }
