@@ -342,14 +342,18 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 	return nil
 }
 
-// SamplePrompts are the fixed prompts of the training sample grids.
+// SamplePrompts are the fixed prompts of the training sample grids. Rows
+// that differ only in where things go (left/right, the pair's order) use
+// the same seeds, so the grid shows whether the model places them.
 var SamplePrompts = []string{
 	"a dog on a blue background",
 	"a teddy bear",
 	"a teapot on the left, on a yellow background",
+	"a teapot on the right, on a yellow background",
 	"a big cactus on a red background",
 	"a small rocket in the top right corner, on a white background",
 	"a cat on the left of a car, on a green background",
+	"a car on the left of a cat, on a green background",
 	"a penguin on a striped purple background",
 	"a guitar at the bottom, on a pink background",
 }
