@@ -17,3 +17,7 @@ func gnApplyVec(x, y []float32, hw, c, c0, nc int, mc, a, b []float64)          
 func gnBwdSumsVec(x, dy []float32, hw, c, c0, nc int, mc, sx, sdy, sdyx []float64) {}
 func gnBwdApplyVec(x, dy, dx []float32, hw, c, c0, nc int, mu, a, k2, k1 []float64) {
 }
+
+// The purego build never takes the C LayerNorm rows either.
+func lnFwdVec(lo, hi, c int, eps float64, x, gamma, beta, y, mean, rstd []float32)     {}
+func lnBwdVec(lo, hi, c int, x, gamma, mean, rstd, dy, dx []float32, pg, pb []float64) {}

@@ -384,6 +384,10 @@ func LayerNorm[T Float](rows, c int, eps T, x, gamma, beta, y, mean, rstd []T) {
 
 // layerNormRange is LayerNorm for rows [lo, hi).
 func layerNormRange[T Float](lo, hi, c int, eps float64, x, gamma, beta, y, mean, rstd []T) {
+	if vecActs && elemIs32[T]() {
+		lnFwdVec(lo, hi, c, eps, as32(x), as32(gamma), as32(beta), as32(y), as32(mean), as32(rstd))
+		return
+	}
 	gamma, beta = gamma[:c], beta[:c]
 	cnt := float64(c)
 	for r := lo; r < hi; r++ {
@@ -463,6 +467,10 @@ func layerNormBackwardBlocks[T Float](lo, hi, blockRows, rows, c int, x, gamma, 
 		pg, pb := part[blk*2*c:blk*2*c+c], part[blk*2*c+c:(blk+1)*2*c]
 		clear(pg)
 		clear(pb)
+		if vecActs && elemIs32[T]() {
+			lnBwdVec(blk*blockRows, min(rows, (blk+1)*blockRows), c, as32(x), as32(gamma), as32(mean), as32(rstd), as32(dy), as32(dx), pg, pb)
+			continue
+		}
 		for r := blk * blockRows; r < min(rows, (blk+1)*blockRows); r++ {
 			xr, dr, out := x[r*c:(r+1)*c], dy[r*c:(r+1)*c], dx[r*c:(r+1)*c]
 			dr, out, gamma, pg, pb := dr[:len(xr)], out[:len(xr)], gamma[:len(xr)], pg[:len(xr)], pb[:len(xr)]
