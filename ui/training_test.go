@@ -59,8 +59,13 @@ func TestTrainingJobShowsProgressAndCancels(t *testing.T) {
 	tr := newStepTrainer()
 	q := NewTrainingQueue(tr)
 	test.NewTempWindow(t, q)
-	var finished []error
-	q.OnFinished = func(_ TrainSpec, err error) { finished = append(finished, err) }
+	// OnFinished runs on the job's goroutine (the test driver runs
+	// fyne.Do inline): guard the list, and wait for it, not only for the
+	// job's state, which is set first.
+	var mu sync.Mutex
+	var finishedList []error
+	q.OnFinished = func(_ TrainSpec, err error) { mu.Lock(); finishedList = append(finishedList, err); mu.Unlock() }
+	finished := func() []error { mu.Lock(); defer mu.Unlock(); return append([]error(nil), finishedList...) }
 
 	q.Enqueue(TrainSpec{Name: "teddy", Class: "teddy bear", Method: "perfusion", Images: []string{"a.png"}})
 	q.Enqueue(TrainSpec{Name: "mug", Class: "cup", Method: "lora"})
@@ -93,25 +98,25 @@ func TestTrainingJobShowsProgressAndCancels(t *testing.T) {
 	if !errors.Is(tr.ended[0], context.Canceled) {
 		t.Fatalf("the trainer saw %v", tr.ended[0])
 	}
-	eventually(t, "the cancelled state", func() bool { return j.state == jobCancelled })
-	if !errors.Is(finished[0], context.Canceled) {
-		t.Fatalf("OnFinished got %v", finished)
+	eventually(t, "the cancelled state", func() bool { return j.state == jobCancelled && len(finished()) == 1 })
+	if !errors.Is(finished()[0], context.Canceled) {
+		t.Fatalf("OnFinished got %v", finished())
 	}
 	// The next job starts by itself and can finish.
 	eventually(t, "the second job", func() bool { return tr.started() == 2 })
 	tr.finish <- nil
-	eventually(t, "the second job to finish", func() bool { return q.jobs[1].state == jobDone })
-	if q.Busy() || len(finished) != 2 || finished[1] != nil {
-		t.Fatalf("busy %v, finished %v", q.Busy(), finished)
+	eventually(t, "the second job to finish", func() bool { return q.jobs[1].state == jobDone && len(finished()) == 2 && !q.Busy() })
+	if f := finished(); f[1] != nil {
+		t.Fatalf("finished %v", f)
 	}
 	// A failure is shown in words.
 	q.Enqueue(TrainSpec{Name: "cat", Method: "ti"})
 	eventually(t, "the third job", func() bool { return tr.started() == 3 })
 	tr.finish <- errors.New("out of memory")
-	eventually(t, "the failure", func() bool { return q.jobs[2].state == jobFailed })
-	if !strings.Contains(q.jobs[2].status.Text, "out of memory") {
-		t.Fatalf("failure shown as %q", q.jobs[2].status.Text)
-	}
+	// The state is set before the words (finish): wait for both.
+	eventually(t, "the failure shown in words", func() bool {
+		return q.jobs[2].state == jobFailed && strings.Contains(q.jobs[2].status.Text, "out of memory")
+	})
 }
 
 func TestClosingWhileTrainingAsksFirst(t *testing.T) {
