@@ -187,3 +187,24 @@ func TestPretrainGainsPositionEmbeddings(t *testing.T) {
 		t.Fatal("a checkpoint of another architecture was resumed")
 	}
 }
+
+// TestSampleGridRowsShareSeeds: every row of a sample grid uses seeds
+// 0..cols-1, so rows that differ only in a word ("on the left" / "on the
+// right") show what that word changes: the same prompt twice gives two
+// identical rows.
+func TestSampleGridRowsShareSeeds(t *testing.T) {
+	b := tinyBase(t)
+	g, err := SampleGrid(context.Background(), b, []string{"a dog", "a dog"}, 2, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	S := b.Cfg.ImageSize
+	rowH := S + 16 + 4
+	for y := 0; y < S; y++ {
+		for x := 0; x < g.Bounds().Dx(); x++ {
+			if a, c := g.NRGBAAt(x, 4+16+y), g.NRGBAAt(x, 4+rowH+16+y); a != c {
+				t.Fatalf("rows differ at (%d, %d): %v vs %v", x, y, a, c)
+			}
+		}
+	}
+}
