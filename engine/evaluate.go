@@ -34,7 +34,10 @@ type BaseReport struct {
 
 // The placement probe: each object "on the left", "on the right", "at the
 // top" and "at the bottom" of a yellow background, with the same seeds.
-var placementObjects = []string{"teapot", "dog", "car", "cactus"}
+var (
+	placementObjects   = []string{"teapot", "dog", "car", "cactus"}
+	placementPositions = []string{"left", "right", "top", "bottom"}
+)
 
 const placementSeeds = 4
 
@@ -43,7 +46,7 @@ const placementSeeds = 4
 // top), x and y the centre of the foreground's box as fractions of the
 // side (an empty mask counts as the centre).
 func (b *Base) placementProbe(ctx context.Context, progress func(done, total int)) (float64, error) {
-	positions := []string{"left", "right", "top", "bottom"}
+	positions := placementPositions
 	total := len(placementObjects) * len(positions)
 	centre := map[string][][2]float64{}
 	for k, obj := range placementObjects {
@@ -135,7 +138,7 @@ func (b *Base) EvalBase(ctx context.Context, n int, progress func(done, total in
 	rep := BaseReport{Prompts: len(texts)}
 	for i, text := range texts {
 		if progress != nil {
-			progress(i, len(texts)+len(placementObjects)*4)
+			progress(i, len(texts)+len(placementObjects)*len(placementPositions))
 		}
 		imgs, err := b.Generate(ctx, GenerateOptions{Prompt: text, N: 1, Seed: uint64(i), Steps: 25, Guidance: 4}, nil)
 		if err != nil {
