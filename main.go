@@ -112,7 +112,7 @@ var commands = map[string]command{
 	},
 	"pretrain": {
 		summary: "train the base model (resumable)",
-		usage:   "pretrain [-resume] [-dir DIR] [-steps N] [-for N] [-batch N] [-high-noise F] [-init FILE] [-export FILE]",
+		usage:   "pretrain [-resume] [-dir DIR] [-steps N] [-for N] [-batch N] [-high-noise F] [-init FILE] [-export FILE [-raw]]",
 		setup: func(fs *flag.FlagSet, a *app.App) func(context.Context, []string) error {
 			var req app.PretrainRequest
 			fs.StringVar(&req.Dir, "dir", "pretrain-run", "run `dir` for checkpoints, samples and the loss curve")
@@ -123,6 +123,7 @@ var commands = map[string]command{
 			fs.StringVar(&req.InitFrom, "init", "", "start a new run from this model `file`'s weights")
 			fs.Float64Var(&req.HighNoise, "high-noise", -1, "share `F` of timesteps drawn from the noisiest tenth, where the prompt must place things (negative: the default)")
 			fs.StringVar(&req.Export, "export", "", "write the run's EMA model (F16, with Perfusion statistics) to `file` and stop; engine/basemodel/base.safetensors is the embedded one")
+			fs.BoolVar(&req.Raw, "raw", false, "with -export: the newest checkpoint's weights, not their moving average (shows sooner what the run is learning)")
 			return func(ctx context.Context, _ []string) error {
 				return a.Pretrain(ctx, req, a.Progress("pretrain"))
 			}

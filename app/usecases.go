@@ -112,6 +112,7 @@ type PretrainRequest struct {
 	Batch     int
 	InitFrom  string // start a new run from a model file's weights
 	Export    string // write the run's EMA model, F16, to this file and stop
+	Raw       bool   // Export the newest checkpoint's weights instead of their average
 	// HighNoise is the share of timesteps drawn from the noisiest tenth
 	// (negative: the default).
 	HighNoise float64
@@ -605,6 +606,9 @@ func (a *App) Pretrain(ctx context.Context, req PretrainRequest, progress Progre
 		return usageError("-steps, -for and -batch must not be negative")
 	}
 	if req.Export != "" {
+		if req.Raw {
+			return engine.ExportRunRaw(req.Dir, req.Export)
+		}
 		return engine.ExportBase(filepath.Join(req.Dir, "model-ema.safetensors"), req.Export)
 	}
 	opt := engine.DefaultPretrain()

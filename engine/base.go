@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
+	"strings"
 
 	"gorgonia.org/tensor"
 
@@ -223,6 +225,55 @@ func ExportBase(from, to string) error {
 	if err != nil {
 		return err
 	}
+	return exportBase(b, to)
+}
+
+// ExportRunRaw is ExportBase for a run's current optimizer weights instead
+// of their moving average: the newest checkpoint's "w/" tensors in the
+// architecture and vocabulary of the run's model-ema.safetensors. The
+// average lags the weights by about 1/(1-decay) steps, so this shows sooner
+// whether the run has started to learn something.
+func ExportRunRaw(dir, to string) error {
+	b, err := LoadBaseFile(filepath.Join(dir, emaModelFile))
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(dir, checkpointFile)
+	f, err := safetensors.ReadFile(path, safetensors.ReadOptions{MaxHeaderSize: 64 << 20, RejectNonFinite: true})
+	if err != nil {
+		return err
+	}
+	found := map[string]bool{}
+	for _, t := range f.Tensors {
+		name, ok := strings.CutPrefix(t.Name, "w/")
+		if !ok {
+			continue
+		}
+		w, ok := b.W.Lookup(name)
+		if !ok {
+			return fmt.Errorf("%s: weight %s is not in the run's model", path, name)
+		}
+		v, err := t.Float32()
+		if err != nil {
+			return err
+		}
+		if len(v) != w.Shape().TotalSize() {
+			return fmt.Errorf("%s: weight %s has %d values, the model %d", path, name, len(v), w.Shape().TotalSize())
+		}
+		copy(w.Data().([]float32), v)
+		found[name] = true
+	}
+	for _, name := range b.W.Names() {
+		if !found[name] {
+			return fmt.Errorf("%s: the checkpoint has no weight %s", path, name)
+		}
+	}
+	b.id = ""
+	baseStats.Delete(b) // C⁻¹ belongs to the averaged text encoder
+	return exportBase(b, to)
+}
+
+func exportBase(b *Base, to string) error {
 	if _, err := b.CovInverse(); err != nil {
 		return err
 	}

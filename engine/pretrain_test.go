@@ -180,6 +180,41 @@ func TestPretrainGainsPositionEmbeddings(t *testing.T) {
 	if err != nil || !ema.Cfg.PosEmb {
 		t.Fatalf("EMA model: %v (position embeddings %v)", err, err == nil && ema.Cfg.PosEmb)
 	}
+	// -export -raw: the checkpoint's weights (to F16), not their average.
+	raw := filepath.Join(t.TempDir(), "raw.safetensors")
+	if err := ExportRunRaw(o.Dir, raw); err != nil {
+		t.Fatal(err)
+	}
+	rb, err := LoadBaseFile(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	differs := false
+	for name, v := range w {
+		wn, ok := strings.CutPrefix(name, "w/")
+		if !ok {
+			continue
+		}
+		got, ok := rb.W.Lookup(wn)
+		if !ok {
+			t.Fatalf("the raw export lacks %s", wn)
+		}
+		et, _ := ema.W.Lookup(wn)
+		g, e := got.Data().([]float32), et.Data().([]float32)
+		for i := range v {
+			if d := math.Abs(float64(g[i] - v[i])); d > 1e-3*math.Abs(float64(v[i]))+1e-7 {
+				t.Fatalf("raw export %s[%d] = %g, the checkpoint holds %g", wn, i, g[i], v[i])
+			}
+			differs = differs || math.Abs(float64(e[i]-v[i])) > 1e-3*math.Abs(float64(v[i]))+1e-6
+		}
+	}
+	if !differs {
+		t.Error("the raw export equals the moving average: the test cannot tell them apart")
+	}
+	if err := ExportRunRaw(t.TempDir(), raw); err == nil {
+		t.Error("a folder without a run was exported")
+	}
+
 	other := *o.Config
 	other.Channels = []int{8, 24}
 	o.Config = &other
