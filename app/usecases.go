@@ -2,6 +2,7 @@ package app
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -20,6 +21,7 @@ import (
 
 	"conceptstudio/engine"
 	"conceptstudio/engine/dataset"
+	"conceptstudio/engine/model"
 	"conceptstudio/store"
 )
 
@@ -130,6 +132,7 @@ type BenchRequest struct {
 	Batch    int // training batch (0: 32)
 	Steps    int // timed training steps (0: 5)
 	Replicas int // model replicas per batch (0: one per core)
+	Config   string // the trained network: "reference" (default) or "base"
 }
 
 // ParseGate reads one "NAME=BETA" gate setting.
@@ -680,7 +683,13 @@ func (a *App) writeJSON(v any) error {
 // Bench measures the engine on this machine and prints the result.
 func (a *App) Bench(ctx context.Context, req BenchRequest, progress ProgressFunc) error {
 	start := time.Now()
-	res, err := engine.Bench(ctx, engine.BenchOptions{Batch: req.Batch, Steps: req.Steps, Replicas: req.Replicas}, func(stage string, step, total int) {
+	opt := engine.BenchOptions{Batch: req.Batch, Steps: req.Steps, Replicas: req.Replicas}
+	var err error
+	if opt.Model, err = benchModel(req.Config); err != nil {
+		return err
+	}
+	opt.ModelName = cmp.Or(req.Config, "reference")
+	res, err := engine.Bench(ctx, opt, func(stage string, step, total int) {
 		progress.report(Progress{Stage: stage, Step: step, Total: total, Elapsed: time.Since(start)})
 	})
 	if err != nil {
@@ -691,6 +700,22 @@ func (a *App) Bench(ctx context.Context, req BenchRequest, progress ProgressFunc
 	}
 	_, err = fmt.Fprint(a.Out, res.String())
 	return err
+}
+
+// benchModel is the network bench trains: "reference" or "" (the
+// benchmarks' model) or "base" (the architecture pretrain trains).
+func benchModel(name string) (model.Config, error) {
+	switch name {
+	case "", "reference":
+		return model.Reference(), nil
+	case "base":
+		atlas, err := dataset.LoadAtlas()
+		if err != nil {
+			return model.Config{}, err
+		}
+		return engine.BaseConfig(dataset.NewTokenizer(atlas, dataset.DefaultReserved)), nil
+	}
+	return model.Config{}, usageError("-config is reference or base, not %q", name)
 }
 
 // Concepts manages the library: list, import FILE, export NAME FILE

@@ -6,10 +6,12 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
 	"conceptstudio/engine"
+	"conceptstudio/engine/model"
 	"conceptstudio/store"
 )
 
@@ -45,6 +47,31 @@ func TestValidateRequests(t *testing.T) {
 	tr.Method = "unknown"
 	if err := tr.Validate(); !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), "perfusion") {
 		t.Errorf("unknown method: want ErrUsage listing the methods, got %v", err)
+	}
+}
+
+// TestBenchModels: bench -config base trains the architecture of the
+// embedded base model (which may predate position embeddings, a zero-cost
+// addition); unknown names are usage errors.
+func TestBenchModels(t *testing.T) {
+	b, err := engine.DefaultBase()
+	if err != nil {
+		t.Skipf("no embedded model in this build: %v", err)
+	}
+	c, err := benchModel("base")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := b.Cfg
+	want.PosEmb = c.PosEmb
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("bench's base config\n%+v\nis not the embedded model's\n%+v", c, b.Cfg)
+	}
+	if r, err := benchModel(""); err != nil || !reflect.DeepEqual(r, model.Reference()) {
+		t.Errorf("the default is not the reference config: %v", err)
+	}
+	if _, err := benchModel("huge"); !errors.Is(err, ErrUsage) {
+		t.Errorf("unknown config: want ErrUsage, got %v", err)
 	}
 }
 

@@ -25,7 +25,9 @@ import (
 type BenchOptions struct {
 	Batch     int // training batch (default 32)
 	Steps     int // timed training steps (default 5)
-	Model     model.Config
+	Model     model.Config // the trained network (default model.Reference)
+	// ModelName names Model in the report ("reference" when Model is unset).
+	ModelName string
 	SkipTrain bool
 	SkipSgemm bool
 	// SkipSample leaves out the sampling timings.
@@ -46,6 +48,7 @@ type BenchResult struct {
 	// GPU is the GPU large products run on in the cudagpu build ("" in
 	// the default build).
 	GPU            string  `json:"gpu,omitempty"`
+	Config         string  `json:"config,omitempty"` // the trained network
 	Params         int     `json:"params"`
 	Batch          int     `json:"batch"`
 	Replicas       int     `json:"replicas"`
@@ -73,12 +76,12 @@ func Bench(ctx context.Context, opt BenchOptions, progress func(stage string, st
 		opt.Steps = 5
 	}
 	if opt.Model.Channels == nil {
-		opt.Model = model.Reference()
+		opt.Model, opt.ModelName = model.Reference(), "reference"
 	}
 	if progress == nil {
 		progress = func(string, int, int) {}
 	}
-	r := BenchResult{BLAS: kernels.BLAS(), GPU: kernels.GPU(), Threads: runtime.GOMAXPROCS(0), Batch: opt.Batch, SerialBLAS: kernels.Serial()}
+	r := BenchResult{Config: opt.ModelName, BLAS: kernels.BLAS(), GPU: kernels.GPU(), Threads: runtime.GOMAXPROCS(0), Batch: opt.Batch, SerialBLAS: kernels.Serial()}
 	if !opt.SkipSgemm {
 		progress("sgemm", 0, 3)
 		r.SgemmGFLOPS512 = sgemmGFLOPS(512, 20, 1)
@@ -276,7 +279,7 @@ func (r BenchResult) String() string {
 	}
 	fmt.Fprintf(&b, "sgemm 512 / 1024     %.1f / %.1f GFLOPS (one call); %.1f GFLOPS (one call per core)\n", r.SgemmGFLOPS512, r.SgemmGFLOPS1024, r.SgemmGFLOPSAllCores)
 	if r.StepMS > 0 {
-		fmt.Fprintf(&b, "model                %.2fM params, %.3f GFLOP forward per image\n", float64(r.Params)/1e6, r.ForwardGFLOP)
+		fmt.Fprintf(&b, "model                %s: %.2fM params, %.3f GFLOP forward per image\n", r.Config, float64(r.Params)/1e6, r.ForwardGFLOP)
 		fmt.Fprintf(&b, "train step (batch %d) %.0f ms, %.1f img/s (%d replicas)\n", r.Batch, r.StepMS, r.ImgPerS, r.Replicas)
 		fmt.Fprintf(&b, "achieved             %.1f GFLOPS = %.0f%% of the best sgemm above\n", r.TrainGFLOPS, 100*r.RatioToSgemm)
 	}
