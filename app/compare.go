@@ -16,6 +16,7 @@ import (
 
 	"conceptstudio/engine"
 	"conceptstudio/engine/dataset"
+	"conceptstudio/engine/safefile"
 	"conceptstudio/store"
 )
 
@@ -120,7 +121,7 @@ func writePareto(path, concept string, reps []engine.ConceptReport) error {
 	if err := writeParetoPlot(&buf, concept, reps); err != nil {
 		return fmt.Errorf("plotting: %w", err)
 	}
-	if err := engine.WriteFileAtomic(path, func(w io.Writer) error { _, err := w.Write(buf.Bytes()); return err }); err != nil {
+	if err := safefile.Write(path, func(w io.Writer) error { _, err := w.Write(buf.Bytes()); return err }); err != nil {
 		return err
 	}
 	data, err := json.MarshalIndent(struct {
@@ -131,7 +132,7 @@ func writePareto(path, concept string, reps []engine.ConceptReport) error {
 		return err
 	}
 	jsonPath := strings.TrimSuffix(path, filepath.Ext(path)) + ".json"
-	return engine.WriteFileAtomic(jsonPath, func(w io.Writer) error { _, err := w.Write(append(data, '\n')); return err })
+	return safefile.Write(jsonPath, func(w io.Writer) error { _, err := w.Write(append(data, '\n')); return err })
 }
 
 // compare runs the method comparison (engine.Compare) on the example

@@ -22,6 +22,7 @@ import (
 	"conceptstudio/engine"
 	"conceptstudio/engine/dataset"
 	"conceptstudio/engine/model"
+	"conceptstudio/engine/safefile"
 	"conceptstudio/store"
 )
 
@@ -129,9 +130,9 @@ type DatasetRequest struct {
 // BenchRequest asks for the engine benchmarks.
 type BenchRequest struct {
 	JSON     bool
-	Batch    int // training batch (0: 32)
-	Steps    int // timed training steps (0: 5)
-	Replicas int // model replicas per batch (0: one per core)
+	Batch    int    // training batch (0: 32)
+	Steps    int    // timed training steps (0: 5)
+	Replicas int    // model replicas per batch (0: one per core)
 	Config   string // the trained network: "reference" (default) or "base"
 }
 
@@ -237,7 +238,7 @@ func (a *App) Generate(ctx context.Context, req GenerateRequest, progress Progre
 		path := filepath.Join(req.OutDir, fmt.Sprintf("%s-seed%d-%d.png", Slug(req.Prompt), req.Seed, i))
 		settings.Index = i
 		meta := settings.Meta()
-		if err := engine.WriteFileAtomic(path, func(w io.Writer) error { return store.EncodePNG(w, img, meta) }); err != nil {
+		if err := safefile.Write(path, func(w io.Writer) error { return store.EncodePNG(w, img, meta) }); err != nil {
 			return err
 		}
 		if maps != nil {
@@ -269,7 +270,7 @@ func writeAttention(dir string, maps *engine.AttentionMaps, i int) error {
 			g.Pix[k] = uint8(min(max(v*255+0.5, 0), 255))
 		}
 		meta := map[string]string{AttentionWordKey: word}
-		if err := engine.WriteFileAtomic(filepath.Join(dir, name+".png"), func(f io.Writer) error { return store.EncodePNG(f, g, meta) }); err != nil {
+		if err := safefile.Write(filepath.Join(dir, name+".png"), func(f io.Writer) error { return store.EncodePNG(f, g, meta) }); err != nil {
 			return err
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -19,6 +20,7 @@ import (
 	"conceptstudio/engine/diffusion"
 	"conceptstudio/engine/model"
 	"conceptstudio/engine/nn"
+	"conceptstudio/engine/safefile"
 	"conceptstudio/engine/safetensors"
 )
 
@@ -84,7 +86,7 @@ func (b *Base) ID() string {
 			t, _ := b.W.Lookup(name)
 			io.WriteString(h, name)
 			for _, v := range t.Data().([]float32) {
-				bits := float32bits(v)
+				bits := math.Float32bits(v)
 				h.Write([]byte{byte(bits), byte(bits >> 8), byte(bits >> 16), byte(bits >> 24)})
 			}
 		}
@@ -128,7 +130,7 @@ func (b *Base) file(half bool) (*safetensors.File, error) {
 
 // Save writes the model file atomically.
 func (b *Base) Save(path string, half bool) error {
-	return WriteFileAtomic(path, func(w io.Writer) error { return b.EncodeModel(w, half) })
+	return safefile.Write(path, func(w io.Writer) error { return b.EncodeModel(w, half) })
 }
 
 // LoadBase reads a model file (from disk or embedded bytes).

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"conceptstudio/engine/dataset"
+	"conceptstudio/engine/safefile"
 )
 
 // CompareConcept is one concept of a method comparison: the images it is
@@ -493,13 +494,13 @@ func (r *CompareResults) save(dir string) error {
 	if err != nil {
 		return err
 	}
-	if err := WriteFileAtomic(filepath.Join(dir, CompareResultsFile), func(w io.Writer) error {
+	if err := safefile.Write(filepath.Join(dir, CompareResultsFile), func(w io.Writer) error {
 		_, err := w.Write(append(data, '\n'))
 		return err
 	}); err != nil {
 		return err
 	}
-	return WriteFileAtomic(filepath.Join(dir, CompareTableFile), func(w io.Writer) error {
+	return safefile.Write(filepath.Join(dir, CompareTableFile), func(w io.Writer) error {
 		_, err := io.WriteString(w, r.Table())
 		return err
 	})

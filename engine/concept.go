@@ -11,6 +11,7 @@ import (
 	"sort"
 	"time"
 
+	"conceptstudio/engine/safefile"
 	"conceptstudio/engine/safetensors"
 )
 
@@ -233,7 +234,7 @@ func ReadConceptFile(path string) (*Concept, error) {
 
 // WriteConceptFile writes a concept file atomically.
 func WriteConceptFile(path string, c *Concept) error {
-	return WriteFileAtomic(path, c.Encode)
+	return safefile.Write(path, c.Encode)
 }
 
 // Size is the concept's encoded size in bytes.

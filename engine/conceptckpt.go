@@ -14,6 +14,7 @@ import (
 
 	"conceptstudio/engine/nn"
 	"conceptstudio/engine/optim"
+	"conceptstudio/engine/safefile"
 	"conceptstudio/engine/safetensors"
 )
 
@@ -79,7 +80,7 @@ func (c *conceptCheckpoint) save(step int) error {
 		}
 		f.Tensors = append(f.Tensors, safetensors.Tensor{Name: "i_star", DType: safetensors.U8, Shape: []int{len(raw)}, Data: raw})
 	}
-	return WriteFileAtomic(c.path, func(w io.Writer) error { return safetensors.Encode(w, f) })
+	return safefile.Write(c.path, func(w io.Writer) error { return safetensors.Encode(w, f) })
 }
 
 // load restores a checkpoint if one exists and returns the step to start

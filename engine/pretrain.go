@@ -27,6 +27,7 @@ import (
 	"conceptstudio/engine/diffusion"
 	"conceptstudio/engine/model"
 	"conceptstudio/engine/optim"
+	"conceptstudio/engine/safefile"
 	"conceptstudio/engine/safetensors"
 )
 
@@ -256,7 +257,7 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 		if err != nil {
 			return err
 		}
-		return WriteFileAtomic(filepath.Join(opt.Dir, "samples", fmt.Sprintf("step-%06d.png", st.Step)), func(w io.Writer) error { return png.Encode(w, img) })
+		return safefile.Write(filepath.Join(opt.Dir, "samples", fmt.Sprintf("step-%06d.png", st.Step)), func(w io.Writer) error { return png.Encode(w, img) })
 	}
 
 	sittingEnd := opt.Steps
@@ -386,7 +387,7 @@ func SampleGrid(ctx context.Context, b *Base, prompts []string, cols, zoom int) 
 }
 
 func writeLossCSV(path string, h []lossPoint) error {
-	return WriteFileAtomic(path, func(w io.Writer) error {
+	return safefile.Write(path, func(w io.Writer) error {
 		if _, err := io.WriteString(w, "step,loss\n"); err != nil {
 			return err
 		}
@@ -424,7 +425,7 @@ func saveCheckpoint(path string, b *Base, adam *optim.AdamW, ema *optim.EMA, pcg
 	for k, v := range ema.State() {
 		f.Tensors = append(f.Tensors, safetensors.F32Tensor("ema/"+k, []int{len(v)}, v))
 	}
-	return WriteFileAtomic(path, func(w io.Writer) error { return safetensors.Encode(w, f) })
+	return safefile.Write(path, func(w io.Writer) error { return safetensors.Encode(w, f) })
 }
 
 // loadCheckpoint restores what saveCheckpoint wrote into an identically

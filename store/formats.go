@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"conceptstudio/engine"
+	"conceptstudio/engine/safefile"
 	"conceptstudio/engine/safetensors"
 )
 
@@ -315,7 +316,7 @@ func (l *Library) Export(name, dst string, format Format) error {
 			return fmt.Errorf("cannot export to %s: the folder %s does not exist", dst, dir)
 		}
 	}
-	return engine.WriteFileAtomic(dst, func(w io.Writer) error {
+	return safefile.Write(dst, func(w io.Writer) error {
 		_, err := w.Write(data)
 		return err
 	})

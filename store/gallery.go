@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"conceptstudio/engine"
+	"conceptstudio/engine/safefile"
 )
 
 // GalleryItem is one generated image in the library's gallery.
@@ -45,7 +45,7 @@ func (l *Library) SaveImage(img image.Image, s GenerationSettings) (string, erro
 		path = filepath.Join(dir, fmt.Sprintf("%s-%d.png", stem, n))
 	}
 	meta := s.Meta()
-	if err := engine.WriteFileAtomic(path, func(w io.Writer) error { return EncodePNG(w, img, meta) }); err != nil {
+	if err := safefile.Write(path, func(w io.Writer) error { return EncodePNG(w, img, meta) }); err != nil {
 		return "", err
 	}
 	return path, nil

@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"conceptstudio/engine"
+	"conceptstudio/engine/safefile"
 )
 
 // ConceptExt is the file extension of a concept file.
@@ -434,7 +435,7 @@ func syncDir(dir string) {
 }
 
 // removeStaleTemps deletes the temporary files (".NAME.tmpDIGITS", as
-// engine.WriteFileAtomic names them) and the temporary training-image
+// safefile.Write names them) and the temporary training-image
 // folders (named alike) that a killed write left in dir. It must only run
 // with the lock held.
 func removeStaleTemps(dir string) {
@@ -444,28 +445,11 @@ func removeStaleTemps(dir string) {
 	}
 	for _, de := range des {
 		switch {
-		case !isTempName(de.Name()):
+		case !safefile.IsTemp(de.Name()):
 		case de.Type().IsRegular():
 			os.Remove(filepath.Join(dir, de.Name()))
 		case de.IsDir():
 			os.RemoveAll(filepath.Join(dir, de.Name()))
 		}
 	}
-}
-
-// isTempName reports whether n is an engine.WriteFileAtomic temporary file.
-func isTempName(n string) bool {
-	if !strings.HasPrefix(n, ".") {
-		return false
-	}
-	i := strings.LastIndex(n, ".tmp")
-	if i <= 0 || i+4 == len(n) {
-		return false
-	}
-	for _, c := range n[i+4:] {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"conceptstudio/engine"
+	"conceptstudio/engine/safefile"
 )
 
 func TestDefaultLibraryDir(t *testing.T) {
@@ -357,8 +358,8 @@ func TestIsTempName(t *testing.T) {
 		".teddy.concept.safetensors.tmp123": true, ".a.png.tmp9": true,
 		"teddy.concept.safetensors": false, ".teddy.tmp": false, ".x.tmp12a": false, "a.tmp1": false,
 	} {
-		if isTempName(n) != want {
-			t.Errorf("isTempName(%q) != %v", n, want)
+		if safefile.IsTemp(n) != want {
+			t.Errorf("safefile.IsTemp(%q) != %v", n, want)
 		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"conceptstudio/engine"
+	"conceptstudio/engine/safefile"
 )
 
 // The test binary doubles as the child process of the lock and crash
@@ -288,7 +289,7 @@ func countTemps(t *testing.T, dir string) int {
 	for _, sub := range []string{dir, filepath.Join(dir, TrashName), filepath.Join(dir, GalleryName)} {
 		des, _ := os.ReadDir(sub)
 		for _, de := range des {
-			if isTempName(de.Name()) {
+			if safefile.IsTemp(de.Name()) {
 				n++
 			}
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/disintegration/imaging"
 
 	"conceptstudio/engine"
+	"conceptstudio/engine/safefile"
 )
 
 // A concept trained in Concept Studio keeps the images it learned from in
@@ -93,7 +94,7 @@ func (l *Library) writeImages(name string, imgs []image.Image) error {
 		}
 		small := NormalizeTrainingImage(img)
 		path := filepath.Join(tmp, trainingImageName(i))
-		if err := engine.WriteFileAtomic(path, func(w io.Writer) error { return png.Encode(w, small) }); err != nil {
+		if err := safefile.Write(path, func(w io.Writer) error { return png.Encode(w, small) }); err != nil {
 			os.RemoveAll(tmp)
 			return fmt.Errorf("cannot store the training images of %q: %w", name, err)
 		}
@@ -231,7 +232,7 @@ func copyFile(src, dst string) error {
 		return err
 	}
 	defer in.Close()
-	return engine.WriteFileAtomic(dst, func(w io.Writer) error {
+	return safefile.Write(dst, func(w io.Writer) error {
 		_, err := io.Copy(w, in)
 		return err
 	})

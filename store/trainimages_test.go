@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+
+	"conceptstudio/engine/safefile"
 )
 
 // marked is a w×h image whose every pixel is (v, 255-v, 40, 255), so that
@@ -167,7 +169,7 @@ func TestSaveWithImagesReplacesOldImages(t *testing.T) {
 	}
 	des, _ := os.ReadDir(l.Dir)
 	for _, de := range des {
-		if isTempName(de.Name()) {
+		if safefile.IsTemp(de.Name()) {
 			t.Errorf("left behind: %s", de.Name())
 		}
 	}

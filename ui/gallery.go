@@ -22,6 +22,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"conceptstudio/app"
+	"conceptstudio/engine/safefile"
 	"conceptstudio/store"
 )
 
@@ -370,7 +371,7 @@ func writeShot(s Shot, path string) error {
 		src, err := os.Open(s.Path)
 		if err == nil {
 			defer src.Close()
-			return writeFile(path, func(w io.Writer) error { _, err := io.Copy(w, src); return err })
+			return safefile.Write(path, func(w io.Writer) error { _, err := io.Copy(w, src); return err })
 		}
 	}
 	meta := map[string]string{
@@ -380,26 +381,7 @@ func writeShot(s Shot, path string) error {
 	if len(s.Spec.Gates) > 0 {
 		meta["gates"] = strings.Join(s.Spec.Gates, ",")
 	}
-	return writeFile(path, func(w io.Writer) error { return store.EncodePNG(w, s.Image, meta) })
-}
-
-// writeFile writes through a temporary file in the same folder, so a
-// failed export leaves no half file.
-func writeFile(path string, write func(io.Writer) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
-	if err != nil {
-		return fmt.Errorf("cannot write %s: %w", filepath.Base(path), err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := write(tmp); err != nil {
-		tmp.Close()
-		return fmt.Errorf("cannot write %s: %w", filepath.Base(path), err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("cannot write %s: %w", filepath.Base(path), err)
-	}
-	os.Chmod(tmp.Name(), 0o644) // CreateTemp makes it private; an export is an ordinary file
-	return os.Rename(tmp.Name(), path)
+	return safefile.Write(path, func(w io.Writer) error { return store.EncodePNG(w, s.Image, meta) })
 }
 
 // tappableImage is an image that does something when clicked.

@@ -14,6 +14,8 @@ import (
 	"strings"
 
 	"golang.org/x/image/webp"
+
+	"conceptstudio/engine/safefile"
 )
 
 // Where Build writes, relative to its outDir (the repository root).
@@ -261,34 +263,14 @@ func writePNG(file string, img image.Image) error {
 	return writeFileAtomic(file, buf.Bytes())
 }
 
-// writeFileAtomic writes data to a temporary file beside file and renames
-// it into place.
+// writeFileAtomic writes data into file (through safefile), making its
+// folder first.
 func writeFileAtomic(file string, data []byte) error {
-	dir := filepath.Dir(file)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
 		return fmt.Errorf("dataset: %w", err)
 	}
-	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(file)+"-*")
-	if err != nil {
+	if err := safefile.WriteBytes(file, data); err != nil {
 		return fmt.Errorf("dataset: %w", err)
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp, 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp, file)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("dataset: writing %s: %w", file, err)
 	}
 	return nil
 }

@@ -21,6 +21,7 @@ import (
 	"conceptstudio/engine/nn"
 	"conceptstudio/engine/ops"
 	"conceptstudio/engine/optim"
+	"conceptstudio/engine/safefile"
 	"conceptstudio/engine/safetensors"
 )
 
@@ -265,7 +266,7 @@ func trainOracle(ctx context.Context, dir string, opt trainOptions, progress fun
 			return err
 		}
 	}
-	return writeFileAtomic(filepath.Join(dir, OracleFileName), func(wr io.Writer) error {
+	return safefile.Write(filepath.Join(dir, OracleFileName), func(wr io.Writer) error {
 		_, err := wr.Write(data)
 		return err
 	})
@@ -343,7 +344,7 @@ func saveOracleCheckpoint(path string, w *nn.Weights, adam *optim.AdamW, pcg *ra
 	for k, v := range adam.State() {
 		f.Tensors = append(f.Tensors, safetensors.F32Tensor("adam/"+k, []int{len(v)}, v))
 	}
-	return writeFileAtomic(path, func(wr io.Writer) error { return safetensors.Encode(wr, f) })
+	return safefile.Write(path, func(wr io.Writer) error { return safetensors.Encode(wr, f) })
 }
 
 func loadOracleCheckpoint(path string, w *nn.Weights, adam *optim.AdamW, pcg *rand.PCG) (oracleState, error) {
@@ -380,29 +381,4 @@ func loadOracleCheckpoint(path string, w *nn.Weights, adam *optim.AdamW, pcg *ra
 		return st, err
 	}
 	return st, pcg.UnmarshalBinary(rs)
-}
-
-// writeFileAtomic writes path through a temporary file and a rename.
-func writeFileAtomic(path string, write func(w io.Writer) error) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if err = write(f); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
