@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -48,12 +47,12 @@ type conceptCkptMeta struct {
 }
 
 func (c *conceptCheckpoint) meta(step int) (conceptCkptMeta, error) {
-	rs, err := c.pcg.MarshalBinary()
+	rng, err := optim.EncodeRNG(c.pcg)
 	if err != nil {
 		return conceptCkptMeta{}, err
 	}
 	return conceptCkptMeta{Method: c.opt.Method, Name: c.opt.Name, Class: c.opt.Class, Steps: c.opt.Steps, Batch: c.opt.Batch,
-		Seed: c.opt.Seed, Step: step, AdamStep: c.adam.StepCount(), RNG: base64.StdEncoding.EncodeToString(rs),
+		Seed: c.opt.Seed, Step: step, AdamStep: c.adam.StepCount(), RNG: rng,
 		Global: c.opt.GlobalLocking, Keys: c.opt.TrainKeys, Seconds: c.prior + time.Since(c.start).Seconds()}, nil
 }
 
@@ -68,9 +67,7 @@ func (c *conceptCheckpoint) save(step int) error {
 	for _, p := range c.params {
 		f.Tensors = append(f.Tensors, safetensors.F32Tensor("param/"+p.Name, []int{len(p.Value)}, p.Value))
 	}
-	for k, v := range c.adam.State() {
-		f.Tensors = append(f.Tensors, safetensors.F32Tensor("adam/"+k, []int{len(v)}, v))
-	}
+	optim.AppendState(f, c.adam, nil)
 	if c.pc != nil {
 		// i* is kept in float64: store its exact bits, so a resumed run
 		// matches an uninterrupted one bit for bit.
@@ -104,8 +101,11 @@ func (c *conceptCheckpoint) load(w *nn.Weights) (int, error) {
 	for _, p := range c.params {
 		byName[p.Name] = p
 	}
-	adamState := map[string][]float32{}
-	for _, t := range f.Tensors {
+	adamState, _, rest, err := optim.SplitState(f)
+	if err != nil {
+		return 0, err
+	}
+	for _, t := range rest {
 		if t.Name == "i_star" {
 			if c.pc == nil || t.DType != safetensors.U8 || len(t.Data) != 8*len(c.pc.iStar) {
 				return 0, fmt.Errorf("training checkpoint: i_star does not fit this run")
@@ -127,18 +127,12 @@ func (c *conceptCheckpoint) load(w *nn.Weights) (int, error) {
 				return 0, fmt.Errorf("training checkpoint: %s does not fit this run", t.Name)
 			}
 			copy(p.Value, v)
-		case len(t.Name) > 5 && t.Name[:5] == "adam/":
-			adamState[t.Name[5:]] = append([]float32(nil), v...)
 		}
 	}
 	if err := c.adam.Load(adamState, m.AdamStep); err != nil {
 		return 0, err
 	}
-	rs, err := base64.StdEncoding.DecodeString(m.RNG)
-	if err != nil {
-		return 0, err
-	}
-	if err := c.pcg.UnmarshalBinary(rs); err != nil {
+	if err := optim.DecodeRNG(m.RNG, c.pcg); err != nil {
 		return 0, err
 	}
 	c.prior = m.Seconds

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -402,11 +401,10 @@ func writeLossCSV(path string, h []lossPoint) error {
 
 // saveCheckpoint writes weights, optimizer moments, EMA shadows and state.
 func saveCheckpoint(path string, b *Base, adam *optim.AdamW, ema *optim.EMA, pcg *rand.PCG, st trainState) error {
-	rs, err := pcg.MarshalBinary()
-	if err != nil {
+	var err error
+	if st.RNG, err = optim.EncodeRNG(pcg); err != nil {
 		return err
 	}
-	st.RNG = base64.StdEncoding.EncodeToString(rs)
 	stJSON, err := json.Marshal(st)
 	if err != nil {
 		return err
@@ -419,12 +417,7 @@ func saveCheckpoint(path string, b *Base, adam *optim.AdamW, ema *optim.EMA, pcg
 	for i := range f.Tensors {
 		f.Tensors[i].Name = "w/" + f.Tensors[i].Name
 	}
-	for k, v := range adam.State() {
-		f.Tensors = append(f.Tensors, safetensors.F32Tensor("adam/"+k, []int{len(v)}, v))
-	}
-	for k, v := range ema.State() {
-		f.Tensors = append(f.Tensors, safetensors.F32Tensor("ema/"+k, []int{len(v)}, v))
-	}
+	optim.AppendState(f, adam, ema)
 	return safefile.Write(path, func(w io.Writer) error { return safetensors.Encode(w, f) })
 }
 
@@ -439,26 +432,26 @@ func loadCheckpoint(path string, b *Base, adam *optim.AdamW, ema *optim.EMA, pcg
 	if err := json.Unmarshal([]byte(f.Metadata["conceptstudio.train_state"]), &st); err != nil {
 		return st, fmt.Errorf("train state: %w", err)
 	}
-	adamState, emaState := map[string][]float32{}, map[string][]float32{}
+	adamState, emaState, rest, err := optim.SplitState(f)
+	if err != nil {
+		return st, err
+	}
 	loaded := map[string]bool{}
-	for _, t := range f.Tensors {
+	for _, t := range rest {
+		name, ok := strings.CutPrefix(t.Name, "w/")
+		if !ok {
+			continue
+		}
 		v, err := t.Float32()
 		if err != nil {
 			return st, err
 		}
-		switch {
-		case len(t.Name) > 2 && t.Name[:2] == "w/":
-			w, ok := b.W.Lookup(t.Name[2:])
-			if !ok || w.Shape().TotalSize() != len(v) {
-				return st, fmt.Errorf("weight %s does not fit this model", t.Name[2:])
-			}
-			copy(w.Data().([]float32), v)
-			loaded[t.Name[2:]] = true
-		case len(t.Name) > 5 && t.Name[:5] == "adam/":
-			adamState[t.Name[5:]] = append([]float32(nil), v...)
-		case len(t.Name) > 4 && t.Name[:4] == "ema/":
-			emaState[t.Name[4:]] = append([]float32(nil), v...)
+		w, ok := b.W.Lookup(name)
+		if !ok || w.Shape().TotalSize() != len(v) {
+			return st, fmt.Errorf("weight %s does not fit this model", name)
 		}
+		copy(w.Data().([]float32), v)
+		loaded[name] = true
 	}
 	// A model may gain position embeddings (model.Config.PosEmb) between
 	// sittings: they start at zero, which leaves what it computes
@@ -482,11 +475,7 @@ func loadCheckpoint(path string, b *Base, adam *optim.AdamW, ema *optim.EMA, pcg
 	if err := ema.Load(emaState, st.EMAUpdates); err != nil {
 		return st, err
 	}
-	rs, err := base64.StdEncoding.DecodeString(st.RNG)
-	if err != nil {
-		return st, err
-	}
-	if err := pcg.UnmarshalBinary(rs); err != nil {
+	if err := optim.DecodeRNG(st.RNG, pcg); err != nil {
 		return st, err
 	}
 	b.id = ""

@@ -2,7 +2,6 @@ package eval
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -327,11 +326,10 @@ func encodeOracle(w *nn.Weights, rec OracleRecord) ([]byte, error) {
 }
 
 func saveOracleCheckpoint(path string, w *nn.Weights, adam *optim.AdamW, pcg *rand.PCG, st oracleState) error {
-	rs, err := pcg.MarshalBinary()
-	if err != nil {
+	var err error
+	if st.RNG, err = optim.EncodeRNG(pcg); err != nil {
 		return err
 	}
-	st.RNG = base64.StdEncoding.EncodeToString(rs)
 	stJSON, err := json.Marshal(st)
 	if err != nil {
 		return err
@@ -341,9 +339,7 @@ func saveOracleCheckpoint(path string, w *nn.Weights, adam *optim.AdamW, pcg *ra
 		t, _ := w.Lookup(name)
 		f.Tensors = append(f.Tensors, safetensors.F32Tensor("w/"+name, []int(t.Shape()), t.Data().([]float32)))
 	}
-	for k, v := range adam.State() {
-		f.Tensors = append(f.Tensors, safetensors.F32Tensor("adam/"+k, []int{len(v)}, v))
-	}
+	optim.AppendState(f, adam, nil)
 	return safefile.Write(path, func(wr io.Writer) error { return safetensors.Encode(wr, f) })
 }
 
@@ -356,29 +352,27 @@ func loadOracleCheckpoint(path string, w *nn.Weights, adam *optim.AdamW, pcg *ra
 	if err := json.Unmarshal([]byte(f.Metadata["conceptstudio.oracle_train_state"]), &st); err != nil {
 		return st, fmt.Errorf("train state: %w", err)
 	}
-	adamState := map[string][]float32{}
-	for _, t := range f.Tensors {
+	adamState, _, rest, err := optim.SplitState(f)
+	if err != nil {
+		return st, err
+	}
+	for _, t := range rest {
+		name, ok := strings.CutPrefix(t.Name, "w/")
+		if !ok {
+			continue
+		}
 		v, err := t.Float32()
 		if err != nil {
 			return st, err
 		}
-		switch {
-		case strings.HasPrefix(t.Name, "w/"):
-			cur, ok := w.Lookup(t.Name[2:])
-			if !ok || cur.Shape().TotalSize() != len(v) {
-				return st, fmt.Errorf("weight %s does not fit this oracle", t.Name[2:])
-			}
-			copy(cur.Data().([]float32), v)
-		case strings.HasPrefix(t.Name, "adam/"):
-			adamState[t.Name[5:]] = append([]float32(nil), v...)
+		cur, ok := w.Lookup(name)
+		if !ok || cur.Shape().TotalSize() != len(v) {
+			return st, fmt.Errorf("weight %s does not fit this oracle", name)
 		}
+		copy(cur.Data().([]float32), v)
 	}
 	if err := adam.Load(adamState, st.AdamStep); err != nil {
 		return st, err
 	}
-	rs, err := base64.StdEncoding.DecodeString(st.RNG)
-	if err != nil {
-		return st, err
-	}
-	return st, pcg.UnmarshalBinary(rs)
+	return st, optim.DecodeRNG(st.RNG, pcg)
 }

@@ -1,0 +1,80 @@
+package optim
+
+import (
+	"encoding/base64"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+
+	"conceptstudio/engine/safetensors"
+)
+
+// Checkpoint tensor-name prefixes shared by every training loop: the
+// optimizer's moments and the moving average's shadows.
+const (
+	adamPrefix = "adam/"
+	emaPrefix  = "ema/"
+)
+
+// AppendState adds what a resumed run needs of the optimizer to a
+// checkpoint file: AdamW's moments as "adam/…" and, when ema is not nil,
+// the moving average's shadows as "ema/…" (F32). Save the step counts
+// (StepCount, Updates) in the file's metadata.
+func AppendState(f *safetensors.File, adam *AdamW, ema *EMA) {
+	for k, v := range adam.State() {
+		f.Tensors = append(f.Tensors, safetensors.F32Tensor(adamPrefix+k, []int{len(v)}, v))
+	}
+	if ema == nil {
+		return
+	}
+	for k, v := range ema.State() {
+		f.Tensors = append(f.Tensors, safetensors.F32Tensor(emaPrefix+k, []int{len(v)}, v))
+	}
+}
+
+// SplitState is AppendState's reverse: it takes a checkpoint's "adam/" and
+// "ema/" tensors out (copied, for AdamW.Load and EMA.Load) and returns the
+// rest as they are.
+func SplitState(f *safetensors.File) (adam, ema map[string][]float32, rest []safetensors.Tensor, err error) {
+	adam, ema = map[string][]float32{}, map[string][]float32{}
+	for _, t := range f.Tensors {
+		dst := adam
+		name, ok := strings.CutPrefix(t.Name, adamPrefix)
+		if !ok {
+			dst = ema
+			name, ok = strings.CutPrefix(t.Name, emaPrefix)
+		}
+		if !ok || name == "" {
+			rest = append(rest, t)
+			continue
+		}
+		v, err := t.Float32()
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("checkpoint tensor %s: %w", t.Name, err)
+		}
+		dst[name] = append([]float32(nil), v...)
+	}
+	return adam, ema, rest, nil
+}
+
+// EncodeRNG writes a generator's state as text, for a checkpoint's
+// metadata.
+func EncodeRNG(p *rand.PCG) (string, error) {
+	b, err := p.MarshalBinary()
+	if err != nil {
+		return "", err
+	}
+	return base64.StdEncoding.EncodeToString(b), nil
+}
+
+// DecodeRNG restores a generator from EncodeRNG's text.
+func DecodeRNG(s string, p *rand.PCG) error {
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return fmt.Errorf("checkpoint random state: %w", err)
+	}
+	if err := p.UnmarshalBinary(b); err != nil {
+		return fmt.Errorf("checkpoint random state: %w", err)
+	}
+	return nil
+}
