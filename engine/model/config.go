@@ -3,7 +3,10 @@
 // graph of the two for one batch size that trains or denoises.
 package model
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Config holds every hyperparameter of the base model.
 type Config struct {
@@ -22,6 +25,25 @@ type Config struct {
 	// input of every spatial transformer: the queries then know where they
 	// are, which prompts like "on the left" need.
 	PosEmb bool `json:",omitempty"`
+	// PooledText adds the text encoding at the prompt's last token
+	// (<end>, which the causal encoder lets see the whole prompt),
+	// projected to TimeDim, to the time embedding that every residual
+	// block receives (as Imagen and SDXL add a pooled text embedding). It
+	// is a path from the whole prompt to the whole network that no
+	// attention softmax can shut: cross-attention alone learned to ignore
+	// position words ("on the left"), which change no colour or shape.
+	// The projection starts at zero, so a model gains it unchanged.
+	PooledText bool `json:",omitempty"`
+	// TextLayout adds to the features at the lowest resolution (the middle
+	// block's input, [S/2^(n-1)]² × Channels[n-1]) a map linear in the
+	// pooled text encoding (the last token's): a direct path from words
+	// to places. Cross-attention can place things only once its queries'
+	// positions and the position words' keys have learnt to match, a
+	// product of two things that both start uninformative; the base runs
+	// and small tests stayed on that saddle (an object's place set by the
+	// noise, whatever the prompt said). The map's weights start at zero,
+	// so a model gains it unchanged.
+	TextLayout bool `json:",omitempty"`
 
 	Vocab      int // token rows, pseudo-word slots included
 	MaxLen     int // tokens per caption, start/end included
@@ -62,6 +84,22 @@ func Tiny() Config {
 		Heads:     2, Groups: 4, TimeDim: 16,
 		Vocab: 20, MaxLen: 5, TextDim: 8, TextLayers: 1, TextHeads: 2,
 	}
+}
+
+// Gainable reports whether weight name is one of the additions that start
+// at zero (PosEmb's position embeddings, PooledText's projection), so that
+// a model trained without them can gain them without changing what it
+// computes.
+func (c Config) Gainable(name string) bool {
+	switch {
+	case c.PosEmb && strings.HasSuffix(name, ".pos"):
+		return true
+	case c.PooledText && strings.HasPrefix(name, "unet.text_pool."):
+		return true
+	case c.TextLayout && strings.HasPrefix(name, "unet.mid.text_layout."):
+		return true
+	}
+	return false
 }
 
 // Validate checks the configuration's consistency.

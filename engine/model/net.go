@@ -41,6 +41,7 @@ type Net struct {
 	out, loss, enc *nn.Node
 	hasTarget      bool
 	keyIDs         *ops.TokenIDs
+	endIDs         *ops.TokenIDs // PooledText: each row's last token in the [B·MaxLen] encodings
 	textOnly       bool
 }
 
@@ -95,7 +96,18 @@ func Build(w *nn.Weights, c Config, opt NetOptions) (n *Net, err error) {
 	}
 	x := g.B.Input(inX, B, S, S, C)
 	tsin := g.B.Input(inTime, B, c.Channels[0])
-	n.out = UNet(root.Sub("unet"), c, x, tsin, n.enc)
+	var pooled, layout *nn.Node
+	if c.PooledText || c.TextLayout {
+		n.endIDs = &ops.TokenIDs{IDs: make([]int, B)}
+		last := g.B.Embedding(g.B.Reshape(n.enc, B*c.MaxLen, c.TextDim), n.endIDs, B)
+		if c.PooledText {
+			pooled = last
+		}
+		if c.TextLayout {
+			layout = last
+		}
+	}
+	n.out = UNet(root.Sub("unet"), c, x, tsin, n.enc, pooled, layout)
 	var cost *nn.Node
 	if opt.Train {
 		target := g.B.Input(inTarget, B, S, S, C)
@@ -142,6 +154,11 @@ func (n *Net) Set(x []float32, t []float64, ids, lengths []int, target []float32
 	}
 	if n.textOnly {
 		return nil
+	}
+	if n.endIDs != nil {
+		for i, l := range lengths {
+			n.endIDs.IDs[i] = i*c.MaxLen + max(l-1, 0)
+		}
 	}
 	n.fill(inX, x)
 	sin := make([]float32, B*c.Channels[0])

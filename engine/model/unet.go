@@ -6,10 +6,15 @@ import (
 
 // UNet predicts the noise (or v) for x [N, S, S, C] at the time embedding
 // temb [N, Channels[0]] (sinusoids, an input), conditioned on the text
-// encoding ctx [N, L, TextDim].
-func UNet(s nn.Scope, c Config, x, tsin, ctx *nn.Node) *nn.Node {
+// encoding ctx [N, L, TextDim] and the pooled encoding [N, TextDim] (the
+// last token's) when the config has PooledText (pooled) or TextLayout
+// (layout); nil otherwise.
+func UNet(s nn.Scope, c Config, x, tsin, ctx, pooled, layout *nn.Node) *nn.Node {
 	b := s.G.B
 	temb := s.Sub("time.fc2").Linear(b.SiLU(s.Sub("time.fc1").Linear(tsin, c.TimeDim, true)), c.TimeDim, true)
+	if pooled != nil {
+		temb = b.Add(temb, s.Sub("text_pool").LinearZero(pooled, c.TimeDim))
+	}
 	h := s.Sub("conv_in").Conv(x, c.Channels[0], 3, 1)
 	skips := []*nn.Node{h}
 	withPos := func(s nn.Scope, h *nn.Node) *nn.Node {
@@ -38,6 +43,10 @@ func UNet(s nn.Scope, c Config, x, tsin, ctx *nn.Node) *nn.Node {
 		}
 	}
 	m := s.Sub("mid")
+	if layout != nil {
+		sh := []int(h.Shape())
+		h = b.Add(h, b.Reshape(m.Sub("text_layout").LinearZero(layout, sh[1]*sh[2]*sh[3]), sh...))
+	}
 	h = m.Sub("res0").ResBlock(h, temb, c.Channels[last], c.Groups)
 	h = m.Sub("attn").SpatialTransformer(withPos(m.Sub("attn"), h), ctx, c.Heads, c.Groups, true)
 	h = m.Sub("res1").ResBlock(h, temb, c.Channels[last], c.Groups)
