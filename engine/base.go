@@ -52,6 +52,10 @@ func BaseConfig(tok *dataset.Tokenizer) model.Config {
 	// Position embeddings at every spatial transformer: at step 5500
 	// without them, prompts' positions were followed at chance (0.12).
 	c.PosEmb = true
+	// A map from the whole prompt to places at the lowest resolution: with
+	// position embeddings alone the base run still ignored "on the left"
+	// at step 16400 (model.Config.TextLayout says why).
+	c.TextLayout = true
 	c.Vocab = len(tok.Vocab())
 	c.MaxLen = dataset.MaxCaptionTokens
 	return c

@@ -214,7 +214,7 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 		}
 		msg := fmt.Sprintf("resumed at step %d", st.Step)
 		if len(st.Gained) > 0 {
-			msg += fmt.Sprintf("; the model gained %d position embeddings (starting at zero)", len(st.Gained))
+			msg += fmt.Sprintf("; the model gained %d weights, set so that its output is unchanged at first (%s)", len(st.Gained), strings.Join(st.Gained, ", "))
 		}
 		progress(PretrainProgress{Step: st.Step, Total: opt.Steps, Message: msg})
 	}
@@ -453,20 +453,23 @@ func loadCheckpoint(path string, b *Base, adam *optim.AdamW, ema *optim.EMA, pcg
 		copy(w.Data().([]float32), v)
 		loaded[name] = true
 	}
-	// A model may gain position embeddings (model.Config.PosEmb) between
-	// sittings: they start at zero, which leaves what it computes
-	// unchanged, with fresh optimizer moments and an average of zero. Any
-	// other weight the checkpoint lacks means another architecture.
+	// A model may gain position embeddings (model.Config.PosEmb) or the
+	// pooled text paths (PooledText, TextLayout) between sittings: they
+	// start so that what it computes is unchanged, with fresh optimizer
+	// moments and an average equal to their start. Any other weight the checkpoint
+	// lacks means another architecture.
 	for _, name := range b.W.Names() {
 		if loaded[name] {
 			continue
 		}
 		w, _ := b.W.Lookup(name)
-		if !b.Cfg.PosEmb || !strings.HasSuffix(name, ".pos") {
+		if !b.Cfg.Gainable(name) {
 			return st, fmt.Errorf("the checkpoint has no weight %s: it was made for another architecture", name)
 		}
-		clear(w.Data().([]float32))
-		emaState[name] = make([]float32, w.Shape().TotalSize())
+		// Keep its fresh initial value (zero for what feeds the output;
+		// a projection behind a zero map may start random) and average
+		// from there.
+		emaState[name] = append([]float32(nil), w.Data().([]float32)...)
 		st.Gained = append(st.Gained, name)
 	}
 	if err := adam.Load(adamState, st.AdamStep); err != nil {
@@ -483,14 +486,13 @@ func loadCheckpoint(path string, b *Base, adam *optim.AdamW, ema *optim.EMA, pcg
 }
 
 // copyWeights copies every weight of from into b (same architecture, or
-// b with position embeddings that from lacks, which start at zero).
+// b with zero-starting additions that from lacks: model.Config.Gainable).
 func copyWeights(b, from *Base) error {
 	for _, name := range b.W.Names() {
 		dst, _ := b.W.Lookup(name)
 		src, ok := from.W.Lookup(name)
-		if !ok && b.Cfg.PosEmb && !from.Cfg.PosEmb && strings.HasSuffix(name, ".pos") {
-			clear(dst.Data().([]float32)) // gained: zero changes nothing
-			continue
+		if !ok && b.Cfg.Gainable(name) {
+			continue // gained: keeps its initial value, which changes nothing
 		}
 		if !ok || !src.Shape().Eq(dst.Shape()) {
 			return fmt.Errorf("weight %s is missing or differently shaped", name)

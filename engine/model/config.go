@@ -34,15 +34,19 @@ type Config struct {
 	// position words ("on the left"), which change no colour or shape.
 	// The projection starts at zero, so a model gains it unchanged.
 	PooledText bool `json:",omitempty"`
-	// TextLayout adds to the features at the lowest resolution (the middle
-	// block's input, [S/2^(n-1)]² × Channels[n-1]) a map linear in the
-	// pooled text encoding (the last token's): a direct path from words
-	// to places. Cross-attention can place things only once its queries'
-	// positions and the position words' keys have learnt to match, a
-	// product of two things that both start uninformative; the base runs
-	// and small tests stayed on that saddle (an object's place set by the
-	// noise, whatever the prompt said). The map's weights start at zero,
-	// so a model gains it unchanged.
+	// TextLayout adds to the lowest-resolution features (the middle
+	// block's input) a map made from the prompt's words directly: each
+	// vocabulary word has its own small map (LayoutDim values per place,
+	// zero at the start), the prompt's maps are pooled by attention over
+	// its tokens (the query starts at zero: a plain mean) and a 1×1
+	// projection widens them to the features' channels. Cross-attention
+	// alone never learnt where "on the left" puts things: placing needs
+	// its queries' positions and the position words' keys to match, a
+	// product of two things that both start uninformative, and with the
+	// caption grammar's variety the runs stayed on that saddle (an
+	// object's place set by the noise, whatever the prompt said). A word's
+	// map is linear in its own weights, so it learns from the first step.
+	// The word maps start at zero, so a model gains this unchanged.
 	TextLayout bool `json:",omitempty"`
 
 	Vocab      int // token rows, pseudo-word slots included
@@ -86,6 +90,13 @@ func Tiny() Config {
 	}
 }
 
+// TextLayout's sizes: LayoutDim values per place of the lowest level's
+// grid; its weights live under TextLayoutScope.
+const (
+	LayoutDim       = 32
+	TextLayoutScope = "unet.mid.text_layout"
+)
+
 // Gainable reports whether weight name is one of the additions that start
 // at zero (PosEmb's position embeddings, PooledText's projection), so that
 // a model trained without them can gain them without changing what it
@@ -96,7 +107,7 @@ func (c Config) Gainable(name string) bool {
 		return true
 	case c.PooledText && strings.HasPrefix(name, "unet.text_pool."):
 		return true
-	case c.TextLayout && strings.HasPrefix(name, "unet.mid.text_layout."):
+	case c.TextLayout && strings.HasPrefix(name, TextLayoutScope+"."):
 		return true
 	}
 	return false

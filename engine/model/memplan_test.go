@@ -2,6 +2,7 @@ package model
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"gorgonia.org/tensor"
@@ -200,5 +201,60 @@ func TestZeroPositionEmbeddingChangesNothing(t *testing.T) {
 		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
 			t.Fatalf("output %d: %v without, %v with zero position embeddings", i, a[i], b[i])
 		}
+	}
+}
+
+// TestGainedTextPathsChangeNothing: a trained model given the pooled text
+// paths (their zero-starting weights, as a resumed run gains them; the
+// layout projection random) computes exactly what it computed before, and
+// once a word's layout map is non-zero the prompt moves the output.
+func TestGainedTextPathsChangeNothing(t *testing.T) {
+	c := Tiny()
+	w := nn.NewWeights(tensor.Float32, 1)
+	plain, err := Build(w, c, NetOptions{Batch: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	randomize32(w, 8)
+	cp := c
+	cp.PooledText, cp.TextLayout = true, true
+	gained, err := Build(w, cp, NetOptions{Batch: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gained.Close()
+	for _, name := range w.Names() {
+		if cp.Gainable(name) != (strings.HasPrefix(name, TextLayoutScope+".") || strings.HasPrefix(name, "unet.text_pool.")) {
+			t.Errorf("Gainable(%s) = %v", name, cp.Gainable(name))
+		}
+	}
+	run := func(n *Net) []float32 {
+		tinyInputsNoTarget(t, n)
+		if err := n.Run(); err != nil {
+			t.Fatal(err)
+		}
+		return append([]float32(nil), n.Output()...)
+	}
+	a, b := run(plain), run(gained)
+	for i := range a {
+		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+			t.Fatalf("output %d: %v without, %v with the gained paths", i, a[i], b[i])
+		}
+	}
+	words, ok := w.Lookup(TextLayoutScope + ".words")
+	if !ok {
+		t.Fatal("no layout word maps")
+	}
+	for i, d := 0, words.Data().([]float32); i < len(d); i++ {
+		d[i] = float32(i%7) * 0.1
+	}
+	changed := run(gained)
+	same := true
+	for i := range a {
+		same = same && a[i] == changed[i]
+	}
+	if same {
+		t.Error("non-zero word maps leave the output unchanged: the layout path is not connected")
 	}
 }

@@ -42,6 +42,7 @@ type Net struct {
 	hasTarget      bool
 	keyIDs         *ops.TokenIDs
 	endIDs         *ops.TokenIDs // PooledText: each row's last token in the [B·MaxLen] encodings
+	zeroIDs        *ops.TokenIDs // TextLayout: B zeros, to repeat the pooling query
 	textOnly       bool
 }
 
@@ -97,15 +98,18 @@ func Build(w *nn.Weights, c Config, opt NetOptions) (n *Net, err error) {
 	x := g.B.Input(inX, B, S, S, C)
 	tsin := g.B.Input(inTime, B, c.Channels[0])
 	var pooled, layout *nn.Node
-	if c.PooledText || c.TextLayout {
+	if c.PooledText {
 		n.endIDs = &ops.TokenIDs{IDs: make([]int, B)}
-		last := g.B.Embedding(g.B.Reshape(n.enc, B*c.MaxLen, c.TextDim), n.endIDs, B)
-		if c.PooledText {
-			pooled = last
-		}
-		if c.TextLayout {
-			layout = last
-		}
+		pooled = g.B.Embedding(g.B.Reshape(n.enc, B*c.MaxLen, c.TextDim), n.endIDs, B)
+	}
+	if c.TextLayout {
+		grid := c.latentSize() >> (len(c.Channels) - 1)
+		d := grid * grid * LayoutDim
+		ls := root.Sub(TextLayoutScope)
+		rows := g.B.Embedding(ls.Param("words", []int{c.Vocab, d}, nn.Zeros), n.ids, B, c.MaxLen)
+		n.zeroIDs = &ops.TokenIDs{IDs: make([]int, B)}
+		q := g.B.Embedding(ls.Param("query", []int{1, d}, nn.Zeros), n.zeroIDs, B, 1)
+		layout = g.B.Attention(q, rows, rows, 1, false, g.TextLen)
 	}
 	n.out = UNet(root.Sub("unet"), c, x, tsin, n.enc, pooled, layout)
 	var cost *nn.Node

@@ -6,9 +6,9 @@ import (
 
 // UNet predicts the noise (or v) for x [N, S, S, C] at the time embedding
 // temb [N, Channels[0]] (sinusoids, an input), conditioned on the text
-// encoding ctx [N, L, TextDim] and the pooled encoding [N, TextDim] (the
-// last token's) when the config has PooledText (pooled) or TextLayout
-// (layout); nil otherwise.
+// encoding ctx [N, L, TextDim], the pooled encoding [N, TextDim] (the last
+// token's) when the config has PooledText, and the prompt's pooled word
+// maps [N, 1, G·G·LayoutDim] when it has TextLayout; nil otherwise.
 func UNet(s nn.Scope, c Config, x, tsin, ctx, pooled, layout *nn.Node) *nn.Node {
 	b := s.G.B
 	temb := s.Sub("time.fc2").Linear(b.SiLU(s.Sub("time.fc1").Linear(tsin, c.TimeDim, true)), c.TimeDim, true)
@@ -44,8 +44,10 @@ func UNet(s nn.Scope, c Config, x, tsin, ctx, pooled, layout *nn.Node) *nn.Node 
 	}
 	m := s.Sub("mid")
 	if layout != nil {
+		// layout [N, 1, G·G·LayoutDim]: per place, widened to the channels.
 		sh := []int(h.Shape())
-		h = b.Add(h, b.Reshape(m.Sub("text_layout").LinearZero(layout, sh[1]*sh[2]*sh[3]), sh...))
+		grid := b.Reshape(layout, sh[0], sh[1], sh[2], LayoutDim)
+		h = b.Add(h, m.Sub("text_layout").Sub("proj").Linear(grid, sh[3], false))
 	}
 	h = m.Sub("res0").ResBlock(h, temb, c.Channels[last], c.Groups)
 	h = m.Sub("attn").SpatialTransformer(withPos(m.Sub("attn"), h), ctx, c.Heads, c.Groups, true)
