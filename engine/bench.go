@@ -23,9 +23,9 @@ import (
 
 // BenchOptions size the benchmark.
 type BenchOptions struct {
-	Batch     int // training batch (default 32)
-	Steps     int // timed training steps (default 5)
-	Model     model.Config // the trained network (default model.Reference)
+	Batch int          // training batch (default 32)
+	Steps int          // timed training steps (default 5)
+	Model model.Config // the trained network (default model.Reference)
 	// ModelName names Model in the report ("reference" when Model is unset).
 	ModelName string
 	SkipTrain bool

@@ -9,9 +9,6 @@ import (
 	"testing"
 
 	"conceptstudio/engine/dataset"
-	"conceptstudio/engine/diffusion"
-	"conceptstudio/engine/model"
-	"conceptstudio/engine/optim"
 )
 
 // Long checks of what the base model's design can learn, too slow for
@@ -100,60 +97,18 @@ func TestFullCaptionsLearnPlacement(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok := dataset.NewTokenizer(atlas, dataset.DefaultReserved)
-	cfg := BaseConfig(tok)
-	cfg.Channels, cfg.Groups = []int{16, 32, 32}, 8
-	b, err := NewBase(cfg, tok, diffusion.VPrediction, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	const B, steps = 16, 1250
-	reps, err := newReplicas(b.W, cfg, B, 0, model.NetOptions{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer reps.Close()
-	def := DefaultPretrain()
-	lw := lossWeighting{def.MinSNR, def.KeepHighNoise, def.HighNoiseShare}
-	adam := optim.NewAdamW(optim.Group{LR: 1e-3})
-	S, C, L := cfg.ImageSize, cfg.InChannels, cfg.MaxLen
-	per := S * S * C
-	x0, noise := make([]float32, B*per), make([]float32, B*per)
-	ids, lengths := make([]int, B*L), make([]int, B)
-	rng := rand.New(rand.NewPCG(1, 2))
 	r := dataset.NewRenderer(atlas)
 	opt := dataset.DefaultSceneOptions()
-	const format = "a OBJ on the left, on a blue background"
+	const steps, format = 1250, "a OBJ on the left, on a blue background"
 	var shift float64
-	for step := 1; step <= steps; step++ {
-		for i := 0; i < B; i++ {
-			sc := trainingScene(atlas, func() dataset.Scene { return atlas.RandomScene(rng, opt) })
-			r.Render(sc, S, x0[i*per:(i+1)*per])
-			enc, n, err := b.Encode(dataset.Caption(atlas, sc, rng))
-			if err != nil {
-				t.Fatal(err)
-			}
-			copy(ids[i*L:(i+1)*L], enc)
-			lengths[i] = n
-		}
-		nb, err := b.noiseBatch(rng, x0, noise, B, lw)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := reps.run(func(net *model.Net, lo, hi int) error {
-			return net.Set(nb.xt[lo*per:hi*per], nb.t[lo:hi], ids[lo*L:hi*L], lengths[lo:hi], nb.target[lo*per:hi*per], nb.weights[lo:hi])
-		}); err != nil {
-			t.Fatal(err)
-		}
-		optim.ClipGradNorm(reps.Params, 1)
-		if err := adam.Step(reps.Params); err != nil {
-			t.Fatal(err)
-		}
-		if step%250 == 0 {
-			shift = centroidShift(t, b, 999, format)
-			t.Logf("step %d: centroid shift %.3f at t=999, %.3f at t=900", step, shift, centroidShift(t, b, 900, format))
-		}
-	}
+	trainSmallBase(t, steps, func(rng *rand.Rand, img []float32, S, _ int) string {
+		sc := trainingScene(atlas, func() dataset.Scene { return atlas.RandomScene(rng, opt) })
+		r.Render(sc, S, img)
+		return dataset.Caption(atlas, sc, rng)
+	}, func(b *Base, step int) {
+		shift = centroidShift(t, b, 999, format)
+		t.Logf("step %d: centroid shift %.3f at t=999, %.3f at t=900", step, shift, centroidShift(t, b, 900, format))
+	})
 	if shift < 0.04 {
 		t.Errorf("after %d steps the position words move the prediction by %.3f of the width (want ≥ 0.04)", steps, shift)
 	}

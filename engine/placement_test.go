@@ -23,71 +23,26 @@ func TestPretrainRecipeLearnsPlacement(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains a small UNet for 500 steps (about a minute)")
 	}
-	atlas, err := dataset.LoadAtlas()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok := dataset.NewTokenizer(atlas, dataset.DefaultReserved)
-	cfg := BaseConfig(tok)
-	cfg.Channels, cfg.Groups = []int{16, 32, 32}, 8
-	b, err := NewBase(cfg, tok, diffusion.VPrediction, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	const B, steps = 16, 500
-	reps, err := newReplicas(b.W, cfg, B, 0, model.NetOptions{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer reps.Close()
-	def := DefaultPretrain()
-	lw := lossWeighting{def.MinSNR, def.KeepHighNoise, def.HighNoiseShare}
-	adam := optim.NewAdamW(optim.Group{LR: 1e-3})
-	S, C, L := cfg.ImageSize, cfg.InChannels, cfg.MaxLen
-	per := S * S * C
-	x0, noise := make([]float32, B*per), make([]float32, B*per)
-	ids, lengths := make([]int, B*L), make([]int, B)
-	rng := rand.New(rand.NewPCG(1, 2))
 	captions := []string{"a teapot on the left", "a teapot on the right"}
-	for step := 0; step < steps; step++ {
+	b := trainSmallBase(t, 500, func(rng *rand.Rand, img []float32, S, C int) string {
 		// A 10×10 white square on black, near the left or the right edge.
-		for i := 0; i < B; i++ {
-			side := rng.IntN(2)
-			img := x0[i*per : (i+1)*per]
-			for j := range img {
-				img[j] = -1
-			}
-			x := 2 + rng.IntN(3)
-			if side == 1 {
-				x = S - 12 - rng.IntN(3)
-			}
-			y := 11 + rng.IntN(3)
-			for yy := y; yy < y+10; yy++ {
-				for j := (yy*S + x) * C; j < (yy*S+x+10)*C; j++ {
-					img[j] = 1
-				}
-			}
-			enc, n, err := b.Encode(captions[side])
-			if err != nil {
-				t.Fatal(err)
-			}
-			copy(ids[i*L:(i+1)*L], enc)
-			lengths[i] = n
+		side := rng.IntN(2)
+		for j := range img {
+			img[j] = -1
 		}
-		nb, err := b.noiseBatch(rng, x0, noise, B, lw)
-		if err != nil {
-			t.Fatal(err)
+		x := 2 + rng.IntN(3)
+		if side == 1 {
+			x = S - 12 - rng.IntN(3)
 		}
-		if _, err := reps.run(func(net *model.Net, lo, hi int) error {
-			return net.Set(nb.xt[lo*per:hi*per], nb.t[lo:hi], ids[lo*L:hi*L], lengths[lo:hi], nb.target[lo*per:hi*per], nb.weights[lo:hi])
-		}); err != nil {
-			t.Fatal(err)
+		y := 11 + rng.IntN(3)
+		for yy := y; yy < y+10; yy++ {
+			for j := (yy*S + x) * C; j < (yy*S+x+10)*C; j++ {
+				img[j] = 1
+			}
 		}
-		optim.ClipGradNorm(reps.Params, 1)
-		if err := adam.Step(reps.Params); err != nil {
-			t.Fatal(err)
-		}
-	}
+		return captions[side]
+	}, nil)
+	S := b.Cfg.ImageSize
 	var centre [2]float64
 	for k, p := range captions {
 		imgs, err := b.Generate(context.Background(), GenerateOptions{Prompt: p, N: 8, Seed: 3, Steps: 25, Guidance: 4}, nil)
@@ -115,4 +70,65 @@ func TestPretrainRecipeLearnsPlacement(t *testing.T) {
 	if centre[0] > 0.4 || centre[1] < 0.55 || centre[1]-centre[0] < 0.25 {
 		t.Errorf("left %.2f, right %.2f: the prompt does not place the square", centre[0], centre[1])
 	}
+}
+
+// trainSmallBase trains a narrow UNet of the base design (16/32/32
+// channels, BaseConfig otherwise) for steps at batch 16 with the
+// pretraining loss (weighting and timestep draws) and AdamW at 1e-3.
+// fill draws one training image into img ([S, S, C], values in [-1, 1])
+// and returns its caption; every 250 steps check (if not nil) is called.
+func trainSmallBase(t *testing.T, steps int, fill func(rng *rand.Rand, img []float32, S, C int) string, check func(b *Base, step int)) *Base {
+	t.Helper()
+	atlas, err := dataset.LoadAtlas()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := dataset.NewTokenizer(atlas, dataset.DefaultReserved)
+	cfg := BaseConfig(tok)
+	cfg.Channels, cfg.Groups = []int{16, 32, 32}, 8
+	b, err := NewBase(cfg, tok, diffusion.VPrediction, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const B = 16
+	reps, err := newReplicas(b.W, cfg, B, 0, model.NetOptions{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reps.Close()
+	def := DefaultPretrain()
+	lw := lossWeighting{def.MinSNR, def.KeepHighNoise, def.HighNoiseShare}
+	adam := optim.NewAdamW(optim.Group{LR: 1e-3})
+	S, C, L := cfg.ImageSize, cfg.InChannels, cfg.MaxLen
+	per := S * S * C
+	x0, noise := make([]float32, B*per), make([]float32, B*per)
+	ids, lengths := make([]int, B*L), make([]int, B)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for step := 1; step <= steps; step++ {
+		for i := 0; i < B; i++ {
+			enc, n, err := b.Encode(fill(rng, x0[i*per:(i+1)*per], S, C))
+			if err != nil {
+				t.Fatal(err)
+			}
+			copy(ids[i*L:(i+1)*L], enc)
+			lengths[i] = n
+		}
+		nb, err := b.noiseBatch(rng, x0, noise, B, lw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := reps.run(func(net *model.Net, lo, hi int) error {
+			return net.Set(nb.xt[lo*per:hi*per], nb.t[lo:hi], ids[lo*L:hi*L], lengths[lo:hi], nb.target[lo*per:hi*per], nb.weights[lo:hi])
+		}); err != nil {
+			t.Fatal(err)
+		}
+		optim.ClipGradNorm(reps.Params, 1)
+		if err := adam.Step(reps.Params); err != nil {
+			t.Fatal(err)
+		}
+		if check != nil && step%250 == 0 {
+			check(b, step)
+		}
+	}
+	return b
 }
