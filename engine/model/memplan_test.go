@@ -165,43 +165,57 @@ func TestResizeAddBilinear(t *testing.T) {
 	}
 }
 
+// gain builds the tiny net, randomizes its weights, then builds it again
+// with the config change add (new weights at their initial values, as a
+// resumed run gains them) and returns both outputs on the same inputs, the
+// number of weights added and the second net (open) with its weights.
+func gain(t *testing.T, add func(*Config)) (plain, gained []float32, added int, n *Net, w *nn.Weights) {
+	t.Helper()
+	c := Tiny()
+	w = nn.NewWeights(tensor.Float32, 1)
+	p, err := Build(w, c, NetOptions{Batch: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	randomize32(w, 8)
+	before := len(w.Names())
+	add(&c)
+	if n, err = Build(w, c, NetOptions{Batch: 2}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	return runTiny(t, p), runTiny(t, n), len(w.Names()) - before, n, w
+}
+
+func runTiny(t *testing.T, n *Net) []float32 {
+	t.Helper()
+	tinyInputsNoTarget(t, n)
+	if err := n.Run(); err != nil {
+		t.Fatal(err)
+	}
+	return append([]float32(nil), n.Output()...)
+}
+
+func sameBits(t *testing.T, what string, a, b []float32) {
+	t.Helper()
+	for i := range a {
+		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+			t.Fatalf("output %d: %v without, %v with %s", i, a[i], b[i], what)
+		}
+	}
+}
+
 // TestZeroPositionEmbeddingChangesNothing: a model given (zero) position
 // embeddings computes exactly what it computed without them, so a trained
 // model can gain them and go on training; the net has one per spatial
 // transformer.
 func TestZeroPositionEmbeddingChangesNothing(t *testing.T) {
-	c := Tiny()
-	w := nn.NewWeights(tensor.Float32, 1)
-	plain, err := Build(w, c, NetOptions{Batch: 2})
-	if err != nil {
-		t.Fatal(err)
+	a, b, added, n, _ := gain(t, func(c *Config) { c.PosEmb = true })
+	if added != len(n.g.CrossAttn) {
+		t.Fatalf("%d position embeddings for %d spatial transformers", added, len(n.g.CrossAttn))
 	}
-	defer plain.Close()
-	randomize32(w, 8)
-	before := len(w.Names())
-	cp := c
-	cp.PosEmb = true
-	withPos, err := Build(w, cp, NetOptions{Batch: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer withPos.Close()
-	added := len(w.Names()) - before
-	if added != len(withPos.g.CrossAttn) {
-		t.Fatalf("%d position embeddings for %d spatial transformers", added, len(withPos.g.CrossAttn))
-	}
-	for _, n := range []*Net{plain, withPos} {
-		tinyInputsNoTarget(t, n)
-		if err := n.Run(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	a, b := plain.Output(), withPos.Output()
-	for i := range a {
-		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
-			t.Fatalf("output %d: %v without, %v with zero position embeddings", i, a[i], b[i])
-		}
-	}
+	sameBits(t, "zero position embeddings", a, b)
 }
 
 // TestGainedTextPathsChangeNothing: a trained model given the pooled text
@@ -209,39 +223,14 @@ func TestZeroPositionEmbeddingChangesNothing(t *testing.T) {
 // layout projection random) computes exactly what it computed before, and
 // once a word's layout map is non-zero the prompt moves the output.
 func TestGainedTextPathsChangeNothing(t *testing.T) {
-	c := Tiny()
-	w := nn.NewWeights(tensor.Float32, 1)
-	plain, err := Build(w, c, NetOptions{Batch: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer plain.Close()
-	randomize32(w, 8)
-	cp := c
-	cp.PooledText, cp.TextLayout = true, true
-	gained, err := Build(w, cp, NetOptions{Batch: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer gained.Close()
+	a, b, _, n, w := gain(t, func(c *Config) { c.PooledText, c.TextLayout = true, true })
 	for _, name := range w.Names() {
-		if cp.Gainable(name) != (strings.HasPrefix(name, TextLayoutScope+".") || strings.HasPrefix(name, "unet.text_pool.")) {
-			t.Errorf("Gainable(%s) = %v", name, cp.Gainable(name))
+		want := strings.HasPrefix(name, TextLayoutScope+".") || strings.HasPrefix(name, "unet.text_pool.")
+		if n.Cfg.Gainable(name) != want {
+			t.Errorf("Gainable(%s) = %v", name, !want)
 		}
 	}
-	run := func(n *Net) []float32 {
-		tinyInputsNoTarget(t, n)
-		if err := n.Run(); err != nil {
-			t.Fatal(err)
-		}
-		return append([]float32(nil), n.Output()...)
-	}
-	a, b := run(plain), run(gained)
-	for i := range a {
-		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
-			t.Fatalf("output %d: %v without, %v with the gained paths", i, a[i], b[i])
-		}
-	}
+	sameBits(t, "the gained paths", a, b)
 	words, ok := w.Lookup(TextLayoutScope + ".words")
 	if !ok {
 		t.Fatal("no layout word maps")
@@ -249,7 +238,7 @@ func TestGainedTextPathsChangeNothing(t *testing.T) {
 	for i, d := 0, words.Data().([]float32); i < len(d); i++ {
 		d[i] = float32(i%7) * 0.1
 	}
-	changed := run(gained)
+	changed := runTiny(t, n)
 	same := true
 	for i := range a {
 		same = same && a[i] == changed[i]
