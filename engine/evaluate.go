@@ -30,6 +30,12 @@ type BaseReport struct {
 	// changes, same seed (placementProbe): about 0.6 in the training
 	// scenes, 0 when the model ignores where the prompt puts things.
 	PlacementShift float64 `json:"placement_shift"`
+	// PlacementPrior is the same for the model's first prediction of the
+	// clean image, from pure noise (placementPrior at the noisiest step):
+	// what the prompt alone says about where things go. It moves long
+	// before the samples do, so it shows early whether a run is learning
+	// to place things; 0 when the position words change nothing.
+	PlacementPrior float64 `json:"placement_prior"`
 }
 
 // The placement probe: each object "on the left", "on the right", "at the
@@ -66,6 +72,86 @@ func (b *Base) placementProbe(ctx context.Context, progress func(done, total int
 		}
 	}
 	return placementShift(centre), nil
+}
+
+// placementPrior measures, for the placement probe's objects and 3 noises,
+// how far the position words move the mass centroid of the model's
+// prediction of the clean image at timestep t (the distance of each pixel
+// from the border's mean colour weighting its place): dx is the mean of
+// x on the right − x on the left, dy of y at the bottom − y at the top, as
+// fractions of the side.
+func (b *Base) placementPrior(t int) (dx, dy float64, err error) {
+	S, C := b.Cfg.ImageSize, b.Cfg.InChannels
+	net, err := b.net(1, 0)
+	if err != nil {
+		return 0, 0, err
+	}
+	centroid := func(prompt string, x []float32) (cx, cy float64, err error) {
+		ids, n, err := b.Encode(prompt)
+		if err != nil {
+			return 0, 0, err
+		}
+		if err := net.Set(x, []float64{float64(t)}, ids, []int{n}, nil, nil); err != nil {
+			return 0, 0, err
+		}
+		if err := net.Run(); err != nil {
+			return 0, 0, err
+		}
+		x0, _, err := b.Sched.PredToX0Eps(b.Pred, x, net.Output(), []int{t})
+		if err != nil {
+			return 0, 0, err
+		}
+		var bg [3]float64
+		for y := 0; y < S; y++ {
+			for xx := 0; xx < S; xx++ {
+				if y == 0 || xx == 0 || y == S-1 || xx == S-1 {
+					for c := range bg {
+						bg[c] += float64(x0[(y*S+xx)*C+c]) / float64(4*S-4)
+					}
+				}
+			}
+		}
+		var mass float64
+		for y := 0; y < S; y++ {
+			for xx := 0; xx < S; xx++ {
+				d := 0.0
+				for c := range bg {
+					v := float64(x0[(y*S+xx)*C+c]) - bg[c]
+					d += v * v
+				}
+				d = math.Sqrt(d)
+				mass += d
+				cx += d * (float64(xx) + 0.5) / float64(S)
+				cy += d * (float64(y) + 0.5) / float64(S)
+			}
+		}
+		if mass == 0 {
+			return 0.5, 0.5, nil
+		}
+		return cx / mass, cy / mass, nil
+	}
+	const noises = 3
+	x := make([]float32, S*S*C)
+	for _, obj := range placementObjects {
+		for seed := uint64(0); seed < noises; seed++ {
+			rng := rand.New(rand.NewPCG(seed, 5))
+			for i := range x {
+				x[i] = float32(rng.NormFloat64())
+			}
+			at := map[string][2]float64{}
+			for _, pos := range placementPositions {
+				cx, cy, err := centroid(fmt.Sprintf("a %s %s, on a yellow background", obj, dataset.PositionPhrase(pos)), x)
+				if err != nil {
+					return 0, 0, err
+				}
+				at[pos] = [2]float64{cx, cy}
+			}
+			dx += at["right"][0] - at["left"][0]
+			dy += at["bottom"][1] - at["top"][1]
+		}
+	}
+	n := float64(len(placementObjects) * noises)
+	return dx / n, dy / n, nil
 }
 
 // placementShift is PlacementShift from the box centres (x, y) of each
@@ -177,6 +263,11 @@ func (b *Base) EvalBase(ctx context.Context, n int, progress func(done, total in
 			progress(len(texts)+done, len(texts)+total)
 		}
 	})
+	if err != nil {
+		return rep, err
+	}
+	dx, dy, err := b.placementPrior(b.Sched.T - 1)
+	rep.PlacementPrior = (dx + dy) / 2
 	return rep, err
 }
 

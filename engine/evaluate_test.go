@@ -111,3 +111,29 @@ func TestPlacementShift(t *testing.T) {
 		t.Errorf("nothing: %v", got)
 	}
 }
+
+// TestPlacementPriorOfTheEmbeddedModel: the embedded interim model (step
+// 5500) ignores position words, so they move its first prediction by
+// nothing measurable, the same on every call; the positive case, a model
+// that learnt to place things, is TestFullCaptionsLearnPlacement
+// (-tags longtest).
+func TestPlacementPriorOfTheEmbeddedModel(t *testing.T) {
+	b, err := DefaultBase()
+	if err != nil {
+		t.Skipf("no embedded model: %v", err)
+	}
+	dx, dy, err := b.placementPrior(b.Sched.T - 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(dx) > 0.01 || math.Abs(dy) > 0.01 {
+		t.Errorf("the interim model's first prediction moves by %.4f, %.4f with the position words", dx, dy)
+	}
+	dx2, dy2, _ := b.placementPrior(b.Sched.T - 1)
+	if dx2 != dx || dy2 != dy {
+		t.Errorf("two measures differ: %v,%v then %v,%v", dx, dy, dx2, dy2)
+	}
+	if _, _, err := b.placementPrior(b.Sched.T); err == nil {
+		t.Error("a timestep past the schedule was accepted")
+	}
+}
