@@ -42,6 +42,7 @@ vet:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed on: $$out"; exit 1; fi
 	go vet ./...
+	go vet -tags longtest ./engine  # the long checks compile even though CI does not run them
 
 # Every test: unit, headless UI, the real window under Xvfb (TestWindowSmoke,
 # and TestWindowEndToEnd: drop images, train, generate, export),
