@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -57,7 +58,13 @@ type PretrainOptions struct {
 	// squares put them in the same place for both words; with half the
 	// steps from the noisiest tenth it placed them apart. The run of
 	// 2026-11-25 switched to 0.4 at step 12.5k.
-	HighNoiseShare  float64
+	HighNoiseShare float64
+	// LayoutLRMult multiplies the learning rate of the text layout path
+	// (model.Config.TextLayout): the base run gained it at step 16655,
+	// where the cosine schedule had already fallen to ~2.7e-4, and a path
+	// that starts at zero on a run that late needs a faster start (small
+	// UNets took ~1000 steps at 1e-3 to begin placing things).
+	LayoutLRMult    float64
 	DropCaption     float64 // share of empty captions (classifier-free guidance)
 	CheckpointEvery time.Duration
 	SampleEvery     int // steps between sample grids
@@ -76,7 +83,7 @@ type PretrainOptions struct {
 func DefaultPretrain() PretrainOptions {
 	return PretrainOptions{
 		Dir: "pretrain-run", Steps: 40000, Batch: 32, LR: 4e-4, Warmup: 500,
-		EMADecay: 0.999, MinSNR: 5, KeepHighNoise: true, HighNoiseShare: 0.4, DropCaption: 0.1,
+		EMADecay: 0.999, MinSNR: 5, KeepHighNoise: true, HighNoiseShare: 0.4, LayoutLRMult: 4, DropCaption: 0.1,
 		CheckpointEvery: 5 * time.Minute, SampleEvery: 1000, Seed: 1, Pred: diffusion.VPrediction,
 	}
 }
@@ -175,9 +182,11 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 		return err
 	}
 	reps, err := newReplicas(base.W, cfg, opt.Batch, opt.Replicas, model.NetOptions{}, func(name string) int {
-		// No weight decay on biases and norm scales.
-		if t, _ := base.W.Lookup(name); len(t.Shape()) == 1 {
-			return 1
+		switch t, _ := base.W.Lookup(name); {
+		case strings.HasPrefix(name, model.TextLayoutScope+"."):
+			return 2
+		case len(t.Shape()) == 1:
+			return 1 // no weight decay on biases and norm scales
 		}
 		return 0
 	})
@@ -186,7 +195,8 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 	}
 	defer reps.Close()
 	params := reps
-	adam := optim.NewAdamW(optim.Group{LR: opt.LR, WeightDecay: 0.01}, optim.Group{LR: opt.LR})
+	layoutLR := cmp.Or(opt.LayoutLRMult, 1)
+	adam := optim.NewAdamW(optim.Group{LR: opt.LR, WeightDecay: 0.01}, optim.Group{LR: opt.LR}, optim.Group{LR: opt.LR * layoutLR, WeightDecay: 0.01})
 	ema, err := optim.NewEMA(params.Params, opt.EMADecay)
 	if err != nil {
 		return err
@@ -307,9 +317,7 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 			st.Skipped++
 		} else {
 			lr := optim.CosineLR(st.Step, opt.Warmup, opt.Steps, opt.LR, opt.LR/10)
-			for i := range adam.Groups {
-				adam.Groups[i].LR = lr
-			}
+			adam.Groups[0].LR, adam.Groups[1].LR, adam.Groups[2].LR = lr, lr, lr*layoutLR
 			if err := adam.Step(params.Params); err != nil {
 				return err
 			}
