@@ -462,7 +462,7 @@ func loadCheckpoint(path string, b *Base, adam *optim.AdamW, ema *optim.EMA, pcg
 		loaded[name] = true
 	}
 	// A model may gain position embeddings (model.Config.PosEmb) or the
-	// pooled text paths (PooledText, TextLayout) between sittings: they
+	// text layout path (TextLayout) between sittings: they
 	// start so that what it computes is unchanged, with fresh optimizer
 	// moments and an average equal to their start. Any other weight the checkpoint
 	// lacks means another architecture.

@@ -25,15 +25,6 @@ type Config struct {
 	// input of every spatial transformer: the queries then know where they
 	// are, which prompts like "on the left" need.
 	PosEmb bool `json:",omitempty"`
-	// PooledText adds the text encoding at the prompt's last token
-	// (<end>, which the causal encoder lets see the whole prompt),
-	// projected to TimeDim, to the time embedding that every residual
-	// block receives (as Imagen and SDXL add a pooled text embedding). It
-	// is a path from the whole prompt to the whole network that no
-	// attention softmax can shut: cross-attention alone learned to ignore
-	// position words ("on the left"), which change no colour or shape.
-	// The projection starts at zero, so a model gains it unchanged.
-	PooledText bool `json:",omitempty"`
 	// TextLayout adds to the lowest-resolution features (the middle
 	// block's input) a map made from the prompt's words directly: each
 	// vocabulary word has its own small map (LayoutDim values per place,
@@ -98,14 +89,12 @@ const (
 )
 
 // Gainable reports whether weight name is one of the additions that start
-// at zero (PosEmb's position embeddings, PooledText's projection), so that
+// so as to change nothing (PosEmb's position embeddings, TextLayout), so that
 // a model trained without them can gain them without changing what it
 // computes.
 func (c Config) Gainable(name string) bool {
 	switch {
 	case c.PosEmb && strings.HasSuffix(name, ".pos"):
-		return true
-	case c.PooledText && strings.HasPrefix(name, "unet.text_pool."):
 		return true
 	case c.TextLayout && strings.HasPrefix(name, TextLayoutScope+"."):
 		return true

@@ -218,19 +218,19 @@ func TestZeroPositionEmbeddingChangesNothing(t *testing.T) {
 	sameBits(t, "zero position embeddings", a, b)
 }
 
-// TestGainedTextPathsChangeNothing: a trained model given the pooled text
-// paths (their zero-starting weights, as a resumed run gains them; the
-// layout projection random) computes exactly what it computed before, and
-// once a word's layout map is non-zero the prompt moves the output.
-func TestGainedTextPathsChangeNothing(t *testing.T) {
-	a, b, _, n, w := gain(t, func(c *Config) { c.PooledText, c.TextLayout = true, true })
+// TestGainedTextLayoutChangesNothing: a trained model given the text
+// layout path (zero word maps and query, as a resumed run gains them; the
+// projection random) computes exactly what it computed before, and once a
+// word's map is non-zero the prompt moves the output.
+func TestGainedTextLayoutChangesNothing(t *testing.T) {
+	a, b, _, n, w := gain(t, func(c *Config) { c.TextLayout = true })
 	for _, name := range w.Names() {
-		want := strings.HasPrefix(name, TextLayoutScope+".") || strings.HasPrefix(name, "unet.text_pool.")
+		want := strings.HasPrefix(name, TextLayoutScope+".")
 		if n.Cfg.Gainable(name) != want {
 			t.Errorf("Gainable(%s) = %v", name, !want)
 		}
 	}
-	sameBits(t, "the gained paths", a, b)
+	sameBits(t, "the gained layout path", a, b)
 	words, ok := w.Lookup(TextLayoutScope + ".words")
 	if !ok {
 		t.Fatal("no layout word maps")

@@ -62,8 +62,7 @@ func TestGradWholeTinyUNet(t *testing.T) {
 	for _, unshuffle := range []bool{false, true} {
 		c := Tiny()
 		c.Unshuffle = unshuffle
-		c.PosEmb = unshuffle // the position embeddings and the pooled text path are checked in the second pass
-		c.PooledText = unshuffle
+		c.PosEmb = unshuffle // the position embeddings and the text layout path are checked in the second pass
 		c.TextLayout = unshuffle
 		w := nn.NewWeights(tensor.Float64, 1)
 		n, err := Build(w, c, NetOptions{Batch: 2, Train: true})

@@ -41,7 +41,6 @@ type Net struct {
 	out, loss, enc *nn.Node
 	hasTarget      bool
 	keyIDs         *ops.TokenIDs
-	endIDs         *ops.TokenIDs // PooledText: each row's last token in the [B·MaxLen] encodings
 	zeroIDs        *ops.TokenIDs // TextLayout: B zeros, to repeat the pooling query
 	textOnly       bool
 }
@@ -97,11 +96,7 @@ func Build(w *nn.Weights, c Config, opt NetOptions) (n *Net, err error) {
 	}
 	x := g.B.Input(inX, B, S, S, C)
 	tsin := g.B.Input(inTime, B, c.Channels[0])
-	var pooled, layout *nn.Node
-	if c.PooledText {
-		n.endIDs = &ops.TokenIDs{IDs: make([]int, B)}
-		pooled = g.B.Embedding(g.B.Reshape(n.enc, B*c.MaxLen, c.TextDim), n.endIDs, B)
-	}
+	var layout *nn.Node
 	if c.TextLayout {
 		grid := c.latentSize() >> (len(c.Channels) - 1)
 		d := grid * grid * LayoutDim
@@ -111,7 +106,7 @@ func Build(w *nn.Weights, c Config, opt NetOptions) (n *Net, err error) {
 		q := g.B.Embedding(ls.Param("query", []int{1, d}, nn.Zeros), n.zeroIDs, B, 1)
 		layout = g.B.Attention(q, rows, rows, 1, false, g.TextLen)
 	}
-	n.out = UNet(root.Sub("unet"), c, x, tsin, n.enc, pooled, layout)
+	n.out = UNet(root.Sub("unet"), c, x, tsin, n.enc, layout)
 	var cost *nn.Node
 	if opt.Train {
 		target := g.B.Input(inTarget, B, S, S, C)
@@ -158,11 +153,6 @@ func (n *Net) Set(x []float32, t []float64, ids, lengths []int, target []float32
 	}
 	if n.textOnly {
 		return nil
-	}
-	if n.endIDs != nil {
-		for i, l := range lengths {
-			n.endIDs.IDs[i] = i*c.MaxLen + max(l-1, 0)
-		}
 	}
 	n.fill(inX, x)
 	sin := make([]float32, B*c.Channels[0])
