@@ -112,11 +112,13 @@ func TestPlacementShift(t *testing.T) {
 	}
 }
 
-// TestPlacementPriorOfTheEmbeddedModel: the embedded interim model (step
-// 5500) ignores position words, so they move its first prediction by
-// nothing measurable, the same on every call; the positive case, a model
-// that learnt to place things, is TestFullCaptionsLearnPlacement
-// (-tags longtest).
+// TestPlacementPriorOfTheEmbeddedModel: the embedded model (step 21795,
+// the first milestone with the text-layout path) follows position words
+// from its very first prediction: "on the left" pulls the x̂0 mass to the
+// left of "on the right", "at the top" above "at the bottom" (0.24 on
+// average when embedded; the step-5500 model before it scored ~0). The
+// same on every call. The small-model version of this is
+// TestFullCaptionsLearnPlacement (-tags longtest).
 func TestPlacementPriorOfTheEmbeddedModel(t *testing.T) {
 	b, err := DefaultBase()
 	if err != nil {
@@ -126,8 +128,8 @@ func TestPlacementPriorOfTheEmbeddedModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if math.Abs(dx) > 0.01 || math.Abs(dy) > 0.01 {
-		t.Errorf("the interim model's first prediction moves by %.4f, %.4f with the position words", dx, dy)
+	if dx < 0.1 || dy < 0.1 {
+		t.Errorf("the embedded model's first prediction moves by %.4f, %.4f with the position words, want ≥ 0.1 each", dx, dy)
 	}
 	dx2, dy2, _ := b.placementPrior(b.Sched.T - 1)
 	if dx2 != dx || dy2 != dy {
