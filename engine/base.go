@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 
 	"gorgonia.org/tensor"
 
@@ -249,25 +248,9 @@ func ExportRunRaw(dir, to string) error {
 	if err != nil {
 		return err
 	}
-	found := map[string]bool{}
-	for _, t := range f.Tensors {
-		name, ok := strings.CutPrefix(t.Name, "w/")
-		if !ok {
-			continue
-		}
-		w, ok := b.W.Lookup(name)
-		if !ok {
-			return fmt.Errorf("%s: weight %s is not in the run's model", path, name)
-		}
-		v, err := t.Float32()
-		if err != nil {
-			return err
-		}
-		if len(v) != w.Shape().TotalSize() {
-			return fmt.Errorf("%s: weight %s has %d values, the model %d", path, name, len(v), w.Shape().TotalSize())
-		}
-		copy(w.Data().([]float32), v)
-		found[name] = true
+	found, err := b.W.LoadPrefixed(f.Tensors, checkpointWeights)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
 	}
 	for _, name := range b.W.Names() {
 		if !found[name] {

@@ -12,6 +12,7 @@ import (
 
 	"conceptstudio/engine/dataset"
 	"conceptstudio/engine/eval"
+	"conceptstudio/engine/model"
 )
 
 // BaseReport is the base model's quality on prompts whose (object,
@@ -36,6 +37,10 @@ type BaseReport struct {
 	// before the samples do, so it shows early whether a run is learning
 	// to place things; 0 when the position words change nothing.
 	PlacementPrior float64 `json:"placement_prior"`
+	// RelationPrior is whether two-object prompts say which object goes
+	// where, from pure noise (relationPrior): 0 when swapping the objects
+	// of "a X on the left of a Y" changes nothing, 1 at most.
+	RelationPrior float64 `json:"relation_prior"`
 }
 
 // The placement probe: each object "on the left", "on the right", "at the
@@ -87,17 +92,7 @@ func (b *Base) placementPrior(t int) (dx, dy float64, err error) {
 		return 0, 0, err
 	}
 	centroid := func(prompt string, x []float32) (cx, cy float64, err error) {
-		ids, n, err := b.Encode(prompt)
-		if err != nil {
-			return 0, 0, err
-		}
-		if err := net.Set(x, []float64{float64(t)}, ids, []int{n}, nil, nil); err != nil {
-			return 0, 0, err
-		}
-		if err := net.Run(); err != nil {
-			return 0, 0, err
-		}
-		x0, _, err := b.Sched.PredToX0Eps(b.Pred, x, net.Output(), []int{t})
+		x0, err := b.firstX0(net, prompt, x, t)
 		if err != nil {
 			return 0, 0, err
 		}
@@ -152,6 +147,154 @@ func (b *Base) placementPrior(t int) (dx, dy float64, err error) {
 	}
 	n := float64(len(placementObjects) * noises)
 	return dx / n, dy / n, nil
+}
+
+// firstX0 is the model's prediction of the clean image for prompt from
+// the noisy image x at timestep t (net of batch 1).
+func (b *Base) firstX0(net *model.Net, prompt string, x []float32, t int) ([]float32, error) {
+	ids, n, err := b.Encode(prompt)
+	if err != nil {
+		return nil, err
+	}
+	if err := net.Set(x, []float64{float64(t)}, ids, []int{n}, nil, nil); err != nil {
+		return nil, err
+	}
+	if err := net.Run(); err != nil {
+		return nil, err
+	}
+	x0, _, err := b.Sched.PredToX0Eps(b.Pred, x, net.Output(), []int{t})
+	return x0, err
+}
+
+// The relation probe's pairs: objects of clearly different colours, so
+// that which one stands where shows in the colours of each half.
+var relationPairs = [][2]string{{"strawberry", "whale"}, {"cactus", "pumpkin"}, {"lemon", "eggplant"}, {"broccoli", "cherries"}}
+
+// relationPrior measures whether the prompt binds each object of a pair
+// to its side: for "a X on the left of a Y" and "a Y on the left of a X"
+// (and "above" with the halves top and bottom), same noise, the model's
+// prediction of the clean image at timestep t; the difference of its two
+// halves' mean colours, first prompt minus second, projected on the
+// difference of the two objects' mean sprite colours and divided by twice
+// its square length. 1 would be each half taking its object's full
+// colour; 0 when swapping the objects changes nothing (a model that
+// places "an object on the left" but not which one).
+func (b *Base) relationPrior(t int) (float64, error) {
+	atlas, err := dataset.LoadAtlas()
+	if err != nil {
+		return 0, err
+	}
+	S, C := b.Cfg.ImageSize, b.Cfg.InChannels
+	net, err := b.net(1, 0)
+	if err != nil {
+		return 0, err
+	}
+	// halves is the mean colour of the first half minus the second's,
+	// split across x (vertical false) or y.
+	halves := func(x0 []float32, vertical bool) (d [3]float64) {
+		for y := 0; y < S; y++ {
+			for x := 0; x < S; x++ {
+				first := x < S/2
+				if vertical {
+					first = y < S/2
+				}
+				sign := -1.0
+				if first {
+					sign = 1
+				}
+				for c := range d {
+					d[c] += sign * float64(x0[(y*S+x)*C+c]) / float64(S*S/2)
+				}
+			}
+		}
+		return d
+	}
+	const noises = 3
+	x := make([]float32, S*S*C)
+	var sum float64
+	var n int
+	for _, pair := range relationPairs {
+		cx, cy, bg, err := pairColours(atlas, pair)
+		if err != nil {
+			return 0, err
+		}
+		var diff [3]float64
+		var norm float64
+		for c := range diff {
+			diff[c] = cx[c] - cy[c]
+			norm += diff[c] * diff[c]
+		}
+		for _, rel := range []string{dataset.RelLeftOf, dataset.RelAbove} {
+			phrase := func(a, b string) string {
+				return fmt.Sprintf("%s %s %s, on %s background", withArticle(a), dataset.RelationPhrase(rel), withArticle(b), withArticle(bg))
+			}
+			for seed := uint64(0); seed < noises; seed++ {
+				rng := rand.New(rand.NewPCG(seed, 7))
+				for i := range x {
+					x[i] = float32(rng.NormFloat64())
+				}
+				ab, err := b.firstX0(net, phrase(pair[0], pair[1]), x, t)
+				if err != nil {
+					return 0, err
+				}
+				dab := halves(ab, rel == dataset.RelAbove)
+				ba, err := b.firstX0(net, phrase(pair[1], pair[0]), x, t)
+				if err != nil {
+					return 0, err
+				}
+				dba := halves(ba, rel == dataset.RelAbove)
+				var dot float64
+				for c := range diff {
+					dot += (dab[c] - dba[c]) * diff[c]
+				}
+				sum += dot / (2 * norm)
+				n++
+			}
+		}
+	}
+	return sum / float64(n), nil
+}
+
+// withArticle puts "a" or "an" before a singular noun phrase.
+func withArticle(np string) string {
+	if strings.ContainsAny(np[:1], "aeiou") {
+		return "an " + np
+	}
+	return "a " + np
+}
+
+// pairColours is the mean colour (model scale, −1..1) of each name's
+// sprites over the styles, and a plain background colour allowed for both.
+func pairColours(atlas *dataset.Atlas, pair [2]string) (cx, cy [3]float64, bg string, err error) {
+	mean := func(name string) (m [3]float64, sprites []int) {
+		for i, sp := range atlas.Sprites {
+			if sp.Name == name {
+				sprites = append(sprites, i)
+				m[0] += float64(sp.Mean.R)
+				m[1] += float64(sp.Mean.G)
+				m[2] += float64(sp.Mean.B)
+			}
+		}
+		for c := range m {
+			m[c] = m[c]/float64(max(len(sprites), 1))/127.5 - 1
+		}
+		return m, sprites
+	}
+	cx, sx := mean(pair[0])
+	cy, sy := mean(pair[1])
+	if len(sx) == 0 || len(sy) == 0 {
+		return cx, cy, "", fmt.Errorf("relation probe: %q or %q is not in the atlas", pair[0], pair[1])
+	}
+	for _, col := range dataset.Colours {
+		ok := true
+		for _, i := range append(sx, sy...) {
+			ok = ok && slices.Contains(atlas.AllowedBackgrounds(i), col.Name)
+		}
+		if ok {
+			return cx, cy, col.Name, nil
+		}
+	}
+	return cx, cy, "", fmt.Errorf("relation probe: no background colour suits both %s and %s", pair[0], pair[1])
 }
 
 // placementShift is PlacementShift from the box centres (x, y) of each
@@ -267,7 +410,11 @@ func (b *Base) EvalBase(ctx context.Context, n int, progress func(done, total in
 		return rep, err
 	}
 	dx, dy, err := b.placementPrior(b.Sched.T - 1)
+	if err != nil {
+		return rep, err
+	}
 	rep.PlacementPrior = (dx + dy) / 2
+	rep.RelationPrior, err = b.relationPrior(b.Sched.T - 1)
 	return rep, err
 }
 

@@ -79,6 +79,12 @@ func TestPretrainRecipeLearnsPlacement(t *testing.T) {
 // and returns its caption; every 250 steps check (if not nil) is called.
 func trainSmallBase(t *testing.T, steps int, fill func(rng *rand.Rand, img []float32, S, C int) string, check func(b *Base, step int)) *Base {
 	t.Helper()
+	return trainSmallModel(t, steps, func(*model.Config) {}, fill, check)
+}
+
+// trainSmallModel is trainSmallBase with the config changed by edit.
+func trainSmallModel(t *testing.T, steps int, edit func(*model.Config), fill func(rng *rand.Rand, img []float32, S, C int) string, check func(b *Base, step int)) *Base {
+	t.Helper()
 	atlas, err := dataset.LoadAtlas()
 	if err != nil {
 		t.Fatal(err)
@@ -86,6 +92,7 @@ func trainSmallBase(t *testing.T, steps int, fill func(rng *rand.Rand, img []flo
 	tok := dataset.NewTokenizer(atlas, dataset.DefaultReserved)
 	cfg := BaseConfig(tok)
 	cfg.Channels, cfg.Groups = []int{16, 32, 32}, 8
+	edit(&cfg)
 	b, err := NewBase(cfg, tok, diffusion.VPrediction, 1)
 	if err != nil {
 		t.Fatal(err)

@@ -423,11 +423,15 @@ func saveCheckpoint(path string, b *Base, adam *optim.AdamW, ema *optim.EMA, pcg
 	}
 	f.Metadata["conceptstudio.train_state"] = string(stJSON)
 	for i := range f.Tensors {
-		f.Tensors[i].Name = "w/" + f.Tensors[i].Name
+		f.Tensors[i].Name = checkpointWeights + f.Tensors[i].Name
 	}
 	optim.AppendState(f, adam, ema)
 	return safefile.Write(path, func(w io.Writer) error { return safetensors.Encode(w, f) })
 }
+
+// checkpointWeights prefixes the weights' names in a checkpoint (beside
+// optim's "adam/" and "ema/").
+const checkpointWeights = "w/"
 
 // loadCheckpoint restores what saveCheckpoint wrote into an identically
 // configured run.
@@ -444,22 +448,9 @@ func loadCheckpoint(path string, b *Base, adam *optim.AdamW, ema *optim.EMA, pcg
 	if err != nil {
 		return st, err
 	}
-	loaded := map[string]bool{}
-	for _, t := range rest {
-		name, ok := strings.CutPrefix(t.Name, "w/")
-		if !ok {
-			continue
-		}
-		v, err := t.Float32()
-		if err != nil {
-			return st, err
-		}
-		w, ok := b.W.Lookup(name)
-		if !ok || w.Shape().TotalSize() != len(v) {
-			return st, fmt.Errorf("weight %s does not fit this model", name)
-		}
-		copy(w.Data().([]float32), v)
-		loaded[name] = true
+	loaded, err := b.W.LoadPrefixed(rest, checkpointWeights)
+	if err != nil {
+		return st, fmt.Errorf("%s: %w", path, err)
 	}
 	// A model may gain position embeddings (model.Config.PosEmb) or the
 	// text layout path (TextLayout) between sittings: they

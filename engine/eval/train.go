@@ -11,7 +11,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"gorgonia.org/tensor"
@@ -356,20 +355,8 @@ func loadOracleCheckpoint(path string, w *nn.Weights, adam *optim.AdamW, pcg *ra
 	if err != nil {
 		return st, err
 	}
-	for _, t := range rest {
-		name, ok := strings.CutPrefix(t.Name, "w/")
-		if !ok {
-			continue
-		}
-		v, err := t.Float32()
-		if err != nil {
-			return st, err
-		}
-		cur, ok := w.Lookup(name)
-		if !ok || cur.Shape().TotalSize() != len(v) {
-			return st, fmt.Errorf("weight %s does not fit this oracle", name)
-		}
-		copy(cur.Data().([]float32), v)
+	if _, err := w.LoadPrefixed(rest, "w/"); err != nil {
+		return st, fmt.Errorf("%s: %w", path, err)
 	}
 	if err := adam.Load(adamState, st.AdamStep); err != nil {
 		return st, err

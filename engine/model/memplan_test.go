@@ -171,7 +171,14 @@ func TestResizeAddBilinear(t *testing.T) {
 // number of weights added and the second net (open) with its weights.
 func gain(t *testing.T, add func(*Config)) (plain, gained []float32, added int, n *Net, w *nn.Weights) {
 	t.Helper()
+	return gainFrom(t, func(*Config) {}, add)
+}
+
+// gainFrom is gain from the tiny config changed by base.
+func gainFrom(t *testing.T, base, add func(*Config)) (plain, gained []float32, added int, n *Net, w *nn.Weights) {
+	t.Helper()
 	c := Tiny()
+	base(&c)
 	w = nn.NewWeights(tensor.Float32, 1)
 	p, err := Build(w, c, NetOptions{Batch: 2})
 	if err != nil {
@@ -245,5 +252,37 @@ func TestGainedTextLayoutChangesNothing(t *testing.T) {
 	}
 	if same {
 		t.Error("non-zero word maps leave the output unchanged: the layout path is not connected")
+	}
+}
+
+// TestGainedTextLayoutContextChangesNothing: a model with the text layout
+// path given the contextual word maps (second layer zero) computes exactly
+// what it computed before; once that layer is non-zero the output moves.
+func TestGainedTextLayoutContextChangesNothing(t *testing.T) {
+	layout := func(c *Config) { c.TextLayout = true }
+	a, b, added, n, w := gainFrom(t, layout, func(c *Config) { c.TextLayoutContext = true })
+	if added != 4 {
+		t.Errorf("%d weights added, want 4 (two layers' weights and biases)", added)
+	}
+	for _, name := range w.Names() {
+		if strings.Contains(name, ".context.") && !n.Cfg.Gainable(name) {
+			t.Errorf("%s is not gainable", name)
+		}
+	}
+	sameBits(t, "the gained context maps", a, b)
+	fc2, ok := w.Lookup(TextLayoutScope + ".context.fc2.w")
+	if !ok {
+		t.Fatal("no context layer")
+	}
+	for i, d := 0, fc2.Data().([]float32); i < len(d); i++ {
+		d[i] = float32(i%5-2) * 0.05
+	}
+	changed := runTiny(t, n)
+	same := true
+	for i := range a {
+		same = same && a[i] == changed[i]
+	}
+	if same {
+		t.Error("non-zero context maps leave the output unchanged: the path is not connected")
 	}
 }

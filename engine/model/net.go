@@ -102,6 +102,11 @@ func Build(w *nn.Weights, c Config, opt NetOptions) (n *Net, err error) {
 		d := grid * grid * LayoutDim
 		ls := root.Sub(TextLayoutScope)
 		rows := g.B.Embedding(ls.Param("words", []int{c.Vocab, d}, nn.Zeros), n.ids, B, c.MaxLen)
+		if c.TextLayoutContext {
+			cs := ls.Sub("context")
+			h := g.B.GELU(cs.Sub("fc1").Linear(n.enc, LayoutContextHidden, true))
+			rows = g.B.Add(rows, cs.Sub("fc2").LinearZero(h, d))
+		}
 		n.zeroIDs = &ops.TokenIDs{IDs: make([]int, B)}
 		q := g.B.Embedding(ls.Param("query", []int{1, d}, nn.Zeros), n.zeroIDs, B, 1)
 		layout = g.B.Attention(q, rows, rows, 1, false, g.TextLen)

@@ -5,6 +5,9 @@ import (
 	"math"
 	"math/rand/v2"
 	"sort"
+	"strings"
+
+	"conceptstudio/engine/safetensors"
 
 	"gorgonia.org/tensor"
 )
@@ -130,4 +133,40 @@ func (w *Weights) Overlay(seed uint64, copies ...string) *Weights {
 		}
 	}
 	return o
+}
+
+// LoadPrefixed copies the tensors named prefix+NAME (a checkpoint's
+// weights) into the weights of the same NAME, each checked against its
+// size, and returns the names it loaded; a tensor for a weight that does
+// not exist, or of another size, is an error (another architecture).
+// Tensors without the prefix are left alone.
+func (w *Weights) LoadPrefixed(tensors []safetensors.Tensor, prefix string) (map[string]bool, error) {
+	loaded := map[string]bool{}
+	for _, t := range tensors {
+		name, ok := strings.CutPrefix(t.Name, prefix)
+		if !ok {
+			continue
+		}
+		dst, ok := w.Lookup(name)
+		if !ok {
+			return nil, fmt.Errorf("weight %s is not in this model", name)
+		}
+		v, err := t.Float32()
+		if err != nil {
+			return nil, fmt.Errorf("weight %s: %w", name, err)
+		}
+		if len(v) != dst.Shape().TotalSize() {
+			return nil, fmt.Errorf("weight %s has %d values, this model's %d", name, len(v), dst.Shape().TotalSize())
+		}
+		switch d := dst.Data().(type) {
+		case []float32:
+			copy(d, v)
+		case []float64:
+			for i, x := range v {
+				d[i] = float64(x)
+			}
+		}
+		loaded[name] = true
+	}
+	return loaded, nil
 }
