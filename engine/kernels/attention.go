@@ -43,6 +43,13 @@ const attnSerialMACs = 1 << 22
 // Each (batch, head) is two strided GEMMs (lda = H·Dh) around a
 // max-subtracted softmax; (batch, head) pairs run in parallel.
 func Attention[T Float](s AttnShape, q, k, v []T, keyLen []int, probs, out []T) {
+	AttentionBiased(s, q, k, v, nil, keyLen, probs, out)
+}
+
+// AttentionBiased is Attention with bias [B, Lq, Lk] (nil: none) added to
+// every head's scaled scores before the softmax: softmax(q·kᵀ/√Dh + bias)·v.
+// The bias of masked keys is ignored.
+func AttentionBiased[T Float](s AttnShape, q, k, v, bias []T, keyLen []int, probs, out []T) {
 	s.check("Attention")
 	w := s.Width()
 	needLen("Attention", "q", len(q), s.B*s.Lq*w)
@@ -52,6 +59,9 @@ func Attention[T Float](s AttnShape, q, k, v []T, keyLen []int, probs, out []T) 
 	needLen("Attention", "out", len(out), s.B*s.Lq*w)
 	if keyLen != nil {
 		needLen("Attention", "keyLen", len(keyLen), s.B)
+	}
+	if bias != nil {
+		needLen("Attention", "bias", len(bias), s.B*s.Lq*s.Lk)
 	}
 	if s.Lk == 0 {
 		clear(out[:s.B*s.Lq*w]) // no keys: every query is fully masked
@@ -64,16 +74,16 @@ func Attention[T Float](s AttnShape, q, k, v []T, keyLen []int, probs, out []T) 
 	}
 	big := per*s.Dh >= attnSerialMACs
 	if big || runsInline(units, 1) {
-		attnForwardRange(0, units, s, scale, big, q, k, v, keyLen, probs, out)
+		attnForwardRange(0, units, s, scale, big, q, k, v, bias, keyLen, probs, out)
 		return
 	}
-	Parallel(units, 1, func(lo, hi int) { attnForwardRange(lo, hi, s, scale, false, q, k, v, keyLen, probs, out) })
+	Parallel(units, 1, func(lo, hi int) { attnForwardRange(lo, hi, s, scale, false, q, k, v, bias, keyLen, probs, out) })
 }
 
 // attnForwardRange is Attention for the (batch, head) pairs [lo, hi),
 // numbered batch·Heads + head. rowsParallel spreads each head's softmax
 // rows over workers (for heads big enough to be run one at a time).
-func attnForwardRange[T Float](lo, hi int, s AttnShape, scale T, rowsParallel bool, q, k, v []T, keyLen []int, probs, out []T) {
+func attnForwardRange[T Float](lo, hi int, s AttnShape, scale T, rowsParallel bool, q, k, v, bias []T, keyLen []int, probs, out []T) {
 	w, per := s.Width(), s.Lq*s.Lk
 	for u := lo; u < hi; u++ {
 		b, h := u/s.Heads, u%s.Heads
@@ -88,6 +98,15 @@ func attnForwardRange[T Float](lo, hi int, s AttnShape, scale T, rowsParallel bo
 		}
 		// Scores for the kl usable keys; softmaxRow zeroes the rest.
 		Gemm(false, true, s.Lq, kl, s.Dh, scale, qb, w, kb, w, 0, p, s.Lk)
+		if bias != nil {
+			bb := bias[b*per : (b+1)*per]
+			for i := 0; i < s.Lq; i++ {
+				row, br := p[i*s.Lk:i*s.Lk+kl], bb[i*s.Lk:i*s.Lk+kl]
+				for j := range row {
+					row[j] += br[j]
+				}
+			}
+		}
 		if minRows := max(1, elemMinPerWorker/s.Lk); rowsParallel && !runsInline(s.Lq, minRows) {
 			Parallel(s.Lq, minRows, func(lo, hi int) { attnSoftmaxRows(p, s.Lk, kl, s.Causal, lo, hi) })
 		} else {
@@ -154,6 +173,13 @@ func (ws *AttnWorkspace[T]) reserve(per, workers int, slots bool) {
 // dV = Pᵀ·dO, dP = dO·Vᵀ, dS = P ⊙ (dP − rowsum(P ⊙ dP)),
 // dQ = dS·K/√Dh, dK = dSᵀ·Q/√Dh.
 func AttentionBackward[T Float](s AttnShape, q, k, v, probs, dout []T, dq, dk, dv []T, ws *AttnWorkspace[T]) {
+	AttentionBackwardBiased(s, q, k, v, probs, dout, dq, dk, dv, nil, ws)
+}
+
+// AttentionBackwardBiased is AttentionBackward for AttentionBiased: when
+// dbias [B, Lq, Lk] is not nil it is overwritten with the bias's gradient,
+// the heads' dS summed (zero for masked keys).
+func AttentionBackwardBiased[T Float](s AttnShape, q, k, v, probs, dout []T, dq, dk, dv, dbias []T, ws *AttnWorkspace[T]) {
 	s.check("AttentionBackward")
 	w := s.Width()
 	needLen("AttentionBackward", "q", len(q), s.B*s.Lq*w)
@@ -164,6 +190,10 @@ func AttentionBackward[T Float](s AttnShape, q, k, v, probs, dout []T, dq, dk, d
 	needLen("AttentionBackward", "dq", len(dq), s.B*s.Lq*w)
 	needLen("AttentionBackward", "dk", len(dk), s.B*s.Lk*w)
 	needLen("AttentionBackward", "dv", len(dv), s.B*s.Lk*w)
+	if dbias != nil {
+		needLen("AttentionBackward", "dbias", len(dbias), s.B*s.Lq*s.Lk)
+		clear(dbias[:s.B*s.Lq*s.Lk])
+	}
 	if s.Lq == 0 || s.Lk == 0 {
 		// No query-key pairs: nothing flows between inputs and output.
 		clear(dq[:s.B*s.Lq*w])
@@ -176,6 +206,19 @@ func AttentionBackward[T Float](s AttnShape, q, k, v, probs, dout []T, dq, dk, d
 	}
 	scale := T(1 / math.Sqrt(float64(s.Dh)))
 	units, per := s.B*s.Heads, s.Lq*s.Lk
+	if dbias != nil {
+		// A batch's heads add into the same bias gradient: one worker
+		// takes all the heads of a batch item.
+		ws.reserve(per, 1, false)
+		for u := 0; u < units; u++ {
+			attnBackwardRange(u, u+1, s, scale, false, q, k, v, probs, dout, dq, dk, dv, ws.buf[:per])
+			db := dbias[(u/s.Heads)*per : (u/s.Heads+1)*per]
+			for i, g := range ws.buf[:per] {
+				db[i] += g
+			}
+		}
+		return
+	}
 	big := per*s.Dh >= attnSerialMACs
 	inline := big || runsInline(units, 1)
 	workers := 1

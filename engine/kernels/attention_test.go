@@ -33,6 +33,12 @@ func TestAttentionHandValues(t *testing.T) {
 
 // refAttention is a direct float64 multi-head attention.
 func refAttention(s AttnShape, q, k, v []float64, keyLen []int) (probs, out []float64) {
+	return refAttentionBiased(s, q, k, v, nil, keyLen)
+}
+
+// refAttentionBiased is refAttention with bias [B, Lq, Lk] (nil: none)
+// added to the scaled scores.
+func refAttentionBiased(s AttnShape, q, k, v, bias []float64, keyLen []int) (probs, out []float64) {
 	w := s.Heads * s.Dh
 	probs, out = make([]float64, s.ProbsLen()), make([]float64, s.B*s.Lq*w)
 	scale := 1 / math.Sqrt(float64(s.Dh))
@@ -51,6 +57,9 @@ func refAttention(s AttnShape, q, k, v []float64, keyLen []int) (probs, out []fl
 						d += q[(b*s.Lq+i)*w+h*s.Dh+e] * k[(b*s.Lk+j)*w+h*s.Dh+e]
 					}
 					p[j] = d * scale
+					if bias != nil {
+						p[j] += bias[(b*s.Lq+i)*s.Lk+j]
+					}
 					m = max(m, p[j])
 				}
 				var z float64
@@ -147,6 +156,58 @@ func TestAttentionGradients(t *testing.T) {
 	}
 }
 
+// TestAttentionBiasedGradients: a bias on the scores gives the reference's
+// probabilities and output, and AttentionBackwardBiased's gradients
+// (the bias's included, summed over heads) match finite differences;
+// masked keys' bias gets zero gradient. A nil dbias gives the same dq, dk,
+// dv as AttentionBackward.
+func TestAttentionBiasedGradients(t *testing.T) {
+	for _, tc := range attnCases {
+		t.Run(fmt.Sprintf("%+v/%v", tc.s, tc.keyLen), func(t *testing.T) {
+			s, w := tc.s, tc.s.Width()
+			q, k, v := gcRand(91, s.B*s.Lq*w), gcRand(92, s.B*s.Lk*w), gcRand(93, s.B*s.Lk*w)
+			bias := gcRand(94, s.B*s.Lq*s.Lk)
+			for i := range bias {
+				bias[i] *= 3
+			}
+			wantP, wantO := refAttentionBiased(s, q, k, v, bias, tc.keyLen)
+			probs, out := gcNaN(s.ProbsLen()), gcNaN(s.B*s.Lq*w)
+			AttentionBiased(s, q, k, v, bias, tc.keyLen, probs, out)
+			gcClose(t, "probs", probs, wantP, 1e-15, 1e-13)
+			gcClose(t, "out", out, wantO, 1e-15, 1e-13)
+			r := gcRand(95, s.B*s.Lq*w)
+			loss := func() float64 {
+				AttentionBiased(s, q, k, v, bias, tc.keyLen, probs, out)
+				return gcDot(out, r)
+			}
+			loss()
+			dq, dk, dv, db := gcNaN(len(q)), gcNaN(len(k)), gcNaN(len(v)), gcNaN(len(bias))
+			var ws AttnWorkspace[float64]
+			AttentionBackwardBiased(s, q, k, v, probs, r, dq, dk, dv, db, &ws)
+			checkGrad(t, "biased dq", q, loss, dq)
+			checkGrad(t, "biased dk", k, loss, dk)
+			checkGrad(t, "biased dv", v, loss, dv)
+			checkGrad(t, "biased dbias", bias, loss, db)
+			for b := range s.B {
+				for i := range s.Lq {
+					for j := range s.Lk {
+						if masked := (tc.keyLen != nil && j >= tc.keyLen[b]) || (s.Causal && j > i); masked && db[(b*s.Lq+i)*s.Lk+j] != 0 {
+							t.Fatalf("masked key %d of query %d, batch %d: dbias %g", j, i, b, db[(b*s.Lq+i)*s.Lk+j])
+						}
+					}
+				}
+			}
+			loss() // the probabilities at the unperturbed inputs again
+			AttentionBackwardBiased(s, q, k, v, probs, r, dq, dk, dv, db, &ws)
+			dq2, dk2, dv2 := gcNaN(len(q)), gcNaN(len(k)), gcNaN(len(v))
+			AttentionBackward(s, q, k, v, probs, r, dq2, dk2, dv2, &ws)
+			gcClose(t, "dq without dbias", dq2, dq, 0, 0)
+			gcClose(t, "dk without dbias", dk2, dk, 0, 0)
+			gcClose(t, "dv without dbias", dv2, dv, 0, 0)
+		})
+	}
+}
+
 func TestAttentionBackwardFloat32AndReuse(t *testing.T) {
 	// Float32 against float64 on a shape with many (batch, head) units,
 	// reusing one workspace across shapes.
@@ -203,7 +264,7 @@ func TestAttentionBigHeads(t *testing.T) {
 
 	scale := 1 / math.Sqrt(float64(s.Dh))
 	p2, o2 := gcNaN(s.ProbsLen()), gcNaN(len(q))
-	attnForwardRange(0, s.B*s.Heads, s, scale, false, q, k, v, keyLen, p2, o2)
+	attnForwardRange(0, s.B*s.Heads, s, scale, false, q, k, v, nil, keyLen, p2, o2)
 	dq2, dk2, dv2 := gcNaN(len(q)), gcNaN(len(k)), gcNaN(len(v))
 	attnBackwardRange(0, s.B*s.Heads, s, scale, false, q, k, v, p2, dout, dq2, dk2, dv2, make([]float64, s.Lq*s.Lk))
 	for _, c := range []struct {

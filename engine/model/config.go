@@ -48,6 +48,15 @@ type Config struct {
 	// "car" after "on the left of" knows it is the one on the right), so
 	// maps from its encodings can bind an object to its side.
 	TextLayoutContext bool `json:",omitempty"`
+	// TextPlaces (with TextLayout) biases every cross-attention's scores
+	// by where each token belongs: a two-layer MLP of the token's
+	// encoding gives a map over the lowest level's grid (zero at the
+	// start), spread to each level's places and added to that token's
+	// scores there. In "a cat on the left of a car" the encoder (causal)
+	// has seen "on the left of" before "car", so car's map can raise its
+	// scores on the right: the object word's own attention goes where
+	// the prompt puts it, which the pooled word maps cannot say.
+	TextPlaces bool `json:",omitempty"`
 
 	Vocab      int // token rows, pseudo-word slots included
 	MaxLen     int // tokens per caption, start/end included

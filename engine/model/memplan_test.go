@@ -255,34 +255,45 @@ func TestGainedTextLayoutChangesNothing(t *testing.T) {
 	}
 }
 
-// TestGainedTextLayoutContextChangesNothing: a model with the text layout
-// path given the contextual word maps (second layer zero) computes exactly
-// what it computed before; once that layer is non-zero the output moves.
-func TestGainedTextLayoutContextChangesNothing(t *testing.T) {
-	layout := func(c *Config) { c.TextLayout = true }
-	a, b, added, n, w := gainFrom(t, layout, func(c *Config) { c.TextLayoutContext = true })
-	if added != 4 {
-		t.Errorf("%d weights added, want 4 (two layers' weights and biases)", added)
-	}
-	for _, name := range w.Names() {
-		if strings.Contains(name, ".context.") && !n.Cfg.Gainable(name) {
-			t.Errorf("%s is not gainable", name)
-		}
-	}
-	sameBits(t, "the gained context maps", a, b)
-	fc2, ok := w.Lookup(TextLayoutScope + ".context.fc2.w")
-	if !ok {
-		t.Fatal("no context layer")
-	}
-	for i, d := 0, fc2.Data().([]float32); i < len(d); i++ {
-		d[i] = float32(i%5-2) * 0.05
-	}
-	changed := runTiny(t, n)
-	same := true
-	for i := range a {
-		same = same && a[i] == changed[i]
-	}
-	if same {
-		t.Error("non-zero context maps leave the output unchanged: the path is not connected")
+// TestGainedTextLayoutAdditionsChangeNothing: a model with the text layout
+// path given the contextual word maps or the attention place bias (each
+// with its second layer zero) computes exactly what it computed before;
+// once that layer is non-zero the output moves.
+func TestGainedTextLayoutAdditionsChangeNothing(t *testing.T) {
+	for _, tc := range []struct {
+		scope string
+		add   func(c *Config)
+	}{
+		{"context", func(c *Config) { c.TextLayoutContext = true }},
+		{"places", func(c *Config) { c.TextPlaces = true }},
+	} {
+		t.Run(tc.scope, func(t *testing.T) {
+			layout := func(c *Config) { c.TextLayout = true }
+			a, b, added, n, w := gainFrom(t, layout, tc.add)
+			if added != 4 {
+				t.Errorf("%d weights added, want 4 (two layers' weights and biases)", added)
+			}
+			for _, name := range w.Names() {
+				if strings.Contains(name, "."+tc.scope+".") && !n.Cfg.Gainable(name) {
+					t.Errorf("%s is not gainable", name)
+				}
+			}
+			sameBits(t, "the gained "+tc.scope, a, b)
+			fc2, ok := w.Lookup(TextLayoutScope + "." + tc.scope + ".fc2.w")
+			if !ok {
+				t.Fatal("no second layer")
+			}
+			for i, d := 0, fc2.Data().([]float32); i < len(d); i++ {
+				d[i] = float32(i%5-2) * 0.05
+			}
+			changed := runTiny(t, n)
+			same := true
+			for i := range a {
+				same = same && a[i] == changed[i]
+			}
+			if same {
+				t.Error("a non-zero second layer leaves the output unchanged: the path is not connected")
+			}
+		})
 	}
 }

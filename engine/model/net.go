@@ -107,6 +107,18 @@ func Build(w *nn.Weights, c Config, opt NetOptions) (n *Net, err error) {
 			h := g.B.GELU(cs.Sub("fc1").Linear(n.enc, LayoutContextHidden, true))
 			rows = g.B.Add(rows, cs.Sub("fc2").LinearZero(h, d))
 		}
+		if c.TextPlaces {
+			ps := ls.Sub("places")
+			h := g.B.GELU(ps.Sub("fc1").Linear(n.enc, LayoutContextHidden, true))
+			maps := ps.Sub("fc2").LinearZero(h, grid*grid) // [B, L, G·G]
+			spread := map[[2]int]*nn.Node{}
+			g.PlaceBias = func(h, w int) *nn.Node {
+				if spread[[2]int{h, w}] == nil {
+					spread[[2]int{h, w}] = g.B.PlaceBias(maps, h, w)
+				}
+				return spread[[2]int{h, w}]
+			}
+		}
 		n.zeroIDs = &ops.TokenIDs{IDs: make([]int, B)}
 		q := g.B.Embedding(ls.Param("query", []int{1, d}, nn.Zeros), n.zeroIDs, B, 1)
 		layout = g.B.Attention(q, rows, rows, 1, false, g.TextLen)

@@ -106,7 +106,12 @@ func (s Scope) CrossAttention(x, ctx *Node, heads int) *Node {
 	} else {
 		k, v = DefaultKV{}.KeysValues(s, ctx, c)
 	}
-	a := s.G.B.Attention(q, k, v, heads, false, s.G.TextLen)
+	var a *Node
+	if xs := []int(x.Shape()); len(xs) == 4 && s.G.PlaceBias != nil {
+		a = s.G.B.AttentionBiased(q, k, v, s.G.PlaceBias(xs[1], xs[2]), heads, false, s.G.TextLen)
+	} else {
+		a = s.G.B.Attention(q, k, v, heads, false, s.G.TextLen)
+	}
 	if xs := []int(x.Shape()); len(xs) == 4 {
 		s.G.CrossAttn = append(s.G.CrossAttn, AttnSite{Node: a, H: xs[1], W: xs[2]})
 	}

@@ -37,6 +37,10 @@ type Graph struct {
 	// CrossAttn lists the image-to-text attention nodes (for attention
 	// maps), with the feature map size their queries come from.
 	CrossAttn []AttnSite
+	// PlaceBias, when set, gives the bias [B, H·W, L] that image-to-text
+	// attention over an H×W feature map adds to its scores (per token and
+	// place; ops.AttentionBiased).
+	PlaceBias func(h, w int) *Node
 }
 
 // AttnSite is one cross-attention node over an H×W feature map.

@@ -2,6 +2,7 @@ package ops
 
 import (
 	"fmt"
+	"math"
 
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -18,6 +19,12 @@ type KeyLengths struct{ L []int }
 // has q's shape. mask may be nil; causal masks keys after the query's
 // position (self-attention only).
 func (b *Builder) Attention(q, k, v *Node, heads int, causal bool, mask *KeyLengths) *Node {
+	s := b.attnShape(q, k, v, heads, causal)
+	return b.apply("Attention", &attnKernel{s: s, mask: mask, ws32: &b.ws.attn32, ws64: &b.ws.attn64}, q.Shape(), q, k, v)
+}
+
+// attnShape checks Attention's inputs and counts its flops.
+func (b *Builder) attnShape(q, k, v *Node, heads int, causal bool) kernels.AttnShape {
 	qs, ks := []int(q.Shape()), []int(k.Shape())
 	c := qs[len(qs)-1]
 	if len(ks) != 3 || !k.Shape().Eq(v.Shape()) || ks[0] != qs[0] || ks[2] != c || c%heads != 0 {
@@ -25,7 +32,18 @@ func (b *Builder) Attention(q, k, v *Node, heads int, causal bool, mask *KeyLeng
 	}
 	s := kernels.AttnShape{B: qs[0], Lq: prod(qs[1 : len(qs)-1]), Lk: ks[1], Heads: heads, Dh: c / heads, Causal: causal}
 	b.flops += 4 * float64(s.B*s.Heads*s.Lq*s.Lk*s.Dh)
-	return b.apply("Attention", &attnKernel{s: s, mask: mask, ws32: &b.ws.attn32, ws64: &b.ws.attn64}, qs, q, k, v)
+	return s
+}
+
+// AttentionBiased is Attention with bias [B, Lq, Lk] added to every
+// head's scaled scores before the softmax (Lq: q's middle axes
+// flattened); the bias gets a gradient, the heads' summed.
+func (b *Builder) AttentionBiased(q, k, v, bias *Node, heads int, causal bool, mask *KeyLengths) *Node {
+	s := b.attnShape(q, k, v, heads, causal)
+	if bs := []int(bias.Shape()); len(bs) != 3 || bs[0] != s.B || bs[1] != s.Lq || bs[2] != s.Lk {
+		panic(fmt.Sprintf("ops: AttentionBiased of q %v, k %v with bias %v", q.Shape(), k.Shape(), bias.Shape()))
+	}
+	return b.apply("AttentionBiased", &attnKernel{s: s, mask: mask, biased: true, ws32: &b.ws.attn32, ws64: &b.ws.attn64}, q.Shape(), q, k, v, bias)
 }
 
 // AttentionProbs returns the probabilities an Attention node of a float32
@@ -47,6 +65,7 @@ func AttentionProbs(n *Node) (probs []float32, s kernels.AttnShape, ok bool) {
 type attnKernel struct {
 	s       kernels.AttnShape
 	mask    *KeyLengths
+	biased  bool // a fourth input: the scores' bias [B, Lq, Lk]
 	probs32 []float32
 	probs64 []float64
 	ws32    *kernels.AttnWorkspace[float32] // the graph's, shared
@@ -68,11 +87,19 @@ func (k *attnKernel) nprobs() int { return k.s.B * k.s.Heads * k.s.Lq * k.s.Lk }
 func (k *attnKernel) forward(in []gorgonia.Value, out *tensor.Dense) {
 	if isF32(out) {
 		k.probs32 = grow(k.probs32, k.nprobs())
-		kernels.Attention(k.s, slice[float32](in[0]), slice[float32](in[1]), slice[float32](in[2]), k.keyLen(), k.probs32, slice[float32](out))
+		attnFwd(k, in, k.probs32, slice[float32](out))
 	} else {
 		k.probs64 = grow(k.probs64, k.nprobs())
-		kernels.Attention(k.s, slice[float64](in[0]), slice[float64](in[1]), slice[float64](in[2]), k.keyLen(), k.probs64, slice[float64](out))
+		attnFwd(k, in, k.probs64, slice[float64](out))
 	}
+}
+
+func attnFwd[T kernels.Float](k *attnKernel, in []gorgonia.Value, probs, out []T) {
+	var bias []T
+	if k.biased {
+		bias = slice[T](in[3])
+	}
+	kernels.AttentionBiased(k.s, slice[T](in[0]), slice[T](in[1]), slice[T](in[2]), bias, k.keyLen(), probs, out)
 }
 
 func (k *attnKernel) backward(in []gorgonia.Value, _, dout gorgonia.Value, g []*tensor.Dense) {
@@ -88,7 +115,11 @@ func attnBwd[T kernels.Float](s kernels.AttnShape, in []gorgonia.Value, dout gor
 	dq := orScratch[T](g[0], len(q))
 	dk := orScratch[T](g[1], len(kk))
 	dv := orScratch[T](g[2], len(v))
-	kernels.AttentionBackward(s, q, kk, v, probs, slice[T](dout), dq, dk, dv, ws)
+	var dbias []T
+	if len(g) > 3 {
+		dbias = orScratch[T](g[3], s.B*s.Lq*s.Lk)
+	}
+	kernels.AttentionBackwardBiased(s, q, kk, v, probs, slice[T](dout), dq, dk, dv, dbias, ws)
 }
 
 // TokenIDs holds token ids set at run time for an Embedding node.
@@ -140,5 +171,72 @@ func (k embedKernel) backward(_ []gorgonia.Value, _, dout gorgonia.Value, g []*t
 		kernels.EmbeddingBackward(k.v, k.d, k.ids.IDs, slice[float32](dout), slice[float32](g[0]))
 	} else {
 		kernels.EmbeddingBackward(k.v, k.d, k.ids.IDs, slice[float64](dout), slice[float64](g[0]))
+	}
+}
+
+// PlaceBias spreads per-token maps over an image's places for
+// AttentionBiased: maps [B, L, G·G] (token j's value at each cell of a
+// G×G grid) becomes [B, H·W, L], place (y, x) of an H×W feature map taking
+// its cell's value (nearest; H and W multiples of G).
+func (b *Builder) PlaceBias(maps *Node, h, w int) *Node {
+	ms := []int(maps.Shape())
+	g := int(math.Round(math.Sqrt(float64(ms[len(ms)-1]))))
+	if len(ms) != 3 || g*g != ms[2] || g == 0 || h%g != 0 || w%g != 0 {
+		panic(fmt.Sprintf("ops: PlaceBias of maps %v to %d×%d", ms, h, w))
+	}
+	return b.apply("PlaceBias", placeKernel{b: ms[0], l: ms[1], g: g, h: h, w: w}, []int{ms[0], h * w, ms[1]}, maps)
+}
+
+type placeKernel struct{ b, l, g, h, w int }
+
+// cell is the grid cell of place p of the H×W map.
+func (k placeKernel) cell(p int) int {
+	y, x := p/k.w, p%k.w
+	return (y*k.g/k.h)*k.g + x*k.g/k.w
+}
+
+func (k placeKernel) forward(in []gorgonia.Value, out *tensor.Dense) {
+	if isF32(out) {
+		placeFwd(k, slice[float32](in[0]), slice[float32](out))
+	} else {
+		placeFwd(k, slice[float64](in[0]), slice[float64](out))
+	}
+}
+
+func placeFwd[T kernels.Float](k placeKernel, maps, out []T) {
+	gg, hw := k.g*k.g, k.h*k.w
+	for bi := 0; bi < k.b; bi++ {
+		for p := 0; p < hw; p++ {
+			c := k.cell(p)
+			row := out[(bi*hw+p)*k.l:][:k.l]
+			for j := range row {
+				row[j] = maps[(bi*k.l+j)*gg+c]
+			}
+		}
+	}
+}
+
+func (k placeKernel) backward(_ []gorgonia.Value, _, dout gorgonia.Value, g []*tensor.Dense) {
+	if g[0] == nil {
+		return
+	}
+	if isF32(dout) {
+		placeBwd(k, slice[float32](dout), slice[float32](g[0]))
+	} else {
+		placeBwd(k, slice[float64](dout), slice[float64](g[0]))
+	}
+}
+
+func placeBwd[T kernels.Float](k placeKernel, dout, dmaps []T) {
+	gg, hw := k.g*k.g, k.h*k.w
+	clear(dmaps[:k.b*k.l*gg])
+	for bi := 0; bi < k.b; bi++ {
+		for p := 0; p < hw; p++ {
+			c := k.cell(p)
+			row := dout[(bi*hw+p)*k.l:][:k.l]
+			for j, v := range row {
+				dmaps[(bi*k.l+j)*gg+c] += v
+			}
+		}
 	}
 }

@@ -203,3 +203,45 @@ func TestRankOneEditValues(t *testing.T) {
 		}
 	}
 }
+
+// TestGradAttentionBiasedWithPlaceBias: image queries attending to padded
+// text keys with a per-token place bias spread from a 2×2 grid to 4×4;
+// every input's gradient, the maps' included, matches finite differences.
+func TestGradAttentionBiasedWithPlaceBias(t *testing.T) {
+	mask := &KeyLengths{L: []int{3, 2}}
+	gradCheck(t, 12, func(b *Builder, r *rand.Rand) *Node {
+		q := b.Param("q", randParam(r, 1, 2, 4, 4, 6), true)
+		k := b.Param("k", randParam(r, 1, 2, 3, 6), true)
+		v := b.Param("v", randParam(r, 1, 2, 3, 6), true)
+		maps := b.Param("maps", randParam(r, 2, 2, 3, 4), true)
+		return b.AttentionBiased(q, k, v, b.PlaceBias(maps, 4, 4), 2, false, mask)
+	})
+}
+
+// TestPlaceBiasValues: place (y, x) of a 4×4 map takes cell (y/2, x/2) of
+// its token's 2×2 map, laid out [B, H·W, L].
+func TestPlaceBiasValues(t *testing.T) {
+	b := NewBuilder(tensor.Float64)
+	maps := make([]float64, 1*2*4)
+	for i := range maps {
+		maps[i] = float64(i) // token 0: 0 1 2 3, token 1: 4 5 6 7
+	}
+	m := b.Param("maps", tensor.New(tensor.WithShape(1, 2, 4), tensor.WithBacking(maps)), false)
+	out := b.PlaceBias(m, 4, 4)
+	prog, err := b.Compile(nil, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prog.Close()
+	if err := prog.Run(); err != nil {
+		t.Fatal(err)
+	}
+	got := out.Value().Data().([]float64)
+	for p := 0; p < 16; p++ {
+		y, x := p/4, p%4
+		cell := (y/2)*2 + x/2
+		if got[p*2] != float64(cell) || got[p*2+1] != float64(4+cell) {
+			t.Fatalf("place (%d,%d): %v, %v; want %d, %d", y, x, got[p*2], got[p*2+1], cell, 4+cell)
+		}
+	}
+}
