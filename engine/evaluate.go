@@ -44,6 +44,11 @@ type BaseReport struct {
 	// RelationPriorSingle is the same measure for one object at a time:
 	// what a pair can be expected to reach.
 	RelationPriorSingle float64 `json:"relation_prior_single"`
+	// RelationShift and RelationShiftSingle are the same measures on
+	// sampled images: whether "a X on the left of a Y" draws X on the
+	// left and Y on the right (relationProbe).
+	RelationShift       float64 `json:"relation_shift"`
+	RelationShiftSingle float64 `json:"relation_shift_single"`
 }
 
 // The placement probe: each object "on the left", "on the right", "at the
@@ -173,34 +178,26 @@ func (b *Base) firstX0(net *model.Net, prompt string, x []float32, t int) ([]flo
 // that which one stands where shows in the colours of each half.
 var relationPairs = [][2]string{{"strawberry", "whale"}, {"cactus", "pumpkin"}, {"lemon", "eggplant"}, {"broccoli", "cherries"}}
 
-// relationPrior measures whether the prompt binds each object of a pair
+// relationScore measures whether the prompt binds each object of a pair
 // to its side: for "a X on the left of a Y" and "a Y on the left of a X"
-// (and "above" with the halves top and bottom), same noise, the model's
-// prediction of the clean image at timestep t; the difference of its two
-// halves' mean colours, first prompt minus second, projected on the
-// difference of the two objects' mean sprite colours and divided by twice
-// its square length. 1 would be each half taking its object's full
-// colour; 0 when swapping the objects changes nothing (a model that
-// places "an object on the left" but not which one).
-//
-// single is the same measure for one object at a time ("a X on the left"
-// against "a Y on the left", "at the top" for above): the most a pair can
-// be expected to reach, and whether the model's first prediction shows
-// objects' colours at all (0.09 for the step-21795 model, whose pairs
-// score 0.001).
-func (b *Base) relationPrior(t int) (pair, single float64, err error) {
+// (and "above" with the halves top and bottom), the same seeds, the
+// difference of each image's two halves' mean colours, first prompt minus
+// second, projected on the difference of the two objects' mean sprite
+// colours and divided by twice its square length. 1 would be each half
+// taking its object's full colour; 0 when swapping the objects changes
+// nothing (a model that places "an object on the left" but not which
+// one). single is the same for one object at a time ("a X on the left"
+// against "a Y on the left", "at the top" for above): what a pair can be
+// expected to reach, and whether the images show the objects' colours at
+// all. render gives an image ([S·S·C], −1..1) for a prompt and seed.
+func relationScore(S, C int, render func(prompt string, seed uint64) ([]float32, error)) (pair, single float64, err error) {
 	atlas, err := dataset.LoadAtlas()
-	if err != nil {
-		return 0, 0, err
-	}
-	S, C := b.Cfg.ImageSize, b.Cfg.InChannels
-	net, err := b.net(1, 0)
 	if err != nil {
 		return 0, 0, err
 	}
 	// halves is the mean colour of the first half minus the second's,
 	// split across x (vertical false) or y.
-	halves := func(x0 []float32, vertical bool) (d [3]float64) {
+	halves := func(img []float32, vertical bool) (d [3]float64) {
 		for y := 0; y < S; y++ {
 			for x := 0; x < S; x++ {
 				first := x < S/2
@@ -212,14 +209,12 @@ func (b *Base) relationPrior(t int) (pair, single float64, err error) {
 					sign = 1
 				}
 				for c := range d {
-					d[c] += sign * float64(x0[(y*S+x)*C+c]) / float64(S*S/2)
+					d[c] += sign * float64(img[(y*S+x)*C+c]) / float64(S*S/2)
 				}
 			}
 		}
 		return d
 	}
-	const noises = 3
-	x := make([]float32, S*S*C)
 	var n int
 	for _, objs := range relationPairs {
 		cx, cy, bg, err := pairColours(atlas, objs)
@@ -245,19 +240,15 @@ func (b *Base) relationPrior(t int) (pair, single float64, err error) {
 				}
 			}
 			xy, yx := prompts(objs[0], objs[1]), prompts(objs[1], objs[0])
-			for seed := uint64(0); seed < noises; seed++ {
-				rng := rand.New(rand.NewPCG(seed, 7))
-				for i := range x {
-					x[i] = float32(rng.NormFloat64())
-				}
+			for seed := uint64(0); seed < relationSeeds; seed++ {
 				var score [2]float64
 				for k := range score {
-					first, err := b.firstX0(net, xy[k], x, t)
+					first, err := render(xy[k], seed)
 					if err != nil {
 						return 0, 0, err
 					}
 					d1 := halves(first, vertical)
-					second, err := b.firstX0(net, yx[k], x, t)
+					second, err := render(yx[k], seed)
 					if err != nil {
 						return 0, 0, err
 					}
@@ -274,6 +265,49 @@ func (b *Base) relationPrior(t int) (pair, single float64, err error) {
 		}
 	}
 	return pair / float64(n), single / float64(n), nil
+}
+
+// relationSeeds is the seeds (noises) per relation probe prompt.
+const relationSeeds = 3
+
+// relationPrior is relationScore on the model's prediction of the clean
+// image at timestep t from pure noise (one noise per seed): 0.001 for the
+// step-21795 model, whose single objects score 0.08.
+func (b *Base) relationPrior(t int) (pair, single float64, err error) {
+	S, C := b.Cfg.ImageSize, b.Cfg.InChannels
+	net, err := b.net(1, 0)
+	if err != nil {
+		return 0, 0, err
+	}
+	x := make([]float32, S*S*C)
+	return relationScore(S, C, func(prompt string, seed uint64) ([]float32, error) {
+		rng := rand.New(rand.NewPCG(seed, 7))
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
+		}
+		return b.firstX0(net, prompt, x, t)
+	})
+}
+
+// relationProbe is relationScore on sampled images (25 guided steps).
+func (b *Base) relationProbe(ctx context.Context) (pair, single float64, err error) {
+	S, C := b.Cfg.ImageSize, b.Cfg.InChannels
+	return relationScore(S, C, func(prompt string, seed uint64) ([]float32, error) {
+		imgs, err := b.Generate(ctx, GenerateOptions{Prompt: prompt, N: 1, Seed: seed + 1, Steps: 25, Guidance: evalGuidance}, nil)
+		if err != nil {
+			return nil, fmt.Errorf("prompt %q: %w", prompt, err)
+		}
+		out := make([]float32, S*S*C)
+		for y := 0; y < S; y++ {
+			for x := 0; x < S; x++ {
+				px := imgs[0].NRGBAAt(x, y)
+				for c, v := range []uint8{px.R, px.G, px.B}[:C] {
+					out[(y*S+x)*C+c] = float32(v)/127.5 - 1
+				}
+			}
+		}
+		return out, nil
+	})
 }
 
 // withArticle puts "a" or "an" before a singular noun phrase.
@@ -435,7 +469,10 @@ func (b *Base) EvalBase(ctx context.Context, n int, progress func(done, total in
 		return rep, err
 	}
 	rep.PlacementPrior = (dx + dy) / 2
-	rep.RelationPrior, rep.RelationPriorSingle, err = b.relationPrior(b.Sched.T - 1)
+	if rep.RelationPrior, rep.RelationPriorSingle, err = b.relationPrior(b.Sched.T - 1); err != nil {
+		return rep, err
+	}
+	rep.RelationShift, rep.RelationShiftSingle, err = b.relationProbe(ctx)
 	return rep, err
 }
 

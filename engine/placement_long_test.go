@@ -3,6 +3,7 @@
 package engine
 
 import (
+	"context"
 	"math/rand/v2"
 	"testing"
 
@@ -52,7 +53,7 @@ func TestFullCaptionsLearnPlacement(t *testing.T) {
 // TestPairCaptionsBindObjects: in a small world (the relation probe's
 // eight objects, half the scenes pairs, plain backgrounds, the real
 // caption grammar), does the narrow UNet learn which object of a pair goes
-// where (relationPrior)? With the word maps alone it cannot ("a X on the
+// where (relationProbe)? With the word maps alone it cannot ("a X on the
 // left of a Y" and "a Y on the left of a X" pool the same maps); the
 // variants that read the encoder's order are the contextual word maps
 // (TextLayoutContext) and the attention place bias (TextPlaces).
@@ -85,15 +86,22 @@ func TestPairCaptionsBindObjects(t *testing.T) {
 			r.Render(sc, S, img)
 			return dataset.Caption(atlas, sc, rng)
 		}, func(b *Base, step int) {
-			pair, single, err := b.relationPrior(b.Sched.T - 1)
+			if step%500 != 0 {
+				return
+			}
+			pair, single, err := b.relationProbe(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			prior, _, err := b.relationPrior(b.Sched.T - 1)
 			if err != nil {
 				t.Fatal(err)
 			}
 			rel[v.name] = pair
-			t.Logf("%s, step %d: relation prior %.4f (single objects %.4f)", v.name, step, pair, single)
+			t.Logf("%s, step %d: relation shift %.4f (single objects %.4f), prior %.4f", v.name, step, pair, single, prior)
 		})
 	}
 	if rel["places"] < 0.02 || rel["places"] < 2*rel["words"] {
-		t.Errorf("after %d steps the relation prior is %.4f with the place bias, %.4f with word maps alone (want ≥ 0.02 and twice)", steps, rel["places"], rel["words"])
+		t.Errorf("after %d steps the relation shift is %.4f with the place bias, %.4f with word maps alone (want ≥ 0.02 and twice)", steps, rel["places"], rel["words"])
 	}
 }
