@@ -78,8 +78,8 @@ func TestPairCaptionsBindObjects(t *testing.T) {
 		edit func(c *model.Config)
 	}{
 		{"places", func(c *model.Config) { c.TextPlaces = true }},
-		{"context", func(c *model.Config) { c.TextLayoutContext = true }},
-		{"words", func(c *model.Config) {}},
+		{"context", func(c *model.Config) { c.TextLayoutContext, c.TextPlaces = true, false }},
+		{"words", func(c *model.Config) { c.TextPlaces = false }},
 	} {
 		trainSmallModel(t, steps, v.edit, func(rng *rand.Rand, img []float32, S, _ int) string {
 			sc := trainingScene(atlas, func() dataset.Scene { return atlas.RandomScene(rng, opt) })
