@@ -39,15 +39,6 @@ type Config struct {
 	// map is linear in its own weights, so it learns from the first step.
 	// The word maps start at zero, so a model gains this unchanged.
 	TextLayout bool `json:",omitempty"`
-	// TextLayoutContext (with TextLayout) adds to each token's word map
-	// one made from the token's encoding in context (a two-layer MLP of
-	// the text encoder's output, its last layer zero at the start): a
-	// word's own map says where "left" is, but not which object goes
-	// there. "a cat on the left of a car" and "a car on the left of a
-	// cat" pool the same word maps; the encoder sees the order (causal:
-	// "car" after "on the left of" knows it is the one on the right), so
-	// maps from its encodings can bind an object to its side.
-	TextLayoutContext bool `json:",omitempty"`
 	// TextPlaces (with TextLayout) biases every cross-attention's scores
 	// by where each token belongs: a two-layer MLP of the token's
 	// encoding gives a map over the lowest level's grid (zero at the
@@ -100,12 +91,12 @@ func Tiny() Config {
 }
 
 // TextLayout's sizes: LayoutDim values per place of the lowest level's
-// grid, LayoutContextHidden units in TextLayoutContext's MLP; its weights
-// live under TextLayoutScope.
+// grid, PlacesHidden units in TextPlaces' MLP; their weights live under
+// TextLayoutScope.
 const (
-	LayoutDim           = 32
-	LayoutContextHidden = 256
-	TextLayoutScope     = "unet.mid.text_layout"
+	LayoutDim       = 32
+	PlacesHidden    = 256
+	TextLayoutScope = "unet.mid.text_layout"
 )
 
 // Gainable reports whether weight name is one of the additions that start

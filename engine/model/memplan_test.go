@@ -256,15 +256,13 @@ func TestGainedTextLayoutChangesNothing(t *testing.T) {
 }
 
 // TestGainedTextLayoutAdditionsChangeNothing: a model with the text layout
-// path given the contextual word maps or the attention place bias (each
-// with its second layer zero) computes exactly what it computed before;
+// path given the attention place bias (TextPlaces, its second layer zero) computes exactly what it computed before;
 // once that layer is non-zero the output moves.
 func TestGainedTextLayoutAdditionsChangeNothing(t *testing.T) {
 	for _, tc := range []struct {
 		scope string
 		add   func(c *Config)
 	}{
-		{"context", func(c *Config) { c.TextLayoutContext = true }},
 		{"places", func(c *Config) { c.TextPlaces = true }},
 	} {
 		t.Run(tc.scope, func(t *testing.T) {

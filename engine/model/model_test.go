@@ -64,7 +64,6 @@ func TestGradWholeTinyUNet(t *testing.T) {
 		c.Unshuffle = unshuffle
 		c.PosEmb = unshuffle // the position embeddings and the text layout path are checked in the second pass
 		c.TextLayout = unshuffle
-		c.TextLayoutContext = unshuffle
 		c.TextPlaces = unshuffle
 		w := nn.NewWeights(tensor.Float64, 1)
 		n, err := Build(w, c, NetOptions{Batch: 2, Train: true})

@@ -102,14 +102,9 @@ func Build(w *nn.Weights, c Config, opt NetOptions) (n *Net, err error) {
 		d := grid * grid * LayoutDim
 		ls := root.Sub(TextLayoutScope)
 		rows := g.B.Embedding(ls.Param("words", []int{c.Vocab, d}, nn.Zeros), n.ids, B, c.MaxLen)
-		if c.TextLayoutContext {
-			cs := ls.Sub("context")
-			h := g.B.GELU(cs.Sub("fc1").Linear(n.enc, LayoutContextHidden, true))
-			rows = g.B.Add(rows, cs.Sub("fc2").LinearZero(h, d))
-		}
 		if c.TextPlaces {
 			ps := ls.Sub("places")
-			h := g.B.GELU(ps.Sub("fc1").Linear(n.enc, LayoutContextHidden, true))
+			h := g.B.GELU(ps.Sub("fc1").Linear(n.enc, PlacesHidden, true))
 			maps := ps.Sub("fc2").LinearZero(h, grid*grid) // [B, L, G·G]
 			spread := map[[2]int]*nn.Node{}
 			g.PlaceBias = func(h, w int) *nn.Node {
