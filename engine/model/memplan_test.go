@@ -2,6 +2,7 @@ package model
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -245,12 +246,7 @@ func TestGainedTextLayoutChangesNothing(t *testing.T) {
 	for i, d := 0, words.Data().([]float32); i < len(d); i++ {
 		d[i] = float32(i%7) * 0.1
 	}
-	changed := runTiny(t, n)
-	same := true
-	for i := range a {
-		same = same && a[i] == changed[i]
-	}
-	if same {
+	if slices.Equal(a, runTiny(t, n)) {
 		t.Error("non-zero word maps leave the output unchanged: the layout path is not connected")
 	}
 }
@@ -284,12 +280,7 @@ func TestGainedTextLayoutAdditionsChangeNothing(t *testing.T) {
 			for i, d := 0, fc2.Data().([]float32); i < len(d); i++ {
 				d[i] = float32(i%5-2) * 0.05
 			}
-			changed := runTiny(t, n)
-			same := true
-			for i := range a {
-				same = same && a[i] == changed[i]
-			}
-			if same {
+			if slices.Equal(a, runTiny(t, n)) {
 				t.Error("a non-zero second layer leaves the output unchanged: the path is not connected")
 			}
 		})
