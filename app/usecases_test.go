@@ -51,8 +51,9 @@ func TestValidateRequests(t *testing.T) {
 }
 
 // TestBenchModels: bench -config base trains the architecture of the
-// embedded base model (which may predate position embeddings and the text
-// layout map, zero-starting additions); unknown names are usage errors.
+// embedded base model (which may predate position embeddings, the text
+// layout map and the place bias, zero-starting additions); unknown names
+// are usage errors.
 func TestBenchModels(t *testing.T) {
 	b, err := engine.DefaultBase()
 	if err != nil {
@@ -63,7 +64,7 @@ func TestBenchModels(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := b.Cfg
-	want.PosEmb, want.TextLayout = c.PosEmb, c.TextLayout
+	want.PosEmb, want.TextLayout, want.TextPlaces = c.PosEmb, c.TextLayout, c.TextPlaces
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("bench's base config\n%+v\nis not the embedded model's\n%+v", c, b.Cfg)
 	}
