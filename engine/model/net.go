@@ -202,15 +202,7 @@ func (n *Net) fill(name string, src []float32) {
 }
 
 func (n *Net) fillRaw(name string, src []float32) {
-	t := n.g.B.InputValue(name)
-	switch d := t.Data().(type) {
-	case []float32:
-		copy(d, src)
-	case []float64:
-		for i, v := range src {
-			d[i] = float64(v)
-		}
-	}
+	nn.CopyFloat32(n.g.B.InputValue(name), src)
 }
 
 // Run computes the outputs (and, when training, the loss and gradients).

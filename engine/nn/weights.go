@@ -158,15 +158,20 @@ func (w *Weights) LoadPrefixed(tensors []safetensors.Tensor, prefix string) (map
 		if len(v) != dst.Shape().TotalSize() {
 			return nil, fmt.Errorf("weight %s has %d values, this model's %d", name, len(v), dst.Shape().TotalSize())
 		}
-		switch d := dst.Data().(type) {
-		case []float32:
-			copy(d, v)
-		case []float64:
-			for i, x := range v {
-				d[i] = float64(x)
-			}
-		}
+		CopyFloat32(dst, v)
 		loaded[name] = true
 	}
 	return loaded, nil
+}
+
+// CopyFloat32 copies src into t's data, float32 or float64 (converted).
+func CopyFloat32(t tensor.Tensor, src []float32) {
+	switch d := t.Data().(type) {
+	case []float32:
+		copy(d, src)
+	case []float64:
+		for i, v := range src {
+			d[i] = float64(v)
+		}
+	}
 }
