@@ -33,7 +33,7 @@ type command struct {
 var commands = map[string]command{
 	"generate": {
 		summary: "generate images from a prompt",
-		usage:   "generate -prompt TEXT [-concept FILE]... [-gate NAME=BETA]... [-seed N] [-n N] [-steps N] [-guidance F] [-from PNG] -out DIR",
+		usage:   "generate -prompt TEXT [-concept FILE]... [-gate NAME=BETA]... [-seed N] [-n N] [-steps N] [-guidance F] [-layout F] [-from PNG] -out DIR",
 		setup: func(fs *flag.FlagSet, a *app.App) func(context.Context, []string) error {
 			var req app.GenerateRequest
 			var concepts, gates listFlag
@@ -44,6 +44,7 @@ var commands = map[string]command{
 			fs.IntVar(&req.N, "n", 4, "number of images")
 			fs.IntVar(&req.Steps, "steps", 25, "sampler steps")
 			fs.Float64Var(&req.Guidance, "guidance", 4, "classifier-free guidance scale")
+			fs.Float64Var(&req.Layout, "layout", app.DefaultLayout, "layout guidance for prompts relating two things (\"a cat on the left of a car\"): how strongly each goes to its side (0: none)")
 			fs.StringVar(&req.OutDir, "out", "", "output `dir` for the PNGs")
 			fs.StringVar(&req.ModelPath, "model", "", "base model `file` (default: the embedded one)")
 			fs.StringVar(&req.From, "from", "", "start from the settings stored in an exported `PNG`")
@@ -56,6 +57,7 @@ var commands = map[string]command{
 					req.SeedSet = req.SeedSet || f.Name == "seed"
 					req.StepsSet = req.StepsSet || f.Name == "steps"
 					req.GuidanceSet = req.GuidanceSet || f.Name == "guidance"
+					req.LayoutSet = req.LayoutSet || f.Name == "layout"
 				})
 				return a.Generate(ctx, req, a.Progress("generate"))
 			}
@@ -94,6 +96,7 @@ var commands = map[string]command{
 			fs.Float64Var(&req.Beta, "beta", 0, "Perfusion gate for the generated images (0: the concept's own)")
 			fs.StringVar(&req.ModelPath, "model", "", "base model `file` (default: the embedded one)")
 			fs.IntVar(&req.SampleSteps, "sample-steps", 25, "sampler steps per evaluation image")
+			fs.Float64Var(&req.Layout, "layout", app.DefaultLayout, "layout guidance strength for prompts relating two things (0: none)")
 			fs.BoolVar(&req.Pareto, "pareto", false, "sweep the Perfusion concept's gate β over 0.4-0.8 and plot identity against prompt fidelity to -out (PNG; the numbers go next to it as .json)")
 			fs.BoolVar(&req.Compare, "compare", false, "train every method on every example concept into -out DIR and write results.json, table.md and pareto-NAME.png there (resumable: run it again to continue)")
 			fs.StringVar(&req.Out, "out", "", "-pareto: the plot `file` (.png); -compare: the run's `dir`")

@@ -28,13 +28,16 @@ import (
 
 // GenerateRequest asks for images from a prompt.
 type GenerateRequest struct {
-	Prompt    string
-	Concepts  []string // concept files to load
-	Gates     []string // NAME=BETA, per concept
-	Seed      int64
-	N         int
-	Steps     int
-	Guidance  float64
+	Prompt   string
+	Concepts []string // concept files to load
+	Gates    []string // NAME=BETA, per concept
+	Seed     int64
+	N        int
+	Steps    int
+	Guidance float64
+	// Layout is the layout guidance for prompts that relate two things
+	// (engine.GenerateOptions.Layout; DefaultLayout unless asked).
+	Layout    float64
 	OutDir    string
 	ModelPath string // "" for the embedded base model
 	From      string // an exported PNG whose settings to start from
@@ -49,7 +52,7 @@ type GenerateRequest struct {
 	Attention bool
 	// Which of Seed, Steps, Guidance were given explicitly (they then win
 	// over From's).
-	SeedSet, StepsSet, GuidanceSet bool
+	SeedSet, StepsSet, GuidanceSet, LayoutSet bool
 }
 
 // Methods lists the personalization methods, in the order the UI shows them.
@@ -88,6 +91,10 @@ type EvalRequest struct {
 	ModelPath string
 	// SampleSteps are the sampler's steps per evaluation image (0: 25).
 	SampleSteps int
+	// Layout is the layout guidance of two-object prompts
+	// (engine.GenerateOptions.Layout; the command line's default is
+	// engine.DefaultLayout).
+	Layout float64
 
 	// Pareto sweeps the concept's gate over engine.ParetoBetas and writes
 	// the plot to Out (PNG) and the numbers next to it (.json).
@@ -163,6 +170,8 @@ func (r GenerateRequest) Validate() error {
 		return usageError("-steps must be from 1 to 1000, not %d", r.Steps)
 	case r.Guidance < 0 || r.Guidance > 50:
 		return usageError("-guidance must be from 0 to 50, not %g", r.Guidance)
+	case r.Layout < 0 || r.Layout > 20:
+		return usageError("-layout must be from 0 to 20, not %g", r.Layout)
 	}
 	for _, g := range r.Gates {
 		if _, _, err := ParseGate(g); err != nil {
@@ -222,14 +231,14 @@ func (a *App) Generate(ctx context.Context, req GenerateRequest, progress Progre
 	if req.Attention {
 		maps = &engine.AttentionMaps{}
 	}
-	imgs, err := base.GenerateWith(ctx, engine.GenerateOptions{Prompt: req.Prompt, N: req.N, Seed: uint64(req.Seed), Steps: req.Steps, Guidance: req.Guidance, ExactPerfusion: req.ExactPerfusion, GlobalLocking: req.GlobalLocking, Attention: maps}, uses,
+	imgs, err := base.GenerateWith(ctx, engine.GenerateOptions{Prompt: req.Prompt, N: req.N, Seed: uint64(req.Seed), Steps: req.Steps, Guidance: req.Guidance, Layout: req.Layout, ExactPerfusion: req.ExactPerfusion, GlobalLocking: req.GlobalLocking, Attention: maps}, uses,
 		func(step, total int) {
 			progress.report(Progress{Stage: "sampling", Step: step, Total: total, Elapsed: time.Since(start)})
 		})
 	if err != nil {
 		return err
 	}
-	settings := store.GenerationSettings{Prompt: req.Prompt, Seed: req.Seed, Steps: req.Steps, Guidance: req.Guidance,
+	settings := store.GenerationSettings{Prompt: req.Prompt, Seed: req.Seed, Steps: req.Steps, Guidance: req.Guidance, Layout: req.Layout,
 		Sampler: "ddim", BaseID: base.ID(), AppVersion: Version}
 	for i, u := range uses {
 		settings.Concepts = append(settings.Concepts, store.ConceptUse{Name: u.Concept.Name, SHA256: hashes[i], Beta: u.Beta, Tau: u.Tau})
@@ -348,6 +357,9 @@ func (a *App) fromPNG(req GenerateRequest) (GenerateRequest, error) {
 	}
 	if !req.GuidanceSet {
 		req.Guidance = st.Guidance
+	}
+	if !req.LayoutSet {
+		req.Layout = st.Layout
 	}
 	if len(req.Concepts) == 0 {
 		for _, c := range st.Concepts {
@@ -577,7 +589,7 @@ func (a *App) Eval(ctx context.Context, req EvalRequest, progress ProgressFunc) 
 		if n == 0 {
 			n = 200
 		}
-		if report, err = base.EvalBase(ctx, n, prog); err != nil {
+		if report, err = base.EvalBase(ctx, n, req.Layout, prog); err != nil {
 			return err
 		}
 	} else {
@@ -783,3 +795,7 @@ func (a *App) Concepts(ctx context.Context, args []string) error {
 	}
 	return nil
 }
+
+// DefaultLayout is the layout guidance of generation and evaluation
+// unless a request says otherwise.
+const DefaultLayout = engine.DefaultLayout

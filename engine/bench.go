@@ -136,11 +136,11 @@ func benchSample(ctx context.Context, c model.Config) (float64, error) {
 	}
 	opt := GenerateOptions{Prompt: "a cat", N: 4, Steps: 25, Guidance: 5, Seed: 1, Sampler: diffusion.DDIM}
 	// The first call builds the nets; time the second.
-	if _, err := b.sample(ctx, GenerateOptions{Prompt: "a", N: 4, Steps: 1, Guidance: 5, Seed: 1}, encode, b.net, nil, nil); err != nil {
+	if _, err := b.sample(ctx, GenerateOptions{Prompt: "a", N: 4, Steps: 1, Guidance: 5, Seed: 1}, encode, b.netWith, nil, nil); err != nil {
 		return 0, err
 	}
 	start := time.Now()
-	if _, err := b.sample(ctx, opt, encode, b.net, nil, nil); err != nil {
+	if _, err := b.sample(ctx, opt, encode, b.netWith, nil, nil); err != nil {
 		return 0, err
 	}
 	return time.Since(start).Seconds(), nil

@@ -21,18 +21,18 @@ type ConceptUse struct {
 
 // generate samples with the session's weights, overrides and tokenizer.
 func (s *session) generate(ctx context.Context, opt GenerateOptions, progress func(step, total int)) ([]*image.NRGBA, error) {
-	nets := map[[2]int]*model.Net{}
+	nets := map[netKey]*model.Net{}
 	defer func() {
 		for _, n := range nets {
 			n.Close()
 		}
 	}()
-	netFor := func(batch, replica int) (*model.Net, error) {
-		key := [2]int{batch, replica}
+	netFor := func(batch, replica int, guide bool) (*model.Net, error) {
+		key := netKey{batch, replica, guide}
 		if n, ok := nets[key]; ok {
 			return n, nil
 		}
-		n, err := model.Build(s.w, s.b.Cfg, model.NetOptions{Batch: batch, KV: s.kv, Linear: s.linear, KeyText: s.keyMap != nil})
+		n, err := model.Build(s.w, s.b.Cfg, model.NetOptions{Batch: batch, KV: s.kv, Linear: s.linear, KeyText: s.keyMap != nil, PlaceGuide: guide})
 		if err == nil {
 			nets[key] = n
 		}

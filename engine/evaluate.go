@@ -18,13 +18,16 @@ import (
 // BaseReport is the base model's quality on prompts whose (object,
 // background) combinations never appear in training (HeldOut).
 type BaseReport struct {
-	Prompts          int     `json:"prompts"`
-	BackgroundRight  float64 `json:"background_right"`
-	PositionRight    float64 `json:"position_right"`
-	SizeRight        float64 `json:"size_right"`
-	IdentityTop1     float64 `json:"identity_top1"`
-	BothObjects      float64 `json:"both_objects_present"`
-	AttributesRight  float64 `json:"attributes_right"`
+	Prompts         int     `json:"prompts"`
+	BackgroundRight float64 `json:"background_right"`
+	PositionRight   float64 `json:"position_right"`
+	SizeRight       float64 `json:"size_right"`
+	IdentityTop1    float64 `json:"identity_top1"`
+	BothObjects     float64 `json:"both_objects_present"`
+	AttributesRight float64 `json:"attributes_right"`
+	// RelationRight is the share of two-object prompts whose objects
+	// stand as the relation says (from the foreground masks' halves).
+	RelationRight    float64 `json:"relation_right"`
 	SingleObjectRuns int     `json:"single_object_prompts"`
 	TwoObjectRuns    int     `json:"two_object_prompts"`
 	// PlacementShift is how far objects move when only the position word
@@ -49,6 +52,9 @@ type BaseReport struct {
 	// left and Y on the right (relationProbe).
 	RelationShift       float64 `json:"relation_shift"`
 	RelationShiftSingle float64 `json:"relation_shift_single"`
+	// Layout is the layout guidance the images were generated with
+	// (GenerateOptions.Layout; 0: none). The priors never use it.
+	Layout float64 `json:"layout"`
 }
 
 // The placement probe: each object "on the left", "on the right", "at the
@@ -290,10 +296,10 @@ func (b *Base) relationPrior(t int) (pair, single float64, err error) {
 }
 
 // relationProbe is relationScore on sampled images (25 guided steps).
-func (b *Base) relationProbe(ctx context.Context) (pair, single float64, err error) {
+func (b *Base) relationProbe(ctx context.Context, layout float64) (pair, single float64, err error) {
 	S, C := b.Cfg.ImageSize, b.Cfg.InChannels
 	return relationScore(S, C, func(prompt string, seed uint64) ([]float32, error) {
-		imgs, err := b.Generate(ctx, GenerateOptions{Prompt: prompt, N: 1, Seed: seed + 1, Steps: 25, Guidance: evalGuidance}, nil)
+		imgs, err := b.Generate(ctx, GenerateOptions{Prompt: prompt, N: 1, Seed: seed + 1, Steps: 25, Guidance: evalGuidance, Layout: layout}, nil)
 		if err != nil {
 			return nil, fmt.Errorf("prompt %q: %w", prompt, err)
 		}
@@ -406,8 +412,9 @@ func EvalBasePrompts(a *dataset.Atlas, n int) ([]string, []eval.Prompt) {
 }
 
 // EvalBase generates one image per evaluation prompt (seed = its index) and
-// scores it with the attribute checks and the oracle.
-func (b *Base) EvalBase(ctx context.Context, n int, progress func(done, total int)) (BaseReport, error) {
+// scores it with the attribute checks and the oracle, with layout guidance
+// of the given strength (GenerateOptions.Layout) on two-object prompts.
+func (b *Base) EvalBase(ctx context.Context, n int, layout float64, progress func(done, total int)) (BaseReport, error) {
 	atlas, err := dataset.LoadAtlas()
 	if err != nil {
 		return BaseReport{}, err
@@ -418,13 +425,13 @@ func (b *Base) EvalBase(ctx context.Context, n int, progress func(done, total in
 	}
 	defer oracle.Close()
 	texts, prompts := EvalBasePrompts(atlas, n)
-	var bg, pos, size, id, both, attrs ratio
-	rep := BaseReport{Prompts: len(texts)}
+	var bg, pos, size, id, both, rel, attrs ratio
+	rep := BaseReport{Prompts: len(texts), Layout: layout}
 	for i, text := range texts {
 		if progress != nil {
 			progress(i, len(texts)+len(placementObjects)*len(placementPositions))
 		}
-		imgs, err := b.Generate(ctx, GenerateOptions{Prompt: text, N: 1, Seed: uint64(i), Steps: 25, Guidance: 4}, nil)
+		imgs, err := b.Generate(ctx, GenerateOptions{Prompt: text, N: 1, Seed: uint64(i), Steps: 25, Guidance: 4, Layout: layout}, nil)
 		if err != nil {
 			return rep, fmt.Errorf("prompt %q: %w", text, err)
 		}
@@ -441,6 +448,8 @@ func (b *Base) EvalBase(ctx context.Context, n int, progress func(done, total in
 				size.add(c.OK)
 			case "object 2":
 				both.add(c.OK)
+			case "relation":
+				rel.add(c.OK)
 			}
 		}
 		if len(p.Objects) == 1 {
@@ -456,6 +465,7 @@ func (b *Base) EvalBase(ctx context.Context, n int, progress func(done, total in
 	}
 	rep.BackgroundRight, rep.PositionRight, rep.SizeRight = bg.value(), pos.value(), size.value()
 	rep.IdentityTop1, rep.BothObjects, rep.AttributesRight = id.value(), both.value(), attrs.value()
+	rep.RelationRight = rel.value()
 	rep.PlacementShift, err = b.placementProbe(ctx, func(done, total int) {
 		if progress != nil {
 			progress(len(texts)+done, len(texts)+total)
@@ -472,7 +482,7 @@ func (b *Base) EvalBase(ctx context.Context, n int, progress func(done, total in
 	if rep.RelationPrior, rep.RelationPriorSingle, err = b.relationPrior(b.Sched.T - 1); err != nil {
 		return rep, err
 	}
-	rep.RelationShift, rep.RelationShiftSingle, err = b.relationProbe(ctx)
+	rep.RelationShift, rep.RelationShiftSingle, err = b.relationProbe(ctx, layout)
 	return rep, err
 }
 

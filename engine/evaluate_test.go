@@ -52,11 +52,11 @@ func TestEvalRunsOnATinyModel(t *testing.T) {
 		t.Skip("generates 30 images")
 	}
 	b := tinyBase(t)
-	r1, err := b.EvalBase(context.Background(), 6, nil)
+	r1, err := b.EvalBase(context.Background(), 6, 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r2, _ := b.EvalBase(context.Background(), 6, nil)
+	r2, _ := b.EvalBase(context.Background(), 6, 0, nil)
 	if r1 != r2 || r1.Prompts != 6 || r1.BackgroundRight < 0 || r1.BackgroundRight > 1 || r1.PlacementShift < -1 || r1.PlacementShift > 1 {
 		t.Fatalf("reports %+v and %+v", r1, r2)
 	}

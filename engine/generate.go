@@ -44,6 +44,11 @@ type GenerateOptions struct {
 	// GlobalLocking takes Perfusion's keys from the whole prompt with each
 	// concept word replaced by its class word (local locking otherwise).
 	GlobalLocking bool
+	// Layout is the layout guidance's strength: for a prompt relating two
+	// things ("a cat on the left of a car"), the value added to (and taken
+	// from) each thing's attention scores in its half of the image (and
+	// the other half); 0: none. See layout.go.
+	Layout float64
 	// Attention, when set, receives where each word of the prompt was
 	// attended to in each image.
 	Attention *AttentionMaps
@@ -62,13 +67,19 @@ type AttentionMaps struct {
 // sampler holds compiled forward nets per (batch, replica).
 type sampler struct {
 	mu   sync.Mutex
-	nets map[[2]int]*model.Net
+	nets map[netKey]*model.Net
+}
+
+// netKey names a compiled sampling net.
+type netKey struct {
+	batch, replica int
+	guide           bool
 }
 
 var samplers sync.Map // *Base → *sampler
 
 func (b *Base) sampler() *sampler {
-	v, _ := samplers.LoadOrStore(b, &sampler{nets: map[[2]int]*model.Net{}})
+	v, _ := samplers.LoadOrStore(b, &sampler{nets: map[netKey]*model.Net{}})
 	return v.(*sampler)
 }
 
@@ -87,12 +98,17 @@ func (b *Base) closeNets() {
 }
 
 func (b *Base) net(batch, replica int) (*model.Net, error) {
+	return b.netWith(batch, replica, false)
+}
+
+// netWith is net, with a place-guide input when guide is set.
+func (b *Base) netWith(batch, replica int, guide bool) (*model.Net, error) {
 	s := b.sampler()
-	key := [2]int{batch, replica}
+	key := netKey{batch, replica, guide}
 	if n, ok := s.nets[key]; ok {
 		return n, nil
 	}
-	n, err := model.Build(b.W, b.Cfg, model.NetOptions{Batch: batch})
+	n, err := model.Build(b.W, b.Cfg, model.NetOptions{Batch: batch, PlaceGuide: guide})
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +148,7 @@ func (b *Base) Generate(ctx context.Context, opt GenerateOptions, progress func(
 	s := b.sampler()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return b.sample(ctx, opt, b.Encode, b.net, nil, progress)
+	return b.sample(ctx, opt, b.Encode, b.netWith, nil, progress)
 }
 
 // sample runs the sampler with a prompt encoder and a net factory (the
@@ -140,7 +156,7 @@ func (b *Base) Generate(ctx context.Context, opt GenerateOptions, progress func(
 // halves of classifier-free guidance) is split over one net per core, each
 // with single-threaded BLAS, run side by side: faster on few cores than
 // one net whose BLAS calls share the cores (see replicas.go).
-func (b *Base) sample(ctx context.Context, opt GenerateOptions, encode func(string) ([]int, int, error), netFor func(batch, replica int) (*model.Net, error), keyIDs func([]int) []int, progress func(step, total int)) ([]*image.NRGBA, error) {
+func (b *Base) sample(ctx context.Context, opt GenerateOptions, encode func(string) ([]int, int, error), netFor func(batch, replica int, guide bool) (*model.Net, error), keyIDs func([]int) []int, progress func(step, total int)) ([]*image.NRGBA, error) {
 	if opt.N < 1 {
 		opt.N = 1
 	}
@@ -154,11 +170,14 @@ func (b *Base) sample(ctx context.Context, opt GenerateOptions, encode func(stri
 	if guided {
 		batch = 2 * opt.N
 	}
+	L := b.Cfg.MaxLen
+	G := b.Cfg.GuideGrid()
+	guide := placeGuide(dataset.Words(opt.Prompt), L, G, float32(opt.Layout))
 	k := replicaCount(batch, 0)
 	per := batch / k
 	nets := make([]*model.Net, k)
 	for i := range nets {
-		if nets[i], err = netFor(per, i); err != nil {
+		if nets[i], err = netFor(per, i, guide != nil); err != nil {
 			return nil, err
 		}
 	}
@@ -166,7 +185,6 @@ func (b *Base) sample(ctx context.Context, opt GenerateOptions, encode func(stri
 		kernels.BeginReplicas()
 		defer kernels.EndReplicas()
 	}
-	L := b.Cfg.MaxLen
 	allIDs := make([]int, 0, batch*L)
 	lengths := make([]int, 0, batch)
 	if guided {
@@ -178,6 +196,13 @@ func (b *Base) sample(ctx context.Context, opt GenerateOptions, encode func(stri
 	for i := 0; i < opt.N; i++ {
 		allIDs = append(allIDs, ids...)
 		lengths = append(lengths, length)
+	}
+	var guides []float32 // [batch, L, G·G]: the conditional rows guided
+	if guide != nil {
+		guides = make([]float32, batch*L*G*G)
+		for i := batch - opt.N; i < batch; i++ {
+			copy(guides[i*L*G*G:], guide)
+		}
 	}
 	var keys []int
 	if keyIDs != nil {
@@ -211,6 +236,9 @@ func (b *Base) sample(ctx context.Context, opt GenerateOptions, encode func(stri
 				err := net.Set(x[lo*img:hi*img], tf[lo:hi], allIDs[lo*L:hi*L], lengths[lo:hi], nil, nil)
 				if err == nil && keys != nil {
 					err = net.SetKeyIDs(keys[lo*L : hi*L])
+				}
+				if err == nil && guides != nil {
+					err = net.SetPlaceGuide(guides[lo*L*G*G : hi*L*G*G])
 				}
 				if err == nil {
 					err = net.Run()

@@ -22,6 +22,7 @@ type GenerationSettings struct {
 	Index      int // which image of the batch made with Seed
 	Steps      int
 	Guidance   float64
+	Layout     float64 // layout guidance (0: none, as in images from before it existed)
 	Sampler    string
 	Concepts   []ConceptUse // the concepts of the prompt, with their gates
 	BaseID     string
@@ -44,6 +45,7 @@ const (
 	keyIndex      = "index"
 	keySteps      = "steps"
 	keyGuidance   = "guidance"
+	keyLayout     = "layout"
 	keySampler    = "sampler"
 	keyConcepts   = "concepts"
 	keyBaseModel  = "base_model"
@@ -51,12 +53,14 @@ const (
 )
 
 // Meta returns the settings as PNG metadata for EncodePNG: prompt, seed,
-// index, steps, guidance, sampler, base_model and app_version as text, and
+// index, steps, guidance, layout, sampler, base_model and app_version as
+// text, and
 // the concepts as a JSON array (omitted when there are none).
 func (s GenerationSettings) Meta() map[string]string {
 	m := map[string]string{
 		keyPrompt: s.Prompt, keySeed: strconv.FormatInt(s.Seed, 10), keyIndex: strconv.Itoa(s.Index),
 		keySteps: strconv.Itoa(s.Steps), keyGuidance: strconv.FormatFloat(s.Guidance, 'g', -1, 64),
+		keyLayout:  strconv.FormatFloat(s.Layout, 'g', -1, 64),
 		keySampler: s.Sampler, keyBaseModel: s.BaseID, keyAppVersion: s.AppVersion,
 	}
 	if len(s.Concepts) > 0 {
@@ -101,12 +105,17 @@ func ReadSettings(pngBytes []byte) (GenerationSettings, error) {
 			*f.dst = n
 		}
 	}
-	if v, ok := meta[keyGuidance]; ok {
-		g, err := strconv.ParseFloat(v, 64)
-		if err != nil || math.IsNaN(g) || math.IsInf(g, 0) {
-			return s, badSetting("guidance", v)
+	for _, f := range []struct {
+		key string
+		dst *float64
+	}{{keyGuidance, &s.Guidance}, {keyLayout, &s.Layout}} {
+		if v, ok := meta[f.key]; ok {
+			g, err := strconv.ParseFloat(v, 64)
+			if err != nil || math.IsNaN(g) || math.IsInf(g, 0) {
+				return s, badSetting(f.key, v)
+			}
+			*f.dst = g
 		}
-		s.Guidance = g
 	}
 	if v, ok := meta[keyConcepts]; ok {
 		if err := json.Unmarshal([]byte(v), &s.Concepts); err != nil {

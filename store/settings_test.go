@@ -14,7 +14,7 @@ import (
 func sampleSettings() GenerationSettings {
 	return GenerationSettings{
 		Prompt: "a teddy* sailing in a teapot* — on a blue background 🌊", Seed: -42, Index: 3, Steps: 30,
-		Guidance: 7.5, Sampler: "ddim", BaseID: testBase, AppVersion: "0.3.0",
+		Guidance: 7.5, Layout: 5, Sampler: "ddim", BaseID: testBase, AppVersion: "0.3.0",
 		Concepts: []ConceptUse{
 			{Name: "teddy", SHA256: strings.Repeat("ab", 32), Beta: 0.7, Tau: 0.15},
 			{Name: "teapot", Beta: 0.6},
@@ -41,7 +41,8 @@ func TestSettingsRoundTripThroughPNG(t *testing.T) {
 }
 
 func TestReadSettingsOfAppGeneratedKeys(t *testing.T) {
-	// The keys app.Generate writes today, without concepts.
+	// The keys app.Generate wrote before layout guidance, without
+	// concepts: no layout key reads as none (0), as those images were made.
 	meta := map[string]string{"prompt": "a dog", "seed": "7", "index": "0", "steps": "20", "guidance": "3",
 		"sampler": "ddim", "base_model": "b1", "app_version": "dev"}
 	var buf bytes.Buffer
@@ -60,6 +61,7 @@ func TestReadSettingsRefusesBadValues(t *testing.T) {
 		"seed":            func(m map[string]string) { m["seed"] = "forty-two" },
 		"steps negative":  func(m map[string]string) { m["steps"] = "-1" },
 		"guidance NaN":    func(m map[string]string) { m["guidance"] = "NaN" },
+		"layout":          func(m map[string]string) { m["layout"] = "strong" },
 		"concepts json":   func(m map[string]string) { m["concepts"] = "[{" },
 		"concept name":    func(m map[string]string) { m["concepts"] = `[{"name":"../x","beta":0.5}]` },
 		"concept hash":    func(m map[string]string) { m["concepts"] = `[{"name":"x","sha256":"zz","beta":0.5}]` },

@@ -89,7 +89,7 @@ func (b *studioBackend) GenerateImages(ctx context.Context, spec GenerateSpec, p
 		return nil, err
 	}
 	req := app.GenerateRequest{Prompt: spec.Prompt, Gates: spec.Gates, Seed: spec.Seed, N: spec.N,
-		Steps: spec.Steps, Guidance: spec.Guidance, OutDir: dir, GlobalLocking: spec.GlobalLocking, Attention: !spec.Preview}
+		Steps: spec.Steps, Guidance: spec.Guidance, Layout: spec.Layout, OutDir: dir, GlobalLocking: spec.GlobalLocking, Attention: !spec.Preview}
 	if len(spec.Concepts) > 0 {
 		entries, err := b.s.ListConcepts()
 		if err != nil {
@@ -242,7 +242,7 @@ func (b *appBackend) ImageSettings(path string) (GenerateSpec, error) {
 	if err != nil {
 		return GenerateSpec{}, err
 	}
-	spec := GenerateSpec{Prompt: req.Prompt, Gates: req.Gates, Seed: req.Seed, Steps: req.Steps, Guidance: req.Guidance, N: 1}
+	spec := GenerateSpec{Prompt: req.Prompt, Gates: req.Gates, Seed: req.Seed, Steps: req.Steps, Guidance: req.Guidance, Layout: req.Layout, N: 1}
 	for _, c := range req.Concepts {
 		spec.Concepts = append(spec.Concepts, strings.TrimSuffix(filepath.Base(c), store.ConceptExt))
 	}

@@ -51,7 +51,8 @@ type GenerateSpec struct {
 	N             int
 	Steps         int
 	Guidance      float64
-	Preview       bool // a quick single low-step image for the gate sliders
+	Layout        float64 // layout guidance for prompts relating two things (0: none)
+	Preview       bool    // a quick single low-step image for the gate sliders
 }
 
 // Shot is one generated image with the settings that made it.

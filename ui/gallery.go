@@ -203,7 +203,8 @@ func shotTitle(s Shot) string { return fmt.Sprintf("seed %d #%d", s.Spec.Seed, s
 
 // shotDetails lists a result's settings on one line.
 func shotDetails(s Shot) string {
-	parts := []string{fmt.Sprintf("%d steps", s.Spec.Steps), "cfg " + strconv.FormatFloat(s.Spec.Guidance, 'g', -1, 64)}
+	parts := []string{fmt.Sprintf("%d steps", s.Spec.Steps), "cfg " + strconv.FormatFloat(s.Spec.Guidance, 'g', -1, 64),
+		"layout " + strconv.FormatFloat(s.Spec.Layout, 'g', -1, 64)}
 	parts = append(parts, s.Spec.Gates...)
 	if s.Spec.GlobalLocking {
 		parts = append(parts, "global locking")
@@ -377,6 +378,7 @@ func writeShot(s Shot, path string) error {
 	meta := map[string]string{
 		"prompt": s.Spec.Prompt, "seed": strconv.FormatInt(s.Spec.Seed, 10), "index": strconv.Itoa(s.Index),
 		"steps": strconv.Itoa(s.Spec.Steps), "guidance": strconv.FormatFloat(s.Spec.Guidance, 'g', -1, 64),
+		"layout": strconv.FormatFloat(s.Spec.Layout, 'g', -1, 64),
 	}
 	if len(s.Spec.Gates) > 0 {
 		meta["gates"] = strings.Join(s.Spec.Gates, ",")

@@ -13,6 +13,8 @@ import (
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+
+	"conceptstudio/app"
 )
 
 // Default generation settings (the command line's defaults).
@@ -20,13 +22,14 @@ const (
 	defaultSeed     = 1
 	defaultSteps    = 25
 	defaultGuidance = 4.0
+	defaultLayout   = app.DefaultLayout
 	defaultCount    = 4
 	previewSteps    = 10
 )
 
 // SettingsPanel holds the generation settings: seed (locked, or a new one
-// each time; the dice picks one now), steps, guidance and the number of
-// images, with Generate (Ctrl+Enter) and Cancel (Esc).
+// each time; the dice picks one now), steps, guidance, layout guidance and
+// the number of images, with Generate (Ctrl+Enter) and Cancel (Esc).
 type SettingsPanel struct {
 	widget.BaseWidget
 
@@ -39,6 +42,7 @@ type SettingsPanel struct {
 	dice     *widget.Button
 	steps    *widget.Entry
 	guidance *widget.Entry
+	layout   *widget.Entry
 	count    *widget.Select
 	generate *widget.Button
 	cancel   *widget.Button
@@ -62,6 +66,8 @@ func NewSettingsPanel(rng *rand.Rand) *SettingsPanel {
 	s.steps.SetText(strconv.Itoa(defaultSteps))
 	s.guidance = widget.NewEntry()
 	s.guidance.SetText(strconv.FormatFloat(defaultGuidance, 'g', -1, 64))
+	s.layout = widget.NewEntry()
+	s.layout.SetText(strconv.FormatFloat(defaultLayout, 'g', -1, 64))
 	s.count = widget.NewSelect([]string{"1", "2", "4", "8", "16"}, nil)
 	s.count.SetSelected(strconv.Itoa(defaultCount))
 	s.generate = widget.NewButtonWithIcon("Generate", theme.MediaPlayIcon(), func() {
@@ -85,9 +91,10 @@ func NewSettingsPanel(rng *rand.Rand) *SettingsPanel {
 			container.NewGridWrap(fyne.NewSize(width, o.MinSize().Height), o))
 	}
 	row := container.NewHBox(
-		field("Seed", s.seed, 96), s.lock, s.dice,
+		field("Seed", s.seed, 76), s.lock, s.dice,
 		field("Steps", s.steps, 52),
 		field("Guidance", s.guidance, 52),
+		field("Layout", s.layout, 44),
 		field("Images", s.count, 72))
 	run := container.NewBorder(nil, nil, nil, container.NewHBox(s.cancel, s.generate),
 		container.NewBorder(nil, nil, nil, s.eta, container.NewVBox(layout.NewSpacer(), s.progress, layout.NewSpacer())))
@@ -112,10 +119,11 @@ func (s *SettingsPanel) Spec() (GenerateSpec, error) {
 	steps, err2 := parseInt(s.steps.Text, "steps", 1, 1000)
 	guid, err3 := parseFloat(s.guidance.Text, "guidance", 0, 50)
 	n, err4 := parseInt(s.count.Selected, "the number of images", 1, 64)
-	if err := errors.Join(err1, err2, err3, err4); err != nil {
+	lay, err5 := parseFloat(s.layout.Text, "layout", 0, 20)
+	if err := errors.Join(err1, err2, err3, err4, err5); err != nil {
 		return GenerateSpec{}, err
 	}
-	return GenerateSpec{Seed: seed, Steps: steps, Guidance: guid, N: n}, nil
+	return GenerateSpec{Seed: seed, Steps: steps, Guidance: guid, Layout: lay, N: n}, nil
 }
 
 // NextSpec is the spec for the next generation: with the seed unlocked, a
@@ -139,6 +147,7 @@ func (s *SettingsPanel) Apply(spec GenerateSpec) {
 	if spec.Guidance > 0 {
 		s.guidance.SetText(strconv.FormatFloat(spec.Guidance, 'g', -1, 64))
 	}
+	s.layout.SetText(strconv.FormatFloat(spec.Layout, 'g', -1, 64))
 	if spec.N > 0 {
 		s.count.SetSelected(strconv.Itoa(spec.N))
 	}

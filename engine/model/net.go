@@ -27,6 +27,11 @@ type NetOptions struct {
 	// Unshared gives every buffer its own memory (tests that check the
 	// memory plan).
 	Unshared bool
+	// PlaceGuide adds an input of per-token place maps [B, MaxLen, G·G]
+	// (G the lowest level's grid; set with SetPlaceGuide, zero until then)
+	// added to the image-to-text attention scores of every cross-attention
+	// layer, on top of TextPlaces' own maps: layout guidance at sampling.
+	PlaceGuide bool
 }
 
 // Net is the text encoder and UNet compiled for one batch size. Fill its
@@ -43,10 +48,12 @@ type Net struct {
 	keyIDs         *ops.TokenIDs
 	zeroIDs        *ops.TokenIDs // TextLayout: B zeros, to repeat the pooling query
 	textOnly       bool
+	guide          bool
 }
 
 // Input names.
 const (
+	inGuide  = "place_guide"
 	inX      = "x"
 	inTime   = "tsin"
 	inTarget = "target"
@@ -97,26 +104,37 @@ func Build(w *nn.Weights, c Config, opt NetOptions) (n *Net, err error) {
 	x := g.B.Input(inX, B, S, S, C)
 	tsin := g.B.Input(inTime, B, c.Channels[0])
 	var layout *nn.Node
+	var maps *nn.Node // [B, L, G·G] place maps added to cross-attention scores
+	grid := c.GuideGrid()
+	if opt.PlaceGuide {
+		maps = g.B.Input(inGuide, B, c.MaxLen, grid*grid)
+		n.guide = true
+	}
 	if c.TextLayout {
-		grid := c.latentSize() >> (len(c.Channels) - 1)
 		d := grid * grid * LayoutDim
 		ls := root.Sub(TextLayoutScope)
 		rows := g.B.Embedding(ls.Param("words", []int{c.Vocab, d}, nn.Zeros), n.ids, B, c.MaxLen)
 		if c.TextPlaces {
 			ps := ls.Sub("places")
 			h := g.B.GELU(ps.Sub("fc1").Linear(n.enc, PlacesHidden, true))
-			maps := ps.Sub("fc2").LinearZero(h, grid*grid) // [B, L, G·G]
-			spread := map[[2]int]*nn.Node{}
-			g.PlaceBias = func(h, w int) *nn.Node {
-				if spread[[2]int{h, w}] == nil {
-					spread[[2]int{h, w}] = g.B.PlaceBias(maps, h, w)
-				}
-				return spread[[2]int{h, w}]
+			learned := ps.Sub("fc2").LinearZero(h, grid*grid)
+			if maps != nil {
+				learned = g.B.Add(learned, maps)
 			}
+			maps = learned
 		}
 		n.zeroIDs = &ops.TokenIDs{IDs: make([]int, B)}
 		q := g.B.Embedding(ls.Param("query", []int{1, d}, nn.Zeros), n.zeroIDs, B, 1)
 		layout = g.B.Attention(q, rows, rows, 1, false, g.TextLen)
+	}
+	if maps != nil {
+		spread := map[[2]int]*nn.Node{}
+		g.PlaceBias = func(h, w int) *nn.Node {
+			if spread[[2]int{h, w}] == nil {
+				spread[[2]int{h, w}] = g.B.PlaceBias(maps, h, w)
+			}
+			return spread[[2]int{h, w}]
+		}
 	}
 	n.out = UNet(root.Sub("unet"), c, x, tsin, n.enc, layout)
 	var cost *nn.Node
@@ -332,6 +350,27 @@ func resizeAdd(m []float32, j, stride, h, w, size int, dst []float32) {
 			dst[py*size+px] += v
 		}
 	}
+}
+
+// GuideGrid is the side of the place maps' grid (SetPlaceGuide's G).
+func (c Config) GuideGrid() int { return c.latentSize() >> (len(c.Channels) - 1) }
+
+// SetPlaceGuide sets the place maps of a PlaceGuide net: [B, MaxLen,
+// G·G] values added to each token's attention scores at the places of a
+// G×G grid over the image (nil: all zero, no guidance).
+func (n *Net) SetPlaceGuide(maps []float32) error {
+	if !n.guide {
+		return fmt.Errorf("model: this net has no place guide")
+	}
+	g := n.Cfg.GuideGrid()
+	if maps == nil {
+		maps = make([]float32, n.Batch*n.Cfg.MaxLen*g*g)
+	}
+	if len(maps) != n.Batch*n.Cfg.MaxLen*g*g {
+		return fmt.Errorf("model: %d place-guide values for batch %d, want %d", len(maps), n.Batch, n.Batch*n.Cfg.MaxLen*g*g)
+	}
+	n.fillRaw(inGuide, maps)
+	return nil
 }
 
 // SetKeyIDs sets the token ids whose encoding gives the keys (KeyText
