@@ -31,7 +31,7 @@ var CompareConcepts = []string{"teddy", "teapot", "dog", "couch"}
 // above the fixed set's size means the whole set (0), so that reports
 // record the same settings for the same work.
 func (r EvalRequest) evalOptions() engine.EvalOptions {
-	o := engine.EvalOptions{Beta: r.Beta, SampleSteps: r.SampleSteps, Prompts: r.Prompts, PairSeeds: r.PairSeeds}
+	o := engine.EvalOptions{Beta: r.Beta, SampleSteps: r.SampleSteps, Prompts: r.Prompts, PairSeeds: r.PairSeeds, Layout: r.Layout}
 	if o.Prompts >= len(dataset.ConceptPrompts("x", "teddy bear")) {
 		o.Prompts = 0
 	}

@@ -27,9 +27,14 @@ type BaseReport struct {
 	AttributesRight float64 `json:"attributes_right"`
 	// RelationRight is the share of two-object prompts whose objects
 	// stand as the relation says (from the foreground masks' halves).
-	RelationRight    float64 `json:"relation_right"`
-	SingleObjectRuns int     `json:"single_object_prompts"`
-	TwoObjectRuns    int     `json:"two_object_prompts"`
+	RelationRight float64 `json:"relation_right"`
+	// BothObjectsUnguided and RelationRightUnguided are the same without
+	// layout guidance (the model alone; equal to the above when Layout
+	// is 0).
+	BothObjectsUnguided   float64 `json:"both_objects_present_unguided"`
+	RelationRightUnguided float64 `json:"relation_right_unguided"`
+	SingleObjectRuns      int     `json:"single_object_prompts"`
+	TwoObjectRuns         int     `json:"two_object_prompts"`
 	// PlacementShift is how far objects move when only the position word
 	// changes, same seed (placementProbe): about 0.6 in the training
 	// scenes, 0 when the model ignores where the prompt puts things.
@@ -425,18 +430,44 @@ func (b *Base) EvalBase(ctx context.Context, n int, layout float64, progress fun
 	}
 	defer oracle.Close()
 	texts, prompts := EvalBasePrompts(atlas, n)
-	var bg, pos, size, id, both, rel, attrs ratio
+	var bg, pos, size, id, both, rel, attrs, bothAlone, relAlone ratio
 	rep := BaseReport{Prompts: len(texts), Layout: layout}
-	for i, text := range texts {
-		if progress != nil {
-			progress(i, len(texts)+len(placementObjects)*len(placementPositions))
+	// With layout guidance, the two-object prompts are drawn again
+	// without it: what the model does alone.
+	var again []int
+	if layout != 0 {
+		for i, p := range prompts {
+			if len(p.Objects) == 2 {
+				again = append(again, i)
+			}
 		}
-		imgs, err := b.Generate(ctx, GenerateOptions{Prompt: text, N: 1, Seed: uint64(i), Steps: 25, Guidance: 4, Layout: layout}, nil)
+	}
+	total := len(texts) + len(again) + len(placementObjects)*len(placementPositions)
+	for k := range len(texts) + len(again) {
+		if progress != nil {
+			progress(k, total)
+		}
+		i, guide := k, layout
+		if k >= len(texts) {
+			i, guide = again[k-len(texts)], 0
+		}
+		text, p := texts[i], prompts[i]
+		imgs, err := b.Generate(ctx, GenerateOptions{Prompt: text, N: 1, Seed: uint64(i), Steps: 25, Guidance: 4, Layout: guide}, nil)
 		if err != nil {
 			return rep, fmt.Errorf("prompt %q: %w", text, err)
 		}
-		p := prompts[i]
 		sc := eval.ScoreImage(imgs[0], p, oracle)
+		if k >= len(texts) {
+			for _, c := range sc.Checks {
+				switch c.Attribute {
+				case "object 2":
+					bothAlone.add(c.OK)
+				case "relation":
+					relAlone.add(c.OK)
+				}
+			}
+			continue
+		}
 		for _, c := range sc.Checks {
 			attrs.add(c.OK)
 			switch c.Attribute {
@@ -466,9 +497,13 @@ func (b *Base) EvalBase(ctx context.Context, n int, layout float64, progress fun
 	rep.BackgroundRight, rep.PositionRight, rep.SizeRight = bg.value(), pos.value(), size.value()
 	rep.IdentityTop1, rep.BothObjects, rep.AttributesRight = id.value(), both.value(), attrs.value()
 	rep.RelationRight = rel.value()
+	rep.BothObjectsUnguided, rep.RelationRightUnguided = both.value(), rel.value()
+	if layout != 0 {
+		rep.BothObjectsUnguided, rep.RelationRightUnguided = bothAlone.value(), relAlone.value()
+	}
 	rep.PlacementShift, err = b.placementProbe(ctx, func(done, total int) {
 		if progress != nil {
-			progress(len(texts)+done, len(texts)+total)
+			progress(len(texts)+len(again)+done, len(texts)+len(again)+total)
 		}
 	})
 	if err != nil {
@@ -519,6 +554,9 @@ type EvalOptions struct {
 	// ExactPerfusion composes two Perfusion concepts with the exact
 	// multi-concept form (GenerateOptions.ExactPerfusion).
 	ExactPerfusion bool `json:"exact_perfusion,omitempty"`
+	// Layout is the layout guidance of prompts relating two things
+	// (GenerateOptions.Layout; 0: none).
+	Layout float64 `json:"layout,omitempty"`
 }
 
 func (o EvalOptions) sampleSteps() int { return cmp.Or(o.SampleSteps, 25) }
@@ -625,7 +663,7 @@ func (b *Base) evalConcept(ctx context.Context, t *evalTools, c *Concept, refs [
 		if progress != nil {
 			progress(k, len(idx))
 		}
-		imgs, err := b.GenerateWith(ctx, GenerateOptions{Prompt: p.Text, N: 1, Seed: uint64(i), Steps: opt.sampleSteps(), Guidance: evalGuidance}, []ConceptUse{use}, nil)
+		imgs, err := b.GenerateWith(ctx, GenerateOptions{Prompt: p.Text, N: 1, Seed: uint64(i), Steps: opt.sampleSteps(), Guidance: evalGuidance, Layout: opt.Layout}, []ConceptUse{use}, nil)
 		if err != nil {
 			return rep, fmt.Errorf("prompt %q: %w", p.Text, err)
 		}
@@ -811,7 +849,7 @@ func (b *Base) evalPair(ctx context.Context, t *evalTools, ca, cb *Concept, refs
 		if progress != nil {
 			progress(k*n, len(prompts)*n)
 		}
-		imgs, err := b.GenerateWith(ctx, GenerateOptions{Prompt: p.Text, N: n, Seed: uint64(k), Steps: opt.sampleSteps(), Guidance: evalGuidance, ExactPerfusion: opt.ExactPerfusion}, uses, nil)
+		imgs, err := b.GenerateWith(ctx, GenerateOptions{Prompt: p.Text, N: n, Seed: uint64(k), Steps: opt.sampleSteps(), Guidance: evalGuidance, ExactPerfusion: opt.ExactPerfusion, Layout: opt.Layout}, uses, nil)
 		if err != nil {
 			return rep, fmt.Errorf("prompt %q: %w", p.Text, err)
 		}

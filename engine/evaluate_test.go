@@ -60,6 +60,18 @@ func TestEvalRunsOnATinyModel(t *testing.T) {
 	if r1 != r2 || r1.Prompts != 6 || r1.BackgroundRight < 0 || r1.BackgroundRight > 1 || r1.PlacementShift < -1 || r1.PlacementShift > 1 {
 		t.Fatalf("reports %+v and %+v", r1, r2)
 	}
+	// With layout guidance the pairs are also drawn without it: those
+	// numbers are the unguided run's, image for image.
+	r3, err := b.EvalBase(context.Background(), 6, 4, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r1.TwoObjectRuns == 0 || r3.TwoObjectRuns != r1.TwoObjectRuns || r3.Layout != 4 ||
+		r1.BothObjectsUnguided != r1.BothObjects || r1.RelationRightUnguided != r1.RelationRight ||
+		r3.BothObjectsUnguided != r1.BothObjects || r3.RelationRightUnguided != r1.RelationRight ||
+		r3.IdentityTop1 != r1.IdentityTop1 {
+		t.Fatalf("guided report %+v against unguided %+v", r3, r1)
+	}
 	var refs []image.Image
 	for i := 1; i <= 3; i++ {
 		img, err := loadTestPNG(filepath.Join("..", "examples", "teddy", string(rune('0'+i))+".png"))

@@ -45,9 +45,9 @@ type GenerateOptions struct {
 	// concept word replaced by its class word (local locking otherwise).
 	GlobalLocking bool
 	// Layout is the layout guidance's strength: for a prompt relating two
-	// things ("a cat on the left of a car"), the value added to (and taken
-	// from) each thing's attention scores in its half of the image (and
-	// the other half); 0: none. See layout.go.
+	// things ("a cat on the left of a car"), the value taken from each
+	// thing's attention scores in the other thing's half of the image; 0:
+	// none. See layout.go.
 	Layout float64
 	// Attention, when set, receives where each word of the prompt was
 	// attended to in each image.
@@ -73,7 +73,7 @@ type sampler struct {
 // netKey names a compiled sampling net.
 type netKey struct {
 	batch, replica int
-	guide           bool
+	guide          bool
 }
 
 var samplers sync.Map // *Base → *sampler

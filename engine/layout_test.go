@@ -41,8 +41,8 @@ func TestLayoutHalves(t *testing.T) {
 }
 
 // TestPlaceGuideMaps: each guided word's token (word index + 1) gets
-// +strength on its half of the grid and −strength on the other; other
-// tokens and prompts without a relation get nothing.
+// −strength on the other thing's half of the grid and nothing on its own;
+// other tokens and prompts without a relation get nothing.
 func TestPlaceGuideMaps(t *testing.T) {
 	const L, G = 8, 4
 	m := placeGuide(dataset.Words("a cat above a car"), L, G, 3)
@@ -55,14 +55,12 @@ func TestPlaceGuideMaps(t *testing.T) {
 				var want float32
 				switch tok {
 				case 2: // cat: the top
-					want = 3
 					if y >= G/2 {
 						want = -3
 					}
 				case 5: // car: the bottom
-					want = -3
-					if y >= G/2 {
-						want = 3
+					if y < G/2 {
+						want = -3
 					}
 				}
 				if got := m[tok*G*G+y*G+x]; got != want {

@@ -125,9 +125,9 @@ func TestGoldenMainScreen(t *testing.T) {
 	w.SetContent(m.root)
 	w.Resize(fyne.NewSize(1100, 720))
 
-	m.settings.Apply(GenerateSpec{Seed: 1234, N: 4, Steps: 25, Guidance: 4, Layout: 5})
+	m.settings.Apply(GenerateSpec{Seed: 1234, N: 4, Steps: 25, Guidance: 4, Layout: 4})
 	m.prompt.SetText("a teddy* on the left of a mug*") // unfocused: no cursor in the golden
-	spec := GenerateSpec{Prompt: "a teddy* on the left of a mug*", Concepts: []string{"teddy", "mug"}, Seed: 1234, N: 4, Steps: 25, Guidance: 4, Layout: 5}
+	spec := GenerateSpec{Prompt: "a teddy* on the left of a mug*", Concepts: []string{"teddy", "mug"}, Seed: 1234, N: 4, Steps: 25, Guidance: 4, Layout: 4}
 	var shots []Shot
 	for i := range 4 {
 		shots = append(shots, Shot{Image: pattern(64, 64, uint8(30+50*i)), Spec: spec, Index: i})
