@@ -282,11 +282,12 @@ func relationScore(S, C int, render func(prompt string, seed uint64) ([]float32,
 const relationSeeds = 3
 
 // relationPrior is relationScore on the model's prediction of the clean
-// image at timestep t from pure noise (one noise per seed): 0.001 for the
+// image at timestep t from pure noise (one noise per seed), with layout
+// guidance of the given strength (0: none): 0.001 unguided for the
 // step-21795 model, whose single objects score 0.08.
-func (b *Base) relationPrior(t int) (pair, single float64, err error) {
+func (b *Base) relationPrior(t int, layout float64) (pair, single float64, err error) {
 	S, C := b.Cfg.ImageSize, b.Cfg.InChannels
-	net, err := b.net(1, 0)
+	net, err := b.netWith(1, 0, layout != 0)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -295,6 +296,13 @@ func (b *Base) relationPrior(t int) (pair, single float64, err error) {
 		rng := rand.New(rand.NewPCG(seed, 7))
 		for i := range x {
 			x[i] = float32(rng.NormFloat64())
+		}
+		if layout != 0 {
+			// nil (no relation in the prompt) clears the last prompt's guide
+			guide := placeGuide(dataset.Words(prompt), b.Cfg.MaxLen, b.Cfg.GuideGrid(), float32(layout))
+			if err := net.SetPlaceGuide(guide); err != nil {
+				return nil, err
+			}
 		}
 		return b.firstX0(net, prompt, x, t)
 	})
@@ -514,7 +522,7 @@ func (b *Base) EvalBase(ctx context.Context, n int, layout float64, progress fun
 		return rep, err
 	}
 	rep.PlacementPrior = (dx + dy) / 2
-	if rep.RelationPrior, rep.RelationPriorSingle, err = b.relationPrior(b.Sched.T - 1); err != nil {
+	if rep.RelationPrior, rep.RelationPriorSingle, err = b.relationPrior(b.Sched.T-1, 0); err != nil {
 		return rep, err
 	}
 	rep.RelationShift, rep.RelationShiftSingle, err = b.relationProbe(ctx, layout)
