@@ -36,13 +36,13 @@ func TestGenerateIsRepeatableAndRestorable(t *testing.T) {
 		data, _ := os.ReadFile(files[0])
 		return data
 	}
-	req := GenerateRequest{Prompt: "a dog on a blue background", Seed: 5, N: 1, Steps: 4, Guidance: 3}
+	req := GenerateRequest{Prompt: "a dog on the left of a cat, on a blue background", Seed: 5, N: 1, Steps: 4, Guidance: 3, Layout: 4}
 	first, second := run(req), run(req)
 	if !bytes.Equal(first, second) {
 		t.Fatal("same prompt and seed gave different PNG bytes")
 	}
 	st, err := store.ReadSettings(first)
-	if err != nil || st.Prompt != req.Prompt || st.Seed != 5 || st.Steps != 4 || st.Guidance != 3 {
+	if err != nil || st.Prompt != req.Prompt || st.Seed != 5 || st.Steps != 4 || st.Guidance != 3 || st.Layout != 4 {
 		t.Fatalf("settings %+v, %v", st, err)
 	}
 	src := filepath.Join(t.TempDir(), "in.png")
@@ -50,9 +50,17 @@ func TestGenerateIsRepeatableAndRestorable(t *testing.T) {
 	if again := run(GenerateRequest{From: src, N: 1}); !bytes.Equal(again, first) {
 		t.Fatal("-from did not reproduce the image")
 	}
-	other := run(GenerateRequest{Prompt: req.Prompt, Seed: 6, N: 1, Steps: 4, Guidance: 3})
+	other := run(GenerateRequest{Prompt: req.Prompt, Seed: 6, N: 1, Steps: 4, Guidance: 3, Layout: 4})
 	if bytes.Equal(other, first) {
 		t.Fatal("another seed gave the same image")
+	}
+	// -layout 0 given with -from wins over the PNG's layout.
+	unguided := run(GenerateRequest{Prompt: req.Prompt, Seed: 5, N: 1, Steps: 4, Guidance: 3})
+	if bytes.Equal(unguided, first) {
+		t.Fatal("layout guidance changed nothing")
+	}
+	if again := run(GenerateRequest{From: src, N: 1, LayoutSet: true}); !imagesEqual(t, again, unguided) {
+		t.Fatal("-from with -layout 0 did not draw the unguided image")
 	}
 }
 
@@ -100,4 +108,25 @@ func TestGenerateWritesAttentionMaps(t *testing.T) {
 			t.Fatalf("brightest pixel %d, want 255", slices.Max(gray.Pix))
 		}
 	}
+}
+
+// imagesEqual compares two PNGs' pixels (their settings may differ).
+func imagesEqual(t *testing.T, a, b []byte) bool {
+	t.Helper()
+	ia, err1 := png.Decode(bytes.NewReader(a))
+	ib, err2 := png.Decode(bytes.NewReader(b))
+	if err1 != nil || err2 != nil {
+		t.Fatal(err1, err2)
+	}
+	if ia.Bounds() != ib.Bounds() {
+		return false
+	}
+	for y := ia.Bounds().Min.Y; y < ia.Bounds().Max.Y; y++ {
+		for x := ia.Bounds().Min.X; x < ia.Bounds().Max.X; x++ {
+			if ia.At(x, y) != ib.At(x, y) {
+				return false
+			}
+		}
+	}
+	return true
 }
