@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -38,6 +39,7 @@ func TestCommandLineExitCodes(t *testing.T) {
 		{[]string{"generate", "-prompt", "a dog", "-out", "x", "-gate", "teddy"}, 2, `gate "teddy" is not NAME=BETA`, ""},
 		{[]string{"generate", "-prompt", "a dog", "-out", "x", "-n", "0"}, 2, "-n must be from 1 to 64", ""},
 		{[]string{"generate", "-prompt", "a zorblax", "-out", "x"}, 1, `the model does not know "zorblax"`, ""},
+		{[]string{"generate", "-prompt", "a dog sailing in the fog", "-steps", "2", "-out", "TMP"}, 0, `note: the model does not know "sailing", "fog"; left out of the prompt`, "a-dog-sailing-in-the-fog-seed"},
 		{[]string{"train", "-method", "magic", "-name", "t", "-class", "teddy bear", "-out", "t.s", "a.png"}, 2, `unknown -method "magic"`, ""},
 		{[]string{"train", "-name", "t", "-class", "teddy bear", "-out", "t.s"}, 2, "no images given", ""},
 		{[]string{"train", "-name", "t", "-class", "teddy bear", "-out", "t.s", "a.png"}, 1, "cannot open a.png", ""},
@@ -52,7 +54,11 @@ func TestCommandLineExitCodes(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
-			code, out, errOut := runCLI(t, c.args...)
+			args := slices.Clone(c.args)
+			if i := slices.Index(args, "TMP"); i >= 0 {
+				args[i] = t.TempDir()
+			}
+			code, out, errOut := runCLI(t, args...)
 			if code != c.code {
 				t.Errorf("exit code %d, want %d (stderr %q)", code, c.code, errOut)
 			}

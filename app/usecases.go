@@ -219,6 +219,17 @@ func (a *App) Generate(ctx context.Context, req GenerateRequest, progress Progre
 	if err != nil {
 		return err
 	}
+	_, unknown, err := base.KnownPrompt(req.Prompt)
+	if err != nil {
+		return err
+	}
+	if len(unknown) > 0 {
+		q := make([]string, len(unknown))
+		for i, w := range unknown {
+			q[i] = strconv.Quote(w)
+		}
+		fmt.Fprintf(a.Err, "note: the model does not know %s; left out of the prompt\n", strings.Join(q, ", "))
+	}
 	uses, hashes, err := a.loadConcepts(base, req.Concepts, req.Gates)
 	if err != nil {
 		return err

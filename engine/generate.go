@@ -119,7 +119,13 @@ func (b *Base) netWith(batch, replica int, guide bool) (*model.Net, error) {
 // Encode turns a prompt into token ids padded to MaxLen and its length,
 // with a clear error naming unknown words.
 func (b *Base) Encode(prompt string) (ids []int, length int, err error) {
-	ids, unknown, err := b.Tok.Encode(prompt, b.Cfg.MaxLen)
+	return b.encodeWith(b.Tok, prompt)
+}
+
+// encodeWith is Encode with another tokenizer (a session's, which knows
+// its concepts' pseudo-words).
+func (b *Base) encodeWith(tok *dataset.Tokenizer, prompt string) (ids []int, length int, err error) {
+	ids, unknown, err := tok.Encode(prompt, b.Cfg.MaxLen)
 	if err != nil {
 		msg := err.Error()
 		if len(unknown) > 0 {
@@ -143,6 +149,32 @@ func (b *Base) Encode(prompt string) (ids []int, length int, err error) {
 	return ids, length, nil
 }
 
+// KnownPrompt is the prompt as generation reads it: its words, lower
+// case and space-separated (the tokenizer reads them as it reads the
+// prompt), without the plain words the model does not know, which are
+// returned in unknown, in order. Pseudo-words (name*) are always kept: a
+// concept that is not loaded stays an error. When words are left out and
+// no word that names something is left (only grammar words such as "a",
+// "on", "blue"), err is the prompt error naming the unknown words: there
+// would be nothing of the user's left to draw.
+func (b *Base) KnownPrompt(prompt string) (known string, unknown []string, err error) {
+	var kept []string
+	named := false
+	for _, w := range dataset.Words(prompt) {
+		if _, ok := b.Tok.ID(w); !ok && !strings.HasSuffix(w, "*") {
+			unknown = append(unknown, w)
+			continue
+		}
+		kept = append(kept, w)
+		named = named || !grammarWord(w)
+	}
+	if len(unknown) > 0 && !named {
+		_, _, err = b.Encode(prompt)
+		return "", unknown, err
+	}
+	return strings.Join(kept, " "), unknown, nil
+}
+
 // Generate renders opt.N images for the prompt.
 func (b *Base) Generate(ctx context.Context, opt GenerateOptions, progress func(step, total int)) ([]*image.NRGBA, error) {
 	s := b.sampler()
@@ -160,6 +192,15 @@ func (b *Base) sample(ctx context.Context, opt GenerateOptions, encode func(stri
 	if opt.N < 1 {
 		opt.N = 1
 	}
+	// Words the model does not know are left out (the window marks them,
+	// the command line notes them), so that free phrasing still draws
+	// what the model knows; the guide and attention maps below read the
+	// same words.
+	known, _, err := b.KnownPrompt(opt.Prompt)
+	if err != nil {
+		return nil, err
+	}
+	opt.Prompt = known
 	ids, length, err := encode(opt.Prompt)
 	if err != nil {
 		return nil, err

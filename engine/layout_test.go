@@ -2,7 +2,9 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"conceptstudio/engine/dataset"
@@ -100,5 +102,36 @@ func TestGenerateWithLayout(t *testing.T) {
 	single := "a cat on the left"
 	if !slices.Equal(run(single, 0), run(single, 5)) {
 		t.Error("layout guidance changed a prompt without a relation")
+	}
+}
+
+// TestUnknownWordsAreLeftOut: generation leaves out the plain words the
+// model does not know and draws the rest exactly as if they had never
+// been typed (guide maps included); a prompt with nothing named left, or
+// a pseudo-word no concept answers to, is still an error.
+func TestUnknownWordsAreLeftOut(t *testing.T) {
+	b := tinyBase(t)
+	known, unknown, err := b.KnownPrompt("A Cat, sailing in the fog!")
+	if err != nil || known != "a cat in the" || !slices.Equal(unknown, []string{"sailing", "fog"}) {
+		t.Errorf("KnownPrompt: %q %q %v", known, unknown, err)
+	}
+	run := func(prompt string) []uint8 {
+		imgs, err := b.Generate(context.Background(), GenerateOptions{Prompt: prompt, N: 1, Steps: 3, Guidance: 3, Seed: 5, Layout: 5}, nil)
+		if err != nil {
+			t.Fatalf("%q: %v", prompt, err)
+		}
+		return imgs[0].Pix
+	}
+	if !slices.Equal(run("a cat sailing on the left of a shiny car"), run("a cat on the left of a car")) {
+		t.Error("the unknown words changed the picture")
+	}
+	if slices.Equal(run("a cat on the left of a car"), run("a car on the left of a cat")) {
+		t.Error("the pair's order made no difference: the comparison above proves nothing")
+	}
+	for _, bad := range []string{"a zorblax", "a zorblax on a blue background", "a zorblax* on a blue background"} {
+		_, err := b.Generate(context.Background(), GenerateOptions{Prompt: bad, N: 1, Steps: 2, Guidance: 3}, nil)
+		if !errors.Is(err, ErrPrompt) || !strings.Contains(err.Error(), `"zorblax`) {
+			t.Errorf("%q: %v, want a prompt error naming zorblax", bad, err)
+		}
 	}
 }

@@ -88,10 +88,7 @@ func (b *Base) newSession(copies ...string) *session {
 
 // encode is Base.Encode with the session's tokenizer.
 func (s *session) encode(prompt string) ([]int, int, error) {
-	saved := s.b.Tok
-	defer func() { s.b.Tok = saved }()
-	s.b.Tok = s.tok
-	return s.b.Encode(prompt)
+	return s.b.encodeWith(s.tok, prompt)
 }
 
 // crossLayers lists the base model's cross-attention layer paths.
