@@ -49,3 +49,70 @@ func TestEvalCompareFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestEvalShapeAndJudgeCommands: `eval -shape` on a tiny model writes the
+// grid and prints the judged scores beside the ceiling and the controls;
+// `eval -judge` prints the judge's and the colour oracle's validation;
+// a class the model does not know is bad usage.
+func TestEvalShapeAndJudgeCommands(t *testing.T) {
+	dir := t.TempDir()
+	model := testenv.TinyModelFile(t, dir)
+	grid := filepath.Join(dir, "sub", "grid.png")
+	code, out, errOut := runCLI(t, "eval", "-shape", "-classes", "dog, teddy bear", "-seeds", "2", "-model", model, "-out", grid)
+	if code != 0 {
+		t.Fatalf("eval -shape: exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"2 classes × 2 seeds", "ground truth", "colour only", "Fréchet distance", grid} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, out)
+		}
+	}
+	if img := testenv.ReadPNG(t, grid); img.Bounds().Dy() < 20+2*8*4 {
+		t.Errorf("grid of %v: too small for two rows of 8-pixel images at 4×", img.Bounds())
+	}
+	code, out, errOut = runCLI(t, "eval", "-judge", "-seeds", "1", "-json")
+	if code != 0 || !strings.Contains(out, `"shape_judge"`) || !strings.Contains(out, `"colour_only"`) {
+		t.Fatalf("eval -judge: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"eval", "-shape", "-classes", "unicorn", "-model", model}, `"unicorn" is not a class the model knows`},
+		{[]string{"eval", "-shape", "-out", "grid.jpg", "-model", model}, "the grid is a .png file"},
+		{[]string{"eval", "-shape", "-base"}, "choose one of"},
+	} {
+		code, _, errOut := runCLI(t, c.args...)
+		if code != 2 || !strings.Contains(errOut, c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", c.args, code, errOut, c.want)
+		}
+	}
+}
+
+// TestPretrainCommand: `pretrain` end to end on the tiny design: a run
+// stops at its CPU budget with a checkpoint and a shape score, resumes,
+// and exports a model that generate reads.
+func TestPretrainCommand(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	code, _, errOut := runCLI(t, "pretrain", "-design", "tiny", "-dir", dir, "-steps", "3", "-batch", "2", "-cpu-hours", "0.0000001")
+	if code != 0 {
+		t.Fatalf("pretrain: exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(errOut, "CPU budget") || !strings.Contains(errOut, "shape top-1") {
+		t.Errorf("stderr does not tell of the budget and the shape score: %s", errOut)
+	}
+	code, _, errOut = runCLI(t, "pretrain", "-dir", dir, "-resume", "-steps", "3", "-batch", "2")
+	if code != 0 {
+		t.Fatalf("pretrain -resume: exit %d: %s", code, errOut)
+	}
+	model := filepath.Join(t.TempDir(), "m.safetensors")
+	if code, _, errOut = runCLI(t, "pretrain", "-dir", dir, "-export", model); code != 0 {
+		t.Fatalf("pretrain -export: exit %d: %s", code, errOut)
+	}
+	if code, _, errOut = runCLI(t, "generate", "-model", model, "-prompt", "a dog", "-steps", "2", "-out", t.TempDir()); code != 0 {
+		t.Fatalf("generate with the exported model: exit %d: %s", code, errOut)
+	}
+	if code, _, errOut = runCLI(t, "pretrain", "-design", "huge", "-dir", t.TempDir()); code != 2 || !strings.Contains(errOut, `unknown design "huge"`) {
+		t.Errorf("-design huge: exit %d, stderr %q", code, errOut)
+	}
+}

@@ -85,10 +85,10 @@ var commands = map[string]command{
 	},
 	"eval": {
 		summary: "measure a concept's identity and prompt fidelity, or compare the methods",
-		usage:   "eval -concept FILE [-json] [-beta B] IMAGE... | eval -base [-prompts N] [-json] | eval -pareto -concept FILE -out PLOT.png IMAGE... | eval -compare -out DIR [-methods ti,lora,dreambooth,perfusion,perfusion-trained-keys] [-concepts teddy,teapot,dog,couch] [-images 4] [-steps N]",
+		usage:   "eval -concept FILE [-json] [-beta B] IMAGE... | eval -base [-prompts N] [-json] | eval -shape [-classes LIST] [-seeds N] [-out GRID.png] | eval -judge | eval -pareto -concept FILE -out PLOT.png IMAGE... | eval -compare -out DIR [-methods ti,lora,dreambooth,perfusion,perfusion-trained-keys] [-concepts teddy,teapot,dog,couch] [-images 4] [-steps N]",
 		setup: func(fs *flag.FlagSet, a *app.App) func(context.Context, []string) error {
 			var req app.EvalRequest
-			var methods, concepts string
+			var methods, concepts, classes string
 			fs.StringVar(&req.ConceptPath, "concept", "", "concept `file` to evaluate")
 			fs.BoolVar(&req.JSON, "json", false, "print the result as JSON")
 			fs.BoolVar(&req.Base, "base", false, "evaluate the base model instead of a concept")
@@ -97,9 +97,13 @@ var commands = map[string]command{
 			fs.StringVar(&req.ModelPath, "model", "", "base model `file` (default: the embedded one)")
 			fs.IntVar(&req.SampleSteps, "sample-steps", 25, "sampler steps per evaluation image")
 			fs.Float64Var(&req.Layout, "layout", app.DefaultLayout, "layout guidance strength for prompts relating two things (0: none)")
+			fs.BoolVar(&req.Shape, "shape", false, "draw \"a big CLASS on a white background\" for -classes, -seeds images each, and score them with the colour-blind shape judge beside the ground truth and its controls; -out writes the grid (PNG)")
+			fs.StringVar(&classes, "classes", "", "-shape: the classes, comma-separated (default: 24 varied classes)")
+			fs.IntVar(&req.Seeds, "seeds", 4, "-shape: images per class; -judge: scenes per class")
+			fs.BoolVar(&req.Judge, "judge", false, "measure the colour-blind shape judge (and the colour oracle) on ground-truth renders and on controls: colour-only ellipses, hue-rotated sprites, shuffled tiles")
 			fs.BoolVar(&req.Pareto, "pareto", false, "sweep the Perfusion concept's gate β over 0.4-0.8 and plot identity against prompt fidelity to -out (PNG; the numbers go next to it as .json)")
 			fs.BoolVar(&req.Compare, "compare", false, "train every method on every example concept into -out DIR and write results.json, table.md and pareto-NAME.png there (resumable: run it again to continue)")
-			fs.StringVar(&req.Out, "out", "", "-pareto: the plot `file` (.png); -compare: the run's `dir`")
+			fs.StringVar(&req.Out, "out", "", "-pareto: the plot `file` (.png); -shape: the grid `file` (.png); -compare: the run's `dir`")
 			fs.StringVar(&methods, "methods", strings.Join(app.CompareMethods, ","), "-compare: the methods, comma-separated")
 			fs.StringVar(&concepts, "concepts", strings.Join(app.CompareConcepts, ","), "-compare: the example concepts, comma-separated, paired in twos for the two-concept score; the first gets the gate sweep")
 			fs.StringVar(&req.ExamplesDir, "examples", "examples", "-compare: the `dir` holding the example concepts' folders of PNGs")
@@ -109,13 +113,14 @@ var commands = map[string]command{
 			return func(ctx context.Context, images []string) error {
 				req.Images = images
 				req.Methods, req.Concepts = splitList(methods), splitList(concepts)
+				req.Classes = splitList(classes)
 				return a.Eval(ctx, req, a.Progress("eval"))
 			}
 		},
 	},
 	"pretrain": {
 		summary: "train the base model (resumable)",
-		usage:   "pretrain [-resume] [-dir DIR] [-steps N] [-for N] [-batch N] [-high-noise F] [-init FILE] [-export FILE [-raw]]",
+		usage:   "pretrain [-resume] [-dir DIR] [-steps N] [-for N] [-design NAME] [-cpu-hours F] [-sample-every N] [-batch N] [-high-noise F] [-init FILE] [-export FILE [-raw]]",
 		setup: func(fs *flag.FlagSet, a *app.App) func(context.Context, []string) error {
 			var req app.PretrainRequest
 			fs.StringVar(&req.Dir, "dir", "pretrain-run", "run `dir` for checkpoints, samples and the loss curve")
@@ -123,6 +128,9 @@ var commands = map[string]command{
 			fs.IntVar(&req.Steps, "steps", 0, "total optimizer steps of the run (0: the default)")
 			fs.IntVar(&req.StopAfter, "for", 0, "train at most `N` steps in this sitting, then checkpoint and stop")
 			fs.IntVar(&req.Batch, "batch", 0, "batch size (0: the default)")
+			fs.StringVar(&req.Design, "design", "", "architecture of a new run: "+designList()+" (default: base)")
+			fs.Float64Var(&req.CPUHours, "cpu-hours", 0, "stop the run once its training has used `F` hours of CPU time, all sittings and threads together (0: no limit)")
+			fs.IntVar(&req.SampleEvery, "sample-every", 0, "steps between sample grids and shape scores (shape.csv) (0: 1000)")
 			fs.StringVar(&req.InitFrom, "init", "", "start a new run from this model `file`'s weights")
 			fs.Float64Var(&req.HighNoise, "high-noise", -1, "share `F` of timesteps drawn from the noisiest tenth, where the prompt must place things (negative: the default)")
 			fs.StringVar(&req.Export, "export", "", "write the run's EMA model (F16, with Perfusion statistics) to `file` and stop; engine/basemodel/base.safetensors is the embedded one")
@@ -181,6 +189,15 @@ var commands = map[string]command{
 }
 
 // splitList reads a comma-separated flag value.
+// designList names the pretraining designs for -design's help.
+func designList() string {
+	var names []string
+	for _, d := range app.PretrainDesigns() {
+		names = append(names, d[0])
+	}
+	return strings.Join(names, ", ")
+}
+
 func splitList(s string) []string {
 	var out []string
 	for _, f := range strings.Split(s, ",") {

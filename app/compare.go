@@ -101,9 +101,9 @@ func (a *App) pareto(ctx context.Context, req EvalRequest, progress ProgressFunc
 	if req.JSON {
 		return a.writeJSON(reps)
 	}
-	fmt.Fprintf(a.Out, "beta\tidentity\tprompt_fidelity\n")
+	fmt.Fprintf(a.Out, "beta\tshape_identity\tcolour_identity\tprompt_fidelity\n")
 	for _, r := range reps {
-		fmt.Fprintf(a.Out, "%.2f\t%.3f\t%.3f\n", r.Beta, r.Identity, r.PromptFidelity)
+		fmt.Fprintf(a.Out, "%.2f\t%.3f\t%.3f\t%.3f\n", r.Beta, r.ShapeIdentity, r.Identity, r.PromptFidelity)
 	}
 	fmt.Fprintln(a.Out, req.Out)
 	return nil

@@ -96,6 +96,17 @@ type EvalRequest struct {
 	// engine.DefaultLayout).
 	Layout float64
 
+	// Shape runs the base model's shape probe (engine.EvalShape) on
+	// Classes (nil: engine.GridClasses) with Seeds images each (0: 4),
+	// and writes the grid of images beside the ground truth to Out (a
+	// PNG) when Out is set.
+	Shape   bool
+	Classes []string
+	Seeds   int
+	// Judge measures the colour-blind shape judge itself on renders of
+	// every class and on its controls (eval.ValidateJudge).
+	Judge bool
+
 	// Pareto sweeps the concept's gate over engine.ParetoBetas and writes
 	// the plot to Out (PNG) and the numbers next to it (.json).
 	Pareto bool
@@ -126,6 +137,15 @@ type PretrainRequest struct {
 	// HighNoise is the share of timesteps drawn from the noisiest tenth
 	// (negative: the default).
 	HighNoise float64
+	// Design names the architecture of a new run (engine.PretrainDesigns;
+	// "": the base design).
+	Design string
+	// CPUHours ends the run once its training has used this much CPU time
+	// (0: no limit): pilots of different designs get equal compute.
+	CPUHours float64
+	// SampleEvery is the steps between sample grids and shape scores (0:
+	// the default, 1000).
+	SampleEvery int
 }
 
 // DatasetRequest asks for the sprite atlas to be built.
@@ -575,9 +595,21 @@ func (a *App) Train(ctx context.Context, req TrainRequest, progress ProgressFunc
 // Eval measures the base model (-base) or a concept against its
 // reference images: identity and prompt fidelity.
 func (a *App) Eval(ctx context.Context, req EvalRequest, progress ProgressFunc) error {
+	modes := 0
+	for _, on := range []bool{req.Compare, req.Pareto, req.Base, req.Shape, req.Judge} {
+		if on {
+			modes++
+		}
+	}
 	switch {
-	case req.Compare && (req.Pareto || req.Base):
+	case modes > 1 && req.Compare:
 		return usageError("-compare goes alone, without -pareto or -base")
+	case modes > 1:
+		return usageError("choose one of -base, -shape, -judge, -pareto, -compare")
+	case req.Judge:
+		return a.evalJudge(req)
+	case req.Shape:
+		return a.evalShape(ctx, req, progress)
 	case req.Compare:
 		return a.compare(ctx, req, progress)
 	case req.Pareto:
@@ -648,6 +680,19 @@ func (a *App) Pretrain(ctx context.Context, req PretrainRequest, progress Progre
 	}
 	opt.StopAfter = req.StopAfter
 	opt.InitFrom = req.InitFrom
+	if req.CPUHours < 0 || req.SampleEvery < 0 {
+		return usageError("-cpu-hours and -sample-every must not be negative")
+	}
+	opt.CPUBudget = time.Duration(req.CPUHours * float64(time.Hour))
+	if req.Design != "" {
+		if _, err := engine.DesignConfig(req.Design); err != nil {
+			return usageError("-design: %v", err)
+		}
+		opt.Design = req.Design
+	}
+	if req.SampleEvery > 0 {
+		opt.SampleEvery = req.SampleEvery
+	}
 	if req.HighNoise >= 0 {
 		if req.HighNoise > 1 {
 			return usageError("-high-noise is a share, from 0 to 1")

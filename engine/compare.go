@@ -95,8 +95,13 @@ type CompareRow struct {
 	Method Method `json:"method"`
 	// Exact is Perfusion's row for the exact multi-concept form: only its
 	// two-concept success differs from the plain row (the same files).
-	Exact          bool    `json:"exact,omitempty"`
-	Identity       float64 `json:"identity"`
+	Exact bool `json:"exact,omitempty"`
+	// ShapeIdentity and ShapeClassWord are the colour-blind judge's
+	// identity of the concepts' images and of the class word's
+	// (ConceptReport); Identity the colour oracle's.
+	ShapeIdentity  float64 `json:"shape_identity"`
+	ShapeClassWord float64 `json:"shape_class_word_identity"`
+	Identity       float64 `json:"colour_identity"`
 	PromptFidelity float64 `json:"prompt_fidelity"`
 	TwoConcept     float64 `json:"two_concept_success"`
 	TrainSeconds   float64 `json:"train_seconds"`
@@ -117,7 +122,9 @@ type CompareResults struct {
 	Rows       []CompareRow  `json:"table"`
 	// RealIdentity is the "real images" row: the mean over concepts of
 	// each reference image's identity against the concept's others.
-	RealIdentity float64 `json:"real_images_identity"`
+	RealIdentity float64 `json:"colour_real_images_identity"`
+	// ShapeRealIdentity is the same with the shape judge's features.
+	ShapeRealIdentity float64 `json:"shape_real_images_identity"`
 	// Complete is false while work is left (an interrupted run).
 	Complete bool      `json:"complete"`
 	Updated  time.Time `json:"updated"`
@@ -515,7 +522,7 @@ func (r *CompareResults) summarise() {
 			methods = append(methods, c.Method)
 		}
 	}
-	realID := map[string]float64{}
+	realID, realShape := map[string]float64{}, map[string]float64{}
 	for _, m := range methods {
 		row := CompareRow{Method: m}
 		for _, c := range r.Cells {
@@ -524,6 +531,9 @@ func (r *CompareResults) summarise() {
 			}
 			row.Concepts++
 			row.Identity += c.Report.Identity
+			row.ShapeIdentity += c.Report.ShapeIdentity
+			row.ShapeClassWord += c.Report.ShapeClassWord
+			realShape[c.Concept] = c.Report.ShapeRealIdentity
 			row.PromptFidelity += c.Report.PromptFidelity
 			row.TrainSeconds += c.Report.TrainSeconds
 			row.Bytes += float64(c.Report.Bytes)
@@ -531,6 +541,7 @@ func (r *CompareResults) summarise() {
 		}
 		n := float64(row.Concepts)
 		row.Identity, row.PromptFidelity, row.TrainSeconds, row.Bytes = row.Identity/n, row.PromptFidelity/n, row.TrainSeconds/n, row.Bytes/n
+		row.ShapeIdentity, row.ShapeClassWord = row.ShapeIdentity/n, row.ShapeClassWord/n
 		exact := row // the same concepts, composed with the exact form
 		exact.Exact = true
 		for _, p := range r.Pairs {
@@ -553,9 +564,12 @@ func (r *CompareResults) summarise() {
 			r.Rows = append(r.Rows, exact)
 		}
 	}
-	r.RealIdentity = 0
+	r.RealIdentity, r.ShapeRealIdentity = 0, 0
 	for _, v := range realID {
 		r.RealIdentity += v / float64(len(realID))
+	}
+	for _, v := range realShape {
+		r.ShapeRealIdentity += v / float64(len(realShape))
 	}
 }
 
@@ -564,9 +578,9 @@ func (r *CompareResults) summarise() {
 func (r *CompareResults) Table() string {
 	var b strings.Builder
 	dash := "–"
-	fmt.Fprintf(&b, "| method | identity | prompt fidelity | two-concept success | train seconds | bytes per concept |\n|---|---|---|---|---|---|\n")
+	fmt.Fprintf(&b, "| method | shape identity | class word's | colour identity | prompt fidelity | two-concept success | train seconds | bytes per concept |\n|---|---|---|---|---|---|---|---|\n")
 	if len(r.Rows) > 0 {
-		fmt.Fprintf(&b, "| real images | %.3f | %s | %s | %s | %s |\n", r.RealIdentity, dash, dash, dash, dash)
+		fmt.Fprintf(&b, "| real images | %.3f | %s | %.3f | %s | %s | %s | %s |\n", r.ShapeRealIdentity, dash, r.RealIdentity, dash, dash, dash, dash)
 	}
 	for _, row := range r.Rows {
 		two := dash
@@ -581,12 +595,12 @@ func (r *CompareResults) Table() string {
 		if row.Exact {
 			name += ", exact multi-concept form"
 		}
-		fmt.Fprintf(&b, "| %s | %.3f | %.3f | %s | %s | %s |\n", name, row.Identity, row.PromptFidelity, two, secs, humanBytes(row.Bytes))
+		fmt.Fprintf(&b, "| %s | %.3f | %.3f | %.3f | %.3f | %s | %s | %s |\n", name, row.ShapeIdentity, row.ShapeClassWord, row.Identity, row.PromptFidelity, two, secs, humanBytes(row.Bytes))
 	}
 	if r.Pareto != nil && len(r.Pareto.Reports) > 0 {
-		fmt.Fprintf(&b, "\nPerfusion gate sweep, %s*:\n\n| β | identity | prompt fidelity |\n|---|---|---|\n", r.Pareto.Concept)
+		fmt.Fprintf(&b, "\nPerfusion gate sweep, %s*:\n\n| β | shape identity | colour identity | prompt fidelity |\n|---|---|---|---|\n", r.Pareto.Concept)
 		for _, rep := range r.Pareto.Reports {
-			fmt.Fprintf(&b, "| %.2f | %.3f | %.3f |\n", rep.Beta, rep.Identity, rep.PromptFidelity)
+			fmt.Fprintf(&b, "| %.2f | %.3f | %.3f | %.3f |\n", rep.Beta, rep.ShapeIdentity, rep.Identity, rep.PromptFidelity)
 		}
 	}
 	steps := "each method's default"

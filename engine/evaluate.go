@@ -18,11 +18,23 @@ import (
 // BaseReport is the base model's quality on prompts whose (object,
 // background) combinations never appear in training (HeldOut).
 type BaseReport struct {
-	Prompts         int     `json:"prompts"`
+	// Shape is the headline: does the model draw objects a colour-blind
+	// judge names (EvalShape: every class, two seeds, with the ground
+	// truth's score as the ceiling and a colour-only control)?
+	Shape ShapeReport `json:"shape"`
+	// ShapeHeldOut is the shape judge on the held-out single-object
+	// prompts' images, beside its score on the ground-truth renders of the
+	// same scenes (the ceiling).
+	ShapeHeldOut      eval.ShapeScore `json:"shape_held_out"`
+	ShapeHeldOutTruth eval.ShapeScore `json:"shape_held_out_ground_truth"`
+	Prompts           int             `json:"prompts"`
 	BackgroundRight float64 `json:"background_right"`
 	PositionRight   float64 `json:"position_right"`
 	SizeRight       float64 `json:"size_right"`
-	IdentityTop1    float64 `json:"identity_top1"`
+	// IdentityTop1 is the colour oracle's top-1 on the single objects:
+	// colour identity, which a blob of the right colour passes (kept for
+	// comparison with earlier reports; Shape is the measure).
+	IdentityTop1 float64 `json:"colour_identity_top1"`
 	BothObjects     float64 `json:"both_objects_present"`
 	AttributesRight float64 `json:"attributes_right"`
 	// RelationRight is the share of two-object prompts whose objects
@@ -406,9 +418,16 @@ func (r ratio) value() float64 {
 // EvalBasePrompts is the fixed evaluation set: n captions of scenes that
 // show a held-out pair, drawn from a fixed seed, with their stated truth.
 func EvalBasePrompts(a *dataset.Atlas, n int) ([]string, []eval.Prompt) {
+	texts, prompts, _ := evalBaseScenes(a, n)
+	return texts, prompts
+}
+
+// evalBaseScenes is EvalBasePrompts with the scenes the captions describe.
+func evalBaseScenes(a *dataset.Atlas, n int) ([]string, []eval.Prompt, []dataset.Scene) {
 	rng := rand.New(rand.NewPCG(2026, 11))
 	var texts []string
 	var prompts []eval.Prompt
+	var scenes []dataset.Scene
 	for len(texts) < n {
 		sc := a.RandomScene(rng, dataset.DefaultSceneOptions())
 		if !sceneHeldOut(a, sc) {
@@ -420,8 +439,24 @@ func EvalBasePrompts(a *dataset.Atlas, n int) ([]string, []eval.Prompt) {
 		}
 		texts = append(texts, text)
 		prompts = append(prompts, eval.PromptFor(a, sc, st))
+		scenes = append(scenes, sc)
 	}
-	return texts, prompts
+	return texts, prompts, scenes
+}
+
+// shapeClasses are the classes EvalBase's shape probe draws for an
+// evaluation of n prompts: every class from 100 prompts on (the full
+// evaluation), else n classes spread over the list (quick checks).
+func shapeClasses(a *dataset.Atlas, n int) []string {
+	names := a.Names()
+	if n >= 100 {
+		return names
+	}
+	var out []string
+	for _, i := range pick(len(names), n) {
+		out = append(out, names[i])
+	}
+	return out
 }
 
 // EvalBase generates one image per evaluation prompt (seed = its index) and
@@ -437,7 +472,15 @@ func (b *Base) EvalBase(ctx context.Context, n int, layout float64, progress fun
 		return BaseReport{}, err
 	}
 	defer oracle.Close()
-	texts, prompts := EvalBasePrompts(atlas, n)
+	judge, err := eval.LoadJudge()
+	if err != nil {
+		return BaseReport{}, err
+	}
+	defer judge.Close()
+	texts, prompts, scenes := evalBaseScenes(atlas, n)
+	rd := dataset.NewRenderer(atlas)
+	var singles, singleTruth []image.Image
+	var singleClass []string
 	var bg, pos, size, id, both, rel, attrs, bothAlone, relAlone ratio
 	rep := BaseReport{Prompts: len(texts), Layout: layout}
 	// With layout guidance, the two-object prompts are drawn again
@@ -450,7 +493,7 @@ func (b *Base) EvalBase(ctx context.Context, n int, layout float64, progress fun
 			}
 		}
 	}
-	total := len(texts) + len(again) + len(placementObjects)*len(placementPositions)
+	total := len(texts) + len(again) + len(shapeClasses(atlas, n)) + len(placementObjects)*len(placementPositions)
 	for k := range len(texts) + len(again) {
 		if progress != nil {
 			progress(k, total)
@@ -498,6 +541,9 @@ func (b *Base) EvalBase(ctx context.Context, n int, layout float64, progress fun
 				return rep, err
 			}
 			id.add(labels[0] == p.Objects[0])
+			singles = append(singles, imgs[0])
+			singleTruth = append(singleTruth, rd.RenderImage(scenes[i], b.Cfg.ImageSize))
+			singleClass = append(singleClass, p.Objects[0])
 		} else {
 			rep.TwoObjectRuns++
 		}
@@ -509,9 +555,26 @@ func (b *Base) EvalBase(ctx context.Context, n int, layout float64, progress fun
 	if layout != 0 {
 		rep.BothObjectsUnguided, rep.RelationRightUnguided = bothAlone.value(), relAlone.value()
 	}
-	rep.PlacementShift, err = b.placementProbe(ctx, func(done, total int) {
+	if rep.ShapeHeldOut, err = eval.ScoreShapes(judge, singles, singleClass); err != nil {
+		return rep, err
+	}
+	if rep.ShapeHeldOutTruth, err = eval.ScoreShapes(judge, singleTruth, singleClass); err != nil {
+		return rep, err
+	}
+	done := len(texts) + len(again)
+	probes := len(placementObjects) * len(placementPositions)
+	classes := shapeClasses(atlas, n)
+	rep.Shape, _, err = b.EvalShape(ctx, classes, 2, func(d, _ int) {
 		if progress != nil {
-			progress(len(texts)+len(again)+done, len(texts)+len(again)+total)
+			progress(done+d, done+len(classes)+probes)
+		}
+	})
+	if err != nil {
+		return rep, err
+	}
+	rep.PlacementShift, err = b.placementProbe(ctx, func(d, _ int) {
+		if progress != nil {
+			progress(done+len(classes)+d, done+len(classes)+probes)
 		}
 	})
 	if err != nil {
@@ -533,10 +596,23 @@ func (b *Base) EvalBase(ctx context.Context, n int, layout float64, progress fun
 // similarity to the reference images) and prompt fidelity on the fixed
 // concept prompt set.
 type ConceptReport struct {
-	Concept        string  `json:"concept"`
-	Method         Method  `json:"method"`
-	Identity       float64 `json:"identity"`
-	RealIdentity   float64 `json:"real_images_identity"`
+	Concept string `json:"concept"`
+	Method  Method `json:"method"`
+	// ShapeIdentity is the headline: the colour-blind judge's feature
+	// similarity between the concept's single-object images and its
+	// references; ShapeRealIdentity the references among themselves (the
+	// ceiling); ShapeClassWord the same prompts with the plain class word
+	// instead of the concept (what the base model draws without the
+	// concept: a concept that learned its object beats it).
+	ShapeIdentity     float64 `json:"shape_identity"`
+	ShapeRealIdentity float64 `json:"shape_real_images_identity"`
+	ShapeClassWord    float64 `json:"shape_class_word_identity"`
+	// Identity, RealIdentity and ClassWordIdentity are the same with the
+	// colour oracle's features: colour identity, which a blob of the
+	// object's colours passes.
+	Identity          float64 `json:"colour_identity"`
+	RealIdentity      float64 `json:"colour_real_images_identity"`
+	ClassWordIdentity float64 `json:"colour_class_word_identity"`
 	PromptFidelity float64 `json:"prompt_fidelity"`
 	Prompts        int     `json:"prompts"`
 	Bytes          int     `json:"bytes"`
@@ -590,6 +666,7 @@ func pick(total, n int) []int {
 type evalTools struct {
 	atlas  *dataset.Atlas
 	oracle *eval.Oracle
+	judge  *eval.Oracle
 }
 
 func loadEvalTools() (*evalTools, error) {
@@ -601,30 +678,93 @@ func loadEvalTools() (*evalTools, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &evalTools{atlas: atlas, oracle: oracle}, nil
+	judge, err := eval.LoadJudge()
+	if err != nil {
+		oracle.Close()
+		return nil, err
+	}
+	return &evalTools{atlas: atlas, oracle: oracle, judge: judge}, nil
 }
 
-func (t *evalTools) close() { t.oracle.Close() }
+func (t *evalTools) close() {
+	t.oracle.Close()
+	t.judge.Close()
+}
+
+// features are a set of images' oracle (colour) and judge (shape)
+// features.
+type features struct{ colour, shape [][]float32 }
+
+func (t *evalTools) features(imgs []image.Image) (features, error) {
+	var f features
+	var err error
+	if f.colour, err = t.oracle.Features(imgs); err != nil {
+		return f, err
+	}
+	f.shape, err = t.judge.Features(imgs)
+	return f, err
+}
+
+// selfIdentity is the mean identity of each vector to the others (NaN
+// with fewer than two).
+func selfIdentity(f [][]float32) float64 {
+	if len(f) < 2 {
+		return math.NaN()
+	}
+	var sum float64
+	for i := range f {
+		others := append(append([][]float32{}, f[:i]...), f[i+1:]...)
+		sum += eval.Identity([][]float32{f[i]}, others)
+	}
+	return sum / float64(len(f))
+}
+
+// classWordPrompt is a concept prompt with the pseudo-word name* replaced
+// by the plain class words, its article fixed: "a teddy* on a blue
+// background" → "a teddy bear on a blue background".
+func classWordPrompt(text, name, class string) string {
+	words := strings.Fields(text)
+	tok := strings.ToLower(name) + "*"
+	for i, w := range words {
+		core := strings.TrimRight(w, ",")
+		if core != tok {
+			continue
+		}
+		words[i] = class + w[len(core):]
+		// The article before the noun phrase (past a size word).
+		for j := i - 1; j >= 0 && j >= i-2; j-- {
+			if words[j] == "a" || words[j] == "an" {
+				next := words[j+1]
+				words[j] = "a"
+				if strings.ContainsRune("aeiou", rune(next[0])) {
+					words[j] = "an"
+				}
+				break
+			}
+		}
+	}
+	return strings.Join(words, " ")
+}
 
 // references prepares a concept's reference images: its concept set (the
 // cut-outs) and the oracle features of each cut-out as the model would
 // draw it: big, centred, on white, at the model's size (the extent drawn
 // from a fixed seed).
-func (t *evalTools) references(b *Base, name, class string, refs []image.Image) (*dataset.ConceptSet, [][]float32, error) {
+func (t *evalTools) references(b *Base, name, class string, refs []image.Image) (*dataset.ConceptSet, features, error) {
 	cs, err := dataset.NewConceptSet(t.atlas, name, class, refs)
 	if err != nil {
-		return nil, nil, err
+		return nil, features{}, err
 	}
 	rng := rand.New(rand.NewPCG(7, 7))
 	var imgs []image.Image
 	for i := range cs.Cutouts {
 		sc, err := cs.SingleScene(rng, i, "centre", "big", false, dataset.Background{Colour: "white"})
 		if err != nil {
-			return nil, nil, err
+			return nil, features{}, err
 		}
 		imgs = append(imgs, cs.RenderImage(sc, b.Cfg.ImageSize))
 	}
-	feats, err := t.oracle.Features(imgs)
+	feats, err := t.features(imgs)
 	return cs, feats, err
 }
 
@@ -653,19 +793,15 @@ func (b *Base) evalConcept(ctx context.Context, t *evalTools, c *Concept, refs [
 	}
 	rep := ConceptReport{Concept: c.Name, Method: c.Method, Bytes: c.Size(), TrainSeconds: c.Settings.TrainSeconds, Beta: opt.Beta}
 	// Real-images row: each reference against the others.
-	if len(refFeat) > 1 {
-		var sum float64
-		for i := range refFeat {
-			others := append(append([][]float32{}, refFeat[:i]...), refFeat[i+1:]...)
-			sum += eval.Identity([][]float32{refFeat[i]}, others)
-		}
-		rep.RealIdentity = sum / float64(len(refFeat))
+	if len(refFeat.colour) > 1 {
+		rep.RealIdentity = selfIdentity(refFeat.colour)
+		rep.ShapeRealIdentity = selfIdentity(refFeat.shape)
 	}
 	all := dataset.ConceptPrompts(c.Name, c.Class)
 	idx := pick(len(all), opt.Prompts)
 	use := ConceptUse{Concept: c, Beta: opt.Beta}
 	var attrs ratio
-	var gens []image.Image
+	var gens, plain []image.Image
 	for k, i := range idx {
 		p := all[i]
 		if progress != nil {
@@ -685,17 +821,35 @@ func (b *Base) evalConcept(ctx context.Context, t *evalTools, c *Concept, refs [
 		}
 		if p.Other == "" {
 			gens = append(gens, imgs[0])
+			// The same prompt and seed with the class word: what the base
+			// draws without the concept. A class the model does not know
+			// leaves nothing to draw; that row stays empty.
+			cw, err := b.Generate(ctx, GenerateOptions{Prompt: classWordPrompt(p.Text, c.Name, c.Class), N: 1, Seed: uint64(i), Steps: opt.sampleSteps(), Guidance: evalGuidance, Layout: opt.Layout}, nil)
+			if err == nil {
+				plain = append(plain, cw[0])
+			} else if ctx.Err() != nil {
+				return rep, ctx.Err()
+			}
 		}
 	}
 	if progress != nil {
 		progress(len(idx), len(idx))
 	}
 	if len(gens) > 0 {
-		genFeat, err := t.oracle.Features(gens)
+		f, err := t.features(gens)
 		if err != nil {
 			return rep, err
 		}
-		rep.Identity = eval.Identity(genFeat, refFeat)
+		rep.Identity = eval.Identity(f.colour, refFeat.colour)
+		rep.ShapeIdentity = eval.Identity(f.shape, refFeat.shape)
+	}
+	if len(plain) > 0 {
+		f, err := t.features(plain)
+		if err != nil {
+			return rep, err
+		}
+		rep.ClassWordIdentity = eval.Identity(f.colour, refFeat.colour)
+		rep.ShapeClassWord = eval.Identity(f.shape, refFeat.shape)
 	}
 	rep.PromptFidelity = attrs.value()
 	rep.Prompts = len(idx)
@@ -849,7 +1003,7 @@ func (b *Base) evalPair(ctx context.Context, t *evalTools, ca, cb *Concept, refs
 		return rep, err
 	}
 	prompts := PairPrompts(ca.Name, cb.Name, PairColours(csA, csB))
-	pa, pb := eval.PairConcept{Class: ca.Class, Refs: featA}, eval.PairConcept{Class: cb.Class, Refs: featB}
+	pa, pb := eval.PairConcept{Class: ca.Class, Refs: featA.colour}, eval.PairConcept{Class: cb.Class, Refs: featB.colour}
 	uses := []ConceptUse{{Concept: ca, Beta: opt.Beta}, {Concept: cb, Beta: opt.Beta}}
 	n := opt.pairSeeds()
 	var ok, found, id, rel, bg ratio

@@ -69,6 +69,15 @@ type PretrainOptions struct {
 	CheckpointEvery time.Duration
 	SampleEvery     int // steps between sample grids
 	StopAfter       int // train at most this many steps in this sitting (0: to the end), then checkpoint
+	// CPUBudget ends the run once its training has used this much CPU
+	// time (all sittings, every thread; 0: no limit), with a checkpoint,
+	// a sample grid and a shape score: pilots of different designs get
+	// the same compute.
+	CPUBudget time.Duration
+	// ShapeSeeds is the images per class of the shape score written with
+	// each sample grid (EvalShape on GridClasses, judged colour-blind, to
+	// shape.csv; 0: 2, negative: none).
+	ShapeSeeds int
 	Replicas        int // model replicas sharing each batch (0: one per core); results do not depend on it
 	// InitFrom starts a new run from a model file's weights (for example
 	// the committed base model when a run folder is lost); the optimizer
@@ -76,7 +85,11 @@ type PretrainOptions struct {
 	InitFrom string
 	Seed     uint64
 	Pred     diffusion.PredKind
-	Config   *model.Config // nil: BaseConfig for the dataset's tokenizer
+	Config   *model.Config // nil: the design's (Design), or BaseConfig
+	// Design names the architecture (PretrainDesigns; "": the base
+	// design). A new run writes it to its folder's design file, and a
+	// resumed run without a Config takes its architecture from there.
+	Design string
 }
 
 // DefaultPretrain are the base model's training settings.
@@ -101,6 +114,8 @@ const (
 	checkpointFile = "checkpoint.safetensors"
 	emaModelFile   = "model-ema.safetensors"
 	lossCSVFile    = "loss.csv"
+	shapeCSVFile   = "shape.csv"
+	designFile     = "design"
 )
 
 // ErrRunExists means a run folder already holds a checkpoint and resume
@@ -120,6 +135,9 @@ type trainState struct {
 	EMAUpdates int         `json:"ema_updates"`
 	RNG        string      `json:"rng"`
 	Skipped    int         `json:"skipped"`
+	// CPUSeconds is the CPU time the run's training has used, all
+	// sittings together (sampling and scoring not counted).
+	CPUSeconds float64 `json:"cpu_seconds,omitempty"`
 	History    []lossPoint `json:"history"`
 	Options    string      `json:"options"`
 	Gained     []string    `json:"-"` // weights the model has and the checkpoint had not
@@ -159,14 +177,6 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 		return err
 	}
 	tok := dataset.NewTokenizer(atlas, dataset.DefaultReserved)
-	cfg := BaseConfig(tok)
-	if opt.Config != nil {
-		cfg = *opt.Config
-		cfg.Vocab, cfg.MaxLen = len(tok.Vocab()), dataset.MaxCaptionTokens
-	}
-	if err := os.MkdirAll(filepath.Join(opt.Dir, "samples"), 0o755); err != nil {
-		return err
-	}
 	ckpt := filepath.Join(opt.Dir, checkpointFile)
 	_, statErr := os.Stat(ckpt)
 	exists := statErr == nil
@@ -175,6 +185,39 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 	}
 	if !exists && opt.Resume && !errors.Is(statErr, fs.ErrNotExist) {
 		return statErr
+	}
+	design := cmp.Or(opt.Design, "base")
+	if exists {
+		// A run keeps its design; one without a design file is a base run.
+		stored := "base"
+		if b, err := os.ReadFile(filepath.Join(opt.Dir, designFile)); err == nil {
+			stored = strings.TrimSpace(string(b))
+		}
+		if opt.Design != "" && opt.Design != stored {
+			return fmt.Errorf("the run in %s is of the %s design, not %s", opt.Dir, stored, opt.Design)
+		}
+		design = stored
+	}
+	cfg := BaseConfig(tok)
+	if d, ok := pretrainDesigns[design]; ok {
+		cfg = d.config(tok)
+	} else {
+		return fmt.Errorf("unknown design %q", design)
+	}
+	if opt.Config != nil {
+		cfg = *opt.Config
+		cfg.Vocab, cfg.MaxLen = len(tok.Vocab()), dataset.MaxCaptionTokens
+	}
+	if err := os.MkdirAll(filepath.Join(opt.Dir, "samples"), 0o755); err != nil {
+		return err
+	}
+	if !exists {
+		if err := safefile.Write(filepath.Join(opt.Dir, designFile), func(w io.Writer) error {
+			_, err := io.WriteString(w, design+"\n")
+			return err
+		}); err != nil {
+			return err
+		}
 	}
 
 	base, err := NewBase(cfg, tok, opt.Pred, opt.Seed)
@@ -266,19 +309,48 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 		if err != nil {
 			return err
 		}
-		return safefile.Write(filepath.Join(opt.Dir, "samples", fmt.Sprintf("step-%06d.png", st.Step)), func(w io.Writer) error { return png.Encode(w, img) })
+		if err := safefile.Write(filepath.Join(opt.Dir, "samples", fmt.Sprintf("step-%06d.png", st.Step)), func(w io.Writer) error { return png.Encode(w, img) }); err != nil {
+			return err
+		}
+		if opt.ShapeSeeds < 0 {
+			return nil
+		}
+		// The grid's shape score, so that a run's shape curve is visible
+		// while it trains.
+		rep, si, err := base.EvalShape(ctx, GridClasses, cmp.Or(opt.ShapeSeeds, 2), nil)
+		if err != nil {
+			return err
+		}
+		if err := safefile.Write(filepath.Join(opt.Dir, "samples", fmt.Sprintf("shape-%06d.png", st.Step)), func(w io.Writer) error { return png.Encode(w, ShapeGrid(si, 2, 4)) }); err != nil {
+			return err
+		}
+		progress(PretrainProgress{Step: st.Step, Total: opt.Steps, Message: fmt.Sprintf("shape top-1 %.3f (ground truth %.3f), Fréchet %.3f, %.2f CPU-hours",
+			rep.Generated.Top1, rep.Truth.Top1, rep.Frechet, st.CPUSeconds/3600)})
+		return appendShapeCSV(filepath.Join(opt.Dir, shapeCSVFile), st.Step, st.CPUSeconds, rep)
 	}
 
 	sittingEnd := opt.Steps
 	if opt.StopAfter > 0 {
 		sittingEnd = min(opt.Steps, st.Step+opt.StopAfter)
 	}
+	if opt.CPUBudget > 0 && st.CPUSeconds >= opt.CPUBudget.Seconds() {
+		progress(PretrainProgress{Step: st.Step, Total: opt.Steps, Message: fmt.Sprintf("the run has used its CPU budget (%.2f of %.2f CPU-hours)", st.CPUSeconds/3600, opt.CPUBudget.Hours())})
+		return nil
+	}
 	lastSave := time.Now()
 	windowStart := time.Now()
+	cpuMark := processCPU()
+	// cpuTick adds the CPU time since the last mark to the run's count.
+	cpuTick := func() {
+		now := processCPU()
+		st.CPUSeconds += (now - cpuMark).Seconds()
+		cpuMark = now
+	}
 	var windowLoss float64
 	var windowN int
 	for st.Step < sittingEnd {
 		if err := ctx.Err(); err != nil {
+			cpuTick()
 			if serr := save(); serr != nil {
 				return errors.Join(err, serr)
 			}
@@ -328,6 +400,11 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 		st.Step++
 		windowLoss += loss
 		windowN++
+		cpuTick()
+		overBudget := opt.CPUBudget > 0 && st.CPUSeconds >= opt.CPUBudget.Seconds()
+		if overBudget {
+			sittingEnd = st.Step
+		}
 		if st.Step%50 == 0 || st.Step == sittingEnd {
 			el := time.Since(windowStart).Seconds()
 			p := PretrainProgress{Step: st.Step, Total: opt.Steps, Loss: windowLoss / float64(windowN), ImgPerS: float64(windowN*B) / el}
@@ -335,19 +412,42 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 			progress(p)
 			windowLoss, windowN, windowStart = 0, 0, time.Now()
 		}
-		if st.Step%opt.SampleEvery == 0 || st.Step == opt.Steps {
+		if st.Step%opt.SampleEvery == 0 || st.Step == opt.Steps || overBudget {
 			if err := sample(); err != nil {
 				return err
 			}
+			cpuMark = processCPU() // sampling and scoring are not training
 		}
 		if time.Since(lastSave) > opt.CheckpointEvery || st.Step == sittingEnd {
 			if err := save(); err != nil {
 				return err
 			}
+			cpuMark = processCPU()
 			lastSave = time.Now()
 		}
 	}
+	if opt.CPUBudget > 0 && st.CPUSeconds >= opt.CPUBudget.Seconds() {
+		progress(PretrainProgress{Step: st.Step, Total: opt.Steps, Message: fmt.Sprintf("stopped at the CPU budget: %.2f CPU-hours", st.CPUSeconds/3600)})
+	}
 	return nil
+}
+
+// appendShapeCSV adds one shape score to a run's shape.csv (written
+// whole, atomically; the header first).
+func appendShapeCSV(path string, step int, cpuSeconds float64, r ShapeReport) error {
+	old, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if len(old) == 0 {
+		old = []byte("step,cpu_hours,shape_top1,shape_top5,median_rank,truth_top1,colour_only_top1,frechet,frechet_truth,colour_oracle_top1\n")
+	}
+	line := fmt.Sprintf("%d,%.3f,%.4f,%.4f,%g,%.4f,%.4f,%.4f,%.4f,%.4f\n", step, cpuSeconds/3600, r.Generated.Top1, r.Generated.Top5,
+		r.Generated.MedianRank, r.Truth.Top1, r.ColourOnly.Top1, r.Frechet, r.FrechetTruth, r.ColourTop1)
+	return safefile.Write(path, func(w io.Writer) error {
+		_, err := w.Write(append(old, line...))
+		return err
+	})
 }
 
 // SamplePrompts are the fixed prompts of the training sample grids. Rows

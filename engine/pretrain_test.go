@@ -2,12 +2,14 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"conceptstudio/engine/model"
 	"conceptstudio/engine/safetensors"
@@ -242,4 +244,65 @@ func TestSampleGridRowsShareSeeds(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestPretrainCPUBudget: a run with a CPU budget stops at it (here after
+// its first step) with a checkpoint, a sample grid and a shape score in
+// shape.csv; resuming it trains nothing more, and a larger budget goes on.
+func TestPretrainCPUBudget(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a tiny model for a few steps")
+	}
+	ctx := context.Background()
+	o := tinyPretrain(t.TempDir())
+	o.CPUBudget = time.Nanosecond
+	o.ShapeSeeds = 1
+	if err := Pretrain(ctx, o, nil); err != nil {
+		t.Fatal(err)
+	}
+	csv, err := os.ReadFile(filepath.Join(o.Dir, shapeCSVFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(csv)), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "step,cpu_hours,shape_top1") || !strings.HasPrefix(lines[1], "1,") {
+		t.Fatalf("shape.csv:\n%s", csv)
+	}
+	for _, f := range []string{"samples/step-000001.png", "samples/shape-000001.png", checkpointFile} {
+		if _, err := os.Stat(filepath.Join(o.Dir, f)); err != nil {
+			t.Errorf("missing %s: %v", f, err)
+		}
+	}
+	o.Resume = true
+	var msgs []string
+	if err := Pretrain(ctx, o, func(p PretrainProgress) { msgs = append(msgs, p.Message) }); err != nil {
+		t.Fatal(err)
+	}
+	if st := checkpointStep(t, filepath.Join(o.Dir, checkpointFile)); st != 1 {
+		t.Errorf("resumed at the budget: trained to step %d, want 1", st)
+	}
+	if !strings.Contains(strings.Join(msgs, "\n"), "CPU budget") {
+		t.Errorf("no word of the budget in %q", msgs)
+	}
+	o.CPUBudget, o.StopAfter = time.Hour, 2
+	if err := Pretrain(ctx, o, nil); err != nil {
+		t.Fatal(err)
+	}
+	if st := checkpointStep(t, filepath.Join(o.Dir, checkpointFile)); st != 3 {
+		t.Errorf("with a larger budget: step %d, want 3", st)
+	}
+}
+
+// checkpointStep reads the step of a run's checkpoint.
+func checkpointStep(t *testing.T, path string) int {
+	t.Helper()
+	f, err := safetensors.ReadFile(path, safetensors.ReadOptions{MaxHeaderSize: 64 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st trainState
+	if err := json.Unmarshal([]byte(f.Metadata["conceptstudio.train_state"]), &st); err != nil {
+		t.Fatal(err)
+	}
+	return st.Step
 }

@@ -112,6 +112,14 @@ func article(next string, plural bool) string {
 }
 
 // nounPhrase is "a dog", "a big dog", "an owl", "small grapes".
+// NounPhrase is a sprite's name with its article and an optional size
+// word, as captions write it: "a big teddy bear", "big cherries".
+func NounPhrase(a *Atlas, sprite int, size string) string { return nounPhrase(a, sprite, size) }
+
+// BackgroundPhrase is a background as captions write it: "on a blue
+// background", "on a striped red background".
+func BackgroundPhrase(bg Background) string { return backgroundPhrase(bg) }
+
 func nounPhrase(a *Atlas, sprite int, size string) string {
 	sp := a.Sprites[sprite]
 	words := sp.Name

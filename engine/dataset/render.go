@@ -58,6 +58,18 @@ func (r *Renderer) RenderImage(s Scene, size int) *image.NRGBA {
 	return premultToNRGBA(r.renderPremult(s, size), size, size)
 }
 
+// RenderLayer draws only s's objects, over nothing: premultiplied RGBA
+// in [0, 1], 4 values per pixel (alpha last), for compositing over a
+// background drawn apart (as Render would, with the same sprite edges).
+func (r *Renderer) RenderLayer(s Scene, size int) []float32 {
+	buf := make([]float32, 4*size*size)
+	for _, p := range s.Objects {
+		x0, y0, w, h := r.atlas.Box(p, size)
+		r.sprites[p.Sprite].drawOver(buf, size, size, x0, y0, w, h, p.Flip)
+	}
+	return buf
+}
+
 func (r *Renderer) renderPremult(s Scene, size int) []float32 {
 	buf := make([]float32, 4*size*size)
 	drawBackground(buf, size, s.Background)

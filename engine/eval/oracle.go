@@ -39,6 +39,12 @@ type OracleConfig struct {
 	Channels  []int `json:"channels"`
 	Groups    int   `json:"groups"`
 	Feature   int   `json:"feature"`
+	// Blocks is the convolutions per resolution (0 or 1: one; each more
+	// is a stride-1 3×3 convolution with GroupNorm and SiLU).
+	Blocks int `json:"blocks,omitempty"`
+	// Input is what the network sees: "" the RGB image (the oracle),
+	// InputShape its colour-blind form (the shape judge, shapeInput).
+	Input string `json:"input,omitempty"`
 }
 
 // DefaultOracleConfig is the shipped oracle's architecture: 32×32 → 32 ch
@@ -49,8 +55,11 @@ func DefaultOracleConfig() OracleConfig {
 }
 
 func (c OracleConfig) validate() error {
-	if c.ImageSize < 4 || len(c.Channels) < 1 || c.Groups < 1 || c.Feature < 1 {
+	if c.ImageSize < 4 || len(c.Channels) < 1 || c.Groups < 1 || c.Feature < 1 || c.Blocks < 0 || c.Blocks > 8 {
 		return fmt.Errorf("eval: bad oracle config %+v", c)
+	}
+	if c.Input != "" && c.Input != InputShape {
+		return fmt.Errorf("eval: oracle config: unknown input %q", c.Input)
 	}
 	side := c.ImageSize
 	for i, ch := range c.Channels {
@@ -135,6 +144,10 @@ func buildOracleNet(w *nn.Weights, c OracleConfig, classes, batch int, train boo
 		}
 		h = root.Sub(fmt.Sprintf("conv%d", i)).Conv(h, ch, 3, stride)
 		h = b.SiLU(root.Sub(fmt.Sprintf("norm%d", i)).GroupNorm(h, c.Groups))
+		for k := 1; k < c.Blocks; k++ {
+			h = root.Sub(fmt.Sprintf("conv%d_%d", i, k)).Conv(h, ch, 3, 1)
+			h = b.SiLU(root.Sub(fmt.Sprintf("norm%d_%d", i, k)).GroupNorm(h, c.Groups))
+		}
 	}
 	side := c.finalSide()
 	h = b.Reshape(h, batch, side*side*c.Channels[len(c.Channels)-1])
@@ -282,7 +295,12 @@ func (o *Oracle) inputs(imgs []image.Image) []float32 {
 	for i, img := range imgs {
 		v := x[2*i*per : (2*i+1)*per]
 		toModelInput(img, s, v)
-		objectView(v, s, x[(2*i+1)*per:(2*i+2)*per])
+		ov := x[(2*i+1)*per : (2*i+2)*per]
+		objectView(v, s, ov)
+		if o.Record.Config.Input == InputShape {
+			shapeInput(v, s)
+			shapeInput(ov, s)
+		}
 	}
 	return x
 }

@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"gorgonia.org/tensor"
@@ -44,6 +45,12 @@ type trainOptions struct {
 	ReportEvery     int
 	HeldOut         int // single-object renders scored at the end
 	Views           viewOptions
+	// ColourJitter is the share of views whose colours colourJitter
+	// changes (a shape judge's training; the RGB oracle's is 0).
+	ColourJitter float64 `json:",omitempty"`
+	// ObjectViews is the share of views redrawn as Classify's object view
+	// (objectView: the object centred at a fixed size) before training.
+	ObjectViews float64 `json:",omitempty"`
 	// Budget, when set, is the most training time: the learning-rate
 	// schedule follows whichever of steps and time runs out first, and the
 	// run ends there. It is not part of the checkpoint's identity.
@@ -58,6 +65,35 @@ func defaultTrainOptions() trainOptions {
 		Seed: 1, CheckpointEvery: 2 * time.Minute, ReportEvery: 25, HeldOut: 1000,
 		Views: defaultViewOptions(),
 	}
+}
+
+// defaultJudgeTrainOptions are the shipped shape judge's settings: the
+// oracle's views and schedule on colour-blind input, nearly every view
+// with its colours jittered, and a longer run (shape is harder to learn
+// than colour).
+func defaultJudgeTrainOptions() trainOptions {
+	o := defaultTrainOptions()
+	o.Config.Input = InputShape
+	o.Steps = 6000
+	o.Warmup = 300
+	o.ColourJitter = 0.9
+	o.ObjectViews = 0.5
+	o.Config.Blocks = 2
+	o.Seed = 2
+	return o
+}
+
+// TrainJudge trains the colour-blind shape judge as TrainOracleWithin
+// trains the oracle (same views, checkpoints, resume and record), with
+// each view's colours jittered (colourJitter) and the network seeing
+// shapeInput's channels. steps 0 takes the default, 6000.
+func TrainJudge(ctx context.Context, dir string, steps int, budget time.Duration, progress func(step int, loss, acc float64)) error {
+	opt := defaultJudgeTrainOptions()
+	if steps > 0 {
+		opt.Steps = steps
+	}
+	opt.Budget = budget
+	return trainOracle(ctx, dir, opt, progress)
 }
 
 // oracleState is the checkpoint's record besides tensors.
@@ -187,7 +223,17 @@ func trainOracle(ctx context.Context, dir string, opt trainOptions, progress fun
 		}
 		clear(y)
 		for i := 0; i < opt.Batch; i++ {
-			labels[i] = views.sample(rng, S, x[i*per:(i+1)*per])
+			v := x[i*per : (i+1)*per]
+			labels[i] = views.sample(rng, S, v)
+			if rng.Float64() < opt.ObjectViews {
+				objectView(slices.Clone(v), S, v)
+			}
+			if opt.Config.Input == InputShape {
+				if rng.Float64() < opt.ColourJitter {
+					colourJitter(rng, v, S)
+				}
+				shapeInput(v, S)
+			}
 			row := y[i*K : (i+1)*K]
 			for k := range row {
 				row[k] = float32(opt.LabelSmoothing / float64(K))
@@ -294,6 +340,11 @@ func heldOutTop1(o *Oracle, a *dataset.Atlas, seed uint64, n int) (acc, raw floa
 	got, _, err := o.Classify(imgs)
 	if err != nil {
 		return 0, 0, err
+	}
+	if o.Record.Config.Input == InputShape {
+		for i := 0; i < n; i++ {
+			shapeInput(x[i*per:(i+1)*per], S)
+		}
 	}
 	logits, _, err := o.run(x, n)
 	if err != nil {
