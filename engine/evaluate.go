@@ -28,13 +28,13 @@ type BaseReport struct {
 	ShapeHeldOut      eval.ShapeScore `json:"shape_held_out"`
 	ShapeHeldOutTruth eval.ShapeScore `json:"shape_held_out_ground_truth"`
 	Prompts           int             `json:"prompts"`
-	BackgroundRight float64 `json:"background_right"`
-	PositionRight   float64 `json:"position_right"`
-	SizeRight       float64 `json:"size_right"`
+	BackgroundRight   float64         `json:"background_right"`
+	PositionRight     float64         `json:"position_right"`
+	SizeRight         float64         `json:"size_right"`
 	// IdentityTop1 is the colour oracle's top-1 on the single objects:
 	// colour identity, which a blob of the right colour passes (kept for
 	// comparison with earlier reports; Shape is the measure).
-	IdentityTop1 float64 `json:"colour_identity_top1"`
+	IdentityTop1    float64 `json:"colour_identity_top1"`
 	BothObjects     float64 `json:"both_objects_present"`
 	AttributesRight float64 `json:"attributes_right"`
 	// RelationRight is the share of two-object prompts whose objects
@@ -613,11 +613,11 @@ type ConceptReport struct {
 	Identity          float64 `json:"colour_identity"`
 	RealIdentity      float64 `json:"colour_real_images_identity"`
 	ClassWordIdentity float64 `json:"colour_class_word_identity"`
-	PromptFidelity float64 `json:"prompt_fidelity"`
-	Prompts        int     `json:"prompts"`
-	Bytes          int     `json:"bytes"`
-	TrainSeconds   float64 `json:"train_seconds"`
-	Beta           float64 `json:"beta,omitempty"`
+	PromptFidelity    float64 `json:"prompt_fidelity"`
+	Prompts           int     `json:"prompts"`
+	Bytes             int     `json:"bytes"`
+	TrainSeconds      float64 `json:"train_seconds"`
+	Beta              float64 `json:"beta,omitempty"`
 }
 
 // EvalOptions shape a concept evaluation's cost; zero values take the

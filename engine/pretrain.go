@@ -78,7 +78,7 @@ type PretrainOptions struct {
 	// each sample grid (EvalShape on GridClasses, judged colour-blind, to
 	// shape.csv; 0: 2, negative: none).
 	ShapeSeeds int
-	Replicas        int // model replicas sharing each batch (0: one per core); results do not depend on it
+	Replicas   int // model replicas sharing each batch (0: one per core); results do not depend on it
 	// InitFrom starts a new run from a model file's weights (for example
 	// the committed base model when a run folder is lost); the optimizer
 	// starts afresh. Ignored when resuming.
@@ -130,14 +130,14 @@ type lossPoint struct {
 
 // trainState is what a checkpoint restores besides tensors.
 type trainState struct {
-	Step       int         `json:"step"`
-	AdamStep   int         `json:"adam_step"`
-	EMAUpdates int         `json:"ema_updates"`
-	RNG        string      `json:"rng"`
-	Skipped    int         `json:"skipped"`
+	Step       int    `json:"step"`
+	AdamStep   int    `json:"adam_step"`
+	EMAUpdates int    `json:"ema_updates"`
+	RNG        string `json:"rng"`
+	Skipped    int    `json:"skipped"`
 	// CPUSeconds is the CPU time the run's training has used, all
 	// sittings together (sampling and scoring not counted).
-	CPUSeconds float64 `json:"cpu_seconds,omitempty"`
+	CPUSeconds float64     `json:"cpu_seconds,omitempty"`
 	History    []lossPoint `json:"history"`
 	Options    string      `json:"options"`
 	Gained     []string    `json:"-"` // weights the model has and the checkpoint had not
