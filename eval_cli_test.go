@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -114,5 +115,27 @@ func TestPretrainCommand(t *testing.T) {
 	}
 	if code, _, errOut = runCLI(t, "pretrain", "-design", "huge", "-dir", t.TempDir()); code != 2 || !strings.Contains(errOut, `unknown design "huge"`) {
 		t.Errorf("-design huge: exit %d, stderr %q", code, errOut)
+	}
+}
+
+// TestBenchCommand: `bench` end to end on the tiny network (it panicked in
+// its sampling part once, with no test to notice): JSON with the train
+// step's GFLOPS and the same run's sgemm.
+func TestBenchCommand(t *testing.T) {
+	code, out, errOut := runCLI(t, "bench", "-config", "tiny", "-batch", "2", "-steps", "1", "-json")
+	if code != 0 {
+		t.Fatalf("bench: exit %d: %s", code, errOut)
+	}
+	var res map[string]any
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("bench -json printed %q: %v", out, err)
+	}
+	for _, k := range []string{"sgemm_gflops_1024", "train_gflops", "train_gflops_over_sgemm", "sample_4x25_guided_s"} {
+		if v, ok := res[k].(float64); !ok || v <= 0 {
+			t.Errorf("%s = %v in %s", k, res[k], out)
+		}
+	}
+	if code, _, errOut := runCLI(t, "bench", "-config", "huge"); code != 2 || !strings.Contains(errOut, "reference, base or tiny") {
+		t.Errorf("bench -config huge: exit %d, %q", code, errOut)
 	}
 }

@@ -154,14 +154,14 @@ var commands = map[string]command{
 	},
 	"bench": {
 		summary: "measure the engine's speed on this machine",
-		usage:   "bench [-json] [-batch N] [-steps N] [-config reference|base]",
+		usage:   "bench [-json] [-batch N] [-steps N] [-config reference|base|tiny]",
 		setup: func(fs *flag.FlagSet, a *app.App) func(context.Context, []string) error {
 			var req app.BenchRequest
 			fs.BoolVar(&req.JSON, "json", false, "print the result as JSON")
 			fs.IntVar(&req.Batch, "batch", 32, "training batch size")
 			fs.IntVar(&req.Steps, "steps", 5, "timed training steps")
 			fs.IntVar(&req.Replicas, "replicas", 0, "model replicas sharing a batch, one per core when 0")
-			fs.StringVar(&req.Config, "config", "reference", "the trained `network`: reference (the benchmarks' model, documented in engine/model) or base (the shipped model's architecture)")
+			fs.StringVar(&req.Config, "config", "reference", "the trained `network`: reference (the benchmarks' model, documented in engine/model) base (the shipped model's architecture) or tiny (a check that bench runs)")
 			return func(ctx context.Context, _ []string) error {
 				return a.Bench(ctx, req, a.Progress("bench"))
 			}

@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"context"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -35,5 +36,29 @@ func TestTrainReportsNoTypedNilPreview(t *testing.T) {
 	}
 	if reports == 0 {
 		t.Fatal("no progress reports")
+	}
+}
+
+// TestTrainIntoALibraryNotMadeYet: a fresh install's library folder does
+// not exist; training into it (past the first checkpoint, written every
+// 25 steps beside the concept file) creates it and saves the concept.
+func TestTrainIntoALibraryNotMadeYet(t *testing.T) {
+	m := testenv.TinyModelFile(t, t.TempDir())
+	lib := filepath.Join(t.TempDir(), "data", "conceptstudio")
+	a, err := New(Options{LibraryDir: lib, Out: &bytes.Buffer{}, Err: &bytes.Buffer{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	imgs, _ := filepath.Glob("../examples/teddy/[1-3].png")
+	out := filepath.Join(lib, "teddy"+store.ConceptExt)
+	if err := a.Train(context.Background(), TrainRequest{Method: "ti", Name: "teddy", Class: "teddy bear", Steps: 30,
+		OutPath: out, Images: imgs, ModelPath: m}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(out); err != nil {
+		t.Fatalf("no concept file: %v", err)
+	}
+	if _, err := os.Stat(out + ".partial"); err == nil {
+		t.Errorf("the training checkpoint was left behind")
 	}
 }

@@ -557,6 +557,13 @@ func (a *App) Train(ctx context.Context, req TrainRequest, progress ProgressFunc
 	for _, w := range cs.Warnings {
 		fmt.Fprintln(a.Err, "warning:", w)
 	}
+	// The concept's folder (on a fresh install, the library itself) is
+	// made now: the training's checkpoints are written beside the file.
+	if dir := filepath.Dir(req.OutPath); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("cannot create the folder %s for the concept: %w", dir, err)
+		}
+	}
 	start, from := time.Now(), -1
 	// A cancelled run keeps its state here; the same command continues it.
 	partial := req.OutPath + ".partial"
@@ -777,6 +784,8 @@ func benchModel(name string) (model.Config, error) {
 	switch name {
 	case "", "reference":
 		return model.Reference(), nil
+	case "tiny":
+		return model.Tiny(), nil
 	case "base":
 		atlas, err := dataset.LoadAtlas()
 		if err != nil {
@@ -784,7 +793,7 @@ func benchModel(name string) (model.Config, error) {
 		}
 		return engine.BaseConfig(dataset.NewTokenizer(atlas, dataset.DefaultReserved)), nil
 	}
-	return model.Config{}, usageError("-config is reference or base, not %q", name)
+	return model.Config{}, usageError("-config is reference, base or tiny, not %q", excerpt(name))
 }
 
 // Concepts manages the library: list, import FILE, export NAME FILE

@@ -158,6 +158,11 @@ func (b *Base) encodeWith(tok *dataset.Tokenizer, prompt string) (ids []int, len
 // "on", "blue"), err is the prompt error naming the unknown words: there
 // would be nothing of the user's left to draw.
 func (b *Base) KnownPrompt(prompt string) (known string, unknown []string, err error) {
+	if b.Tok == nil {
+		// A network without a vocabulary (bench's) has nothing to check
+		// words against; its own encoder reads the prompt.
+		return prompt, nil, nil
+	}
 	var kept []string
 	named := false
 	for _, w := range dataset.Words(prompt) {
