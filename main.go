@@ -65,10 +65,10 @@ var commands = map[string]command{
 	},
 	"train": {
 		summary: "teach the model a new concept from images",
-		usage:   "train -method perfusion|ti|lora|dreambooth -name NAME -class WORDS [-steps N] [-global] -out FILE IMAGE...",
+		usage:   "train -method " + strings.Join(app.MethodNames(), "|") + " -name NAME -class WORDS [-steps N] [-global] -out FILE IMAGE...",
 		setup: func(fs *flag.FlagSet, a *app.App) func(context.Context, []string) error {
 			var req app.TrainRequest
-			fs.StringVar(&req.Method, "method", "perfusion", "personalization `method`: perfusion, ti, lora or dreambooth")
+			fs.StringVar(&req.Method, "method", "perfusion", "personalization `method`: "+strings.Join(app.MethodNames(), ", "))
 			fs.StringVar(&req.Name, "name", "", "the concept's `name`; the prompt uses it as name*")
 			fs.StringVar(&req.Class, "class", "", "the super-category `words`, e.g. \"teddy bear\"")
 			fs.IntVar(&req.Steps, "steps", 0, "training steps (0: the method's default)")
@@ -85,7 +85,7 @@ var commands = map[string]command{
 	},
 	"eval": {
 		summary: "measure a concept's identity and prompt fidelity, or compare the methods",
-		usage:   "eval -concept FILE [-json] [-beta B] IMAGE... | eval -base [-prompts N] [-json] | eval -shape [-classes LIST] [-seeds N] [-out GRID.png] | eval -judge | eval -pareto -concept FILE -out PLOT.png IMAGE... | eval -compare -out DIR [-methods ti,lora,dreambooth,perfusion,perfusion-trained-keys] [-concepts teddy,teapot,dog,couch] [-images 4] [-steps N]",
+		usage:   "eval -concept FILE [-json] [-beta B] IMAGE... | eval -base [-prompts N] [-json] | eval -shape [-classes LIST] [-seeds N] [-out GRID.png] | eval -judge | eval -pareto -concept FILE -out PLOT.png IMAGE... | eval -compare -out DIR [-methods " + strings.Join(app.CompareMethods, ",") + "] [-concepts teddy,teapot,dog,couch] [-images 4] [-steps N]",
 		setup: func(fs *flag.FlagSet, a *app.App) func(context.Context, []string) error {
 			var req app.EvalRequest
 			var methods, concepts, classes string

@@ -229,7 +229,7 @@ func TestWindowEndToEnd(t *testing.T) {
 			fail("%s: settings %+v, want prompt %q, seed 1, index %d, 25 steps", path, st, prompt, i)
 		}
 		if len(st.Concepts) != 1 || st.Concepts[0].Name != name || st.Concepts[0].SHA256 != conceptHash ||
-			st.Concepts[0].Beta <= 0 || st.Concepts[0].Beta > 1 {
+			st.Concepts[0].Gate <= 0 || st.Concepts[0].Gate > 1 {
 			fail("%s: concepts %+v, want %s* with the library file's SHA-256 %s and its gate", path, st.Concepts, name, conceptHash)
 		}
 		if i == 0 {

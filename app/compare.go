@@ -21,7 +21,7 @@ import (
 )
 
 // CompareMethods are the methods a comparison trains by default.
-var CompareMethods = []string{"ti", "lora", "dreambooth", "perfusion", string(engine.PerfusionTrainedKeys)}
+var CompareMethods = append(MethodNames(), string(engine.PerfusionTrainedKeys))
 
 // CompareConcepts are the example concepts a comparison uses by default,
 // paired in twos for the two-concept score (teddy+teapot, dog+couch).

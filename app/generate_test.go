@@ -3,8 +3,10 @@ package app
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"image"
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -129,4 +131,63 @@ func imagesEqual(t *testing.T, a, b []byte) bool {
 		}
 	}
 	return true
+}
+
+// TestEveryGateRoundTripsThroughFrom: for every method with a gate, an
+// image made with its concept at a gate that is not the default stores
+// the gate in the PNG settings, `generate -from` draws the same bytes,
+// and the same prompt at the default gate draws another image (so the
+// stored gate is what made the difference). A LoRA's multiplier was once
+// lost this way.
+func TestEveryGateRoundTripsThroughFrom(t *testing.T) {
+	m := testenv.TinyModelFile(t, t.TempDir())
+	lib := t.TempDir()
+	a, err := New(Options{LibraryDir: lib, Out: &bytes.Buffer{}, Err: &bytes.Buffer{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	imgs, _ := filepath.Glob("../examples/teddy/[1-3].png")
+	run := func(req GenerateRequest) []byte {
+		t.Helper()
+		req.OutDir, req.ModelPath = t.TempDir(), m
+		if err := a.Generate(context.Background(), req, nil); err != nil {
+			t.Fatal(err)
+		}
+		files, _ := filepath.Glob(filepath.Join(req.OutDir, "*.png"))
+		data, _ := os.ReadFile(files[0])
+		return data
+	}
+	gated := 0
+	for _, info := range Methods() {
+		if info.Gate == nil {
+			continue
+		}
+		gated++
+		name := "x" + string(info.Name)
+		path := filepath.Join(lib, name+store.ConceptExt)
+		if err := a.Train(context.Background(), TrainRequest{Method: string(info.Name), Name: name, Class: "teddy bear", Steps: 3,
+			OutPath: path, Images: imgs, ModelPath: m}, nil); err != nil {
+			t.Fatal(err)
+		}
+		g := info.Gate.Min + 0.3*(info.Gate.Max-info.Gate.Min)
+		req := GenerateRequest{Prompt: "a " + name + "* on a blue background", Seed: 2, N: 1, Steps: 3, Guidance: 3,
+			Concepts: []string{path}, Gates: []string{fmt.Sprintf("%s=%g", name, g)}}
+		first := run(req)
+		st, err := store.ReadSettings(first)
+		if err != nil || len(st.Concepts) != 1 || math.Abs(st.Concepts[0].Gate-g) > 1e-9 {
+			t.Fatalf("%s: settings %+v (%v), want the gate %g", info.Name, st.Concepts, err, g)
+		}
+		src := filepath.Join(t.TempDir(), "in.png")
+		os.WriteFile(src, first, 0o644)
+		if again := run(GenerateRequest{From: src, N: 1}); !bytes.Equal(again, first) {
+			t.Errorf("%s: -from did not reproduce the image made at gate %g", info.Name, g)
+		}
+		req.Gates = nil
+		if plain := run(req); imagesEqual(t, plain, first) {
+			t.Errorf("%s: the gate %g changed nothing against the default", info.Name, g)
+		}
+	}
+	if gated < 2 {
+		t.Fatalf("%d methods with a gate, want Perfusion's and LoRA's at least", gated)
+	}
 }

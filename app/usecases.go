@@ -55,8 +55,37 @@ type GenerateRequest struct {
 	SeedSet, StepsSet, GuidanceSet, LayoutSet bool
 }
 
-// Methods lists the personalization methods, in the order the UI shows them.
-var Methods = []string{"perfusion", "ti", "lora", "dreambooth"}
+// MethodInfo describes a personalization method (engine's registry).
+type MethodInfo = engine.MethodInfo
+
+// Methods lists the personalization methods, in the order the window
+// offers them: names, titles, default steps and gates.
+func Methods() []MethodInfo { return engine.MethodInfos() }
+
+// MethodNames are the methods' names, in the same order.
+func MethodNames() []string {
+	var out []string
+	for _, m := range Methods() {
+		out = append(out, string(m.Name))
+	}
+	return out
+}
+
+// DefaultGate is the gate a concept of method gets before the user moves
+// its slider: own is the concept's stored gate (0: none), n how many
+// concepts of its method the prompt holds.
+func DefaultGate(method string, own float64, n int) float64 {
+	c := &engine.Concept{Method: engine.Method(method)}
+	c.Settings.Beta, c.Settings.Multiplier = own, own
+	return engine.DefaultGate(c, n)
+}
+
+// StoredGate is the gate a concept of method with these settings brings
+// (its own, else its method's default for one concept); 0 for a method
+// without a gate.
+func StoredGate(method string, settings engine.ConceptSettings) float64 {
+	return engine.DefaultGate(&engine.Concept{Method: engine.Method(method), Settings: settings}, 1)
+}
 
 // TrainRequest asks for a new concept learned from images.
 type TrainRequest struct {
@@ -168,11 +197,11 @@ func ParseGate(s string) (name string, beta float64, err error) {
 	name, v, ok := strings.Cut(s, "=")
 	name = strings.TrimSuffix(strings.TrimSpace(name), "*")
 	if !ok || name == "" {
-		return "", 0, usageError("gate %q is not NAME=BETA", s)
+		return "", 0, usageError("gate %q is not NAME=BETA", excerpt(s))
 	}
 	beta, err = strconv.ParseFloat(strings.TrimSpace(v), 64)
-	if err != nil || beta < 0 || beta > 2 {
-		return "", 0, usageError("gate %q: the value must be a number from 0 to 1 (Perfusion β) or 0 to 2 (LoRA multiplier)", s)
+	if top := engine.MaxGate(); err != nil || !(beta > 0 && beta <= top) {
+		return "", 0, usageError("gate %q: the value must be a number above 0 and at most %g (each method has its own range)", excerpt(s), top)
 	}
 	return name, beta, nil
 }
@@ -203,13 +232,10 @@ func (r GenerateRequest) Validate() error {
 
 // Validate checks a train request before any work starts.
 func (r TrainRequest) Validate() error {
-	known := false
-	for _, m := range Methods {
-		known = known || m == r.Method
-	}
+	_, known := engine.LookupMethod(r.Method)
 	switch {
 	case !known:
-		return usageError("unknown -method %q (choose one of %s)", r.Method, strings.Join(Methods, ", "))
+		return usageError("unknown -method %q (choose one of %s)", excerpt(r.Method), strings.Join(MethodNames(), ", "))
 	case r.Name == "":
 		return usageError("missing -name")
 	case r.Class == "":
@@ -271,8 +297,9 @@ func (a *App) Generate(ctx context.Context, req GenerateRequest, progress Progre
 	}
 	settings := store.GenerationSettings{Prompt: req.Prompt, Seed: req.Seed, Steps: req.Steps, Guidance: req.Guidance, Layout: req.Layout,
 		Sampler: "ddim", BaseID: base.ID(), AppVersion: Version}
+	gates := engine.Gates(uses)
 	for i, u := range uses {
-		settings.Concepts = append(settings.Concepts, store.ConceptUse{Name: u.Concept.Name, SHA256: hashes[i], Beta: u.Beta, Tau: u.Tau})
+		settings.Concepts = append(settings.Concepts, store.ConceptUse{Name: u.Concept.Name, SHA256: hashes[i], Gate: gates[i], Tau: u.Tau})
 	}
 	for i, img := range imgs {
 		path := filepath.Join(req.OutDir, fmt.Sprintf("%s-seed%d-%d.png", Slug(req.Prompt), req.Seed, i))
@@ -404,8 +431,8 @@ func (a *App) fromPNG(req GenerateRequest) (GenerateRequest, error) {
 				}
 			}
 			req.Concepts = append(req.Concepts, path)
-			if c.Beta > 0 {
-				req.Gates = append(req.Gates, fmt.Sprintf("%s=%g", c.Name, c.Beta))
+			if c.Gate > 0 {
+				req.Gates = append(req.Gates, fmt.Sprintf("%s=%g", c.Name, c.Gate))
 			}
 		}
 	}
@@ -444,17 +471,14 @@ func (a *App) loadConcepts(base *engine.Base, paths, gates []string) ([]engine.C
 		if !ok {
 			return nil, nil, usageError("-gate %s: no concept named %s* was loaded with -concept", g, name)
 		}
-		switch uses[i].Concept.Method {
-		case engine.LoRA:
-			uses[i].Multiplier = beta
-		case engine.Perfusion:
-			if beta > 1 {
-				return nil, nil, usageError("-gate %s: a Perfusion gate β is from 0 to 1", g)
-			}
-			uses[i].Beta = beta
-		default:
-			return nil, nil, usageError("-gate %s: a %s concept has no gate", g, uses[i].Concept.Method)
+		info, _ := engine.LookupMethod(string(uses[i].Concept.Method))
+		if info.Gate == nil {
+			return nil, nil, usageError("-gate %s: a %s concept has no gate", excerpt(g), uses[i].Concept.Method)
 		}
+		if err := info.Gate.Check(beta); err != nil {
+			return nil, nil, usageError("-gate %s: %v", excerpt(g), err)
+		}
+		uses[i].Gate = beta
 	}
 	return uses, hashes, nil
 }

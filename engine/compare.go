@@ -219,7 +219,7 @@ func (b *Base) Compare(ctx context.Context, opt CompareOptions, progress func(Co
 		}
 	}
 	for _, m := range opt.Methods {
-		if (!knownMethod(m) || m == E4T) && m != PerfusionTrainedKeys {
+		if !knownMethod(m) && m != PerfusionTrainedKeys {
 			return nil, fmt.Errorf("%w: compare cannot train %q", ErrMethod, m)
 		}
 	}

@@ -5,18 +5,20 @@ import (
 	"fmt"
 	"image"
 	"math/rand/v2"
-	"strings"
 
 	"conceptstudio/engine/dataset"
 	"conceptstudio/engine/model"
-	"conceptstudio/engine/nn"
 )
 
-// ConceptUse is a concept used in a prompt, with its generation-time knobs.
+// ConceptUse is a concept used in a prompt, with its generation-time knob.
 type ConceptUse struct {
-	Concept    *Concept
-	Beta, Tau  float64 // Perfusion gate (0: the concept's own, or 0.6 when several Perfusion concepts)
-	Multiplier float64 // LoRA strength (0: the concept's own)
+	Concept *Concept
+	// Gate is the concept's gate, its meaning its method's (Perfusion's
+	// β, a LoRA's multiplier; MethodInfo.Gate); 0: DefaultGate.
+	Gate float64
+	// Tau is Perfusion's gate temperature (0: the concept's own, or the
+	// design's 0.15).
+	Tau float64
 }
 
 // generate samples with the session's weights, overrides and tokenizer.
@@ -72,66 +74,18 @@ func (b *Base) CheckConcept(c *Concept) error {
 	if e, ok := c.Tensors["emb"]; !ok || len(e.Data) != D {
 		return fmt.Errorf("%w: %s*: the embedding must have %d values", ErrCorruptConcept, c.Name, D)
 	}
-	want := func(name string, n int) error {
-		t, ok := c.Tensors[name]
-		if !ok || len(t.Data) != n {
-			return fmt.Errorf("%w: %s*: tensor %s missing or not %d values", ErrCorruptConcept, c.Name, name, n)
-		}
-		return nil
+	impl, err := methodOf(c.Method)
+	if err != nil {
+		return err
 	}
-	switch c.Method {
-	case Perfusion:
-		for _, n := range []string{"i_star", "i_super"} {
-			if err := want(n, D); err != nil {
-				return err
-			}
-		}
-		for _, l := range b.crossLayers() {
-			wk, _ := b.W.Lookup(l + ".v.w")
-			if err := want("o_v/"+l, wk.Shape()[1]); err != nil {
-				return err
-			}
-			if c.Settings.TrainedKeys {
-				if err := want("o_k/"+l, wk.Shape()[1]); err != nil {
-					return err
-				}
-			}
-		}
-	case LoRA:
-		if c.Settings.Rank < 1 {
-			return fmt.Errorf("%w: %s*: LoRA rank %d", ErrCorruptConcept, c.Name, c.Settings.Rank)
-		}
-		for _, l := range b.attnLinears() {
-			w, _ := b.W.Lookup(l + ".w")
-			in, out := w.Shape()[0], w.Shape()[1]
-			if err := want(loraPrefix+"/"+l+".down", in*c.Settings.Rank); err != nil {
-				return err
-			}
-			if err := want(loraPrefix+"/"+l+".up", c.Settings.Rank*out); err != nil {
-				return err
-			}
-		}
-	case DreamBooth:
-		for name, t := range c.Tensors {
-			if rest, ok := strings.CutPrefix(name, "delta/"); ok {
-				w, found := b.W.Lookup(rest)
-				if !found || w.Shape().TotalSize() != len(t.Data) {
-					return fmt.Errorf("%w: %s*: delta for unknown or differently shaped weight %s", ErrCorruptConcept, c.Name, rest)
-				}
-			}
-		}
-	case TI:
-	default:
-		return fmt.Errorf("%w: %s", ErrMethod, c.Method)
-	}
-	return nil
+	return impl.check(b, c)
 }
 
 // sessionFor sets up the weights and overrides for a set of concepts.
 func (b *Base) sessionFor(uses []ConceptUse, exact bool) (*session, error) {
 	seen := map[string]bool{}
 	var copies []string
-	perf := 0
+	at := &attachment{lora: map[string]*loraLayer{}, count: map[Method]int{}}
 	for _, u := range uses {
 		c := u.Concept
 		if seen[c.Name] {
@@ -141,27 +95,14 @@ func (b *Base) sessionFor(uses []ConceptUse, exact bool) (*session, error) {
 		if err := b.CheckConcept(c); err != nil {
 			return nil, err
 		}
-		if c.Method == DreamBooth {
-			for name := range c.Tensors {
-				if rest, ok := strings.CutPrefix(name, "delta/"); ok {
-					copies = append(copies, rest)
-				}
-			}
-		}
-		if c.Method == Perfusion {
-			perf++
-		}
+		impl, _ := methodOf(c.Method) // CheckConcept knows it
+		copies = append(copies, impl.copies(b, c)...)
+		at.count[c.Method]++
 	}
 	s := b.newSession(copies...)
 	D := b.Cfg.TextDim
 	table, _ := s.w.Lookup(tokTable)
 	td := table.Data().([]float32)
-	var perfs []*perfusionConcept
-	lora := map[string]*struct {
-		names  []string
-		scales []float64
-		rank   int
-	}{}
 	for _, u := range uses {
 		c := u.Concept
 		id, err := s.tok.BindPseudoWord(c.Name)
@@ -169,88 +110,18 @@ func (b *Base) sessionFor(uses []ConceptUse, exact bool) (*session, error) {
 			return nil, err
 		}
 		copy(td[id*D:(id+1)*D], c.Tensors["emb"].Data)
-		switch c.Method {
-		case Perfusion:
-			beta, tau := c.Settings.Beta, c.Settings.Tau
-			if perf > 1 {
-				beta = 0.6
-			}
-			if u.Beta > 0 {
-				beta = u.Beta
-			}
-			if u.Tau > 0 {
-				tau = u.Tau
-			}
-			if beta == 0 {
-				beta = 0.7
-			}
-			if tau == 0 {
-				tau = 0.15
-			}
-			oK, oV := map[string][]float32{}, map[string][]float32{}
-			for name, t := range c.Tensors {
-				if l, ok := strings.CutPrefix(name, "o_v/"); ok {
-					oV[l] = t.Data
-				}
-				if l, ok := strings.CutPrefix(name, "o_k/"); ok && c.Settings.TrainedKeys {
-					oK[l] = t.Data
-				}
-			}
-			pc, err := s.addPerfusion(c.Name, toF64(c.Tensors["i_star"].Data), toF64(c.Tensors["i_super"].Data), oK, oV, beta, tau, false)
-			if err != nil {
-				return nil, err
-			}
-			perfs = append(perfs, pc)
-		case LoRA:
-			mult := c.Settings.Multiplier
-			if u.Multiplier != 0 {
-				mult = u.Multiplier
-			}
-			if mult == 0 {
-				mult = 1
-			}
-			for _, l := range b.attnLinears() {
-				e := lora[l]
-				if e == nil {
-					e = &struct {
-						names  []string
-						scales []float64
-						rank   int
-					}{rank: c.Settings.Rank}
-					lora[l] = e
-				}
-				if e.rank != c.Settings.Rank {
-					return nil, fmt.Errorf("LoRA concepts of different ranks (%d, %d) in one prompt are not supported yet", e.rank, c.Settings.Rank)
-				}
-				e.names = append(e.names, c.Name)
-				e.scales = append(e.scales, mult*c.Settings.Alpha/float64(c.Settings.Rank))
-				for _, part := range []string{"down", "up"} {
-					t := c.Tensors[loraPrefix+"/"+l+"."+part]
-					w, _ := b.W.Lookup(l + ".w")
-					shape := []int{w.Shape()[0], c.Settings.Rank}
-					if part == "up" {
-						shape = []int{c.Settings.Rank, w.Shape()[1]}
-					}
-					copy(s.w.Get(l+"."+loraPrefix+"."+c.Name+"."+part, shape, nn.Zeros).Data().([]float32), t.Data)
-				}
-			}
-		case DreamBooth:
-			for name, t := range c.Tensors {
-				if rest, ok := strings.CutPrefix(name, "delta/"); ok {
-					w, _ := s.w.Lookup(rest)
-					wd := w.Data().([]float32)
-					for i, d := range t.Data {
-						wd[i] += d
-					}
-				}
-			}
+		impl, _ := methodOf(c.Method)
+		gate := u.Gate
+		if gate <= 0 {
+			gate = impl.gate(c, at.count[c.Method])
+		}
+		if err := impl.attach(s, c, gate, u.Tau, at); err != nil {
+			return nil, err
 		}
 	}
-	for l, e := range lora {
-		s.linear[l] = loraHook(e.names, e.scales, e.rank)
-	}
+	at.done(s)
 	if exact {
-		if err := s.makeExact(perfs); err != nil {
+		if err := s.makeExact(at.perfs); err != nil {
 			return nil, err
 		}
 	}

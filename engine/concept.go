@@ -32,12 +32,8 @@ const (
 	TI          Method = "ti"
 	LoRA        Method = "lora"
 	DreamBooth  Method = "dreambooth"
-	E4T         Method = "e4t"
 	maxConceptB        = 512 << 20 // a concept file larger than this is refused
 )
-
-// Methods lists the methods in the order the UI offers them.
-var Methods = []Method{Perfusion, TI, LoRA, DreamBooth, E4T}
 
 // ConceptSettings are a concept's generation-time knobs and the training
 // settings worth recording.
@@ -72,7 +68,6 @@ type Tensor struct {
 //	lora          "lora/LAYER.{q,k,v,out}.down" [in, r]
 //	              "lora/LAYER.{q,k,v,out}.up"   [r, out]     (scale alpha/r, Settings.Alpha, Rank)
 //	dreambooth    "delta/WEIGHT"                same shape as the base weight: trained − base
-//	e4t           as perfusion or lora
 type Concept struct {
 	Name      string // the pseudo-word without '*'
 	Class     string // super-category words, e.g. "teddy bear"
@@ -117,13 +112,10 @@ func ValidName(name string) error {
 	return nil
 }
 
+// knownMethod reports whether m is a registered method.
 func knownMethod(m Method) bool {
-	for _, k := range Methods {
-		if k == m {
-			return true
-		}
-	}
-	return false
+	_, ok := methodImpls[m]
+	return ok
 }
 
 // Encode writes the concept as safetensors: its tensors (F32), the

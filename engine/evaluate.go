@@ -799,7 +799,7 @@ func (b *Base) evalConcept(ctx context.Context, t *evalTools, c *Concept, refs [
 	}
 	all := dataset.ConceptPrompts(c.Name, c.Class)
 	idx := pick(len(all), opt.Prompts)
-	use := ConceptUse{Concept: c, Beta: opt.Beta}
+	use := ConceptUse{Concept: c, Gate: betaOverride(c, opt.Beta)}
 	var attrs ratio
 	var gens, plain []image.Image
 	for k, i := range idx {
@@ -1004,7 +1004,7 @@ func (b *Base) evalPair(ctx context.Context, t *evalTools, ca, cb *Concept, refs
 	}
 	prompts := PairPrompts(ca.Name, cb.Name, PairColours(csA, csB))
 	pa, pb := eval.PairConcept{Class: ca.Class, Refs: featA.colour}, eval.PairConcept{Class: cb.Class, Refs: featB.colour}
-	uses := []ConceptUse{{Concept: ca, Beta: opt.Beta}, {Concept: cb, Beta: opt.Beta}}
+	uses := []ConceptUse{{Concept: ca, Gate: betaOverride(ca, opt.Beta)}, {Concept: cb, Gate: betaOverride(cb, opt.Beta)}}
 	n := opt.pairSeeds()
 	var ok, found, id, rel, bg ratio
 	for k, p := range prompts {

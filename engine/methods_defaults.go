@@ -16,11 +16,10 @@ type MethodDefaults struct {
 	MaskLoss bool
 }
 
-// Defaults returns the defaults of a method. First chosen on the tiny
-// test model and the budget targets (Perfusion ≤ 60 s on this CPU: 200
-// steps took 32 s alone); re-measured on the step-21795 base with
-// `eval -compare` (the Fluent 3D teddy, teapot, dog and couch, 4 images
-// each, 24 prompts, 2026-11-26):
+// The defaults were first chosen on the tiny test model and the budget
+// targets (Perfusion ≤ 60 s on this CPU: 200 steps took 32 s alone);
+// re-measured on the step-21795 base with `eval -compare` (the Fluent 3D
+// teddy, teapot, dog and couch, 4 images each, 24 prompts, 2026-11-26):
 //
 //	steps  Perfusion id / fidelity / two-concept   TI id / fidelity / two-concept
 //	100    0.746 / 0.904 / 25%                     0.742 / 0.859 / 28%
@@ -31,18 +30,5 @@ type MethodDefaults struct {
 // the noise of 24 prompts; two-concept success is 32 images a row, ±9%).
 // Textual Inversion takes 100 steps (every measure as good, half the
 // time); Perfusion keeps 200 (its best two-concept row, inside the
-// budget).
-func Defaults(m Method) MethodDefaults {
-	d := MethodDefaults{Steps: 200, Batch: 8, LR: 5e-3, EmbedLR: 5e-3, MinSNR: 5, Beta: 0.75, Tau: 0.10}
-	switch m {
-	case TI:
-		d.Steps = 100
-	case Perfusion:
-		d.EmbedLR = d.LR * 0.2 // the design: embedding at ~0.2× the rate
-	case LoRA:
-		d.LR, d.Rank, d.Alpha = 1e-3, 4, 4
-	case DreamBooth:
-		d.LR, d.PriorN, d.Steps = 5e-5, 32, 300
-	}
-	return d
-}
+// budget). Each method's own defaults are in its file (method_*.go),
+// starting from baseDefaults.

@@ -60,9 +60,9 @@ func TestMethodsBehaveAsBefore(t *testing.T) {
 		use := ConceptUse{Concept: c}
 		switch m {
 		case Perfusion:
-			use.Beta = 0.65
+			use.Gate = 0.65
 		case LoRA:
-			use.Multiplier = 0.8
+			use.Gate = 0.8
 		}
 		imgs, err := b.GenerateWith(context.Background(), GenerateOptions{Prompt: "a teddy* on a blue background", N: 2, Seed: 9, Steps: 4, Guidance: 3}, []ConceptUse{use}, nil)
 		if err != nil {

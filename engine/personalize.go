@@ -278,7 +278,11 @@ func (b *Base) TrainConcept(ctx context.Context, opt TrainOptions, progress func
 	if opt.Data == nil {
 		return nil, errors.New("no training images")
 	}
-	d := Defaults(opt.Method)
+	impl, err := methodOf(opt.Method)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s cannot be trained", ErrMethod, opt.Method)
+	}
+	d := impl.defaults()
 	if opt.Steps == 0 {
 		opt.Steps = d.Steps
 	}
@@ -301,14 +305,7 @@ func (b *Base) TrainConcept(ctx context.Context, opt TrainOptions, progress func
 		progress = func(TrainProgress) {}
 	}
 	start := time.Now()
-	var copies []string
-	if opt.Method == DreamBooth {
-		for _, n := range b.W.Names() {
-			if strings.HasPrefix(n, "unet.") {
-				copies = append(copies, n)
-			}
-		}
-	}
+	copies := impl.copies(b, nil)
 	s := b.newSession(copies...)
 	id, err := s.tok.BindPseudoWord(opt.Name)
 	if err != nil {
@@ -328,43 +325,11 @@ func (b *Base) TrainConcept(ctx context.Context, opt TrainOptions, progress func
 	td := table.Data().([]float32)
 	copy(td[id*D:(id+1)*D], td[classID*D:(classID+1)*D])
 
-	learnNames := map[string]bool{tokTable: true}
-	var pc *perfusionConcept
-	var prior *priorSet
-	switch opt.Method {
-	case TI:
-	case Perfusion:
-		iSuper, _, err := b.ClassEncoding(s.w, opt.Class)
-		if err != nil {
-			return nil, err
-		}
-		i64 := toF64(iSuper)
-		if pc, err = s.addPerfusion(opt.Name, append([]float64(nil), i64...), i64, nil, nil, d.Beta, d.Tau, true); err != nil {
-			return nil, err
-		}
-		for _, l := range pc.layers {
-			learnNames[l+"."+perfPrefix+"."+opt.Name+".o_v"] = true
-			if opt.TrainKeys {
-				learnNames[l+"."+perfPrefix+"."+opt.Name+".o_k"] = true
-			}
-		}
-	case LoRA:
-		scale := opt.Alpha / float64(opt.Rank)
-		for _, l := range b.attnLinears() {
-			s.linear[l] = loraHook([]string{opt.Name}, []float64{scale}, opt.Rank)
-			learnNames[l+"."+loraPrefix+"."+opt.Name+".down"] = true
-			learnNames[l+"."+loraPrefix+"."+opt.Name+".up"] = true
-		}
-	case DreamBooth:
-		for _, n := range copies {
-			learnNames[n] = true
-		}
-		if prior, err = b.makePrior(ctx, opt.Class, d.PriorN, opt.Seed); err != nil {
-			return nil, err
-		}
-	default:
-		return nil, fmt.Errorf("%w: %s is not implemented yet", ErrMethod, opt.Method)
+	tr := &training{b: b, s: s, opt: opt, d: d, learn: map[string]bool{tokTable: true}, copies: copies}
+	if err := impl.prepare(ctx, tr); err != nil {
+		return nil, err
 	}
+	learnNames, pc, prior := tr.learn, tr.pc, tr.prior
 	if opt.TrainKeys && opt.Method != Perfusion {
 		return nil, fmt.Errorf("trained keys are a Perfusion ablation; %s has no key targets", opt.Method)
 	}
@@ -492,45 +457,7 @@ func (b *Base) TrainConcept(ctx context.Context, opt TrainOptions, progress func
 	c := &Concept{Name: opt.Name, Class: opt.Class, Method: opt.Method, BaseID: b.ID(), Created: time.Now().UTC(),
 		Tensors:  map[string]Tensor{"emb": {Shape: []int{1, D}, Data: append([]float32(nil), embParam.Value...)}},
 		Settings: ConceptSettings{Steps: opt.Steps, Images: opt.Images, TrainSeconds: ck.prior + time.Since(start).Seconds()}}
-	switch opt.Method {
-	case Perfusion:
-		c.Settings.Beta, c.Settings.Tau = 0.7, 0.15
-		c.Settings.GlobalLocking = opt.GlobalLocking
-		c.Tensors["i_star"] = Tensor{Shape: []int{D}, Data: toF32s(pc.iStar)}
-		c.Tensors["i_super"] = Tensor{Shape: []int{D}, Data: toF32s(pc.iSuper)}
-		c.Settings.TrainedKeys = opt.TrainKeys
-		for _, l := range pc.layers {
-			v, _ := s.w.Lookup(l + "." + perfPrefix + "." + opt.Name + ".o_v")
-			c.Tensors["o_v/"+l] = Tensor{Shape: []int{v.Shape()[0]}, Data: append([]float32(nil), v.Data().([]float32)...)}
-			if opt.TrainKeys {
-				k, _ := s.w.Lookup(l + "." + perfPrefix + "." + opt.Name + ".o_k")
-				c.Tensors["o_k/"+l] = Tensor{Shape: []int{k.Shape()[0]}, Data: append([]float32(nil), k.Data().([]float32)...)}
-			}
-		}
-	case LoRA:
-		c.Settings.Rank, c.Settings.Alpha, c.Settings.Multiplier = opt.Rank, opt.Alpha, 1
-		for _, l := range b.attnLinears() {
-			for _, part := range []string{"down", "up"} {
-				v, _ := s.w.Lookup(l + "." + loraPrefix + "." + opt.Name + "." + part)
-				c.Tensors[loraPrefix+"/"+l+"."+part] = Tensor{Shape: []int(v.Shape()), Data: append([]float32(nil), v.Data().([]float32)...)}
-			}
-		}
-	case DreamBooth:
-		for _, n := range copies {
-			tr, _ := s.w.Lookup(n)
-			base, _ := b.W.Lookup(n)
-			td, bd := tr.Data().([]float32), base.Data().([]float32)
-			delta := make([]float32, len(td))
-			changed := false
-			for i := range td {
-				delta[i] = td[i] - bd[i]
-				changed = changed || delta[i] != 0
-			}
-			if changed {
-				c.Tensors["delta/"+n] = Tensor{Shape: []int(tr.Shape()), Data: delta}
-			}
-		}
-	}
+	impl.finish(tr, c)
 	return c, nil
 }
 

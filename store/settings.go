@@ -32,10 +32,20 @@ type GenerationSettings struct {
 // ConceptUse is one concept used in a generation: its name, the SHA-256 of
 // its file (so the exact version can be found again) and its gate.
 type ConceptUse struct {
-	Name   string  `json:"name"`
-	SHA256 string  `json:"sha256,omitempty"`
-	Beta   float64 `json:"beta"`          // gate threshold (the fidelity slider)
-	Tau    float64 `json:"tau,omitempty"` // gate temperature; 0: the method's default
+	Name   string `json:"name"`
+	SHA256 string `json:"sha256,omitempty"`
+	// Gate is the concept's gate as the generation used it, its meaning
+	// its method's (Perfusion's β, a LoRA's multiplier); 0: the method's
+	// default. Images made before gates were generic stored a Perfusion
+	// β under "beta", read here as the gate.
+	Gate float64 `json:"gate,omitempty"`
+	Tau  float64 `json:"tau,omitempty"` // Perfusion's gate temperature; 0: the default
+}
+
+// conceptUseJSON reads both the gate and the older "beta" key.
+type conceptUseJSON struct {
+	ConceptUse
+	Beta float64 `json:"beta"`
 }
 
 // Metadata keys of GenerationSettings in a PNG (after MetaPrefix).
@@ -118,8 +128,20 @@ func ReadSettings(pngBytes []byte) (GenerationSettings, error) {
 		}
 	}
 	if v, ok := meta[keyConcepts]; ok {
-		if err := json.Unmarshal([]byte(v), &s.Concepts); err != nil {
+		var uses []conceptUseJSON
+		if err := json.Unmarshal([]byte(v), &uses); err != nil {
 			return s, errorf(ErrNoSettings, "the image's concept list cannot be read: %v", err)
+		}
+		s.Concepts = nil
+		for _, u := range uses {
+			c := u.ConceptUse
+			if c.Gate == 0 {
+				c.Gate = u.Beta
+			}
+			if !(c.Gate >= 0 && c.Gate <= 1e3) || !(c.Tau >= 0 && c.Tau <= 1e3) {
+				return s, errorf(ErrNoSettings, "the image's concept %q has a bad gate", c.Name)
+			}
+			s.Concepts = append(s.Concepts, c)
 		}
 		for _, c := range s.Concepts {
 			if err := engine.ValidName(c.Name); err != nil {

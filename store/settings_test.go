@@ -16,8 +16,8 @@ func sampleSettings() GenerationSettings {
 		Prompt: "a teddy* sailing in a teapot* — on a blue background 🌊", Seed: -42, Index: 3, Steps: 30,
 		Guidance: 7.5, Layout: 5, Sampler: "ddim", BaseID: testBase, AppVersion: "0.3.0",
 		Concepts: []ConceptUse{
-			{Name: "teddy", SHA256: strings.Repeat("ab", 32), Beta: 0.7, Tau: 0.15},
-			{Name: "teapot", Beta: 0.6},
+			{Name: "teddy", SHA256: strings.Repeat("ab", 32), Gate: 0.7, Tau: 0.15},
+			{Name: "teapot", Gate: 1.5},
 		},
 	}
 }
@@ -122,5 +122,31 @@ func TestGallerySaveAndList(t *testing.T) {
 	data, _ := os.ReadFile(p1)
 	if _, err := png.Decode(bytes.NewReader(data)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestReadSettingsOfOlderGates: images made before gates were generic
+// stored a Perfusion β as "beta"; it reads as the gate. A negative or
+// absurd gate is refused.
+func TestReadSettingsOfOlderGates(t *testing.T) {
+	meta := sampleSettings().Meta()
+	meta["concepts"] = `[{"name":"teddy","beta":0.65,"tau":0.15},{"name":"cup","gate":0.8}]`
+	var buf bytes.Buffer
+	EncodePNG(&buf, image.NewGray(image.Rect(0, 0, 1, 1)), meta)
+	s, err := ReadSettings(buf.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []ConceptUse{{Name: "teddy", Gate: 0.65, Tau: 0.15}, {Name: "cup", Gate: 0.8}}
+	if !reflect.DeepEqual(s.Concepts, want) {
+		t.Errorf("concepts %+v, want %+v", s.Concepts, want)
+	}
+	for _, bad := range []string{`[{"name":"teddy","gate":-1}]`, `[{"name":"teddy","beta":1e9}]`} {
+		meta["concepts"] = bad
+		buf.Reset()
+		EncodePNG(&buf, image.NewGray(image.Rect(0, 0, 1, 1)), meta)
+		if _, err := ReadSettings(buf.Bytes()); !errors.Is(err, ErrNoSettings) {
+			t.Errorf("%s: want ErrNoSettings, got %v", bad, err)
+		}
 	}
 }

@@ -183,12 +183,7 @@ func conceptInfoOf(e store.Entry) ConceptInfo {
 			c.Thumbnail = img
 		}
 	}
-	switch c.Method {
-	case "lora":
-		c.Gate = e.Settings.Multiplier
-	case "perfusion", "e4t":
-		c.Gate = e.Settings.Beta
-	}
+	c.Gate = app.StoredGate(c.Method, e.Settings)
 	if e.Err != nil {
 		c.Problem = app.Explain(e.Err)
 	}

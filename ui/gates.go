@@ -14,6 +14,8 @@ import (
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+
+	"conceptstudio/app"
 )
 
 // gateKind describes a method's generation-time knob.
@@ -21,34 +23,27 @@ type gateKind struct {
 	min, max, step float64
 	label          string // shown after the name
 	help           string
+	sweep          []float64
 }
 
-// gateOf returns the knob of a method; ok is false for methods without one.
+// gateOf returns the knob of a method (from the method registry); ok is
+// false for methods without one. The slider starts one step above the
+// gate's exclusive minimum.
 func gateOf(method string) (gateKind, bool) {
-	switch method {
-	case "perfusion", "e4t":
-		return gateKind{0, 1, 0.01, "β", "gate β: lower keeps more of the concept's look, higher follows the text more"}, true
-	case "lora":
-		return gateKind{0, 2, 0.05, "×", "LoRA multiplier: 0 is the base model, 1 as trained"}, true
+	for _, m := range app.Methods() {
+		if string(m.Name) == method && m.Gate != nil {
+			g := m.Gate
+			return gateKind{g.Min + g.Step, g.Max, g.Step, g.Label, g.Help, g.Sweep}, true
+		}
 	}
 	return gateKind{}, false
 }
 
-// defaultGate is a concept's gate before the user moves it. Perfusion: β
-// 0.60 when the prompt has several concepts, else the concept's own β
-// (0.70 when it has none). LoRA: its multiplier, else 1.
-func defaultGate(c ConceptInfo, conceptsInPrompt int) float64 {
-	switch {
-	case c.Method == "lora" && c.Gate > 0:
-		return c.Gate
-	case c.Method == "lora":
-		return 1
-	case conceptsInPrompt > 1:
-		return 0.60
-	case c.Gate > 0:
-		return c.Gate
-	}
-	return 0.70
+// defaultGate is a concept's gate before the user moves it: its method's
+// rule (app.DefaultGate) for the number of concepts of its method in the
+// prompt, so the window and the command line agree.
+func defaultGate(c ConceptInfo, sameMethod int) float64 {
+	return app.DefaultGate(c.Method, c.Gate, sameMethod)
 }
 
 // GatePanel has one slider per concept of the prompt (Perfusion's gate β,
@@ -160,7 +155,14 @@ func (g *GatePanel) value(name string) float64 {
 	if v, ok := g.values[name]; ok {
 		return v
 	}
-	return defaultGate(g.info[name], len(g.names))
+	c := g.info[name]
+	same := 0
+	for _, n := range g.names {
+		if g.info[n].Method == c.Method {
+			same++
+		}
+	}
+	return defaultGate(c, same)
 }
 
 // Gates returns "name=value" for each concept of the prompt with a gate.
@@ -267,8 +269,8 @@ func SweepValues(method string) []float64 {
 	if !ok {
 		return nil
 	}
-	if k.max <= 1 { // Perfusion β: the design's Pareto range
-		return []float64{0.4, 0.5, 0.6, 0.7, 0.8}
+	if k.sweep != nil {
+		return append([]float64(nil), k.sweep...)
 	}
 	out := make([]float64, 5)
 	for i := range out {
@@ -321,18 +323,12 @@ func (g *GatePanel) Stop() {
 
 // methodTitle is a method's name as shown.
 func methodTitle(m string) string {
-	switch m {
-	case "perfusion":
-		return "Perfusion"
-	case "ti":
-		return "Textual inversion"
-	case "lora":
-		return "LoRA"
-	case "dreambooth":
-		return "DreamBooth"
-	case "e4t":
-		return "E4T"
-	case "":
+	for _, info := range app.Methods() {
+		if string(info.Name) == m {
+			return info.Title
+		}
+	}
+	if m == "" {
 		return "unknown method"
 	}
 	return m

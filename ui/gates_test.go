@@ -16,20 +16,21 @@ func TestGateSlidersFollowThePrompt(t *testing.T) {
 	test.Type(m.prompt, "a teddy* and a mug* and a cat* and a dog*")
 
 	teddy, mug := m.gates.Slider("teddy"), m.gates.Slider("mug")
-	if teddy == nil || teddy.Min != 0 || teddy.Max != 1 {
-		t.Fatalf("teddy* (Perfusion) slider %+v, want β from 0 to 1", teddy)
+	if teddy == nil || teddy.Min != 0.01 || teddy.Max != 1 {
+		t.Fatalf("teddy* (Perfusion) slider %+v, want β from 0.01 to 1", teddy)
 	}
-	if mug == nil || mug.Min != 0 || mug.Max != 2 {
-		t.Fatalf("mug* (LoRA) slider %+v, want a multiplier from 0 to 2", mug)
+	if mug == nil || mug.Min != 0.05 || mug.Max != 2 {
+		t.Fatalf("mug* (LoRA) slider %+v, want a multiplier from 0.05 to 2", mug)
 	}
 	if m.gates.Slider("cat") != nil || m.gates.Slider("dog") != nil {
 		t.Fatal("textual inversion and unknown concepts have no gate")
 	}
-	// Three concepts: Perfusion's several-concept default β.
-	if got := m.gates.Gates(); !reflect.DeepEqual(got, []string{"teddy=0.60", "mug=1.00"}) {
+	// One Perfusion concept among others keeps its single-concept β, as
+	// the engine gives it (the window once counted every concept: 0.60).
+	if got := m.gates.Gates(); !reflect.DeepEqual(got, []string{"teddy=0.70", "mug=1.00"}) {
 		t.Fatalf("gates %v", got)
 	}
-	if m.gates.labels["teddy"].Text != "β 0.60" {
+	if m.gates.labels["teddy"].Text != "β 0.70" {
 		t.Fatalf("value shown %q", m.gates.labels["teddy"].Text)
 	}
 	m.editor.SetText("a teddy* alone")
@@ -149,7 +150,7 @@ func TestGateSweep(t *testing.T) {
 			t.Fatalf("sweep request %d: %+v, want %s with mug=1.00 and seed 5", i, s, want)
 		}
 	}
-	if got := SweepValues("lora"); !reflect.DeepEqual(got, []float64{0, 0.5, 1, 1.5, 2}) {
+	if got := SweepValues("lora"); !reflect.DeepEqual(got, []float64{0.25, 0.5, 1, 1.5, 2}) {
 		t.Fatalf("LoRA sweep values %v", got)
 	}
 	if SweepValues("ti") != nil {

@@ -15,6 +15,8 @@ import (
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+
+	"conceptstudio/app"
 )
 
 // methodChoice is one method as the new-concept sheet offers it.
@@ -22,13 +24,15 @@ type methodChoice struct {
 	id, label string
 }
 
-// methodChoices are the methods offered, with what each costs.
-var methodChoices = []methodChoice{
-	{"perfusion", "Perfusion — ~1 min, ~10 KB, best balance of look and prompt"},
-	{"ti", "Textual inversion — ~1 min, <4 KB, looser likeness"},
-	{"lora", "LoRA — ~2 min, ~100 KB, close likeness"},
-	{"dreambooth", "DreamBooth — ~5 min, MBs, closest likeness, slowest"},
-}
+// methodChoices are the methods offered (the method registry's order),
+// with what each costs.
+var methodChoices = func() []methodChoice {
+	var out []methodChoice
+	for _, m := range app.Methods() {
+		out = append(out, methodChoice{string(m.Name), m.Title + " — " + m.About})
+	}
+	return out
+}()
 
 // NewConceptSheet is the form that turns dropped images into a training
 // job: the images (any can be removed), a name, the class word (suggested
