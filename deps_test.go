@@ -43,3 +43,21 @@ func TestDependencyDirection(t *testing.T) {
 		}
 	}
 }
+
+// TestWindowTalksToAppOnly: the window's own imports name no engine or
+// store package (it reaches them through app), so a screen cannot bypass
+// the use cases.
+func TestWindowTalksToAppOnly(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}}: {{join .Imports \" \"}}", "./ui/...").Output()
+	if err != nil {
+		t.Fatalf("go list ./ui/...: %v", err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		pkg, imports, _ := strings.Cut(line, ": ")
+		for _, imp := range strings.Fields(imports) {
+			if strings.HasPrefix(imp, "conceptstudio/engine") || strings.HasPrefix(imp, "conceptstudio/store") {
+				t.Errorf("%s imports %s; the window goes through conceptstudio/app", pkg, imp)
+			}
+		}
+	}
+}

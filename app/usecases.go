@@ -207,11 +207,15 @@ func ParseGate(s string) (name string, beta float64, err error) {
 }
 
 // Validate checks a generate request before any work starts.
-func (r GenerateRequest) Validate() error {
+func (r GenerateRequest) Validate() error { return r.validate(true) }
+
+// validate is Validate, with or without the output folder (Render writes
+// nothing).
+func (r GenerateRequest) validate(needOut bool) error {
 	switch {
 	case strings.TrimSpace(r.Prompt) == "":
 		return usageError("missing -prompt")
-	case r.OutDir == "":
+	case needOut && r.OutDir == "":
 		return usageError("missing -out DIR")
 	case r.N < 1 || r.N > 64:
 		return usageError("-n must be from 1 to 64, not %d", r.N)
@@ -250,38 +254,57 @@ func (r TrainRequest) Validate() error {
 	return nil
 }
 
-// Generate renders images for a prompt and writes them as PNGs to OutDir.
-func (a *App) Generate(ctx context.Context, req GenerateRequest, progress ProgressFunc) error {
+// Shot is one generated image in memory: the picture, its place in the
+// batch, the settings that make it again (the PNG's text chunks) and,
+// when asked for, where it attended to each prompt word.
+type Shot struct {
+	Image     *image.NRGBA
+	Index     int
+	Meta      map[string]string
+	Attention []WordMap
+}
+
+// Rendered is what Render returns: the images, and notes for the user
+// about the request (words the model does not know, left out).
+type Rendered struct {
+	Shots []Shot
+	Notes []string
+	// Request is the request as rendered (with -from, as the PNG filled it).
+	Request GenerateRequest
+}
+
+// Render renders images for a prompt in memory: what the window shows and
+// what Generate writes. OutDir is not used.
+func (a *App) Render(ctx context.Context, req GenerateRequest, progress ProgressFunc) (Rendered, error) {
+	var out Rendered
 	if req.From != "" {
 		var err error
 		if req, err = a.fromPNG(req); err != nil {
-			return err
+			return out, err
 		}
 	}
-	if err := req.Validate(); err != nil {
-		return err
+	if err := req.validate(false); err != nil {
+		return out, err
 	}
+	out.Request = req
 	base, err := a.base(req.ModelPath)
 	if err != nil {
-		return err
+		return out, err
 	}
 	_, unknown, err := base.KnownPrompt(req.Prompt)
 	if err != nil {
-		return err
+		return out, err
 	}
 	if len(unknown) > 0 {
 		q := make([]string, len(unknown))
 		for i, w := range unknown {
-			q[i] = strconv.Quote(w)
+			q[i] = strconv.Quote(excerpt(w))
 		}
-		fmt.Fprintf(a.Err, "note: the model does not know %s; left out of the prompt\n", strings.Join(q, ", "))
+		out.Notes = append(out.Notes, fmt.Sprintf("the model does not know %s; left out of the prompt", strings.Join(q, ", ")))
 	}
 	uses, hashes, err := a.loadConcepts(base, req.Concepts, req.Gates)
 	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(req.OutDir, 0o755); err != nil {
-		return fmt.Errorf("cannot create the output folder: %w", err)
+		return out, err
 	}
 	start := time.Now()
 	var maps *engine.AttentionMaps
@@ -293,7 +316,7 @@ func (a *App) Generate(ctx context.Context, req GenerateRequest, progress Progre
 			progress.report(Progress{Stage: "sampling", Step: step, Total: total, Elapsed: time.Since(start)})
 		})
 	if err != nil {
-		return err
+		return out, err
 	}
 	settings := store.GenerationSettings{Prompt: req.Prompt, Seed: req.Seed, Steps: req.Steps, Guidance: req.Guidance, Layout: req.Layout,
 		Sampler: "ddim", BaseID: base.ID(), AppVersion: Version}
@@ -302,14 +325,41 @@ func (a *App) Generate(ctx context.Context, req GenerateRequest, progress Progre
 		settings.Concepts = append(settings.Concepts, store.ConceptUse{Name: u.Concept.Name, SHA256: hashes[i], Gate: gates[i], Tau: u.Tau})
 	}
 	for i, img := range imgs {
-		path := filepath.Join(req.OutDir, fmt.Sprintf("%s-seed%d-%d.png", Slug(req.Prompt), req.Seed, i))
 		settings.Index = i
-		meta := settings.Meta()
-		if err := safefile.Write(path, func(w io.Writer) error { return store.EncodePNG(w, img, meta) }); err != nil {
+		sh := Shot{Image: img, Index: i, Meta: settings.Meta()}
+		if maps != nil {
+			sh.Attention = attentionOf(maps, i)
+		}
+		out.Shots = append(out.Shots, sh)
+	}
+	return out, nil
+}
+
+// Generate renders images for a prompt (Render) and writes them as PNGs
+// to OutDir, with their settings and attention maps; notes go to the
+// error stream, the paths to the output.
+func (a *App) Generate(ctx context.Context, req GenerateRequest, progress ProgressFunc) error {
+	if req.OutDir == "" && (req.From != "" || strings.TrimSpace(req.Prompt) != "") {
+		return usageError("missing -out DIR")
+	}
+	res, err := a.Render(ctx, req, progress)
+	if err != nil {
+		return err
+	}
+	for _, n := range res.Notes {
+		fmt.Fprintln(a.Err, "note:", n)
+	}
+	if err := os.MkdirAll(req.OutDir, 0o755); err != nil {
+		return fmt.Errorf("cannot create the output folder: %w", err)
+	}
+	r := res.Request
+	for _, sh := range res.Shots {
+		path := filepath.Join(req.OutDir, fmt.Sprintf("%s-seed%d-%d.png", Slug(r.Prompt), r.Seed, sh.Index))
+		if err := WriteShot(path, sh); err != nil {
 			return err
 		}
-		if maps != nil {
-			if err := writeAttention(filepath.Join(req.OutDir, "attention", strings.TrimSuffix(filepath.Base(path), ".png")), maps, i); err != nil {
+		if sh.Attention != nil {
+			if err := writeAttention(filepath.Join(req.OutDir, "attention", strings.TrimSuffix(filepath.Base(path), ".png")), sh.Attention); err != nil {
 				return err
 			}
 		}
@@ -318,26 +368,44 @@ func (a *App) Generate(ctx context.Context, req GenerateRequest, progress Progre
 	return nil
 }
 
-// writeAttention writes image i's attention maps, one greyscale PNG per
-// distinct word (the first occurrence's), named by the word's slug, with
-// the word in the "word" text field.
-func writeAttention(dir string, maps *engine.AttentionMaps, i int) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("cannot create the attention folder: %w", err)
-	}
+// WriteShot writes a shot as a PNG with its settings, atomically.
+func WriteShot(path string, sh Shot) error { return WritePNG(path, sh.Image, sh.Meta) }
+
+// attentionOf is image i's attention maps, one per distinct word (the
+// first occurrence's), in prompt order, as 8-bit greys.
+func attentionOf(maps *engine.AttentionMaps, i int) []WordMap {
+	out := []WordMap{}
 	seen := map[string]bool{}
 	for w, word := range maps.Words {
-		name := Slug(word)
-		if name == "" || seen[name] {
+		if Slug(word) == "" || seen[word] {
 			continue
 		}
-		seen[name] = true
+		seen[word] = true
 		g := image.NewGray(image.Rect(0, 0, maps.Size, maps.Size))
 		for k, v := range maps.Maps[i][w] {
 			g.Pix[k] = uint8(min(max(v*255+0.5, 0), 255))
 		}
-		meta := map[string]string{AttentionWordKey: word}
-		if err := safefile.Write(filepath.Join(dir, name+".png"), func(f io.Writer) error { return store.EncodePNG(f, g, meta) }); err != nil {
+		out = append(out, WordMap{Word: word, Map: g})
+	}
+	return out
+}
+
+// writeAttention writes one image's attention maps, one greyscale PNG per
+// word, named by the word's slug (the first of words with the same slug),
+// with the word in the "word" text field.
+func writeAttention(dir string, maps []WordMap) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("cannot create the attention folder: %w", err)
+	}
+	seen := map[string]bool{}
+	for _, m := range maps {
+		name := Slug(m.Word)
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		meta := map[string]string{AttentionWordKey: m.Word}
+		if err := safefile.Write(filepath.Join(dir, name+".png"), func(f io.Writer) error { return store.EncodePNG(f, m.Map, meta) }); err != nil {
 			return err
 		}
 	}

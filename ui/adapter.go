@@ -4,34 +4,20 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"image"
 	_ "image/jpeg" // thumbnails and dropped images
-	"image/png"
-	"math"
-	"os"
-	"path/filepath"
 	"sort"
-	"strconv"
-	"strings"
-	"sync"
 
 	"conceptstudio/app"
-	"conceptstudio/store"
 )
 
 // Studio is the smallest app surface the main screen can run on: generate
 // to files and list the library. studioBackend builds the rest of Backend
 // over it, answering ErrNotAvailable where a Studio cannot help.
 type Studio interface {
-	Generate(ctx context.Context, req app.GenerateRequest, progress app.ProgressFunc) error
-	ListConcepts() ([]store.Entry, error)
+	Render(ctx context.Context, req app.GenerateRequest, progress app.ProgressFunc) (app.Rendered, error)
+	LibraryConcepts() ([]app.ConceptEntry, error)
 }
-
-// appStudio adapts *app.App to Studio.
-type appStudio struct{ *app.App }
-
-func (s appStudio) ListConcepts() ([]store.Entry, error) { return s.Library.List() }
 
 // asBackend returns s itself when it is a whole Backend, else a
 // studioBackend over it.
@@ -42,56 +28,23 @@ func asBackend(s Studio) Backend {
 	return &studioBackend{s: s}
 }
 
-// studioBackend implements Backend over a Studio. Generation writes PNGs
-// (with their settings) into a private temporary folder and reads them
-// back; Close removes the folder.
+// studioBackend implements Backend over a Studio: images are rendered in
+// memory (app.Render), with their settings, ready to export.
 type studioBackend struct {
 	s Studio
-
-	mu   sync.Mutex
-	root string // temporary folder for generated PNGs; "" until needed
 }
 
-// Close removes the generated files that were not exported.
-func (b *studioBackend) Close() error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.root == "" {
-		return nil
-	}
-	err := os.RemoveAll(b.root)
-	b.root = ""
-	return err
-}
+// Close releases nothing: the studio keeps no files for the window.
+func (b *studioBackend) Close() error { return nil }
 
-func (b *studioBackend) outDir() (string, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.root == "" {
-		d, err := os.MkdirTemp("", "conceptstudio-gallery-")
-		if err != nil {
-			return "", fmt.Errorf("cannot make a folder for the generated images: %w", err)
-		}
-		b.root = d
-	}
-	return os.MkdirTemp(b.root, "gen-")
-}
-
-func fromAppProgress(p app.Progress) Progress {
-	return Progress{Stage: p.Stage, Step: p.Step, Total: p.Total, Loss: p.Loss, Elapsed: p.Elapsed, Message: p.Message, Preview: p.Preview}
-}
-
-// GenerateImages implements Generator through app's Generate, which writes
-// the PNGs (settings in their text chunks) that the gallery exports as is.
+// GenerateImages implements Generator through app's Render: the images,
+// their settings (the PNG text chunks an export writes), attention maps
+// and notes, in memory.
 func (b *studioBackend) GenerateImages(ctx context.Context, spec GenerateSpec, progress func(Progress)) ([]Shot, error) {
-	dir, err := b.outDir()
-	if err != nil {
-		return nil, err
-	}
 	req := app.GenerateRequest{Prompt: spec.Prompt, Gates: spec.Gates, Seed: spec.Seed, N: spec.N,
-		Steps: spec.Steps, Guidance: spec.Guidance, Layout: spec.Layout, OutDir: dir, GlobalLocking: spec.GlobalLocking, Attention: !spec.Preview}
+		Steps: spec.Steps, Guidance: spec.Guidance, Layout: spec.Layout, GlobalLocking: spec.GlobalLocking, Attention: !spec.Preview}
 	if len(spec.Concepts) > 0 {
-		entries, err := b.s.ListConcepts()
+		entries, err := b.s.LibraryConcepts()
 		if err != nil {
 			return nil, err
 		}
@@ -103,58 +56,20 @@ func (b *studioBackend) GenerateImages(ctx context.Context, spec GenerateSpec, p
 			}
 		}
 	}
-	var pf app.ProgressFunc
-	if progress != nil {
-		pf = func(p app.Progress) { progress(fromAppProgress(p)) }
-	}
-	if err := b.s.Generate(ctx, req, pf); err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
-	shots, err := readShots(dir, spec)
-	if spec.Preview || err != nil {
-		os.RemoveAll(dir) // previews are never exported
-		for i := range shots {
-			shots[i].Path = ""
-		}
-	}
-	return shots, err
-}
-
-// readShots decodes the PNGs of one generation, in batch order (app names
-// them PROMPT-seedS-INDEX.png).
-func readShots(dir string, spec GenerateSpec) ([]Shot, error) {
-	paths, err := filepath.Glob(filepath.Join(dir, "*.png"))
+	res, err := b.s.Render(ctx, req, progress)
 	if err != nil {
 		return nil, err
 	}
-	var shots []Shot
-	for _, p := range paths {
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return nil, err
-		}
-		img, err := png.Decode(bytes.NewReader(data))
-		if err != nil {
-			return nil, fmt.Errorf("cannot read the generated image %s: %w", filepath.Base(p), err)
-		}
-		idx := 0
-		base := strings.TrimSuffix(filepath.Base(p), ".png")
-		if i := strings.LastIndexByte(base, '-'); i >= 0 {
-			idx, _ = strconv.Atoi(base[i+1:])
-		}
-		maps, err := app.ReadAttention(p, spec.Prompt)
-		if err != nil {
-			return nil, err
-		}
+	if len(res.Shots) == 0 {
+		return nil, errors.New("the generation finished but made no images")
+	}
+	shots := make([]Shot, 0, len(res.Shots))
+	for _, sh := range res.Shots {
 		var att []WordMap
-		for _, m := range maps {
+		for _, m := range sh.Attention {
 			att = append(att, WordMap{Word: m.Word, Map: m.Map})
 		}
-		shots = append(shots, Shot{Image: img, Spec: spec, Index: idx, Path: p, Attention: att})
-	}
-	if len(shots) == 0 {
-		return nil, errors.New("the generation finished but wrote no images")
+		shots = append(shots, Shot{Image: sh.Image, Spec: spec, Index: sh.Index, Meta: sh.Meta, Attention: att, Notes: res.Notes})
 	}
 	sort.Slice(shots, func(i, j int) bool { return shots[i].Index < shots[j].Index })
 	return shots, nil
@@ -162,7 +77,7 @@ func readShots(dir string, spec GenerateSpec) ([]Shot, error) {
 
 // Concepts implements ConceptLibrary from the library listing.
 func (b *studioBackend) Concepts() ([]ConceptInfo, error) {
-	entries, err := b.s.ListConcepts()
+	entries, err := b.s.LibraryConcepts()
 	if err != nil {
 		return nil, err
 	}
@@ -173,19 +88,12 @@ func (b *studioBackend) Concepts() ([]ConceptInfo, error) {
 	return out, nil
 }
 
-func conceptInfoOf(e store.Entry) ConceptInfo {
-	c := ConceptInfo{Name: e.Name, Class: e.Class, Method: string(e.Method), Size: e.Size, Identity: math.NaN()}
-	if v, ok := e.Scores["identity"]; ok {
-		c.Identity = v
-	}
+func conceptInfoOf(e app.ConceptEntry) ConceptInfo {
+	c := ConceptInfo{Name: e.Name, Class: e.Class, Method: e.Method, Size: e.Size, Identity: e.Identity, Gate: e.Gate, Problem: e.Problem}
 	if len(e.Thumbnail) > 0 {
 		if img, _, err := image.Decode(bytes.NewReader(e.Thumbnail)); err == nil {
 			c.Thumbnail = img
 		}
-	}
-	c.Gate = app.StoredGate(c.Method, e.Settings)
-	if e.Err != nil {
-		c.Problem = app.Explain(e.Err)
 	}
 	return c
 }
@@ -239,7 +147,7 @@ func (b *appBackend) ImageSettings(path string) (GenerateSpec, error) {
 	}
 	spec := GenerateSpec{Prompt: req.Prompt, Gates: req.Gates, Seed: req.Seed, Steps: req.Steps, Guidance: req.Guidance, Layout: req.Layout, N: 1}
 	for _, c := range req.Concepts {
-		spec.Concepts = append(spec.Concepts, strings.TrimSuffix(filepath.Base(c), store.ConceptExt))
+		spec.Concepts = append(spec.Concepts, app.ConceptNameOf(c))
 	}
 	return spec, nil
 }
@@ -257,7 +165,7 @@ type appBackend struct {
 }
 
 func newAppBackend(a *app.App) *appBackend {
-	return &appBackend{studioBackend: &studioBackend{s: appStudio{a}}, a: a}
+	return &appBackend{studioBackend: &studioBackend{s: a}, a: a}
 }
 
 // TrainConcept implements Trainer with app's Train, writing the concept
@@ -267,12 +175,8 @@ func (b *appBackend) TrainConcept(ctx context.Context, spec TrainSpec, progress 
 		spec.Steps = b.trainSteps
 	}
 	req := app.TrainRequest{Method: spec.Method, Name: spec.Name, Class: spec.Class, Steps: spec.Steps,
-		OutPath: filepath.Join(b.a.Library.Dir, spec.Name+store.ConceptExt), Images: spec.Images}
-	var pf app.ProgressFunc
-	if progress != nil {
-		pf = func(p app.Progress) { progress(fromAppProgress(p)) }
-	}
-	return b.a.Train(ctx, req, pf)
+		OutPath: b.a.LibraryPath(spec.Name), Images: spec.Images}
+	return b.a.Train(ctx, req, progress)
 }
 
 // Stubs for a Studio without the library use cases (tests, demos).

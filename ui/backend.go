@@ -6,7 +6,8 @@ import (
 	"fmt"
 	"image"
 	"math"
-	"time"
+
+	"conceptstudio/app"
 )
 
 // The screens talk to the rest of the program through the small interfaces
@@ -14,32 +15,7 @@ import (
 // fakes. adapter.go implements them over *app.App.
 
 // Progress is one report from a long job, as the window shows it.
-type Progress struct {
-	Stage       string
-	Step, Total int
-	Loss        float64 // NaN or 0 when the job has none
-	Elapsed     time.Duration
-	Message     string
-	// Preview is the picture the job makes now (training: a sample every
-	// few steps); nil when there is none in this report.
-	Preview image.Image
-}
-
-// Fraction is the share done, in [0, 1]; 0 when Total is unknown.
-func (p Progress) Fraction() float64 {
-	if p.Total <= 0 {
-		return 0
-	}
-	return min(max(float64(p.Step)/float64(p.Total), 0), 1)
-}
-
-// ETA estimates the time left from the rate so far; 0 when unknown.
-func (p Progress) ETA() time.Duration {
-	if p.Step <= 0 || p.Total <= 0 || p.Step >= p.Total {
-		return 0
-	}
-	return p.Elapsed / time.Duration(p.Step) * time.Duration(p.Total-p.Step)
-}
+type Progress = app.Progress
 
 // GenerateSpec is one generation as the window asks for it.
 type GenerateSpec struct {
@@ -59,8 +35,12 @@ type GenerateSpec struct {
 type Shot struct {
 	Image image.Image
 	Spec  GenerateSpec
-	Index int    // which image of the batch (seed and index make it again)
-	Path  string // the PNG the app wrote, with the settings in its text chunks; "" when in memory only
+	Index int // which image of the batch (seed and index make it again)
+	// Meta are the settings the app rendered it with (the PNG text
+	// fields an export writes); nil for images made elsewhere.
+	Meta map[string]string
+	// Notes are what the app said of the request (words left out).
+	Notes []string
 	// Attention holds, per prompt word, where the image attended to it
 	// (greyscale, brightest = most), when the generation made them.
 	Attention []WordMap

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	"io"
 	"io/fs"
 	"math"
 	"os"
@@ -22,8 +21,6 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"conceptstudio/app"
-	"conceptstudio/engine/safefile"
-	"conceptstudio/store"
 )
 
 // Saver asks the user where to save. done runs on the main goroutine with
@@ -365,25 +362,21 @@ func freeName(dir, name string) string {
 	}
 }
 
-// writeShot writes a result as a PNG with its settings: a copy of the
-// app's file when there is one, else encoded here.
+// writeShot writes a result as a PNG with its settings: the app's when
+// it rendered the image, else made from the spec.
 func writeShot(s Shot, path string) error {
-	if s.Path != "" {
-		src, err := os.Open(s.Path)
-		if err == nil {
-			defer src.Close()
-			return safefile.Write(path, func(w io.Writer) error { _, err := io.Copy(w, src); return err })
+	meta := s.Meta
+	if meta == nil {
+		meta = map[string]string{
+			"prompt": s.Spec.Prompt, "seed": strconv.FormatInt(s.Spec.Seed, 10), "index": strconv.Itoa(s.Index),
+			"steps": strconv.Itoa(s.Spec.Steps), "guidance": strconv.FormatFloat(s.Spec.Guidance, 'g', -1, 64),
+			"layout": strconv.FormatFloat(s.Spec.Layout, 'g', -1, 64),
+		}
+		if len(s.Spec.Gates) > 0 {
+			meta["gates"] = strings.Join(s.Spec.Gates, ",")
 		}
 	}
-	meta := map[string]string{
-		"prompt": s.Spec.Prompt, "seed": strconv.FormatInt(s.Spec.Seed, 10), "index": strconv.Itoa(s.Index),
-		"steps": strconv.Itoa(s.Spec.Steps), "guidance": strconv.FormatFloat(s.Spec.Guidance, 'g', -1, 64),
-		"layout": strconv.FormatFloat(s.Spec.Layout, 'g', -1, 64),
-	}
-	if len(s.Spec.Gates) > 0 {
-		meta["gates"] = strings.Join(s.Spec.Gates, ",")
-	}
-	return safefile.Write(path, func(w io.Writer) error { return store.EncodePNG(w, s.Image, meta) })
+	return app.WritePNG(path, s.Image, meta)
 }
 
 // tappableImage is an image that does something when clicked.

@@ -107,17 +107,15 @@ func TestGalleryExportsSelectedAndAll(t *testing.T) {
 	if len(files) != 4 || !strings.Contains(status, "Exported 3 images") {
 		t.Fatalf("export all wrote %v (status %q)", files, status)
 	}
-	// An image the app wrote is copied as is.
-	src := filepath.Join(t.TempDir(), "app.png")
-	os.WriteFile(src, data, 0o644)
+	// An image the app rendered is exported with the app's settings.
 	shot := testShots()[0]
-	shot.Path = src
+	shot.Meta = map[string]string{"prompt": "as the app said", "seed": "77", "concepts": `[{"name":"teddy","gate":0.55}]`}
 	dst := filepath.Join(dir, "copy.png")
 	if err := writeShot(shot, dst); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := os.ReadFile(dst); string(got) != string(data) {
-		t.Fatal("the app's PNG was not copied byte for byte")
+	if got, _ := os.ReadFile(dst); !strings.Contains(string(got), "as the app said") || !strings.Contains(string(got), `"gate":0.55`) {
+		t.Fatal("the export lacks the app's settings")
 	}
 	// Cancelling the save dialog writes nothing.
 	saver.file = ""

@@ -216,7 +216,11 @@ func (m *mainScreen) generateNow() {
 				m.setStatus("Generation failed: " + app.Explain(err))
 			default:
 				m.gallery.Add(shots)
-				m.setStatus(fmt.Sprintf("Done: %d image(s) with seed %d.", len(shots), spec.Seed))
+				msg := fmt.Sprintf("Done: %d image(s) with seed %d.", len(shots), spec.Seed)
+				if len(shots) > 0 && len(shots[0].Notes) > 0 {
+					msg += " Note: " + strings.Join(shots[0].Notes, "; ") + "."
+				}
+				m.setStatus(msg)
 			}
 			if m.afterGenerate != nil {
 				m.afterGenerate()

@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"errors"
+	"image"
 	"strings"
 	"sync"
 	"testing"
@@ -13,7 +14,6 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"conceptstudio/app"
-	"conceptstudio/store"
 )
 
 // fakeStudio records what the screen asks of the app.
@@ -21,17 +21,18 @@ type fakeStudio struct {
 	mu       sync.Mutex
 	requests []app.GenerateRequest
 	err      error
-	concepts []store.Entry
+	concepts []app.ConceptEntry
+	rendered app.Rendered
 }
 
-func (f *fakeStudio) Generate(_ context.Context, req app.GenerateRequest, _ app.ProgressFunc) error {
+func (f *fakeStudio) Render(_ context.Context, req app.GenerateRequest, _ app.ProgressFunc) (app.Rendered, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.requests = append(f.requests, req)
-	return f.err
+	return f.rendered, f.err
 }
 
-func (f *fakeStudio) ListConcepts() ([]store.Entry, error) { return f.concepts, nil }
+func (f *fakeStudio) LibraryConcepts() ([]app.ConceptEntry, error) { return f.concepts, nil }
 
 func waitStatus(t *testing.T, m *mainScreen, want string) {
 	t.Helper()
@@ -72,7 +73,7 @@ func TestLibraryPanelShowsConcepts(t *testing.T) {
 	test.NewTempApp(t)
 	w := test.NewWindow(nil)
 	defer w.Close()
-	m := buildMainScreen(w, &fakeStudio{concepts: []store.Entry{{Name: "teddy"}, {Name: "cup"}}})
+	m := buildMainScreen(w, &fakeStudio{concepts: []app.ConceptEntry{{Name: "teddy"}, {Name: "cup"}}})
 	w.SetContent(m.root)
 	if n := m.library.Length(); n != 2 {
 		t.Fatalf("library shows %d rows, want 2", n)
@@ -90,4 +91,20 @@ func TestDropReportsTheFiles(t *testing.T) {
 	if !strings.Contains(m.status.Text, "a.png, b.jpg") {
 		t.Fatalf("status %q", m.status.Text)
 	}
+}
+
+// TestGenerationNotesReachTheWindow: what the app says of a request (a
+// word the model does not know, left out) shows in the status line, not
+// only on a terminal nobody reads.
+func TestGenerationNotesReachTheWindow(t *testing.T) {
+	test.NewTempApp(t)
+	w := test.NewWindow(nil)
+	defer w.Close()
+	img := image.NewNRGBA(image.Rect(0, 0, 8, 8))
+	f := &fakeStudio{rendered: app.Rendered{Shots: []app.Shot{{Image: img}}, Notes: []string{`the model does not know "sailing"; left out of the prompt`}}}
+	m := buildMainScreen(w, f)
+	w.SetContent(m.root)
+	test.Type(m.prompt, "a dog sailing")
+	test.Tap(m.generate)
+	waitStatus(t, m, `Note: the model does not know "sailing"`)
 }
