@@ -257,10 +257,17 @@ func newTestScreen(t *testing.T, f *fakeBackend, s Saver) (*testScreen, fyne.Win
 // wait waits for one signal on ch, failing with msg after 5 s.
 func wait(t *testing.T, ch chan struct{}, msg string) {
 	t.Helper()
-	select {
-	case <-ch:
-	case <-time.After(5 * time.Second):
-		t.Fatal("timed out waiting for " + msg)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		drainMain()
+		select {
+		case <-ch:
+			return
+		case <-time.After(5 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("timed out waiting for " + msg)
+		}
 	}
 }
 
@@ -268,7 +275,7 @@ func wait(t *testing.T, ch chan struct{}, msg string) {
 func eventually(t *testing.T, msg string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
+	for drainMain(); !cond(); drainMain() {
 		if time.Now().After(deadline) {
 			t.Fatal("timed out waiting for " + msg)
 		}

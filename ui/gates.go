@@ -304,7 +304,7 @@ func (g *GatePanel) schedulePreview() {
 		g.timer.Stop()
 	}
 	g.timer = time.AfterFunc(g.Debounce, func() {
-		fyne.Do(func() {
+		onMain(func() {
 			if g.OnPreview != nil {
 				g.OnPreview(gates, global)
 			}

@@ -59,6 +59,7 @@ func TestMovingAGateAsksForAPreviewWithTheSameSeed(t *testing.T) {
 	want := fmt.Sprintf("teddy=%.2f", s.Value)
 	wait(t, m.previewed, "the preview")
 	time.Sleep(60 * time.Millisecond)
+	drainMain()
 	spec, n := f.lastSpec()
 	if n != 1 {
 		t.Errorf("%d requests for two quick moves, want 1 (debounced)", n)
@@ -140,6 +141,7 @@ func TestGateSweep(t *testing.T) {
 			t.Fatalf("%d sweep requests, want 5", n)
 		}
 		time.Sleep(10 * time.Millisecond)
+		drainMain()
 	}
 	f.mu.Lock()
 	specs := append([]GenerateSpec(nil), f.specs...)

@@ -109,6 +109,7 @@ func relayout(o fyne.CanvasObject) {
 // its markup with testdata/NAME.xml.
 func assertGolden(t *testing.T, w fyne.Window, name string) {
 	t.Helper()
+	drainMain()
 	relayout(w.Content())
 	for _, o := range w.Canvas().Overlays().List() {
 		relayout(o)
@@ -193,8 +194,8 @@ func TestGoldenTrainingCard(t *testing.T) {
 	}
 	assertGolden(t, w, "training_card")
 
-	// Wind down before the next test: fyne.Do runs inline in tests, so a
-	// job ending later would touch widgets from its own goroutine. Drop
+	// Wind down before the next test: a job ending later would post
+	// updates for widgets of a window that is gone. Drop
 	// the queued job first so that nothing starts after the running one.
 	running, queued := q.jobs[0], q.jobs[1]
 	q.Cancel(queued)

@@ -200,13 +200,13 @@ func (m *mainScreen) generateNow() {
 	m.setStatus(fmt.Sprintf("Generating %d image(s) with seed %d…", spec.N, spec.Seed))
 	go func() {
 		shots, err := m.backend.GenerateImages(ctx, spec, func(p Progress) {
-			fyne.Do(func() { m.settings.SetProgress(p) })
+			onMain(func() { m.settings.SetProgress(p) })
 		})
 		if err == nil && ctx.Err() != nil {
 			err = ctx.Err()
 		}
 		cancel()
-		fyne.Do(func() {
+		onMain(func() {
 			m.cancelGen = nil
 			m.settings.SetBusy(false)
 			switch {
@@ -258,7 +258,7 @@ func (m *mainScreen) preview(gates []string, global bool) {
 	go func() {
 		shots, err := m.backend.GenerateImages(ctx, spec, nil)
 		cancel()
-		fyne.Do(func() {
+		onMain(func() {
 			if seq != m.previewSeq {
 				return // a newer preview is on its way
 			}
@@ -296,7 +296,7 @@ func (m *mainScreen) sweep(name string, values []float64, gates []string, global
 			s.Gates = withGate(gates, name, v)
 			shots, err := m.backend.GenerateImages(context.Background(), s, nil)
 			if err != nil {
-				fyne.Do(func() { m.setStatus("Gate sweep failed: " + app.Explain(err)) })
+				onMain(func() { m.setStatus("Gate sweep failed: " + app.Explain(err)) })
 				return
 			}
 			img := canvas.NewImageFromImage(shots[0].Image)
@@ -305,7 +305,7 @@ func (m *mainScreen) sweep(name string, values []float64, gates []string, global
 			label := widget.NewLabelWithStyle(fmt.Sprintf("%.2f", v), fyne.TextAlignCenter, fyne.TextStyle{})
 			imgs = append(imgs, container.NewBorder(nil, label, nil, nil, img))
 		}
-		fyne.Do(func() {
+		onMain(func() {
 			m.setStatus(fmt.Sprintf("Gate sweep of %s*: seed %d", name, spec.Seed))
 			m.lastSweep = imgs
 			dialog.ShowCustom(fmt.Sprintf("%s* gate sweep (seed %d)", name, spec.Seed), "Close", container.NewHBox(imgs...), m.win)

@@ -37,7 +37,7 @@ func (f *fakeStudio) LibraryConcepts() ([]app.ConceptEntry, error) { return f.co
 func waitStatus(t *testing.T, m *mainScreen, want string) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(m.status.Text, want) {
+	for drainMain(); !strings.Contains(m.status.Text, want); drainMain() {
 		if time.Now().After(deadline) {
 			t.Fatalf("status %q never contained %q", m.status.Text, want)
 		}

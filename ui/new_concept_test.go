@@ -5,7 +5,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/storage"
@@ -95,11 +94,7 @@ func TestDroppingImagesOpensTheNewConceptSheet(t *testing.T) {
 		t.Fatal("the job is not in the queue")
 	}
 	tr.finish <- nil
-	select {
-	case <-finished:
-	case <-time.After(5 * time.Second):
-		t.Fatal("timed out waiting for the job to end")
-	}
+	recv(t, finished, "the job to end")
 	if m.training.Busy() {
 		t.Fatal("the queue is still busy")
 	}

@@ -71,7 +71,7 @@ func Run(ctx context.Context, a *app.App, opt Options) error {
 	go func() {
 		select {
 		case <-ctx.Done():
-			fyne.Do(quit)
+			onMain(quit)
 		case <-done:
 		}
 	}()

@@ -93,7 +93,7 @@ func (s *nativeSaver) SaveFile(title, suggested string, done func(string, error)
 	start := s.startDir()
 	go func() {
 		path, err := s.save(title, filepath.Join(start, suggested))
-		fyne.Do(func() {
+		onMain(func() {
 			switch {
 			case err == nil:
 				s.lastDir = filepath.Dir(path)
@@ -112,7 +112,7 @@ func (s *nativeSaver) ChooseFolder(title string, done func(string, error)) {
 	start := s.startDir()
 	go func() {
 		dir, err := s.folder(title, start)
-		fyne.Do(func() {
+		onMain(func() {
 			switch {
 			case err == nil:
 				s.lastDir = dir

@@ -22,31 +22,30 @@ func TestNativeSaverFallsBackToFyne(t *testing.T) {
 	done := func(p string, err error) { got <- result{p, err} }
 
 	s := newNativeSaver(w)
-	// The test driver runs fyne.Do on the calling goroutine, so the
-	// fallback dialogs appear on the saver's goroutine: wait for them on a
-	// channel (polling the overlays from here would race).
+	// The answers reach the window through onMain, which the tests' queue
+	// runs on this goroutine while recv waits.
 	shown := make(chan struct{}, 1)
 	s.shown = func() { shown <- struct{}{} }
 	var asked string
 	s.save = func(title, suggested string) (string, error) { asked = suggested; return "/tmp/x/a.png", nil }
 	s.SaveFile("Export", "a.png", done)
-	if r := <-got; r.path != "/tmp/x/a.png" || r.err != nil || filepath.Base(asked) != "a.png" {
+	if r := recv(t, got, "the answer"); r.path != "/tmp/x/a.png" || r.err != nil || filepath.Base(asked) != "a.png" {
 		t.Fatalf("native answer %+v (asked %q)", r, asked)
 	}
 	// The next dialog starts in the folder chosen last.
 	s.SaveFile("Export", "b.png", done)
-	if r := <-got; asked != "/tmp/x/b.png" {
+	if r := recv(t, got, "the answer"); asked != "/tmp/x/b.png" {
 		t.Fatalf("second dialog asked %q (%+v)", asked, r)
 	}
 	s.save = func(string, string) (string, error) { return "", sqdialog.ErrCancelled }
 	s.SaveFile("Export", "a.png", done)
-	if r := <-got; r.path != "" || r.err != nil {
+	if r := recv(t, got, "the answer"); r.path != "" || r.err != nil {
 		t.Fatalf("cancel %+v", r)
 	}
 	// A native dialog that cannot open gives Fyne's.
 	s.save = func(string, string) (string, error) { return "", errNoNative }
 	s.SaveFile("Export", "a.png", done)
-	<-shown
+	recv(t, shown, "the dialog")
 	if w.Canvas().Overlays().Top() == nil {
 		t.Fatal("no Fyne save dialog")
 	}
@@ -58,7 +57,7 @@ func TestNativeSaverFallsBackToFyne(t *testing.T) {
 
 	s.folder = func(string, string) (string, error) { return "", errors.New("no gtk") }
 	s.ChooseFolder("Export", done)
-	<-shown
+	recv(t, shown, "the dialog")
 	if w.Canvas().Overlays().Top() == nil {
 		t.Fatal("no Fyne folder dialog")
 	}

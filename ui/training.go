@@ -184,13 +184,13 @@ func (q *TrainingQueue) start(j *trainJob) {
 	j.status.SetText("Starting…")
 	go func() {
 		err := q.trainer.TrainConcept(ctx, j.spec, func(p Progress) {
-			fyne.Do(func() { q.apply(j, p) })
+			onMain(func() { q.apply(j, p) })
 		})
 		if err == nil && ctx.Err() != nil {
 			err = ctx.Err()
 		}
 		cancel()
-		fyne.Do(func() { q.finish(j, err) })
+		onMain(func() { q.finish(j, err) })
 	}()
 }
 

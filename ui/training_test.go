@@ -33,7 +33,7 @@ func (s *stepTrainer) TrainConcept(ctx context.Context, spec TrainSpec, progress
 	for {
 		select {
 		case p := <-s.steps:
-			progress(p) // fyne.Do runs inline in tests: the widgets are updated on return
+			progress(p) // posted to the window's queue; report drains it
 			s.acks <- struct{}{}
 		case err := <-s.finish:
 			return err
@@ -50,6 +50,7 @@ func (s *stepTrainer) TrainConcept(ctx context.Context, spec TrainSpec, progress
 func (s *stepTrainer) report(p Progress) {
 	s.steps <- p
 	<-s.acks
+	drainMain()
 }
 
 func (s *stepTrainer) started() int { s.mu.Lock(); defer s.mu.Unlock(); return len(s.specs) }
@@ -59,8 +60,8 @@ func TestTrainingJobShowsProgressAndCancels(t *testing.T) {
 	tr := newStepTrainer()
 	q := NewTrainingQueue(tr)
 	test.NewTempWindow(t, q)
-	// OnFinished runs on the job's goroutine (the test driver runs
-	// fyne.Do inline): guard the list, and wait for it, not only for the
+	// OnFinished runs in the window's queue (drained by the waits here):
+	// guard the list anyway, and wait for it, not only for the
 	// job's state, which is set first.
 	var mu sync.Mutex
 	var finishedList []error
