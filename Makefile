@@ -47,8 +47,12 @@ vet:
 # Every test: unit, headless UI, the real window under Xvfb (TestWindowSmoke,
 # and TestWindowEndToEnd: drop images, train, generate, export),
 # and each fuzz target for $(FUZZTIME).
+# The window and the use cases run under the race detector (their jobs
+# hand results to the window's goroutine); the rest runs plain.
+RACE_PKGS := ./ui/ ./app/
 test: deps-test vet
-	CONCEPTSTUDIO_REQUIRE_XVFB=1 go test -count=1 -timeout 20m ./...
+	CONCEPTSTUDIO_REQUIRE_XVFB=1 go test -count=1 -timeout 20m $$(go list ./... | grep -v -e '/ui$$' -e '/app$$')
+	go test -race -count=1 -timeout 20m $(RACE_PKGS)
 	build/fuzz.sh $(FUZZTIME)
 
 fuzz:
