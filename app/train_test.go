@@ -3,8 +3,10 @@ package app
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"conceptstudio/internal/testenv"
@@ -60,5 +62,29 @@ func TestTrainIntoALibraryNotMadeYet(t *testing.T) {
 	}
 	if _, err := os.Stat(out + ".partial"); err == nil {
 		t.Errorf("the training checkpoint was left behind")
+	}
+}
+
+// TestUnknownClassIsRefusedAtOnce: a class word the model does not know
+// is refused before any work, in plain words, with the nearest classes it
+// knows; no warning first.
+func TestUnknownClassIsRefusedAtOnce(t *testing.T) {
+	m := testenv.TinyModelFile(t, t.TempDir())
+	var errOut bytes.Buffer
+	a, err := New(Options{LibraryDir: t.TempDir(), Out: &bytes.Buffer{}, Err: &errOut})
+	if err != nil {
+		t.Fatal(err)
+	}
+	imgs, _ := filepath.Glob("../examples/teddy/[1-3].png")
+	err = a.Train(context.Background(), TrainRequest{Method: "ti", Name: "moto", Class: "motorcycle", Steps: 3,
+		OutPath: filepath.Join(t.TempDir(), "moto"+store.ConceptExt), Images: imgs, ModelPath: m}, nil)
+	if !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), `does not know the class word "motorcycle"`) || !strings.Contains(err.Error(), "bicycle") {
+		t.Fatalf("got %v", err)
+	}
+	if errOut.Len() != 0 {
+		t.Errorf("printed before refusing: %q", errOut.String())
+	}
+	if got := NearestClasses("teddy", 2); len(got) != 2 || got[0] != "teddy bear" {
+		t.Errorf("nearest to teddy: %v", got)
 	}
 }

@@ -627,6 +627,9 @@ func (a *App) Train(ctx context.Context, req TrainRequest, progress ProgressFunc
 	if err != nil {
 		return err
 	}
+	if err := checkClass(base, req.Class); err != nil {
+		return err
+	}
 	loaded, warnings, err := store.LoadImages(req.Images, 1)
 	if err != nil {
 		return err

@@ -5,8 +5,11 @@ import (
 	"io"
 	"math"
 	"path/filepath"
+	"slices"
 	"strings"
 
+	"conceptstudio/engine"
+	"conceptstudio/engine/dataset"
 	"conceptstudio/engine/safefile"
 	"conceptstudio/store"
 )
@@ -66,4 +69,75 @@ func ConceptNameOf(path string) string {
 // atomically.
 func WritePNG(path string, img image.Image, meta map[string]string) error {
 	return safefile.Write(path, func(w io.Writer) error { return store.EncodePNG(w, img, meta) })
+}
+
+// NearestClasses are the n classes of the base model's world whose names
+// are closest to what was typed (edit distance over letters, a shared
+// word counting as near): the suggestions for a class word the model
+// does not know.
+func NearestClasses(typed string, n int) []string {
+	atlas, err := dataset.LoadAtlas()
+	if err != nil {
+		return nil
+	}
+	typed = strings.ToLower(strings.TrimSpace(typed))
+	type cand struct {
+		name string
+		d    int
+	}
+	var cs []cand
+	for _, name := range atlas.Names() {
+		d := editDistance(typed, name)
+		for _, w := range strings.Fields(name) {
+			for _, t := range strings.Fields(typed) {
+				if w == t {
+					d = min(d, 1)
+				}
+			}
+		}
+		cs = append(cs, cand{name, d})
+	}
+	slices.SortStableFunc(cs, func(a, b cand) int { return a.d - b.d })
+	var out []string
+	for _, c := range cs[:min(n, len(cs))] {
+		out = append(out, c.name)
+	}
+	return out
+}
+
+// editDistance is the Levenshtein distance between two strings' runes.
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}
+
+// checkClass refuses, at once and in plain words, a class whose last word
+// (the word a concept starts from) the model does not know, naming the
+// nearest classes it knows.
+func checkClass(b *engine.Base, class string) error {
+	words := dataset.Words(class)
+	if len(words) == 0 {
+		return usageError("missing -class (the kind of thing it is, e.g. \"teddy bear\")")
+	}
+	last := words[len(words)-1]
+	if _, ok := b.Tok.ID(last); ok {
+		return nil
+	}
+	return usageError("the model does not know the class word %q; the nearest classes it knows: %s", excerpt(last), strings.Join(NearestClasses(class, 3), ", "))
 }

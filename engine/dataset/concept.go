@@ -113,11 +113,11 @@ type extraction struct {
 func extractObject(img image.Image) (extraction, error) {
 	var ex extraction
 	if img == nil {
-		return ex, errors.New("dataset: ExtractObject: no image")
+		return ex, errors.New("no image")
 	}
 	b := img.Bounds()
 	if b.Dx() < 8 || b.Dy() < 8 {
-		return ex, fmt.Errorf("dataset: ExtractObject: the image is %dx%d; it must be at least 8x8", b.Dx(), b.Dy())
+		return ex, fmt.Errorf("the image is %dx%d; it must be at least 8x8", b.Dx(), b.Dy())
 	}
 	src := toNRGBA(img)
 	if s := max(b.Dx(), b.Dy()); s > MaxExtractSide {
@@ -163,9 +163,9 @@ func extractObject(img image.Image) (extraction, error) {
 	}
 	if first {
 		if ex.usedAlpha {
-			return ex, fmt.Errorf("dataset: ExtractObject: %w: the alpha channel has no visible pixels", ErrNoObject)
+			return ex, fmt.Errorf("%w: the alpha channel has no visible pixels", ErrNoObject)
 		}
-		return ex, fmt.Errorf("dataset: ExtractObject: %w: nothing in the image differs clearly from its background", ErrNoObject)
+		return ex, fmt.Errorf("%w: nothing in the image differs clearly from its background", ErrNoObject)
 	}
 	box = box.Inset(-cutoutMargin).Intersect(src.Rect)
 	out := image.NewNRGBA(image.Rect(0, 0, box.Dx(), box.Dy()))
@@ -302,10 +302,10 @@ func backgroundMask(img *image.NRGBA) (mask []float32, colours []uint8, atEdge b
 	share := float64(len(matched)) / float64(len(frame))
 	if share < minFrameMatch {
 		if coherent(lab, unmatched) {
-			return nil, nil, false, fmt.Errorf("dataset: ExtractObject: %w: only %.0f%% of the image's border looks like background, the rest is one colour; leave space around the object",
+			return nil, nil, false, fmt.Errorf("%w: only %.0f%% of the image's border looks like background, the rest is one colour; leave space around the object",
 				ErrObjectFillsFrame, 100*share)
 		}
-		return nil, nil, false, fmt.Errorf("dataset: ExtractObject: %w: the image's border is too varied to estimate a background (only %.0f%% of it matches one colour), as in a busy photo; use a photo of the object on a plain, light background, or a cut-out with transparency",
+		return nil, nil, false, fmt.Errorf("%w: the image's border is too varied to estimate a background (only %.0f%% of it matches one colour), as in a busy photo; use a photo of the object on a plain, light background, or a cut-out with transparency",
 			ErrBusyBackground, 100*share)
 	}
 	sort.Float64s(matched)
@@ -391,7 +391,7 @@ func backgroundMask(img *image.NRGBA) (mask []float32, colours []uint8, atEdge b
 		}
 	}
 	if best < 0 || mass[best] < max(9, 0.0005*float64(n)) {
-		return nil, nil, false, fmt.Errorf("dataset: ExtractObject: %w: nothing in the image differs clearly from its background", ErrNoObject)
+		return nil, nil, false, fmt.Errorf("%w: nothing in the image differs clearly from its background", ErrNoObject)
 	}
 	for i, l := range labels {
 		if int(l) != best {
@@ -399,7 +399,7 @@ func backgroundMask(img *image.NRGBA) (mask []float32, colours []uint8, atEdge b
 		}
 	}
 	if mass[best] > maxObjectShare*float64(n) {
-		return nil, nil, false, fmt.Errorf("dataset: ExtractObject: %w: the object covers %.0f%% of the image; leave space around it",
+		return nil, nil, false, fmt.Errorf("%w: the object covers %.0f%% of the image; leave space around it",
 			ErrObjectFillsFrame, 100*mass[best]/float64(n))
 	}
 	ring, touch := 0, 0
@@ -414,7 +414,7 @@ func backgroundMask(img *image.NRGBA) (mask []float32, colours []uint8, atEdge b
 		}
 	}
 	if float64(touch) > maxBorderTouch*float64(ring) {
-		return nil, nil, false, fmt.Errorf("dataset: ExtractObject: %w (%.0f%% of it); the object is cropped or fills the frame, leave space around it",
+		return nil, nil, false, fmt.Errorf("%w (%.0f%% of it); the object is cropped or fills the frame, leave space around it",
 			ErrObjectFillsFrame, 100*float64(touch)/float64(ring))
 	}
 	atEdge = touch > 0
@@ -691,17 +691,17 @@ func NewConceptSet(a *Atlas, name, class string, images []image.Image) (*Concept
 	}
 	name = strings.TrimSuffix(strings.TrimSpace(name), "*")
 	if !validPseudo(name) || len(name) > 32 {
-		return nil, fmt.Errorf("dataset: concept name %q: %w (at most 32 characters)", name, ErrBadPseudo)
+		return nil, fmt.Errorf("concept name %q: %w (at most 32 characters)", name, ErrBadPseudo)
 	}
 	class = strings.Join(strings.Fields(strings.ToLower(class)), " ")
 	if !validName(class) {
-		return nil, fmt.Errorf("dataset: concept class %q: the class is one or more lower-case words, e.g. \"teddy bear\"", class)
+		return nil, fmt.Errorf("concept class %q: the class is one or more lower-case words, e.g. \"teddy bear\"", class)
 	}
 	switch {
 	case len(images) == 0:
-		return nil, errors.New("dataset: a concept needs at least one image")
+		return nil, errors.New("a concept needs at least one image")
 	case len(images) > MaxConceptImages:
-		return nil, fmt.Errorf("dataset: a concept is learned from at most %d images, not %d", MaxConceptImages, len(images))
+		return nil, fmt.Errorf("a concept is learned from at most %d images, not %d", MaxConceptImages, len(images))
 	}
 	cs := &ConceptSet{Name: name, Class: class, base: a}
 	if len(a.SpritesNamed(class)) == 0 {
@@ -751,7 +751,7 @@ func NewConceptSet(a *Atlas, name, class string, images []image.Image) (*Concept
 func trimAndShrink(img *image.NRGBA, side int) (*image.NRGBA, error) {
 	b := alphaBounds(img, trimAlpha)
 	if b.Empty() {
-		return nil, fmt.Errorf("dataset: %w: the cut-out is empty", ErrNoObject)
+		return nil, fmt.Errorf("%w: the cut-out is empty", ErrNoObject)
 	}
 	if max(b.Dx(), b.Dy()) <= side {
 		return trimTo(img, b), nil
