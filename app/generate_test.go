@@ -25,19 +25,7 @@ func TestGenerateIsRepeatableAndRestorable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run := func(req GenerateRequest) []byte {
-		t.Helper()
-		req.OutDir, req.ModelPath = t.TempDir(), m
-		if err := a.Generate(context.Background(), req, nil); err != nil {
-			t.Fatal(err)
-		}
-		files, _ := filepath.Glob(filepath.Join(req.OutDir, "*.png"))
-		if len(files) != 1 {
-			t.Fatalf("%d files", len(files))
-		}
-		data, _ := os.ReadFile(files[0])
-		return data
-	}
+	run := func(req GenerateRequest) []byte { return generateOne(t, a, m, req) }
 	req := GenerateRequest{Prompt: "a dog on the left of a cat, on a blue background", Seed: 5, N: 1, Steps: 4, Guidance: 3, Layout: 4}
 	first, second := run(req), run(req)
 	if !bytes.Equal(first, second) {
@@ -147,16 +135,7 @@ func TestEveryGateRoundTripsThroughFrom(t *testing.T) {
 		t.Fatal(err)
 	}
 	imgs, _ := filepath.Glob("../examples/teddy/[1-3].png")
-	run := func(req GenerateRequest) []byte {
-		t.Helper()
-		req.OutDir, req.ModelPath = t.TempDir(), m
-		if err := a.Generate(context.Background(), req, nil); err != nil {
-			t.Fatal(err)
-		}
-		files, _ := filepath.Glob(filepath.Join(req.OutDir, "*.png"))
-		data, _ := os.ReadFile(files[0])
-		return data
-	}
+	run := func(req GenerateRequest) []byte { return generateOne(t, a, m, req) }
 	gated := 0
 	for _, info := range Methods() {
 		if info.Gate == nil {
@@ -190,4 +169,20 @@ func TestEveryGateRoundTripsThroughFrom(t *testing.T) {
 	if gated < 2 {
 		t.Fatalf("%d methods with a gate, want Perfusion's and LoRA's at least", gated)
 	}
+}
+
+// generateOne generates req's one image with the model file m into a
+// fresh folder and returns the PNG's bytes.
+func generateOne(t *testing.T, a *App, m string, req GenerateRequest) []byte {
+	t.Helper()
+	req.OutDir, req.ModelPath = t.TempDir(), m
+	if err := a.Generate(context.Background(), req, nil); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(req.OutDir, "*.png"))
+	if len(files) != 1 {
+		t.Fatalf("%d files", len(files))
+	}
+	data, _ := os.ReadFile(files[0])
+	return data
 }

@@ -87,7 +87,7 @@ func NearestClasses(typed string, n int) []string {
 	}
 	var cs []cand
 	for _, name := range atlas.Names() {
-		d := editDistance(typed, name)
+		d := EditDistance(typed, name)
 		for _, w := range strings.Fields(name) {
 			for _, t := range strings.Fields(typed) {
 				if w == t {
@@ -105,8 +105,8 @@ func NearestClasses(typed string, n int) []string {
 	return out
 }
 
-// editDistance is the Levenshtein distance between two strings' runes.
-func editDistance(a, b string) int {
+// EditDistance is the Levenshtein distance between two strings' runes.
+func EditDistance(a, b string) int {
 	ra, rb := []rune(a), []rune(b)
 	prev := make([]int, len(rb)+1)
 	cur := make([]int, len(rb)+1)

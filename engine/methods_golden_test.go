@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"testing"
 )
@@ -104,7 +105,7 @@ func TestMethodsBehaveAsBefore(t *testing.T) {
 			t.Errorf("%s: %d tensors, golden %d", m, len(g.Tensors), len(w.Tensors))
 		}
 		for n, shape := range w.Tensors {
-			if !equalInts(shape, g.Tensors[n]) {
+			if !slices.Equal(shape, g.Tensors[n]) {
 				t.Errorf("%s: tensor %s shape %v, golden %v", m, n, g.Tensors[n], shape)
 			}
 		}
@@ -128,16 +129,4 @@ func TestMethodsBehaveAsBefore(t *testing.T) {
 func fmtSig(v float32) string {
 	b, _ := json.Marshal(float32(math.Float32frombits(math.Float32bits(v) &^ 0x3FF)))
 	return string(b)
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

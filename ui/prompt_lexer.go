@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 	"unicode"
+
+	"conceptstudio/app"
 )
 
 // spanKind says how one piece of a prompt is shown.
@@ -188,7 +190,7 @@ func promptHints(spans []promptSpan, lex lexicon) []string {
 func nearestConcept(name string, known []string) string {
 	best, bestD := "", 3
 	for _, k := range known {
-		d := editDistance(name, k)
+		d := app.EditDistance(name, k)
 		if strings.HasPrefix(k, name) || strings.HasPrefix(name, k) {
 			d = min(d, 1)
 		}
@@ -197,26 +199,6 @@ func nearestConcept(name string, known []string) string {
 		}
 	}
 	return best
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // wordBefore returns the word that ends at rune offset pos in text (the

@@ -5,26 +5,12 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
-	"sync"
 	"testing"
 
 	"conceptstudio/engine/dataset"
 )
 
-var (
-	judgeOnce sync.Once
-	judgeVal  *Oracle
-	judgeErr  error
-)
-
-func testJudge(t testing.TB) *Oracle {
-	t.Helper()
-	judgeOnce.Do(func() { judgeVal, judgeErr = LoadJudge() })
-	if judgeErr != nil {
-		t.Fatalf("LoadJudge: %v", judgeErr)
-	}
-	return judgeVal
-}
+func testJudge(t testing.TB) *Oracle { t.Helper(); return shippedJudge.get(t, LoadJudge) }
 
 // TestJudgeIsColourBlindAndNamesShapes validates the shipped judge on
 // renders no model made (two scenes per class, 240 images) as the issue

@@ -14,20 +14,25 @@ import (
 	"conceptstudio/engine/safetensors"
 )
 
-var (
-	oracleOnce sync.Once
-	oracleVal  *Oracle
-	oracleErr  error
-)
-
-func testOracle(t testing.TB) *Oracle {
-	t.Helper()
-	oracleOnce.Do(func() { oracleVal, oracleErr = LoadOracle() })
-	if oracleErr != nil {
-		t.Fatalf("LoadOracle: %v", oracleErr)
-	}
-	return oracleVal
+// loadedOnce is a classifier loaded once for every test that needs it.
+type loadedOnce struct {
+	once sync.Once
+	o    *Oracle
+	err  error
 }
+
+func (l *loadedOnce) get(t testing.TB, load func() (*Oracle, error)) *Oracle {
+	t.Helper()
+	l.once.Do(func() { l.o, l.err = load() })
+	if l.err != nil {
+		t.Fatalf("loading: %v", l.err)
+	}
+	return l.o
+}
+
+var shippedOracle, shippedJudge loadedOnce
+
+func testOracle(t testing.TB) *Oracle { t.Helper(); return shippedOracle.get(t, LoadOracle) }
 
 // TestEmbeddedOracleAccuracy: the shipped oracle names the object of 200
 // fresh random single-object renders (any sprite, either style, mirrored
