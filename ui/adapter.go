@@ -203,3 +203,6 @@ func (b *studioBackend) ImportConcept(path string) (string, error) {
 func (b *studioBackend) VocabularyWords() ([]string, error) {
 	return nil, notAvailable("the base model's vocabulary")
 }
+
+// CheckImages checks dropped files as training will read them.
+func (b *studioBackend) CheckImages(paths []string) []ImageCheck { return app.CheckImages(paths) }

@@ -116,6 +116,16 @@ type Backend interface {
 	ConceptLibrary
 	Importer
 	Vocabulary
+	ImageChecker
+}
+
+// ImageCheck is what checking one dropped file found (app.ImageCheck).
+type ImageCheck = app.ImageCheck
+
+// ImageChecker checks dropped files for training before anything starts:
+// readable, big enough, an object to cut out, not a duplicate.
+type ImageChecker interface {
+	CheckImages(paths []string) []ImageCheck
 }
 
 // ErrNotAvailable marks a feature whose app function does not exist yet.

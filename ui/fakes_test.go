@@ -19,9 +19,11 @@ import (
 
 // fakeBackend is a Backend that records what the window asks.
 type fakeBackend struct {
-	mu       sync.Mutex
-	concepts []ConceptInfo
-	vocab    []string
+	mu          sync.Mutex
+	concepts    []ConceptInfo
+	vocab       []string
+	imageChecks map[string]ImageCheck // CheckImages' answers by path (others: fine)
+	checker     func([]string) []ImageCheck // when set, CheckImages asks it instead
 
 	specs    []GenerateSpec
 	genErr   error
@@ -161,6 +163,23 @@ func (f *fakeBackend) ImageSettings(path string) (GenerateSpec, error) {
 		return s, nil
 	}
 	return GenerateSpec{}, ErrNoSettings
+}
+
+// CheckImages answers the checks set in f.imageChecks, and "fine" for
+// every other file.
+func (f *fakeBackend) CheckImages(paths []string) []ImageCheck {
+	if f.checker != nil {
+		return f.checker(paths)
+	}
+	out := make([]ImageCheck, len(paths))
+	for i, p := range paths {
+		out[i] = ImageCheck{Path: p}
+		if c, ok := f.imageChecks[p]; ok {
+			out[i] = c
+			out[i].Path = p
+		}
+	}
+	return out
 }
 
 func (f *fakeBackend) VocabularyWords() ([]string, error) {

@@ -149,7 +149,7 @@ func TestGoldenNewConceptSheet(t *testing.T) {
 			t.Fatalf("%s is not pattern(64, 64, %d): %v", images[i], v, err)
 		}
 	}
-	ShowNewConcept(w, images, testVocab, []string{"teddy", "mug"}, func(TrainSpec) {})
+	ShowNewConcept(w, images, testVocab, []string{"teddy", "mug"}, nil, func(TrainSpec) {})
 	assertGolden(t, w, "new_concept_sheet")
 }
 

@@ -27,6 +27,7 @@ func TestNewConceptSheetByKeyboard(t *testing.T) {
 	a, b := writePNG(t, dir, "1.png"), writePNG(t, dir, "2.png")
 	drop(fyne.NewPos(5, 5), uris(a, b))
 	s := m.sheet
+	eventually(t, "the image checks", func() bool { return s != nil && !s.Checking() })
 	if s == nil || w.Canvas().Focused() != s.name {
 		t.Fatalf("the sheet's name field should have the focus, not %T", w.Canvas().Focused())
 	}

@@ -420,7 +420,7 @@ func (m *mainScreen) onDrop(_ fyne.Position, uris []fyne.URI) {
 		}
 	}
 	if len(images) > 0 {
-		m.sheet = ShowNewConcept(m.win, images, m.vocab, m.libPanel.Names(), m.training.Enqueue)
+		m.sheet = ShowNewConcept(m.win, images, m.vocab, m.libPanel.Names(), m.backend.CheckImages, m.training.Enqueue)
 		msgs = append(msgs, fmt.Sprintf("New concept from %d image(s): %s — name it and press Train.", len(images), strings.Join(names, ", ")))
 	}
 	if len(skipped) > 0 {

@@ -55,13 +55,21 @@ type NewConceptSheet struct {
 	vocab   []string
 	taken   map[string]bool
 	onTrain func(TrainSpec)
+
+	// check checks dropped files (nil: no checks); checks holds its
+	// answers by path, checking is how many checks are running.
+	check    func([]string) []ImageCheck
+	checks   map[string]ImageCheck
+	checking int
 }
 
 // ShowNewConcept opens the sheet over win. vocab may be nil (no
-// suggestions, nothing flagged); taken are the names in use.
-func ShowNewConcept(win fyne.Window, images, vocab, taken []string, onTrain func(TrainSpec)) *NewConceptSheet {
+// suggestions, nothing flagged); taken are the names in use; check, when
+// not nil, checks the images in the background and the sheet marks each
+// image it finds a problem or a doubt with, in words.
+func ShowNewConcept(win fyne.Window, images, vocab, taken []string, check func([]string) []ImageCheck, onTrain func(TrainSpec)) *NewConceptSheet {
 	s := &NewConceptSheet{images: append([]string(nil), images...), lex: newLexicon(nil, vocab), vocab: vocab,
-		taken: map[string]bool{}, onTrain: onTrain}
+		taken: map[string]bool{}, onTrain: onTrain, check: check, checks: map[string]ImageCheck{}}
 	sort.Strings(s.vocab)
 	for _, t := range taken {
 		s.taken[t] = true
@@ -109,6 +117,7 @@ func ShowNewConcept(win fyne.Window, images, vocab, taken []string, onTrain func
 		container.NewHBox(layout.NewSpacer(), cancel, s.train), nil, nil, withReadableHints(form))
 	s.dialog = dialog.NewCustomWithoutButtons("Teach a new concept", content, win)
 	s.rebuildStrip()
+	s.startChecks(s.images)
 	s.classChanged()
 	s.dialog.Resize(fyne.NewSize(620, 560))
 	s.dialog.Show()
@@ -152,15 +161,54 @@ func (s *NewConceptSheet) checkName(n string) error {
 	return nil
 }
 
+// startChecks checks paths in the background; the answers reach the
+// sheet on the window's goroutine.
+func (s *NewConceptSheet) startChecks(paths []string) {
+	if s.check == nil || len(paths) == 0 {
+		return
+	}
+	s.checking++
+	s.rebuildStrip()
+	paths = append([]string(nil), paths...)
+	go func() {
+		res := s.check(paths)
+		onMain(func() {
+			for _, c := range res {
+				s.checks[c.Path] = c
+			}
+			s.checking--
+			s.rebuildStrip()
+		})
+	}()
+}
+
+// thumbFor is an image's picture in the strip: the checked thumbnail, a
+// broken-image icon for a file that cannot be read, or (without checks)
+// the file itself.
+func (s *NewConceptSheet) thumbFor(p string) *canvas.Image {
+	if c, ok := s.checks[p]; ok {
+		switch {
+		case c.Thumbnail != nil:
+			return canvas.NewImageFromImage(c.Thumbnail)
+		case c.Problem != "":
+			return canvas.NewImageFromResource(theme.BrokenImageIcon())
+		}
+		return canvas.NewImageFromResource(theme.FileImageIcon())
+	}
+	if s.check != nil { // not checked yet: no decoding here
+		return canvas.NewImageFromResource(theme.FileImageIcon())
+	}
+	if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+		return canvas.NewImageFromFile(p)
+	}
+	return canvas.NewImageFromResource(theme.BrokenImageIcon())
+}
+
 func (s *NewConceptSheet) rebuildStrip() {
 	cells := make([]fyne.CanvasObject, 0, len(s.images))
+	bad := 0
 	for _, p := range s.images {
-		var img *canvas.Image
-		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
-			img = canvas.NewImageFromFile(p)
-		} else {
-			img = canvas.NewImageFromResource(theme.BrokenImageIcon())
-		}
+		img := s.thumbFor(p)
 		img.FillMode = canvas.ImageFillContain
 		img.SetMinSize(fyne.NewSquareSize(88))
 		// The remove button sits on the image's corner (with its own
@@ -171,14 +219,34 @@ func (s *NewConceptSheet) rebuildStrip() {
 		name.SizeName = theme.SizeNameCaptionText
 		name.Truncation = fyne.TextTruncateEllipsis
 		corner := container.NewVBox(container.NewHBox(layout.NewSpacer(), rm))
-		cells = append(cells, container.NewGridWrap(fyne.NewSize(100, 130),
-			container.NewBorder(nil, name, nil, nil, container.NewStack(img, corner))))
+		var under fyne.CanvasObject = name
+		size := fyne.NewSize(100, 130)
+		if c := s.checks[p]; c.Problem != "" || c.Warning != "" {
+			size = fyne.NewSize(140, 200) // room for the reason
+			mark := widget.NewLabel(c.Problem)
+			mark.Importance = widget.DangerImportance
+			if c.Problem == "" {
+				mark.SetText(c.Warning)
+				mark.Importance = widget.WarningImportance
+			} else {
+				bad++
+			}
+			mark.SizeName = theme.SizeNameCaptionText
+			mark.Wrapping = fyne.TextWrapWord
+			under = container.NewVBox(name, mark)
+		}
+		cells = append(cells, container.NewGridWrap(size,
+			container.NewBorder(nil, under, nil, nil, container.NewStack(img, corner))))
 	}
 	s.strip.Objects = cells
 	s.strip.Refresh()
 	switch n := len(s.images); {
 	case n == 0:
 		s.count.SetText("No images left: drop some on the window.")
+	case s.checking > 0:
+		s.count.SetText(fmt.Sprintf("%d image(s): checking them…", n))
+	case bad > 0:
+		s.count.SetText(fmt.Sprintf("%d of %d image(s) cannot train, as marked: remove them (the bin on each), or drop others.", bad, n))
 	case n < 3:
 		s.count.SetText(fmt.Sprintf("%d image(s). 3-5 images of the same thing work best.", n))
 	default:
@@ -197,6 +265,9 @@ func (s *NewConceptSheet) Remove(path string) {
 	}
 	s.rebuildStrip()
 }
+
+// Checking reports whether image checks are still running.
+func (s *NewConceptSheet) Checking() bool { return s.checking > 0 }
 
 // Images are the images the concept will be trained on.
 func (s *NewConceptSheet) Images() []string { return append([]string(nil), s.images...) }
@@ -295,6 +366,14 @@ func (s *NewConceptSheet) problem() error {
 	}
 	if len(s.images) == 0 {
 		return errors.New("no images")
+	}
+	if s.checking > 0 {
+		return errors.New("the images are being checked")
+	}
+	for _, p := range s.images {
+		if s.checks[p].Problem != "" {
+			return errors.New("remove the images marked as unusable")
+		}
 	}
 	return nil
 }

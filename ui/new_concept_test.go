@@ -2,6 +2,10 @@ package ui
 
 import (
 	"fmt"
+	"image"
+	"image/png"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -9,6 +13,8 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/test"
+
+	"conceptstudio/app"
 )
 
 func uris(paths ...string) []fyne.URI {
@@ -49,6 +55,7 @@ func TestDroppingImagesOpensTheNewConceptSheet(t *testing.T) {
 		}
 	}
 
+	eventually(t, "the image checks", func() bool { return !s.Checking() })
 	// Remove one image.
 	s.Remove(b)
 	if got := s.Images(); !reflect.DeepEqual(got, []string{a, c}) || len(s.strip.Objects) != 2 {
@@ -153,4 +160,55 @@ func TestDroppingAnExportedPNGRestoresItsSettings(t *testing.T) {
 		t.Fatal("a plain PNG did not open the new-concept sheet")
 	}
 	_ = fmt.Sprint()
+}
+
+// TestSheetMarksBadFilesAtOnce: files a new user drops by mistake (a text
+// file renamed .png, a 1×1 image, the same photo twice) are checked when
+// the sheet opens, with the app's real checks: each unusable one is
+// marked on its thumbnail with the reason and Train stays off until they
+// are removed; a duplicate only warns.
+func TestSheetMarksBadFilesAtOnce(t *testing.T) {
+	f := &fakeBackend{vocab: testVocab, checker: app.CheckImages}
+	m, _, drop := newTestScreen(t, f, nil)
+	dir := t.TempDir()
+	text := filepath.Join(dir, "notes.png")
+	os.WriteFile(text, []byte("shopping list: milk, eggs"), 0o644)
+	tiny := filepath.Join(dir, "tiny.png")
+	tf, _ := os.Create(tiny)
+	png.Encode(tf, image.NewNRGBA(image.Rect(0, 0, 1, 1)))
+	tf.Close()
+	good, _ := filepath.Abs(filepath.Join("..", "examples", "teddy", "1.png"))
+	good2, _ := filepath.Abs(filepath.Join("..", "examples", "teddy", "2.png"))
+	twin := filepath.Join(dir, "copy-of-1.png")
+	data, _ := os.ReadFile(good)
+	os.WriteFile(twin, data, 0o644)
+	drop(fyne.NewPos(5, 5), uris(text, tiny, good, good2, twin))
+	s := m.sheet
+	if s == nil {
+		t.Fatal("no sheet")
+	}
+	eventually(t, "the image checks", func() bool { return !s.Checking() })
+	s.name.SetText("bear")
+	s.class.SetText("teddy bear")
+	if !s.train.Disabled() || !strings.Contains(s.count.Text, "2 of 5 image(s) cannot train") {
+		t.Fatalf("train disabled %v, count %q", s.train.Disabled(), s.count.Text)
+	}
+	for p, want := range map[string]string{text: "not an image", tiny: "too small", twin: "nearly the same as 1.png"} {
+		c := s.checks[p]
+		t.Logf("%s: %q %q", filepath.Base(p), c.Problem, c.Warning)
+		if !strings.Contains(c.Problem+c.Warning, want) {
+			t.Errorf("%s: marked %q / %q, want %q", filepath.Base(p), c.Problem, c.Warning, want)
+		}
+		if strings.Contains(c.Problem+c.Warning, "ExtractObject") || strings.Contains(c.Problem+c.Warning, "store:") {
+			t.Errorf("%s: the reason names code: %q", filepath.Base(p), c.Problem+c.Warning)
+		}
+	}
+	if c := s.checks[good]; c.Problem != "" || c.Thumbnail == nil {
+		t.Errorf("a good photo: %+v", c)
+	}
+	s.Remove(text)
+	s.Remove(tiny)
+	if s.train.Disabled() {
+		t.Fatalf("Train is still off without the bad files (count %q)", s.count.Text)
+	}
 }
