@@ -22,7 +22,7 @@ type fakeBackend struct {
 	mu          sync.Mutex
 	concepts    []ConceptInfo
 	vocab       []string
-	imageChecks map[string]ImageCheck // CheckImages' answers by path (others: fine)
+	imageChecks map[string]ImageCheck       // CheckImages' answers by path (others: fine)
 	checker     func([]string) []ImageCheck // when set, CheckImages asks it instead
 
 	specs    []GenerateSpec
