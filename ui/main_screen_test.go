@@ -108,3 +108,14 @@ func TestGenerationNotesReachTheWindow(t *testing.T) {
 	test.Tap(m.generate)
 	waitStatus(t, m, `Note: the model does not know "sailing"`)
 }
+
+// TestMainScreenFitsSmallScreens: the window's content needs no more than
+// the window's first size (1000×660), which fits a 1024×700 screen with
+// its title bar; it was 1101 wide, and the screen cut both side panels.
+func TestMainScreenFitsSmallScreens(t *testing.T) {
+	f := &fakeBackend{concepts: testConcepts()}
+	m, _, _ := newTestScreen(t, f, nil)
+	if min := m.root.MinSize(); min.Width > 1000 || min.Height > 660 {
+		t.Fatalf("the main screen needs %v, more than 1000×660", min)
+	}
+}

@@ -60,7 +60,9 @@ func Run(ctx context.Context, a *app.App, opt Options) error {
 	defer m.shutdown() // also when the app quits without closing the window
 	w.SetContent(m.root)
 	m.editor.Focus(w.Canvas()) // the window opens ready for a prompt
-	w.Resize(fyne.NewSize(1100, 720))
+	// Small enough for a 1024×700 screen (the layout holds there; its
+	// minimum is smaller still), and resizable up from there.
+	w.Resize(fyne.NewSize(1000, 660))
 	w.CenterOnScreen()
 	quit := func() { fa.Quit() }
 	w.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyQ, Modifier: fyne.KeyModifierShortcutDefault},

@@ -90,13 +90,16 @@ func NewSettingsPanel(rng *rand.Rand) *SettingsPanel {
 		return container.NewHBox(widget.NewLabel(label),
 			container.NewGridWrap(fyne.NewSize(width, o.MinSize().Height), o))
 	}
+	// Two rows, so that the window holds at 1024 pixels wide: the seed
+	// and the sampler on the first, layout, count, progress and the
+	// buttons on the second.
 	row := container.NewHBox(
 		field("Seed", s.seed, 76), s.lock, s.dice,
 		field("Steps", s.steps, 52),
-		field("Guidance", s.guidance, 52),
-		field("Layout", s.layout, 44),
-		field("Images", s.count, 72))
-	run := container.NewBorder(nil, nil, nil, container.NewHBox(s.cancel, s.generate),
+		field("Guidance", s.guidance, 52))
+	run := container.NewBorder(nil, nil,
+		container.NewHBox(field("Layout", s.layout, 44), field("Images", s.count, 72)),
+		container.NewHBox(s.cancel, s.generate),
 		container.NewBorder(nil, nil, nil, s.eta, container.NewVBox(layout.NewSpacer(), s.progress, layout.NewSpacer())))
 	s.body = container.NewVBox(row, run)
 	return s
