@@ -23,7 +23,7 @@ import (
 
 // TestWindowEndToEnd drives the real program under Xvfb the way a person
 // would: it drops four example images on the window (a real XDND drag),
-// names the concept in the sheet that opens, trains it (3 steps, on a tiny
+// names the concept in the sheet that opens, trains it (30 steps, past its first checkpoint, on a tiny
 // model written here), writes a prompt with it, generates with Ctrl+Enter,
 // exports with Ctrl+E (into a folder given by -export-dir, so no file
 // dialog opens) and checks the exported PNGs and their settings. A
@@ -38,7 +38,9 @@ func TestWindowEndToEnd(t *testing.T) {
 	bin := buildBinary(t)
 	dir := t.TempDir()
 	modelPath := testenv.TinyModelFile(t, dir)
-	lib := filepath.Join(dir, "library")
+	// A fresh install: the library folder and its parents do not exist;
+	// training (30 steps, past its first checkpoint at 25) must make them.
+	lib := filepath.Join(dir, "data", "conceptstudio")
 	exportDir := filepath.Join(dir, "export")
 	tmp := filepath.Join(dir, "tmp") // the program's temporary folder
 	for _, d := range []string{exportDir, tmp} {
@@ -61,7 +63,7 @@ func TestWindowEndToEnd(t *testing.T) {
 		images[i] = abs
 	}
 
-	cmd := exec.Command(bin, "-library", lib, "-export-dir", exportDir, "-train-steps", "3")
+	cmd := exec.Command(bin, "-library", lib, "-export-dir", exportDir, "-train-steps", "30")
 	cmd.Env = privateEnv(dir, "DISPLAY="+display, "CONCEPTSTUDIO_MODEL="+modelPath, "TMPDIR="+tmp)
 	var out lockedBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
