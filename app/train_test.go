@@ -88,3 +88,39 @@ func TestUnknownClassIsRefusedAtOnce(t *testing.T) {
 		t.Errorf("nearest to teddy: %v", got)
 	}
 }
+
+// TestDiscardTraining: a cancelled training keeps its state beside the
+// concept file (so the same training continues); DiscardTraining removes
+// it, and discarding again is no error.
+func TestDiscardTraining(t *testing.T) {
+	m := testenv.TinyModelFile(t, t.TempDir())
+	lib := filepath.Join(t.TempDir(), "lib")
+	a, err := New(Options{LibraryDir: lib, Out: &bytes.Buffer{}, Err: &bytes.Buffer{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	imgs, _ := filepath.Glob("../examples/teddy/[1-3].png")
+	ctx, cancel := context.WithCancel(context.Background())
+	err = a.Train(ctx, TrainRequest{Method: "ti", Name: "teddy", Class: "teddy bear", Steps: 50,
+		OutPath: a.LibraryPath("teddy"), Images: imgs, ModelPath: m}, func(p Progress) {
+		if p.Step >= 3 {
+			cancel()
+		}
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("want a cancelled training, got %v", err)
+	}
+	partial := a.LibraryPath("teddy") + ".partial"
+	if _, err := os.Stat(partial); err != nil {
+		t.Fatalf("nothing kept to continue from: %v", err)
+	}
+	if err := a.DiscardTraining("teddy"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(partial); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("still there after Discard: %v", err)
+	}
+	if err := a.DiscardTraining("teddy"); err != nil {
+		t.Fatalf("discarding twice: %v", err)
+	}
+}

@@ -1,9 +1,13 @@
 package app
 
 import (
+	"errors"
+	"fmt"
 	"image"
 	"io"
+	"io/fs"
 	"math"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -140,4 +144,15 @@ func checkClass(b *engine.Base, class string) error {
 		return nil
 	}
 	return usageError("the model does not know the class word %q; the nearest classes it knows: %s", excerpt(last), strings.Join(NearestClasses(class, 3), ", "))
+}
+
+// DiscardTraining throws away what a cancelled training of the library
+// concept name kept to continue from (its checkpoint beside the concept
+// file). Nothing kept is not an error.
+func (a *App) DiscardTraining(name string) error {
+	err := os.Remove(a.LibraryPath(name) + ".partial")
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("cannot remove what the training of %s* kept: %w", name, err)
+	}
+	return nil
 }

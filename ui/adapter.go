@@ -206,3 +206,6 @@ func (b *studioBackend) VocabularyWords() ([]string, error) {
 
 // CheckImages checks dropped files as training will read them.
 func (b *studioBackend) CheckImages(paths []string) []ImageCheck { return app.CheckImages(paths) }
+
+// DiscardTraining removes what a cancelled training kept in the library.
+func (b *appBackend) DiscardTraining(name string) error { return b.a.DiscardTraining(name) }

@@ -40,6 +40,7 @@ type TrainingQueue struct {
 	trainer  Trainer
 	jobs     []*trainJob
 	list     *fyne.Container
+	clear    *widget.Button           // clears the finished, failed and discarded cards
 	emptyBox *container.ThemeOverride // the note shown while there is no job
 	body     fyne.CanvasObject
 }
@@ -57,7 +58,16 @@ type trainJob struct {
 	loss      *Sparkline
 	preview   *canvas.Image
 	cancelBtn *widget.Button
+	resumeBtn *widget.Button // a cancelled job: continue where it stopped
+	discard   *widget.Button // a cancelled job: throw its progress away
+	stopped   *fyne.Container
 	card      fyne.CanvasObject
+}
+
+// TrainingDiscarder throws away what a cancelled training kept (its
+// checkpoint), when the trainer keeps any.
+type TrainingDiscarder interface {
+	DiscardTraining(name string) error
 }
 
 // NewTrainingQueue makes an empty queue over a trainer.
@@ -68,7 +78,11 @@ func NewTrainingQueue(t Trainer) *TrainingQueue {
 	_, q.emptyBox = newHint("No training running. Drop 3-5 images of a thing on the window to teach it.", true)
 	scroll := container.NewVScroll(container.NewVBox(q.emptyBox, q.list))
 	scroll.SetMinSize(fyne.NewSize(220, 0))
-	q.body = container.NewBorder(widget.NewLabelWithStyle("Training", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+	q.clear = widget.NewButtonWithIcon("Clear", theme.ContentClearIcon(), q.ClearFinished)
+	q.clear.Importance = widget.LowImportance
+	q.clear.Hide()
+	q.body = container.NewBorder(container.NewBorder(nil, nil,
+		widget.NewLabelWithStyle("Training", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), q.clear),
 		nil, nil, nil, scroll)
 	return q
 }
@@ -92,10 +106,14 @@ func (q *TrainingQueue) Enqueue(spec TrainSpec) {
 	j.preview.SetMinSize(fyne.NewSquareSize(64))
 	j.cancelBtn = widget.NewButtonWithIcon("", theme.CancelIcon(), func() { q.Cancel(j) })
 	j.cancelBtn.Importance = widget.LowImportance
+	j.resumeBtn = widget.NewButtonWithIcon("Resume", theme.MediaPlayIcon(), func() { q.Resume(j) })
+	j.discard = widget.NewButtonWithIcon("Discard", theme.DeleteIcon(), func() { q.Discard(j) })
+	j.stopped = container.NewHBox(j.resumeBtn, j.discard)
+	j.stopped.Hide()
 	j.card = widget.NewCard("", "", container.NewBorder(
 		container.NewBorder(nil, nil, nil, j.cancelBtn, j.title), nil,
 		j.preview, nil,
-		container.NewVBox(j.bar, j.loss, j.status)))
+		container.NewVBox(j.bar, j.loss, j.status, j.stopped)))
 	q.jobs = append(q.jobs, j)
 	q.relist()
 	q.startNext()
@@ -160,6 +178,15 @@ func (q *TrainingQueue) relist() {
 		q.emptyBox.Hide()
 	} else {
 		q.emptyBox.Show()
+	}
+	ended := false
+	for _, j := range q.jobs {
+		ended = ended || j.state == jobDone || j.state == jobFailed || j.state == jobCancelled
+	}
+	if ended {
+		q.clear.Show()
+	} else {
+		q.clear.Hide()
 	}
 }
 
@@ -243,7 +270,8 @@ func (q *TrainingQueue) finish(j *trainJob, err error) {
 		j.status.SetText(fmt.Sprintf("Done: %s* is in the library.", j.spec.Name))
 	case errors.Is(err, context.Canceled):
 		j.state = jobCancelled
-		j.status.SetText("Cancelled.")
+		j.status.SetText("Cancelled. What it learned so far is kept: Resume continues it, Discard throws it away.")
+		j.stopped.Show()
 	default:
 		j.state = jobFailed
 		j.status.SetText("Failed: " + app.Explain(err))
@@ -253,7 +281,44 @@ func (q *TrainingQueue) finish(j *trainJob, err error) {
 	if q.OnFinished != nil {
 		q.OnFinished(j.spec, err)
 	}
+	q.relist()
 	q.startNext()
+}
+
+// Resume queues a cancelled job again; it continues where it stopped.
+func (q *TrainingQueue) Resume(j *trainJob) {
+	if j.state != jobCancelled {
+		return
+	}
+	j.state = jobQueued
+	j.stopped.Hide()
+	j.status.SetText("Waiting…")
+	q.relist()
+	q.startNext()
+}
+
+// Discard throws away what a cancelled job kept and removes its card.
+func (q *TrainingQueue) Discard(j *trainJob) {
+	if d, ok := q.trainer.(TrainingDiscarder); ok {
+		if err := d.DiscardTraining(j.spec.Name); err != nil {
+			j.status.SetText("Cannot discard it: " + app.Explain(err))
+			return
+		}
+	}
+	q.remove(j)
+}
+
+// ClearFinished removes the cards of finished and failed jobs; cancelled
+// ones are discarded.
+func (q *TrainingQueue) ClearFinished() {
+	for _, j := range append([]*trainJob(nil), q.jobs...) {
+		switch j.state {
+		case jobDone, jobFailed:
+			q.remove(j)
+		case jobCancelled:
+			q.Discard(j)
+		}
+	}
 }
 
 // Sparkline draws a short series (a training loss) as a line.

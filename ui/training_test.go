@@ -137,3 +137,56 @@ func TestClosingWhileTrainingAsksFirst(t *testing.T) {
 		t.Fatal("asking already cancelled the training")
 	}
 }
+
+// discardingTrainer is a stepTrainer that records discards.
+type discardingTrainer struct {
+	*stepTrainer
+	discarded []string
+}
+
+func (d *discardingTrainer) DiscardTraining(name string) error {
+	d.discarded = append(d.discarded, name)
+	return nil
+}
+
+// TestCancelledTrainingResumesOrDiscards: a cancelled job's card offers
+// Resume (the job runs again, from where the trainer kept it) and Discard
+// (the trainer throws its progress away and the card goes); Clear removes
+// finished cards together.
+func TestCancelledTrainingResumesOrDiscards(t *testing.T) {
+	newTestApp(t)
+	tr := &discardingTrainer{stepTrainer: newStepTrainer()}
+	q := NewTrainingQueue(tr)
+	test.NewTempWindow(t, q)
+	q.Enqueue(TrainSpec{Name: "teddy", Class: "teddy bear", Method: "perfusion"})
+	eventually(t, "the job to start", func() bool { return tr.started() == 1 })
+	j := q.jobs[0]
+	test.Tap(j.cancelBtn)
+	eventually(t, "the cancelled state", func() bool { return j.state == jobCancelled })
+	if !j.stopped.Visible() || !strings.Contains(j.status.Text, "Resume continues it") || !q.clear.Visible() {
+		t.Fatalf("cancelled card: buttons shown %v, status %q", j.stopped.Visible(), j.status.Text)
+	}
+	test.Tap(j.resumeBtn)
+	eventually(t, "the job to run again", func() bool { return tr.started() == 2 && j.state == jobRunning })
+	if j.stopped.Visible() {
+		t.Fatal("Resume and Discard still shown on a running job")
+	}
+	test.Tap(j.cancelBtn)
+	eventually(t, "the cancelled state", func() bool { return j.state == jobCancelled })
+	test.Tap(j.discard)
+	if len(q.jobs) != 0 || len(tr.discarded) != 1 || tr.discarded[0] != "teddy" {
+		t.Fatalf("after Discard: %d cards, discarded %v", len(q.jobs), tr.discarded)
+	}
+	// Two jobs end, one fails: Clear removes both cards.
+	q.Enqueue(TrainSpec{Name: "a", Method: "ti"})
+	q.Enqueue(TrainSpec{Name: "b", Method: "ti"})
+	eventually(t, "the first job", func() bool { return tr.started() == 3 })
+	tr.finish <- nil
+	eventually(t, "the second job", func() bool { return tr.started() == 4 })
+	tr.finish <- errors.New("boom")
+	eventually(t, "both ended", func() bool { return !q.Busy() && len(q.jobs) == 2 })
+	test.Tap(q.clear)
+	if len(q.jobs) != 0 || q.clear.Visible() {
+		t.Fatalf("after Clear: %d cards", len(q.jobs))
+	}
+}
