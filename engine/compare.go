@@ -153,7 +153,7 @@ const (
 const PerfusionTrainedKeys Method = "perfusion-trained-keys"
 
 // trains is the method a comparison entry trains with.
-func (m Method) trains() Method {
+func trains(m Method) Method {
 	if m == PerfusionTrainedKeys {
 		return Perfusion
 	}
@@ -232,11 +232,11 @@ func (b *Base) Compare(ctx context.Context, opt CompareOptions, progress func(Co
 	// Plan: which files can be reused, which evaluations are kept.
 	var plans []*comparePlan
 	for _, m := range opt.Methods {
-		d := Defaults(m.trains())
+		d := Defaults(trains(m))
 		for i := range opt.Concepts {
 			cc := &opt.Concepts[i]
 			p := &comparePlan{m: m, cc: cc, path: CompareConceptFile(opt.Dir, cc.Name, m), steps: cmp.Or(opt.Steps, d.Steps), batch: d.Batch}
-			if c, sha, err := readConceptHashed(p.path); err == nil && c.BaseID == b.ID() && c.Method == m.trains() && c.Settings.TrainedKeys == (m == PerfusionTrainedKeys) && c.Name == cc.Name &&
+			if c, sha, err := readConceptHashed(p.path); err == nil && c.BaseID == b.ID() && c.Method == trains(m) && c.Settings.TrainedKeys == (m == PerfusionTrainedKeys) && c.Name == cc.Name &&
 				c.Class == cc.Class && c.Settings.Steps == p.steps && c.Settings.Images == len(cc.Train) {
 				p.concept, p.sha = c, sha
 				if prev != nil {
@@ -480,7 +480,7 @@ func (b *Base) compareTrain(ctx context.Context, p *comparePlan, seed uint64, st
 	}
 	ckpt := fmt.Sprintf("%s.%s-%d.partial", strings.TrimSuffix(p.path, ".safetensors"), b.ID()[:8], p.steps)
 	c, err := b.TrainConcept(ctx, TrainOptions{
-		Method: p.m.trains(), TrainKeys: p.m == PerfusionTrainedKeys, Name: p.cc.Name, Class: p.cc.Class, Steps: p.steps, Seed: seed,
+		Method: trains(p.m), TrainKeys: p.m == PerfusionTrainedKeys, Name: p.cc.Name, Class: p.cc.Class, Steps: p.steps, Seed: seed,
 		Data: cs.Sampler(b.Cfg.ImageSize, dataset.DefaultConceptSceneOptions()), Images: len(p.cc.Train),
 		Checkpoint: ckpt,
 	}, func(tp TrainProgress) { step(tp.Step) })

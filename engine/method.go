@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 
+	"conceptstudio/engine/conceptfile"
 	"conceptstudio/engine/nn"
 )
 
@@ -123,6 +124,7 @@ func registerMethod(m methodImpl) {
 	}
 	methodImpls[name] = m
 	methodOrder = append(methodOrder, name)
+	conceptfile.RegisterMethod(name)
 }
 
 // methodOf returns a registered method's behaviour.

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"conceptstudio/engine"
+	"conceptstudio/engine/conceptfile"
 	"conceptstudio/engine/safefile"
 	"conceptstudio/engine/safetensors"
 )
@@ -38,7 +38,7 @@ const (
 const MaxConceptFileBytes = 512 << 20
 
 // conceptMetaKey is the safetensors metadata key of a concept file (as
-// written by engine.Concept.Encode).
+// written by conceptfile.Concept.Encode).
 const conceptMetaKey = "conceptstudio.concept"
 
 // ImportOptions say what a concept must fit, and how to name it.
@@ -50,7 +50,7 @@ type ImportOptions struct {
 	// carry none; "" uses the name.
 	Class string
 	// BaseID is the id of the base model in use. A concept file made for
-	// another base model is refused with engine.ErrWrongBase; embeddings
+	// another base model is refused with conceptfile.ErrWrongBase; embeddings
 	// (which record none) are stamped with it. "" skips the check.
 	BaseID string
 	// TextWidth is the base model's word-embedding width d. An embedding of
@@ -70,23 +70,23 @@ type ImportOptions struct {
 // tensor "emb" [1, d]. fileName (the file's base name) names A1111
 // embeddings. It checks opt (base model, width, name) and returns the
 // concept and the format it was in. Nothing is written.
-func ParseConcept(data []byte, fileName string, opt ImportOptions) (*engine.Concept, Format, error) {
+func ParseConcept(data []byte, fileName string, opt ImportOptions) (*conceptfile.Concept, Format, error) {
 	if len(data) == 0 {
-		return nil, "", errorf(engine.ErrCorruptConcept, "the file is empty (0 bytes)")
+		return nil, "", errorf(conceptfile.ErrCorruptConcept, "the file is empty (0 bytes)")
 	}
 	if len(data) > MaxConceptFileBytes {
-		return nil, "", errorf(engine.ErrCorruptConcept, "the file is %d MB, too large for a concept (the limit is %d MB)", len(data)>>20, MaxConceptFileBytes>>20)
+		return nil, "", errorf(conceptfile.ErrCorruptConcept, "the file is %d MB, too large for a concept (the limit is %d MB)", len(data)>>20, MaxConceptFileBytes>>20)
 	}
 	f, err := safetensors.Decode(data, safetensors.ReadOptions{RejectNonFinite: true})
 	if err != nil {
-		return nil, "", errorf(engine.ErrCorruptConcept, "not a valid concept file: %w", err)
+		return nil, "", errorf(conceptfile.ErrCorruptConcept, "not a valid concept file: %w", err)
 	}
 	var (
-		c      *engine.Concept
+		c      *conceptfile.Concept
 		format Format
 	)
 	if _, ok := f.Metadata[conceptMetaKey]; ok {
-		if c, err = engine.DecodeConcept(data); err != nil {
+		if c, err = conceptfile.DecodeConcept(data); err != nil {
 			return nil, "", err
 		}
 		format = FormatConcept
@@ -116,11 +116,11 @@ func wrongBase(name, got, want string) error {
 	} else {
 		got = "base model " + strconv.Quote(got)
 	}
-	return errorf(engine.ErrWrongBase, "%q was made for %s, but this Concept Studio uses base model %q", name, got, want)
+	return errorf(conceptfile.ErrWrongBase, "%q was made for %s, but this Concept Studio uses base model %q", name, got, want)
 }
 
 // embeddingConcept turns a textual inversion embedding into a TI concept.
-func embeddingConcept(f *safetensors.File, fileName string, opt ImportOptions) (*engine.Concept, Format, error) {
+func embeddingConcept(f *safetensors.File, fileName string, opt ImportOptions) (*conceptfile.Concept, Format, error) {
 	if len(f.Tensors) != 1 {
 		names := make([]string, 0, 3)
 		for i, t := range f.Tensors {
@@ -130,7 +130,7 @@ func embeddingConcept(f *safetensors.File, fileName string, opt ImportOptions) (
 			}
 			names = append(names, strconv.Quote(t.Name))
 		}
-		return nil, "", errorf(engine.ErrCorruptConcept,
+		return nil, "", errorf(conceptfile.ErrCorruptConcept,
 			"not a concept file or a textual inversion embedding: it has no Concept Studio metadata and holds %d tensors (%s), where an embedding holds one",
 			len(f.Tensors), strings.Join(names, ", "))
 	}
@@ -146,14 +146,14 @@ func embeddingConcept(f *safetensors.File, fileName string, opt ImportOptions) (
 	case 2:
 		n, d = t.Shape[0], t.Shape[1]
 	default:
-		return nil, "", errorf(engine.ErrCorruptConcept, "the embedding %q has shape %v; a textual inversion embedding is [vectors, width]", t.Name, t.Shape)
+		return nil, "", errorf(conceptfile.ErrCorruptConcept, "the embedding %q has shape %v; a textual inversion embedding is [vectors, width]", t.Name, t.Shape)
 	}
 	if n == 0 || d == 0 {
-		return nil, "", errorf(engine.ErrCorruptConcept, "the embedding %q is empty (shape %v)", t.Name, t.Shape)
+		return nil, "", errorf(conceptfile.ErrCorruptConcept, "the embedding %q is empty (shape %v)", t.Name, t.Shape)
 	}
 	v, err := t.Float32()
 	if err != nil {
-		return nil, "", errorf(engine.ErrCorruptConcept, "the embedding %q holds %s numbers; only floating-point embeddings can be imported", t.Name, t.DType)
+		return nil, "", errorf(conceptfile.ErrCorruptConcept, "the embedding %q holds %s numbers; only floating-point embeddings can be imported", t.Name, t.DType)
 	}
 	if opt.TextWidth <= 0 {
 		return nil, "", errorf(ErrWrongWidth, "the base model's text width is unknown, so the %d-wide embedding cannot be checked", d)
@@ -176,7 +176,7 @@ func embeddingConcept(f *safetensors.File, fileName string, opt ImportOptions) (
 	name := opt.Name
 	if name == "" {
 		name = nameFromToken(raw)
-		if engine.ValidName(name) != nil {
+		if conceptfile.ValidName(name) != nil {
 			return nil, "", errorf(ErrBadName, "the embedding's token %q does not make a concept name; choose one (lower-case letters and digits, starting with a letter)", raw)
 		}
 	}
@@ -184,10 +184,10 @@ func embeddingConcept(f *safetensors.File, fileName string, opt ImportOptions) (
 	if class == "" {
 		class = name
 	}
-	return &engine.Concept{
-		Name: name, Class: class, Method: engine.TI, BaseID: opt.BaseID,
+	return &conceptfile.Concept{
+		Name: name, Class: class, Method: conceptfile.TI, BaseID: opt.BaseID,
 		Created: time.Now().UTC().Truncate(time.Second),
-		Tensors: map[string]engine.Tensor{"emb": {Shape: []int{1, d}, Data: emb}},
+		Tensors: map[string]conceptfile.Tensor{"emb": {Shape: []int{1, d}, Data: emb}},
 	}, format, nil
 }
 
@@ -230,7 +230,7 @@ func (l *Library) importFile(path string, opt ImportOptions) (dst, name string, 
 		return "", "", err
 	}
 	base := filepath.Base(path)
-	data, err := readInputFile(path, MaxConceptFileBytes, engine.ErrCorruptConcept, "a concept")
+	data, err := readInputFile(path, MaxConceptFileBytes, conceptfile.ErrCorruptConcept, "a concept")
 	if err != nil {
 		return "", "", err
 	}
@@ -247,7 +247,7 @@ func (l *Library) importFile(path string, opt ImportOptions) (dst, name string, 
 		return "", "", err
 	}
 	dst = l.ConceptPath(c.Name)
-	if err := engine.WriteConceptFile(dst, c); err != nil {
+	if err := conceptfile.WriteConceptFile(dst, c); err != nil {
 		return "", "", err
 	}
 	return dst, c.Name, nil
@@ -325,13 +325,13 @@ func (l *Library) Export(name, dst string, format Format) error {
 // EncodeEmbedding returns a textual inversion concept's embedding as a
 // safetensors file in the diffusers format ({"<name>": [1, d]} F32) or the
 // A1111 one ({"emb_params": [1, d]}; the name goes in the file name).
-func EncodeEmbedding(c *engine.Concept, format Format) ([]byte, error) {
-	if c.Method != engine.TI {
+func EncodeEmbedding(c *conceptfile.Concept, format Format) ([]byte, error) {
+	if c.Method != conceptfile.TI {
 		return nil, errorf(ErrCannotExport, "%q is a %s concept; only textual inversion concepts can be exported as an embedding", c.Name, c.Method)
 	}
 	emb, ok := c.Tensors["emb"]
 	if !ok || len(emb.Shape) != 2 || emb.Shape[0] != 1 || emb.Shape[1]*emb.Shape[0] != len(emb.Data) {
-		return nil, errorf(engine.ErrCorruptConcept, "%q has no [1, d] word embedding to export", c.Name)
+		return nil, errorf(conceptfile.ErrCorruptConcept, "%q has no [1, d] word embedding to export", c.Name)
 	}
 	name := "<" + c.Name + ">"
 	if format == FormatA1111 {
@@ -350,8 +350,8 @@ func EncodeEmbedding(c *engine.Concept, format Format) ([]byte, error) {
 //
 // with P "out" named "to_out_0", a leading "unet." dropped and "text."
 // layers under "lora_te_".
-func EncodeKohyaLoRA(c *engine.Concept) ([]byte, error) {
-	type pair struct{ down, up engine.Tensor }
+func EncodeKohyaLoRA(c *conceptfile.Concept) ([]byte, error) {
+	type pair struct{ down, up conceptfile.Tensor }
 	mods := map[string]*pair{}
 	for n, t := range c.Tensors {
 		rest, ok := strings.CutPrefix(n, "lora/")
@@ -365,7 +365,7 @@ func EncodeKohyaLoRA(c *engine.Concept) ([]byte, error) {
 		case strings.HasSuffix(rest, ".up"):
 			mod = strings.TrimSuffix(rest, ".up")
 		default:
-			return nil, errorf(engine.ErrCorruptConcept, "%q: LoRA tensor %q is neither .down nor .up", c.Name, n)
+			return nil, errorf(conceptfile.ErrCorruptConcept, "%q: LoRA tensor %q is neither .down nor .up", c.Name, n)
 		}
 		p := mods[mod]
 		if p == nil {
@@ -402,7 +402,7 @@ func EncodeKohyaLoRA(c *engine.Concept) ([]byte, error) {
 		d, u := p.down, p.up
 		if len(d.Shape) != 2 || len(u.Shape) != 2 || d.Shape[1] != u.Shape[0] ||
 			len(d.Data) != d.Shape[0]*d.Shape[1] || len(u.Data) != u.Shape[0]*u.Shape[1] {
-			return nil, errorf(engine.ErrCorruptConcept, "%q: LoRA layer %q needs down [in, r] and up [r, out], has %v and %v", c.Name, m, d.Shape, u.Shape)
+			return nil, errorf(conceptfile.ErrCorruptConcept, "%q: LoRA layer %q needs down [in, r] and up [r, out], has %v and %v", c.Name, m, d.Shape, u.Shape)
 		}
 		in, r, out := d.Shape[0], d.Shape[1], u.Shape[1]
 		rank = r

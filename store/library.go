@@ -28,7 +28,7 @@ import (
 	"sync"
 	"time"
 
-	"conceptstudio/engine"
+	"conceptstudio/engine/conceptfile"
 	"conceptstudio/engine/safefile"
 )
 
@@ -161,10 +161,10 @@ type Entry struct {
 	Path     string
 	Size     int64
 	ModTime  time.Time
-	Method   engine.Method
+	Method   conceptfile.Method
 	Class    string
 	BaseID   string
-	Settings engine.ConceptSettings
+	Settings conceptfile.ConceptSettings
 	Scores   map[string]float64
 	Created  time.Time
 	// Thumbnail is the PNG stored in the file (may be empty).
@@ -234,7 +234,7 @@ func (l *Library) entry(path, name string, info fs.FileInfo) Entry {
 	e := Entry{Name: name, Path: path, Size: info.Size(), ModTime: info.ModTime()}
 	switch {
 	case !info.Mode().IsRegular():
-		e.Err = errorf(engine.ErrCorruptConcept, "%s is not a regular file", filepath.Base(path))
+		e.Err = errorf(conceptfile.ErrCorruptConcept, "%s is not a regular file", filepath.Base(path))
 	default:
 		c, err := readConcept(path)
 		switch {
@@ -259,21 +259,21 @@ func (l *Library) entry(path, name string, info fs.FileInfo) Entry {
 
 // readConcept decodes a concept file, turning a panic in the decoder into
 // an error so that one bad file never brings the listing down.
-func readConcept(path string) (c *engine.Concept, err error) {
+func readConcept(path string) (c *conceptfile.Concept, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			c, err = nil, errorf(engine.ErrCorruptConcept, "%s: not a valid concept file (the decoder failed: %v)", filepath.Base(path), r)
+			c, err = nil, errorf(conceptfile.ErrCorruptConcept, "%s: not a valid concept file (the decoder failed: %v)", filepath.Base(path), r)
 		}
 	}()
-	c, err = engine.ReadConceptFile(path)
-	if err != nil && !errors.Is(err, engine.ErrCorruptConcept) {
-		err = errorf(engine.ErrCorruptConcept, "%s cannot be read: %w", filepath.Base(path), err)
+	c, err = conceptfile.ReadConceptFile(path)
+	if err != nil && !errors.Is(err, conceptfile.ErrCorruptConcept) {
+		err = errorf(conceptfile.ErrCorruptConcept, "%s cannot be read: %w", filepath.Base(path), err)
 	}
 	return c, err
 }
 
 // Get reads the concept called name.
-func (l *Library) Get(name string) (*engine.Concept, error) {
+func (l *Library) Get(name string) (*conceptfile.Concept, error) {
 	if err := checkName(name); err != nil {
 		return nil, err
 	}
@@ -306,9 +306,9 @@ func (l *Library) Hash(name string) (string, error) {
 	return FileSHA256(l.ConceptPath(name))
 }
 
-// checkName validates a concept name with engine.ValidName.
+// checkName validates a concept name with conceptfile.ValidName.
 func checkName(name string) error {
-	if err := engine.ValidName(name); err != nil {
+	if err := conceptfile.ValidName(name); err != nil {
 		return errorf(ErrBadName, "%w", err)
 	}
 	return nil
@@ -326,7 +326,7 @@ func checkStem(name string) error {
 
 // Add writes a new concept into the library; a concept of that name must
 // not exist (ErrExists).
-func (l *Library) Add(c *engine.Concept) error {
+func (l *Library) Add(c *conceptfile.Concept) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if err := l.checkWritableName(c.Name); err != nil {
@@ -340,20 +340,20 @@ func (l *Library) Add(c *engine.Concept) error {
 	if err := l.dropImages(c.Name); err != nil {
 		return err
 	}
-	return engine.WriteConceptFile(l.ConceptPath(c.Name), c)
+	return conceptfile.WriteConceptFile(l.ConceptPath(c.Name), c)
 }
 
 // Save writes the concept into the library, replacing the file of the same
 // name atomically if there is one (as training does when it improves a
 // concept). Its training images stay as they are; SaveWithImages replaces
 // them.
-func (l *Library) Save(c *engine.Concept) error {
+func (l *Library) Save(c *conceptfile.Concept) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if err := l.checkWritableName(c.Name); err != nil {
 		return err
 	}
-	return engine.WriteConceptFile(l.ConceptPath(c.Name), c)
+	return conceptfile.WriteConceptFile(l.ConceptPath(c.Name), c)
 }
 
 func errExists(name string) error {
@@ -407,13 +407,13 @@ func (l *Library) copyAs(oldName, newName string, removeOld bool) error {
 		if err := l.copyImages(oldName, newName); err != nil {
 			return err
 		}
-		if err := engine.WriteConceptFile(l.ConceptPath(newName), c); err != nil {
+		if err := conceptfile.WriteConceptFile(l.ConceptPath(newName), c); err != nil {
 			l.dropImages(newName)
 			return err
 		}
 		return nil
 	}
-	if err := engine.WriteConceptFile(l.ConceptPath(newName), c); err != nil {
+	if err := conceptfile.WriteConceptFile(l.ConceptPath(newName), c); err != nil {
 		return err
 	}
 	if err := moveImages(l.ImagesDir(oldName), l.ImagesDir(newName), true); err != nil {

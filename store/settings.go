@@ -11,7 +11,7 @@ import (
 	"os"
 	"strconv"
 
-	"conceptstudio/engine"
+	"conceptstudio/engine/conceptfile"
 )
 
 // GenerationSettings is everything needed to make an image again; it is
@@ -144,7 +144,7 @@ func ReadSettings(pngBytes []byte) (GenerationSettings, error) {
 			s.Concepts = append(s.Concepts, c)
 		}
 		for _, c := range s.Concepts {
-			if err := engine.ValidName(c.Name); err != nil {
+			if err := conceptfile.ValidName(c.Name); err != nil {
 				return s, errorf(ErrNoSettings, "the image's concept list has a bad name: %v", err)
 			}
 			if c.SHA256 != "" {

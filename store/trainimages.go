@@ -17,7 +17,7 @@ import (
 
 	"github.com/disintegration/imaging"
 
-	"conceptstudio/engine"
+	"conceptstudio/engine/conceptfile"
 	"conceptstudio/engine/safefile"
 )
 
@@ -61,7 +61,7 @@ func NormalizeTrainingImage(img image.Image) *image.NRGBA {
 // They replace the concept's earlier training images, if any; no images
 // leave it with none. The images are written before the concept file, each
 // step atomically, so the concept never appears with half its images.
-func (l *Library) SaveWithImages(c *engine.Concept, imgs []image.Image) error {
+func (l *Library) SaveWithImages(c *conceptfile.Concept, imgs []image.Image) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if err := l.checkWritableName(c.Name); err != nil {
@@ -70,7 +70,7 @@ func (l *Library) SaveWithImages(c *engine.Concept, imgs []image.Image) error {
 	if err := l.writeImages(c.Name, imgs); err != nil {
 		return err
 	}
-	return engine.WriteConceptFile(l.ConceptPath(c.Name), c)
+	return conceptfile.WriteConceptFile(l.ConceptPath(c.Name), c)
 }
 
 // writeImages replaces the training-image folder of name with the
