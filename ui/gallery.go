@@ -45,6 +45,7 @@ type Gallery struct {
 	selected map[*Shot]bool
 
 	grid      *fyne.Container
+	scale     *widget.Select // the export size, remembered
 	empty     *widget.Label
 	exportSel *widget.Button
 	exportAll *widget.Button
@@ -68,9 +69,19 @@ func NewGallery(win fyne.Window, saver Saver) *Gallery {
 	g.exportAll = widget.NewButtonWithIcon("Export all…", theme.DocumentSaveIcon(), func() { g.Export(g.Shots()) })
 	g.clear = widget.NewButtonWithIcon("Clear", theme.ContentClearIcon(), g.Clear)
 	g.clear.Importance = widget.LowImportance
+	g.scale = widget.NewSelect(scaleLabels(), func(label string) {
+		if a := fyne.CurrentApp(); a != nil {
+			a.Preferences().SetInt(exportScalePref, scaleOf(label))
+		}
+	})
+	k := 1
+	if a := fyne.CurrentApp(); a != nil {
+		k = a.Preferences().IntWithFallback(exportScalePref, 1)
+	}
+	g.scale.SetSelected(scaleLabel(k))
 	g.scroll = container.NewVScroll(g.grid)
 	head := container.NewHBox(widget.NewLabelWithStyle("Gallery", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		layout.NewSpacer(), g.clear, g.exportSel, g.exportAll)
+		layout.NewSpacer(), g.clear, widget.NewLabel("Size"), g.scale, g.exportSel, g.exportAll)
 	g.body = container.NewBorder(head, nil, nil, nil, container.NewStack(g.scroll, container.NewCenter(g.empty)))
 	g.refresh()
 	return g
@@ -312,7 +323,7 @@ func (g *Gallery) Export(shots []Shot) {
 				g.report(err, "")
 				return
 			}
-			g.report(writeShot(shots[0], path), "Exported "+filepath.Base(path)+".")
+			g.report(writeShot(shots[0], path, g.ExportScale()), "Exported "+filepath.Base(path)+".")
 		})
 		return
 	}
@@ -322,7 +333,7 @@ func (g *Gallery) Export(shots []Shot) {
 			return
 		}
 		for _, s := range shots {
-			if err := writeShot(s, freeName(dir, shotFileName(s))); err != nil {
+			if err := writeShot(s, freeName(dir, shotFileName(s)), g.ExportScale()); err != nil {
 				g.report(err, "")
 				return
 			}
@@ -362,9 +373,36 @@ func freeName(dir, name string) string {
 	}
 }
 
-// writeShot writes a result as a PNG with its settings: the app's when
-// it rendered the image, else made from the spec.
-func writeShot(s Shot, path string) error {
+// exportScalePref remembers the export size between sessions.
+const exportScalePref = "export_scale"
+
+// scaleLabel names an export scale in the size menu ("×1": the model's
+// own pixels).
+func scaleLabel(k int) string { return fmt.Sprintf("×%d", max(k, 1)) }
+
+func scaleLabels() []string {
+	var out []string
+	for _, k := range app.ExportScales {
+		out = append(out, scaleLabel(k))
+	}
+	return out
+}
+
+func scaleOf(label string) int {
+	for _, k := range app.ExportScales {
+		if scaleLabel(k) == label {
+			return k
+		}
+	}
+	return 1
+}
+
+// ExportScale is the chosen export size: each pixel as a k×k square.
+func (g *Gallery) ExportScale() int { return scaleOf(g.scale.Selected) }
+
+// writeShot writes a result as a PNG with its settings (the app's when it
+// rendered the image, else made from the spec), scaled up k times.
+func writeShot(s Shot, path string, k int) error {
 	meta := s.Meta
 	if meta == nil {
 		meta = map[string]string{
@@ -376,7 +414,7 @@ func writeShot(s Shot, path string) error {
 			meta["gates"] = strings.Join(s.Spec.Gates, ",")
 		}
 	}
-	return app.WritePNG(path, s.Image, meta)
+	return app.ExportPNG(path, s.Image, meta, k)
 }
 
 // tappableImage is an image that does something when clicked.

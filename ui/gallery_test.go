@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"bytes"
 	"image"
 	"image/color"
 	"image/png"
@@ -111,7 +112,7 @@ func TestGalleryExportsSelectedAndAll(t *testing.T) {
 	shot := testShots()[0]
 	shot.Meta = map[string]string{"prompt": "as the app said", "seed": "77", "concepts": `[{"name":"teddy","gate":0.55}]`}
 	dst := filepath.Join(dir, "copy.png")
-	if err := writeShot(shot, dst); err != nil {
+	if err := writeShot(shot, dst, 1); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := os.ReadFile(dst); !strings.Contains(string(got), "as the app said") || !strings.Contains(string(got), `"gate":0.55`) {
@@ -178,5 +179,39 @@ func TestGalleryAttentionOverlay(t *testing.T) {
 	g.attention.SetSelected("off")
 	if big.Image != s.Image {
 		t.Error(`"off" does not bring the plain image back`)
+	}
+}
+
+// TestGalleryExportsScaledAndRemembers: the export size menu draws each
+// pixel as a k×k square, records the scale in the PNG's settings, and is
+// remembered for the next gallery (the next start).
+func TestGalleryExportsScaledAndRemembers(t *testing.T) {
+	newTestApp(t)
+	w := test.NewTempWindow(t, nil)
+	dir := t.TempDir()
+	g := NewGallery(w, &fakeSaver{file: dir, dir: dir})
+	w.SetContent(g)
+	g.Add(testShots())
+	if g.ExportScale() != 1 {
+		t.Fatalf("first export scale %d, want 1 (as made)", g.ExportScale())
+	}
+	g.scale.SetSelected(scaleLabel(4))
+	g.Select(0, true)
+	test.Tap(g.exportSel)
+	paths, _ := filepath.Glob(filepath.Join(dir, "*.png"))
+	if len(paths) != 1 {
+		t.Fatalf("exported %v", paths)
+	}
+	data, _ := os.ReadFile(paths[0])
+	img, err := png.Decode(bytes.NewReader(data))
+	src := testShots()[0].Image.Bounds()
+	if err != nil || img.Bounds().Dx() != 4*src.Dx() || img.Bounds().Dy() != 4*src.Dy() {
+		t.Fatalf("exported %v (%v), want 4× %v", img.Bounds(), err, src)
+	}
+	if !strings.Contains(string(data), "export_scale") {
+		t.Error("the PNG does not record its scale")
+	}
+	if g2 := NewGallery(w, &fakeSaver{}); g2.ExportScale() != 4 {
+		t.Errorf("the next gallery exports at ×%d, want the remembered ×4", g2.ExportScale())
 	}
 }
