@@ -46,6 +46,7 @@ type Gallery struct {
 
 	grid      *fyne.Container
 	scale     *widget.Select // the export size, remembered
+	cellSize  float32        // the side of a result's cell, following the width
 	empty     *widget.Label
 	exportSel *widget.Button
 	exportAll *widget.Button
@@ -62,6 +63,7 @@ const galleryCell = 136
 func NewGallery(win fyne.Window, saver Saver) *Gallery {
 	g := &Gallery{win: win, saver: saver, selected: map[*Shot]bool{}}
 	g.ExtendBaseWidget(g)
+	g.cellSize = galleryCell
 	g.grid = container.NewGridWrap(fyne.NewSize(galleryCell, galleryCell+76))
 	g.empty = widget.NewLabel("Generated images appear here.")
 	g.empty.Alignment = fyne.TextAlignCenter
@@ -89,6 +91,28 @@ func NewGallery(win fyne.Window, saver Saver) *Gallery {
 
 // CreateRenderer implements fyne.Widget.
 func (g *Gallery) CreateRenderer() fyne.WidgetRenderer { return widget.NewSimpleRenderer(g.body) }
+
+// Resize lays the gallery out with its results as large as four to a row
+// allow (galleryCell to galleryCellMax, in steps of 8), so a big window
+// shows big pictures.
+func (g *Gallery) Resize(size fyne.Size) {
+	if c := cellFor(size.Width); c != g.cellSize {
+		g.cellSize = c
+		g.grid.Layout = layout.NewGridWrapLayout(fyne.NewSize(c, c+76))
+		g.refresh()
+	}
+	g.BaseWidget.Resize(size)
+}
+
+// galleryCellMax is the largest cell side.
+const galleryCellMax = 264
+
+// cellFor is the cell side for a gallery width: a quarter of it (less
+// the scroll bar), rounded down to 8, within galleryCell..galleryCellMax.
+func cellFor(width float32) float32 {
+	c := float32(int((width-16)/4/8) * 8)
+	return min(max(c, galleryCell), galleryCellMax)
+}
 
 // Add puts a batch of results at the top.
 func (g *Gallery) Add(shots []Shot) {
@@ -174,7 +198,7 @@ func (g *Gallery) refresh() {
 
 func (g *Gallery) cell(i int) fyne.CanvasObject {
 	s := &g.shots[i]
-	img := newTappableImage(s.Image, fyne.NewSquareSize(galleryCell-8), func() { g.Enlarge(i) })
+	img := newTappableImage(s.Image, fyne.NewSquareSize(g.cellSize-8), func() { g.Enlarge(i) })
 	check := widget.NewCheck(shotTitle(*s), func(on bool) {
 		if on {
 			g.selected[s] = true

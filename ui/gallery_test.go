@@ -215,3 +215,22 @@ func TestGalleryExportsScaledAndRemembers(t *testing.T) {
 		t.Errorf("the next gallery exports at ×%d, want the remembered ×4", g2.ExportScale())
 	}
 }
+
+// TestGalleryPicturesFollowTheWidth: a wide gallery shows bigger
+// pictures, four to a row, within bounds.
+func TestGalleryPicturesFollowTheWidth(t *testing.T) {
+	newTestApp(t)
+	w := test.NewTempWindow(t, nil)
+	g := NewGallery(w, &fakeSaver{})
+	w.SetContent(g)
+	g.Add(testShots())
+	g.Resize(fyne.NewSize(500, 400))
+	small := g.cellSize
+	g.Resize(fyne.NewSize(1100, 700))
+	if small != galleryCell || g.cellSize <= small || g.cellSize > galleryCellMax {
+		t.Fatalf("cells %v at 500 px and %v at 1100 px", small, g.cellSize)
+	}
+	if got := cellFor(4000); got != galleryCellMax {
+		t.Errorf("a very wide gallery: %v", got)
+	}
+}
