@@ -42,7 +42,7 @@ func TestGateSlidersFollowThePrompt(t *testing.T) {
 func TestMovingAGateAsksForAPreviewWithTheSameSeed(t *testing.T) {
 	f := &fakeBackend{concepts: testConcepts()}
 	m, _, _ := newTestScreen(t, f, nil)
-	m.gates.Debounce = 20 * time.Millisecond
+	m.gates.Debounce = 250 * time.Millisecond // the two taps below fall inside it even on a busy machine
 	m.settings.seed.SetText("77")
 	test.Type(m.prompt, "a teddy* on a blue background")
 	s := m.gates.Slider("teddy")
