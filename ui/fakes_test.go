@@ -193,6 +193,18 @@ func (f *fakeBackend) VocabularyWords() ([]string, error) {
 type fakeSaver struct {
 	file, dir string
 	asked     []string
+	open      []string // OpenImage's answers, in turn ("" when none is left)
+}
+
+func (s *fakeSaver) OpenImage(title string, done func(string, error)) {
+	s.asked = append(s.asked, "open")
+	if len(s.open) == 0 {
+		done("", nil)
+		return
+	}
+	p := s.open[0]
+	s.open = s.open[1:]
+	done(p, nil)
 }
 
 func (s *fakeSaver) SaveFile(title, suggested string, done func(string, error)) {

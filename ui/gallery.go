@@ -28,6 +28,8 @@ import (
 type Saver interface {
 	SaveFile(title, suggested string, done func(path string, err error))
 	ChooseFolder(title string, done func(dir string, err error))
+	// OpenImage asks for one image file to open ("" when cancelled).
+	OpenImage(title string, done func(path string, err error))
 }
 
 // Gallery shows the generated images, newest first, each with its

@@ -32,6 +32,7 @@ func NewMainScreen(w fyne.Window, a *app.App) fyne.CanvasObject {
 type mainScreen struct {
 	win     fyne.Window
 	backend Backend
+	saver   Saver
 
 	lastSweep []fyne.CanvasObject // the latest gate sweep strip (tests)
 
@@ -85,6 +86,7 @@ func buildScreen(w fyne.Window, b Backend, saver Saver, onDropped func(func(fyne
 	m.settings = NewSettingsPanel(rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5eed)))
 	m.generate = m.settings.generate
 	m.gates = NewGatePanel()
+	m.saver = saver
 	m.gallery = NewGallery(w, saver)
 	m.training = NewTrainingQueue(b)
 	m.libPanel = NewLibraryPanel(w, b, saver)
@@ -104,6 +106,7 @@ func buildScreen(w fyne.Window, b Backend, saver Saver, onDropped func(func(fyne
 	m.libPanel.OnChanged = m.conceptsChanged
 	m.conceptsChanged(m.libPanel.Concepts())
 	m.training.OnFinished = m.trainingFinished
+	m.training.OnNew = m.NewConcept
 
 	promptBox := container.NewBorder(
 		widget.NewLabelWithStyle("Prompt", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), nil, nil, nil, m.editor)
@@ -387,6 +390,34 @@ func isImageName(name string) bool {
 // onDrop takes dropped files: concept files are imported, one PNG made by
 // Concept Studio restores its prompt and settings, other images start a
 // new concept.
+// openSheet opens the new-concept sheet on images, with "Add image…"
+// asking the saver's open dialog for more.
+func (m *mainScreen) openSheet(images []string) {
+	m.sheet = ShowNewConcept(m.win, images, m.vocab, m.libPanel.Names(), m.backend.CheckImages, m.training.Enqueue)
+	m.sheet.SetOpener(func(done func(string)) {
+		m.saver.OpenImage("Add an image of the thing", func(p string, err error) {
+			if err != nil {
+				m.setStatus("Cannot open the image: " + app.Explain(err))
+				return
+			}
+			done(p)
+		})
+	})
+}
+
+// NewConcept asks for a first image and opens the new-concept sheet on it
+// (the way in without drag and drop).
+func (m *mainScreen) NewConcept() {
+	m.saver.OpenImage("An image of the thing to teach", func(p string, err error) {
+		switch {
+		case err != nil:
+			m.setStatus("Cannot open the image: " + app.Explain(err))
+		case p != "":
+			m.openSheet([]string{p})
+		}
+	})
+}
+
 func (m *mainScreen) onDrop(_ fyne.Position, uris []fyne.URI) {
 	var images, names, skipped []string
 	var msgs []string
@@ -420,7 +451,7 @@ func (m *mainScreen) onDrop(_ fyne.Position, uris []fyne.URI) {
 		}
 	}
 	if len(images) > 0 {
-		m.sheet = ShowNewConcept(m.win, images, m.vocab, m.libPanel.Names(), m.backend.CheckImages, m.training.Enqueue)
+		m.openSheet(images)
 		msgs = append(msgs, fmt.Sprintf("New concept from %d image(s): %s — name it and press Train.", len(images), strings.Join(names, ", ")))
 	}
 	if len(skipped) > 0 {

@@ -61,6 +61,10 @@ type NewConceptSheet struct {
 	check    func([]string) []ImageCheck
 	checks   map[string]ImageCheck
 	checking int
+
+	// add asks for one more image (SetOpener); nil: drops only.
+	add    func(done func(path string))
+	addBtn *widget.Button
 }
 
 // ShowNewConcept opens the sheet over win. vocab may be nil (no
@@ -105,6 +109,12 @@ func ShowNewConcept(win fyne.Window, images, vocab, taken []string, check func([
 	s.train = widget.NewButtonWithIcon("Train", theme.MediaPlayIcon(), s.Train)
 	s.train.Importance = widget.HighImportance
 	cancel := widget.NewButton("Cancel", func() { s.dialog.Hide() })
+	s.addBtn = widget.NewButtonWithIcon("Add image…", theme.ContentAddIcon(), func() {
+		if s.add != nil {
+			s.add(s.AddImage)
+		}
+	})
+	s.addBtn.Hide()
 
 	form := widget.NewForm(
 		widget.NewFormItem("Name", s.name),
@@ -113,7 +123,7 @@ func ShowNewConcept(win fyne.Window, images, vocab, taken []string, check func([
 	)
 	form.Items[0].HintText = "the prompt uses it as name*: lower-case letters and digits, starting with a letter"
 	content := container.NewBorder(
-		container.NewVBox(container.NewHScroll(s.strip), s.count, widget.NewSeparator()),
+		container.NewVBox(container.NewHScroll(s.strip), container.NewBorder(nil, nil, nil, s.addBtn, s.count), widget.NewSeparator()),
 		container.NewHBox(layout.NewSpacer(), cancel, s.train), nil, nil, withReadableHints(form))
 	s.dialog = dialog.NewCustomWithoutButtons("Teach a new concept", content, win)
 	s.rebuildStrip()
@@ -264,6 +274,32 @@ func (s *NewConceptSheet) Remove(path string) {
 		}
 	}
 	s.rebuildStrip()
+}
+
+// SetOpener gives the sheet a way to ask for one more image (a file
+// dialog); the sheet then shows "Add image…".
+func (s *NewConceptSheet) SetOpener(open func(done func(path string))) {
+	s.add = open
+	if open != nil {
+		s.addBtn.Show()
+	} else {
+		s.addBtn.Hide()
+	}
+}
+
+// AddImage adds one image to the set (again: nothing) and checks it.
+func (s *NewConceptSheet) AddImage(path string) {
+	if path == "" {
+		return
+	}
+	for _, p := range s.images {
+		if p == path {
+			return
+		}
+	}
+	s.images = append(s.images, path)
+	s.rebuildStrip()
+	s.startChecks([]string{path})
 }
 
 // Checking reports whether image checks are still running.

@@ -212,3 +212,31 @@ func TestSheetMarksBadFilesAtOnce(t *testing.T) {
 		t.Fatalf("Train is still off without the bad files (count %q)", s.count.Text)
 	}
 }
+
+// TestNewConceptWithoutDragAndDrop: "New…" asks for an image with a file
+// dialog and opens the sheet on it; "Add image…" there adds more, each
+// checked; a cancelled dialog adds nothing.
+func TestNewConceptWithoutDragAndDrop(t *testing.T) {
+	f := &fakeBackend{vocab: testVocab}
+	dir := t.TempDir()
+	a, b := writePNG(t, dir, "a.png"), writePNG(t, dir, "b.png")
+	saver := &fakeSaver{open: []string{a, b}}
+	m, _, _ := newTestScreen(t, f, saver)
+	test.Tap(m.training.newBtn)
+	s := m.sheet
+	if s == nil || !reflect.DeepEqual(s.Images(), []string{a}) {
+		t.Fatalf("New… opened %v", s)
+	}
+	if !s.addBtn.Visible() {
+		t.Fatal("no Add image… button")
+	}
+	test.Tap(s.addBtn)
+	eventually(t, "the checks", func() bool { return !s.Checking() })
+	if got := s.Images(); !reflect.DeepEqual(got, []string{a, b}) {
+		t.Fatalf("images %v after Add image…", got)
+	}
+	test.Tap(s.addBtn) // the dialog is cancelled: nothing more
+	if got := s.Images(); len(got) != 2 {
+		t.Fatalf("a cancelled dialog added %v", got)
+	}
+}

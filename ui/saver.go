@@ -25,6 +25,7 @@ type nativeSaver struct {
 	// the main goroutine. Tests replace them.
 	save   func(title, suggested string) (string, error)
 	folder func(title, start string) (string, error)
+	open   func(title, start string) (string, error)
 	// shown, if set, is called (on Fyne's goroutine) after a fallback
 	// dialog was put up; tests wait on it instead of polling the overlays.
 	shown func()
@@ -32,7 +33,7 @@ type nativeSaver struct {
 
 // newNativeSaver returns the real Saver for a window.
 func newNativeSaver(win fyne.Window) *nativeSaver {
-	return &nativeSaver{win: win, save: nativeSaveFile, folder: nativeFolder}
+	return &nativeSaver{win: win, save: nativeSaveFile, folder: nativeFolder, open: nativeOpenImage}
 }
 
 // nativeMu keeps to one native dialog at a time: GTK is not thread-safe.
@@ -65,6 +66,15 @@ func nativeSaveFile(title, suggested string) (string, error) {
 			b = b.Filter("PNG image", "png")
 		}
 		return b.Save()
+	})
+}
+
+// imageExts are the image files the open dialog offers.
+var imageExts = []string{"png", "jpg", "jpeg", "gif", "bmp", "tif", "tiff", "webp"}
+
+func nativeOpenImage(title, start string) (string, error) {
+	return runNative(func() (string, error) {
+		return sqdialog.File().Title(title).SetStartDir(start).Filter("Images", imageExts...).Load()
 	})
 }
 
@@ -126,6 +136,47 @@ func (s *nativeSaver) ChooseFolder(title string, done func(string, error)) {
 	}()
 }
 
+// OpenImage implements Saver: the desktop's open dialog for one image
+// (Fyne's when it cannot open); "" when the user cancels.
+func (s *nativeSaver) OpenImage(title string, done func(string, error)) {
+	start := s.startDir()
+	go func() {
+		path, err := s.open(title, start)
+		onMain(func() {
+			switch {
+			case err == nil:
+				s.lastDir = filepath.Dir(path)
+				done(path, nil)
+			case errors.Is(err, sqdialog.ErrCancelled):
+				done("", nil)
+			default:
+				s.fyneOpen(done)
+			}
+		})
+	}()
+}
+
+// fyneOpen is the fallback: Fyne's own open dialog, images only.
+func (s *nativeSaver) fyneOpen(done func(string, error)) {
+	d := dialog.NewFileOpen(func(rc fyne.URIReadCloser, err error) {
+		if err != nil || rc == nil {
+			done("", err)
+			return
+		}
+		rc.Close()
+		done(rc.URI().Path(), nil)
+	}, s.win)
+	exts := make([]string, len(imageExts))
+	for i, e := range imageExts {
+		exts[i] = "." + e
+	}
+	d.SetFilter(storage.NewExtensionFileFilter(exts))
+	d.Show()
+	if s.shown != nil {
+		s.shown()
+	}
+}
+
 // fyneSave is the fallback: Fyne's own save dialog.
 func (s *nativeSaver) fyneSave(suggested string, done func(string, error)) {
 	d := dialog.NewFileSave(func(wc fyne.URIWriteCloser, err error) {
@@ -172,3 +223,6 @@ func (d dirSaver) SaveFile(_, suggested string, done func(string, error)) {
 
 // ChooseFolder implements Saver.
 func (d dirSaver) ChooseFolder(_ string, done func(string, error)) { done(string(d), nil) }
+
+// OpenImage implements Saver: an automated run opens nothing.
+func (d dirSaver) OpenImage(_ string, done func(string, error)) { done("", nil) }

@@ -36,11 +36,15 @@ type TrainingQueue struct {
 	// OnFinished is called on the main goroutine when a job ends; err is
 	// nil on success and context.Canceled after Cancel.
 	OnFinished func(spec TrainSpec, err error)
+	// OnNew, when set, is what "New…" does (start a concept from a file
+	// dialog, beside dropping images).
+	OnNew func()
 
 	trainer  Trainer
 	jobs     []*trainJob
 	list     *fyne.Container
 	clear    *widget.Button           // clears the finished, failed and discarded cards
+	newBtn   *widget.Button           // a new concept from a file dialog (OnNew)
 	emptyBox *container.ThemeOverride // the note shown while there is no job
 	body     fyne.CanvasObject
 }
@@ -75,14 +79,20 @@ func NewTrainingQueue(t Trainer) *TrainingQueue {
 	q := &TrainingQueue{trainer: t}
 	q.ExtendBaseWidget(q)
 	q.list = container.NewVBox()
-	_, q.emptyBox = newHint("No training running. Drop 3-5 images of a thing on the window to teach it.", true)
+	_, q.emptyBox = newHint("No training running. Drop 3-5 images of a thing on the window, or press New…, to teach it.", true)
 	scroll := container.NewVScroll(container.NewVBox(q.emptyBox, q.list))
 	scroll.SetMinSize(fyne.NewSize(220, 0))
 	q.clear = widget.NewButtonWithIcon("Clear", theme.ContentClearIcon(), q.ClearFinished)
 	q.clear.Importance = widget.LowImportance
 	q.clear.Hide()
+	q.newBtn = widget.NewButtonWithIcon("New…", theme.ContentAddIcon(), func() {
+		if q.OnNew != nil {
+			q.OnNew()
+		}
+	})
+	q.newBtn.Importance = widget.LowImportance
 	q.body = container.NewBorder(container.NewBorder(nil, nil,
-		widget.NewLabelWithStyle("Training", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), q.clear),
+		widget.NewLabelWithStyle("Training", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), container.NewHBox(q.clear, q.newBtn)),
 		nil, nil, nil, scroll)
 	return q
 }
