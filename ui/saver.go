@@ -98,62 +98,44 @@ func (s *nativeSaver) startDir() string {
 	return home
 }
 
-// SaveFile implements Saver.
-func (s *nativeSaver) SaveFile(title, suggested string, done func(string, error)) {
-	start := s.startDir()
+// ask runs a native dialog off the window's goroutine (it blocks) and
+// answers on the window's: the path, remembering its folder (folderOf);
+// "" when the user cancelled; else Fyne's own dialog (fallback).
+func (s *nativeSaver) ask(native func() (string, error), folderOf func(string) string, fallback func(func(string, error)), done func(string, error)) {
 	go func() {
-		path, err := s.save(title, filepath.Join(start, suggested))
+		path, err := native()
 		onMain(func() {
 			switch {
 			case err == nil:
-				s.lastDir = filepath.Dir(path)
+				s.lastDir = folderOf(path)
 				done(path, nil)
 			case errors.Is(err, sqdialog.ErrCancelled):
 				done("", nil)
 			default:
-				s.fyneSave(filepath.Base(suggested), done)
+				fallback(done)
 			}
 		})
 	}()
 }
 
+// SaveFile implements Saver.
+func (s *nativeSaver) SaveFile(title, suggested string, done func(string, error)) {
+	start := s.startDir()
+	s.ask(func() (string, error) { return s.save(title, filepath.Join(start, suggested)) }, filepath.Dir,
+		func(d func(string, error)) { s.fyneSave(filepath.Base(suggested), d) }, done)
+}
+
 // ChooseFolder implements Saver.
 func (s *nativeSaver) ChooseFolder(title string, done func(string, error)) {
 	start := s.startDir()
-	go func() {
-		dir, err := s.folder(title, start)
-		onMain(func() {
-			switch {
-			case err == nil:
-				s.lastDir = dir
-				done(dir, nil)
-			case errors.Is(err, sqdialog.ErrCancelled):
-				done("", nil)
-			default:
-				s.fyneFolder(done)
-			}
-		})
-	}()
+	s.ask(func() (string, error) { return s.folder(title, start) }, func(dir string) string { return dir }, s.fyneFolder, done)
 }
 
 // OpenImage implements Saver: the desktop's open dialog for one image
 // (Fyne's when it cannot open); "" when the user cancels.
 func (s *nativeSaver) OpenImage(title string, done func(string, error)) {
 	start := s.startDir()
-	go func() {
-		path, err := s.open(title, start)
-		onMain(func() {
-			switch {
-			case err == nil:
-				s.lastDir = filepath.Dir(path)
-				done(path, nil)
-			case errors.Is(err, sqdialog.ErrCancelled):
-				done("", nil)
-			default:
-				s.fyneOpen(done)
-			}
-		})
-	}()
+	s.ask(func() (string, error) { return s.open(title, start) }, filepath.Dir, s.fyneOpen, done)
 }
 
 // fyneOpen is the fallback: Fyne's own open dialog, images only.
