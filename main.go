@@ -120,7 +120,7 @@ var commands = map[string]command{
 	},
 	"pretrain": {
 		summary: "train the base model (resumable)",
-		usage:   "pretrain [-resume] [-dir DIR] [-steps N] [-for N] [-design NAME] [-cpu-hours F] [-sample-every N] [-batch N] [-high-noise F] [-init FILE] [-export FILE [-raw]]",
+		usage:   "pretrain [-resume] [-dir DIR] [-steps N] [-for N] [-design NAME] [-cpu-hours F] [-sample-every N] [-batch N] [-high-noise F] [-init FILE [-lr F] [-warmup N]] [-shape-all] [-export FILE [-raw]]",
 		setup: func(fs *flag.FlagSet, a *app.App) func(context.Context, []string) error {
 			var req app.PretrainRequest
 			fs.StringVar(&req.Dir, "dir", "pretrain-run", "run `dir` for checkpoints, samples and the loss curve")
@@ -132,6 +132,9 @@ var commands = map[string]command{
 			fs.Float64Var(&req.CPUHours, "cpu-hours", 0, "stop the run once its training has used `F` hours of CPU time, all sittings and threads together (0: no limit)")
 			fs.IntVar(&req.SampleEvery, "sample-every", 0, "steps between sample grids and shape scores (shape.csv) (0: 1000)")
 			fs.StringVar(&req.InitFrom, "init", "", "start a new run from this model `file`'s weights")
+			fs.Float64Var(&req.LR, "lr", 0, "peak learning rate `F` of a new run (0: 4e-4; a warm start from a trained model wants less, e.g. 1e-4)")
+			fs.IntVar(&req.Warmup, "warmup", 0, "learning-rate warm-up `steps` of a new run (0: 500)")
+			fs.BoolVar(&req.ShapeAll, "shape-all", false, "score all 120 classes with each sample grid instead of the grid's 24 (5× the sampling)")
 			fs.Float64Var(&req.HighNoise, "high-noise", -1, "share `F` of timesteps drawn from the noisiest tenth, where the prompt must place things (negative: the default)")
 			fs.StringVar(&req.Export, "export", "", "write the run's EMA model (F16, with Perfusion statistics) to `file` and stop; engine/basemodel/base.safetensors is the embedded one")
 			fs.BoolVar(&req.Raw, "raw", false, "with -export: the newest checkpoint's weights, not their moving average (shows sooner what the run is learning)")

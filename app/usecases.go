@@ -160,9 +160,13 @@ type PretrainRequest struct {
 	Steps     int // total steps of the run (0: the default)
 	StopAfter int // steps in this sitting (0: to the end)
 	Batch     int
-	InitFrom  string // start a new run from a model file's weights
-	Export    string // write the run's EMA model, F16, to this file and stop
-	Raw       bool   // Export the newest checkpoint's weights instead of their average
+	InitFrom  string  // start a new run from a model file's weights
+	LR        float64 // peak learning rate (0: the default)
+	Warmup    int     // learning-rate warm-up steps (0: the default)
+	// ShapeAll scores all 120 classes with each sample grid, not the grid's 24.
+	ShapeAll bool
+	Export   string // write the run's EMA model, F16, to this file and stop
+	Raw      bool   // Export the newest checkpoint's weights instead of their average
 	// HighNoise is the share of timesteps drawn from the noisiest tenth
 	// (negative: the default).
 	HighNoise float64
@@ -782,6 +786,16 @@ func (a *App) Pretrain(ctx context.Context, req PretrainRequest, progress Progre
 	}
 	opt.StopAfter = req.StopAfter
 	opt.InitFrom = req.InitFrom
+	if req.LR < 0 || req.Warmup < 0 {
+		return usageError("-lr and -warmup must not be negative")
+	}
+	if req.LR > 0 {
+		opt.LR = req.LR
+	}
+	if req.Warmup > 0 {
+		opt.Warmup = req.Warmup
+	}
+	opt.ShapeAll = req.ShapeAll
 	if req.CPUHours < 0 || req.SampleEvery < 0 {
 		return usageError("-cpu-hours and -sample-every must not be negative")
 	}

@@ -78,7 +78,11 @@ type PretrainOptions struct {
 	// each sample grid (EvalShape on GridClasses, judged colour-blind, to
 	// shape.csv; 0: 2, negative: none).
 	ShapeSeeds int
-	Replicas   int // model replicas sharing each batch (0: one per core); results do not depend on it
+	// ShapeAll scores every class of the world (120) instead of the 24 of
+	// the grid: 5× the sampling, for runs whose differences are a few
+	// points (a warm start from the embedded model is already at ~0.3).
+	ShapeAll bool
+	Replicas int // model replicas sharing each batch (0: one per core); results do not depend on it
 	// InitFrom starts a new run from a model file's weights (for example
 	// the committed base model when a run folder is lost); the optimizer
 	// starts afresh. Ignored when resuming.
@@ -266,6 +270,9 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 			return fmt.Errorf("resuming from %s: %w", ckpt, err)
 		}
 		msg := fmt.Sprintf("resumed at step %d", st.Step)
+		if kept := keepRecipe(&opt, st.Options, def); len(kept) > 0 {
+			msg += "; keeping the run's " + strings.Join(kept, ", ")
+		}
 		if len(st.Gained) > 0 {
 			msg += fmt.Sprintf("; the model gained %d weights, set so that its output is unchanged at first (%s)", len(st.Gained), strings.Join(st.Gained, ", "))
 		}
@@ -317,7 +324,11 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 		}
 		// The grid's shape score, so that a run's shape curve is visible
 		// while it trains.
-		rep, si, err := base.EvalShape(ctx, GridClasses, cmp.Or(opt.ShapeSeeds, 2), nil)
+		classes := GridClasses
+		if opt.ShapeAll {
+			classes = atlas.Names()
+		}
+		rep, si, err := base.EvalShape(ctx, classes, cmp.Or(opt.ShapeSeeds, 2), nil)
 		if err != nil {
 			return err
 		}
@@ -336,6 +347,12 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 	if opt.CPUBudget > 0 && st.CPUSeconds >= opt.CPUBudget.Seconds() {
 		progress(PretrainProgress{Step: st.Step, Total: opt.Steps, Message: fmt.Sprintf("the run has used its CPU budget (%.2f of %.2f CPU-hours)", st.CPUSeconds/3600, opt.CPUBudget.Hours())})
 		return nil
+	}
+	if !exists && opt.InitFrom != "" {
+		// Where a warm start begins, for its shape curve.
+		if err := sample(); err != nil {
+			return err
+		}
 	}
 	lastSave := time.Now()
 	windowStart := time.Now()
@@ -430,6 +447,45 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 		progress(PretrainProgress{Step: st.Step, Total: opt.Steps, Message: fmt.Sprintf("stopped at the CPU budget: %.2f CPU-hours", st.CPUSeconds/3600)})
 	}
 	return nil
+}
+
+// keepRecipe gives a resumed run the recipe it was started with where
+// this sitting's options are the defaults: the learning rate, its warm-up
+// and schedule length, the high-noise share and the shape probe. Options
+// set to something else in this sitting win (the base run of 2026-11-25
+// changed its high-noise share mid-run on purpose). It returns what it
+// kept, in words.
+func keepRecipe(opt *PretrainOptions, stored string, def PretrainOptions) []string {
+	var was PretrainOptions
+	if stored == "" || json.Unmarshal([]byte(stored), &was) != nil {
+		return nil
+	}
+	var kept []string
+	keepF := func(v *float64, old, d float64, what string) {
+		if *v == d && old != 0 && old != d {
+			*v = old
+			kept = append(kept, fmt.Sprintf("%s %g", what, old))
+		}
+	}
+	keepI := func(v *int, old, d int, what string) {
+		if *v == d && old != 0 && old != d {
+			*v = old
+			kept = append(kept, fmt.Sprintf("%s %d", what, old))
+		}
+	}
+	keepF(&opt.LR, was.LR, def.LR, "learning rate")
+	keepI(&opt.Warmup, was.Warmup, def.Warmup, "warm-up steps")
+	keepI(&opt.Steps, was.Steps, def.Steps, "steps")
+	// A share of 0 is a choice (no high-noise emphasis), so it is kept too.
+	if opt.HighNoiseShare == def.HighNoiseShare && was.HighNoiseShare != def.HighNoiseShare && was.LR != 0 {
+		opt.HighNoiseShare = was.HighNoiseShare
+		kept = append(kept, fmt.Sprintf("high-noise share %g", was.HighNoiseShare))
+	}
+	if !opt.ShapeAll && was.ShapeAll {
+		opt.ShapeAll = true
+		kept = append(kept, "shape probe of all classes")
+	}
+	return kept
 }
 
 // appendShapeCSV adds one shape score to a run's shape.csv (written

@@ -306,3 +306,32 @@ func checkpointStep(t *testing.T, path string) int {
 	}
 	return st.Step
 }
+
+// A resumed run keeps the recipe it started with unless this sitting
+// sets another.
+func TestResumeKeepsTheRunsRecipe(t *testing.T) {
+	def := DefaultPretrain()
+	started := def
+	started.LR, started.Warmup, started.Steps, started.HighNoiseShare, started.ShapeAll = 1e-4, 200, 9000, 0, true
+	stored, _ := json.Marshal(started)
+
+	opt := def
+	kept := keepRecipe(&opt, string(stored), def)
+	if opt.LR != 1e-4 || opt.Warmup != 200 || opt.Steps != 9000 || opt.HighNoiseShare != 0 || !opt.ShapeAll {
+		t.Fatalf("resumed with %+v, want the stored recipe", opt)
+	}
+	if len(kept) != 5 {
+		t.Errorf("kept %q, want 5 settings named", kept)
+	}
+
+	opt = def
+	opt.LR, opt.HighNoiseShare = 5e-5, 0.2
+	keepRecipe(&opt, string(stored), def)
+	if opt.LR != 5e-5 || opt.HighNoiseShare != 0.2 {
+		t.Errorf("this sitting's settings were overridden: %+v", opt)
+	}
+	opt = def
+	if kept := keepRecipe(&opt, "", def); kept != nil || opt.LR != def.LR {
+		t.Errorf("a run without stored options changed: %q %+v", kept, opt)
+	}
+}
