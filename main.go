@@ -33,10 +33,10 @@ type command struct {
 var commands = map[string]command{
 	"generate": {
 		summary: "generate images from a prompt",
-		usage:   "generate -prompt TEXT [-concept FILE]... [-gate NAME=BETA]... [-seed N] [-n N] [-steps N] [-guidance F] [-layout F] [-from PNG] -out DIR",
+		usage:   "generate -prompt TEXT [-concept FILE]... [-gate NAME=BETA]... [-seed N] [-n N] [-steps N] [-guidance F] [-layout F] [-region NAME=x,y,w,h]... [-from PNG] -out DIR",
 		setup: func(fs *flag.FlagSet, a *app.App) func(context.Context, []string) error {
 			var req app.GenerateRequest
-			var concepts, gates listFlag
+			var concepts, gates, regions listFlag
 			fs.StringVar(&req.Prompt, "prompt", "", "the prompt `text`; pseudo-words are written name*")
 			fs.Var(&concepts, "concept", "a concept `file` to load (repeatable)")
 			fs.Var(&gates, "gate", "per-concept gate `NAME=BETA` (repeatable)")
@@ -45,6 +45,7 @@ var commands = map[string]command{
 			fs.IntVar(&req.Steps, "steps", 25, "sampler steps")
 			fs.Float64Var(&req.Guidance, "guidance", 4, "classifier-free guidance scale")
 			fs.Float64Var(&req.Layout, "layout", app.DefaultLayout, "layout guidance for prompts relating two things (\"a cat on the left of a car\"): how strongly each goes to its side (0: none)")
+			fs.Var(&regions, "region", "steer a thing of the prompt into a box: `NAME=x,y,w,h` in fractions of the picture from its top left, NAME a pseudo-word without its star or a word of the prompt (repeatable, up to 4)")
 			fs.StringVar(&req.OutDir, "out", "", "output `dir` for the PNGs")
 			fs.StringVar(&req.ModelPath, "model", "", "base model `file` (default: the embedded one)")
 			fs.StringVar(&req.From, "from", "", "start from the settings stored in an exported `PNG`")
@@ -53,6 +54,13 @@ var commands = map[string]command{
 			fs.BoolVar(&req.Attention, "attention", false, "also write each image's attention map per prompt word (where the image attended to it) under OUT/attention/")
 			return func(ctx context.Context, _ []string) error {
 				req.Concepts, req.Gates = concepts, gates
+				for _, r := range regions {
+					reg, err := app.ParseRegion(r)
+					if err != nil {
+						return err
+					}
+					req.Regions = append(req.Regions, reg)
+				}
 				fs.Visit(func(f *flag.Flag) {
 					req.SeedSet = req.SeedSet || f.Name == "seed"
 					req.StepsSet = req.StepsSet || f.Name == "steps"

@@ -22,6 +22,7 @@ import (
 	"conceptstudio/engine"
 	"conceptstudio/engine/dataset"
 	"conceptstudio/engine/model"
+	"conceptstudio/engine/region"
 	"conceptstudio/engine/safefile"
 	"conceptstudio/store"
 )
@@ -37,7 +38,10 @@ type GenerateRequest struct {
 	Guidance float64
 	// Layout is the layout guidance for prompts that relate two things
 	// (engine.GenerateOptions.Layout; DefaultLayout unless asked).
-	Layout    float64
+	Layout float64
+	// Regions steer things of the prompt into boxes of the picture (the
+	// scene canvas, -region NAME=x,y,w,h), with the layout strength.
+	Regions   []Region
 	OutDir    string
 	ModelPath string // "" for the embedded base model
 	From      string // an exported PNG whose settings to start from
@@ -235,6 +239,12 @@ func (r GenerateRequest) validate(needOut bool) error {
 			return err
 		}
 	}
+	if err := region.CheckAll(r.Regions); err != nil {
+		return usageError("%s", plainRegionError(err))
+	}
+	if len(r.Regions) > 0 && r.Layout == 0 {
+		return usageError("regions need layout guidance: -layout must be above 0 to steer things into their boxes")
+	}
 	return nil
 }
 
@@ -315,14 +325,17 @@ func (a *App) Render(ctx context.Context, req GenerateRequest, progress Progress
 	if req.Attention {
 		maps = &engine.AttentionMaps{}
 	}
-	imgs, err := base.GenerateWith(ctx, engine.GenerateOptions{Prompt: req.Prompt, N: req.N, Seed: uint64(req.Seed), Steps: req.Steps, Guidance: req.Guidance, Layout: req.Layout, ExactPerfusion: req.ExactPerfusion, GlobalLocking: req.GlobalLocking, Attention: maps}, uses,
+	imgs, err := base.GenerateWith(ctx, engine.GenerateOptions{Prompt: req.Prompt, N: req.N, Seed: uint64(req.Seed), Steps: req.Steps, Guidance: req.Guidance, Layout: req.Layout, Regions: req.Regions, ExactPerfusion: req.ExactPerfusion, GlobalLocking: req.GlobalLocking, Attention: maps}, uses,
 		func(step, total int) {
 			progress.report(Progress{Stage: "sampling", Step: step, Total: total, Elapsed: time.Since(start)})
 		})
+	if errors.Is(err, region.ErrBadRegion) {
+		return out, usageError("%s", plainRegionError(err))
+	}
 	if err != nil {
 		return out, err
 	}
-	settings := store.GenerationSettings{Prompt: req.Prompt, Seed: req.Seed, Steps: req.Steps, Guidance: req.Guidance, Layout: req.Layout,
+	settings := store.GenerationSettings{Prompt: req.Prompt, Seed: req.Seed, Steps: req.Steps, Guidance: req.Guidance, Layout: req.Layout, Regions: req.Regions,
 		Sampler: "ddim", BaseID: base.ID(), AppVersion: Version}
 	gates := engine.Gates(uses)
 	for i, u := range uses {
@@ -460,6 +473,24 @@ func ReadAttention(imagePath string, prompt string) ([]WordMap, error) {
 	return out, nil
 }
 
+// Region is a box of the picture one thing of the prompt is steered into
+// (NAME=x,y,w,h in fractions of the picture).
+type Region = region.Region
+
+// ParseRegion reads NAME=x,y,w,h, as -region takes it.
+func ParseRegion(s string) (Region, error) {
+	r, err := region.Parse(s)
+	if err != nil {
+		return r, usageError("-region: %s", plainRegionError(err))
+	}
+	return r, nil
+}
+
+// plainRegionError is a region error without its "bad region:" prefix.
+func plainRegionError(err error) string {
+	return strings.TrimPrefix(err.Error(), region.ErrBadRegion.Error()+": ")
+}
+
 // AttentionWordKey is the PNG text field naming an attention map's word.
 const AttentionWordKey = "word"
 
@@ -490,6 +521,9 @@ func (a *App) fromPNG(req GenerateRequest) (GenerateRequest, error) {
 	}
 	if !req.LayoutSet {
 		req.Layout = st.Layout
+	}
+	if len(req.Regions) == 0 {
+		req.Regions = st.Regions
 	}
 	if len(req.Concepts) == 0 {
 		for _, c := range st.Concepts {

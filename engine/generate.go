@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"conceptstudio/engine/dataset"
+	"conceptstudio/engine/region"
 	"conceptstudio/engine/diffusion"
 	"conceptstudio/engine/kernels"
 	"conceptstudio/engine/model"
@@ -49,6 +50,10 @@ type GenerateOptions struct {
 	// thing's attention scores in the other thing's half of the image; 0:
 	// none. See layout.go.
 	Layout float64
+	// Regions steer things of the prompt into boxes (up to
+	// region.MaxRegions; layout.go), with the strength of Layout. With
+	// regions, the relation words' halves are not used.
+	Regions []region.Region
 	// Attention, when set, receives where each word of the prompt was
 	// attended to in each image.
 	Attention *AttentionMaps
@@ -218,7 +223,10 @@ func (b *Base) sample(ctx context.Context, opt GenerateOptions, encode func(stri
 	}
 	L := b.Cfg.MaxLen
 	G := b.Cfg.GuideGrid()
-	guide := placeGuide(dataset.Words(opt.Prompt), L, G, float32(opt.Layout))
+	guide, err := guideMaps(opt.Prompt, opt.Regions, L, G, opt.Layout)
+	if err != nil {
+		return nil, err
+	}
 	k := replicaCount(batch, 0)
 	per := batch / k
 	nets := make([]*model.Net, k)

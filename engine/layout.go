@@ -1,9 +1,11 @@
 package engine
 
 import (
+	"fmt"
 	"slices"
 
 	"conceptstudio/engine/dataset"
+	"conceptstudio/engine/region"
 )
 
 // Layout guidance: a prompt that relates two things ("a teddy* on the left
@@ -62,19 +64,7 @@ func layoutHalves(words []string) (half []int, vertical, ok bool) {
 	for i := range half {
 		half[i] = -1
 	}
-	// background phrases: "on" ... "background"
-	inBackground := make([]bool, len(words))
-	for i, w := range words {
-		if w != "background" {
-			continue
-		}
-		for j := i; j >= 0; j-- {
-			inBackground[j] = true
-			if words[j] == "on" {
-				break
-			}
-		}
-	}
+	inBackground := backgroundWords(words)
 	for i := range words {
 		for _, r := range relationWords {
 			if i+len(r.words) > len(words) || !slices.Equal(words[i:i+len(r.words)], r.words) {
@@ -135,3 +125,104 @@ func placeGuide(words []string, L, G int, strength float32) []float32 {
 
 // DefaultLayout is the layout guidance the app generates with.
 const DefaultLayout = 4
+
+// Region steering generalises the halves to boxes (the scene canvas,
+// generate -region): each region's thing — the run of named words of the
+// prompt that holds its name, "teddy*" or "teddy bear" — loses attention
+// outside its box, in every cross-attention layer, by the layout strength
+// times the share of each place that lies outside (a soft edge: a place
+// half inside is half steered). Other words attend as usual. With regions
+// the relation words' halves are not used: the boxes say where.
+
+// regionThings finds each region's words in a prompt's words: per region,
+// the indices of the maximal run of named (non-grammar, non-background)
+// words that contains the region's name or its pseudo-word.
+func regionThings(words []string, regions []region.Region) ([][]int, error) {
+	named := make([]bool, len(words))
+	inBackground := backgroundWords(words)
+	for i, w := range words {
+		named[i] = !inBackground[i] && !grammarWord(w)
+	}
+	out := make([][]int, len(regions))
+	for ri, r := range regions {
+		at := -1
+		for i, w := range words {
+			if named[i] && (w == r.Name || w == r.Name+"*") {
+				at = i
+				break
+			}
+		}
+		if at < 0 {
+			return nil, fmt.Errorf("%w: the box %q names nothing in the prompt; put %s (or %s*) in the prompt, or remove the box", region.ErrBadRegion, r.Name, r.Name, r.Name)
+		}
+		lo, hi := at, at+1
+		for lo > 0 && named[lo-1] {
+			lo--
+		}
+		for hi < len(words) && named[hi] {
+			hi++
+		}
+		for i := lo; i < hi; i++ {
+			out[ri] = append(out[ri], i)
+		}
+	}
+	return out, nil
+}
+
+// backgroundWords marks the words of background phrases ("on" …
+// "background"), which are never steered.
+func backgroundWords(words []string) []bool {
+	in := make([]bool, len(words))
+	for i, w := range words {
+		if w != "background" {
+			continue
+		}
+		for j := i; j >= 0; j-- {
+			in[j] = true
+			if words[j] == "on" {
+				break
+			}
+		}
+	}
+	return in
+}
+
+// regionGuide builds a PlaceGuide net's maps [L, G·G] for a prompt's
+// regions: −strength × (the share of the place outside the box) for each
+// region's words. nil when there are no regions or strength is 0.
+func regionGuide(words []string, regions []region.Region, L, G int, strength float32) ([]float32, error) {
+	if len(regions) == 0 || strength == 0 {
+		return nil, nil
+	}
+	if err := region.CheckAll(regions); err != nil {
+		return nil, err
+	}
+	things, err := regionThings(words, regions)
+	if err != nil {
+		return nil, err
+	}
+	maps := make([]float32, L*G*G)
+	for ri, r := range regions {
+		cover := r.Coverage(G)
+		for _, j := range things[ri] {
+			if j+1 >= L {
+				continue
+			}
+			m := maps[(j+1)*G*G:][:G*G]
+			for p, c := range cover {
+				m[p] = -strength * (1 - c)
+			}
+		}
+	}
+	return maps, nil
+}
+
+// guideMaps is the place guide of a generation: the regions' when there
+// are any, else the relation's halves.
+func guideMaps(prompt string, regions []region.Region, L, G int, strength float64) ([]float32, error) {
+	words := dataset.Words(prompt)
+	if len(regions) > 0 {
+		return regionGuide(words, regions, L, G, float32(strength))
+	}
+	return placeGuide(words, L, G, float32(strength)), nil
+}

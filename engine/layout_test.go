@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"conceptstudio/engine/dataset"
+	"conceptstudio/engine/region"
 )
 
 // TestLayoutHalves: the relation's two things get their halves (the
@@ -133,5 +134,45 @@ func TestUnknownWordsAreLeftOut(t *testing.T) {
 		if !errors.Is(err, ErrPrompt) || !strings.Contains(err.Error(), `"zorblax`) {
 			t.Errorf("%q: %v, want a prompt error naming zorblax", bad, err)
 		}
+	}
+}
+
+// TestRegionGuideMaps: a region's thing (its whole run of named words) is
+// steered to its box with a soft edge; other words, grammar words and the
+// background are not; a region naming nothing in the prompt is refused.
+func TestRegionGuideMaps(t *testing.T) {
+	const L, G = 16, 4
+	words := dataset.Words("a big teddy* next to a teddy bear, on a blue background")
+	rs := []region.Region{{Name: "teddy", X: 0, Y: 0, W: 0.5, H: 0.5}, {Name: "bear", X: 0.375, Y: 0.5, W: 0.625, H: 0.5}}
+	m, err := regionGuide(words, rs, L, G, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(tok, x, y int) float32 { return m[tok*G*G+y*G+x] }
+	// teddy* is word 2 (token 3): free in the top-left quarter, −4 elsewhere.
+	if at(3, 0, 0) != 0 || at(3, 1, 1) != 0 || at(3, 2, 0) != -4 || at(3, 0, 3) != -4 {
+		t.Errorf("teddy*'s map is wrong: %v", m[3*G*G:4*G*G])
+	}
+	// "teddy bear" (words 6 and 7) share the second box; place x=1 is half inside.
+	for _, tok := range []int{7, 8} {
+		if at(tok, 3, 3) != 0 || at(tok, 1, 2) != -2 || at(tok, 0, 2) != -4 || at(tok, 3, 0) != -4 {
+			t.Errorf("token %d's map is wrong: %v", tok, m[tok*G*G:(tok+1)*G*G])
+		}
+	}
+	for _, tok := range []int{0, 1, 2, 4, 5, 6, 9, 10, 11, 12} {
+		for _, v := range m[tok*G*G : (tok+1)*G*G] {
+			if v != 0 {
+				t.Fatalf("token %d (%q) is steered", tok, words[max(tok-1, 0)])
+			}
+		}
+	}
+	if _, err := regionGuide(words, []region.Region{{Name: "cat", W: 1, H: 1}}, L, G, 4); !errors.Is(err, region.ErrBadRegion) || !strings.Contains(err.Error(), "names nothing in the prompt") {
+		t.Errorf("a box for a word not in the prompt: %v", err)
+	}
+	if _, err := regionGuide(words, []region.Region{{Name: "blue", W: 1, H: 1}}, L, G, 4); err == nil {
+		t.Error("a box for a background word was accepted")
+	}
+	if m, err := regionGuide(words, nil, L, G, 4); m != nil || err != nil {
+		t.Errorf("no regions: %v %v", m, err)
 	}
 }

@@ -10,8 +10,10 @@ import (
 	"math"
 	"os"
 	"strconv"
+	"strings"
 
 	"conceptstudio/engine/conceptfile"
+	"conceptstudio/engine/region"
 )
 
 // GenerationSettings is everything needed to make an image again; it is
@@ -24,7 +26,8 @@ type GenerationSettings struct {
 	Guidance   float64
 	Layout     float64 // layout guidance (0: none, as in images from before it existed)
 	Sampler    string
-	Concepts   []ConceptUse // the concepts of the prompt, with their gates
+	Concepts   []ConceptUse    // the concepts of the prompt, with their gates
+	Regions    []region.Region // boxes the prompt's things were steered into
 	BaseID     string
 	AppVersion string
 }
@@ -58,6 +61,7 @@ const (
 	keyLayout     = "layout"
 	keySampler    = "sampler"
 	keyConcepts   = "concepts"
+	keyRegions    = "regions"
 	keyBaseModel  = "base_model"
 	keyAppVersion = "app_version"
 )
@@ -77,6 +81,11 @@ func (s GenerationSettings) Meta() map[string]string {
 		b, err := json.Marshal(s.Concepts)
 		if err == nil { // only a NaN gate fails, and is then left out
 			m[keyConcepts] = string(b)
+		}
+	}
+	if len(s.Regions) > 0 {
+		if b, err := json.Marshal(s.Regions); err == nil {
+			m[keyRegions] = string(b)
 		}
 	}
 	return m
@@ -153,6 +162,16 @@ func ReadSettings(pngBytes []byte) (GenerationSettings, error) {
 				}
 			}
 		}
+	}
+	if v, ok := meta[keyRegions]; ok {
+		var rs []region.Region
+		if err := json.Unmarshal([]byte(v), &rs); err != nil {
+			return s, errorf(ErrNoSettings, "the image's regions cannot be read: %v", err)
+		}
+		if err := region.CheckAll(rs); err != nil {
+			return s, errorf(ErrNoSettings, "the image's regions cannot be used: %s", strings.TrimPrefix(err.Error(), region.ErrBadRegion.Error()+": "))
+		}
+		s.Regions = rs
 	}
 	return s, nil
 }

@@ -9,6 +9,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"conceptstudio/engine/region"
 )
 
 func sampleSettings() GenerationSettings {
@@ -19,6 +21,7 @@ func sampleSettings() GenerationSettings {
 			{Name: "teddy", SHA256: strings.Repeat("ab", 32), Gate: 0.7, Tau: 0.15},
 			{Name: "teapot", Gate: 1.5},
 		},
+		Regions: []region.Region{{Name: "teddy", X: 0, Y: 0.25, W: 0.5, H: 0.5}, {Name: "teapot", X: 0.5, Y: 0.125, W: 0.375, H: 0.75}},
 	}
 }
 
@@ -66,6 +69,9 @@ func TestReadSettingsRefusesBadValues(t *testing.T) {
 		"concept name":    func(m map[string]string) { m["concepts"] = `[{"name":"../x","beta":0.5}]` },
 		"concept hash":    func(m map[string]string) { m["concepts"] = `[{"name":"x","sha256":"zz","beta":0.5}]` },
 		"index not a num": func(m map[string]string) { m["index"] = "1e3" },
+		"regions json":    func(m map[string]string) { m["regions"] = `[{"name":"teddy","x":0` },
+		"region outside":  func(m map[string]string) { m["regions"] = `[{"name":"teddy","x":0.9,"y":0,"w":0.5,"h":0.5}]` },
+		"region name":     func(m map[string]string) { m["regions"] = `[{"name":"../x","x":0,"y":0,"w":0.5,"h":0.5}]` },
 	}
 	for name, edit := range cases {
 		m := map[string]string{}
