@@ -2,6 +2,7 @@ package app
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"image"
@@ -69,6 +70,45 @@ func (a *App) evalShape(ctx context.Context, req EvalRequest, progress ProgressF
 	fmt.Fprintf(a.Out, "  hue rotated    %v (a control that must pass)\n", rep.HueRotated)
 	fmt.Fprintf(a.Out, "  top-1 of the ceiling %.2f; colour oracle's top-1 on the same images %.3f\n", rep.OfCeiling, rep.ColourTop1)
 	fmt.Fprintf(a.Out, "  Fréchet distance %.4f (ground truth against itself %.4f, colour only %.4f)\n", rep.Frechet, rep.FrechetTruth, rep.FrechetColourOnly)
+	if req.Out != "" {
+		fmt.Fprintln(a.Out, req.Out)
+	}
+	return nil
+}
+
+// evalRegions runs the region evaluation (eval -regions) and writes its
+// grid.
+func (a *App) evalRegions(ctx context.Context, req EvalRequest, progress ProgressFunc) error {
+	if req.Out != "" && !strings.EqualFold(filepath.Ext(req.Out), ".png") {
+		return usageError("-out %s: the grid is a .png file", req.Out)
+	}
+	if req.Seeds < 0 || req.Prompts < 0 {
+		return usageError("-seeds and -prompts must not be negative")
+	}
+	if req.Layout <= 0 {
+		return usageError("-regions needs layout guidance above 0 (-layout)")
+	}
+	seeds, per := cmp.Or(req.Seeds, 2), cmp.Or(req.Prompts, 3)
+	base, err := a.base(req.ModelPath)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	rep, imgs, err := base.EvalRegions(ctx, per, seeds, req.Layout, func(done, total int) {
+		progress.report(Progress{Stage: "regions", Step: done, Total: total, Elapsed: time.Since(start)})
+	})
+	if err != nil {
+		return err
+	}
+	if req.Out != "" {
+		if err := writePNG(req.Out, engine.RegionGrid(imgs, 4)); err != nil {
+			return err
+		}
+	}
+	if req.JSON {
+		return a.writeJSON(rep)
+	}
+	fmt.Fprintf(a.Out, "regions: %d scenes per layout × %d seeds, layout %g, judged colour-blind\n%s", per, seeds, req.Layout, rep)
 	if req.Out != "" {
 		fmt.Fprintln(a.Out, req.Out)
 	}

@@ -113,6 +113,9 @@ type TrainRequest struct {
 // a Perfusion concept's gate sweep (Pareto), or the method comparison
 // (Compare).
 type EvalRequest struct {
+	// Regions measures region steering on the base model: scenes of 2, 3
+	// and 4 things in boxes, with and without the boxes (-seeds each).
+	Regions bool
 	ConceptPath string
 	Images      []string
 	JSON        bool
@@ -736,7 +739,7 @@ func (a *App) Train(ctx context.Context, req TrainRequest, progress ProgressFunc
 // reference images: identity and prompt fidelity.
 func (a *App) Eval(ctx context.Context, req EvalRequest, progress ProgressFunc) error {
 	modes := 0
-	for _, on := range []bool{req.Compare, req.Pareto, req.Base, req.Shape, req.Judge} {
+	for _, on := range []bool{req.Compare, req.Pareto, req.Base, req.Shape, req.Judge, req.Regions} {
 		if on {
 			modes++
 		}
@@ -745,7 +748,9 @@ func (a *App) Eval(ctx context.Context, req EvalRequest, progress ProgressFunc) 
 	case modes > 1 && req.Compare:
 		return usageError("-compare goes alone, without -pareto or -base")
 	case modes > 1:
-		return usageError("choose one of -base, -shape, -judge, -pareto, -compare")
+		return usageError("choose one of -base, -shape, -regions, -judge, -pareto, -compare")
+	case req.Regions:
+		return a.evalRegions(ctx, req, progress)
 	case req.Judge:
 		return a.evalJudge(req)
 	case req.Shape:

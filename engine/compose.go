@@ -1,10 +1,15 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"image"
+	"image/color"
+	"image/png"
+	"math"
 	"math/rand/v2"
+	"slices"
 
 	"conceptstudio/engine/dataset"
 	"conceptstudio/engine/model"
@@ -47,11 +52,66 @@ func (s *session) generate(ctx context.Context, opt GenerateOptions, progress fu
 	return s.b.sample(ctx, opt, s.encode, netFor, keyIDs, progress)
 }
 
+// thumbnailColour is the mean colour of a concept thumbnail's object: its
+// pixels unlike the border's median colour (the cut-out's plain
+// background). ok is false when the thumbnail does not decode or shows
+// no object.
+func thumbnailColour(data []byte) (color.NRGBA, bool) {
+	img, err := png.Decode(bytes.NewReader(data))
+	if err != nil {
+		return color.NRGBA{}, false
+	}
+	b := img.Bounds()
+	rgb := func(x, y int) [3]float64 {
+		c := color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA)
+		return [3]float64{float64(c.R), float64(c.G), float64(c.B)}
+	}
+	var border [3][]float64
+	for x := b.Min.X; x < b.Max.X; x++ {
+		for _, y := range []int{b.Min.Y, b.Max.Y - 1} {
+			p := rgb(x, y)
+			for k := range 3 {
+				border[k] = append(border[k], p[k])
+			}
+		}
+	}
+	var bg [3]float64
+	for k := range 3 {
+		slices.Sort(border[k])
+		bg[k] = border[k][len(border[k])/2]
+	}
+	var sum [3]float64
+	n := 0
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			p := rgb(x, y)
+			if math.Abs(p[0]-bg[0])+math.Abs(p[1]-bg[1])+math.Abs(p[2]-bg[2]) > 60 {
+				for k := range 3 {
+					sum[k] += p[k]
+				}
+				n++
+			}
+		}
+	}
+	if n == 0 {
+		return color.NRGBA{}, false
+	}
+	return color.NRGBA{uint8(sum[0] / float64(n)), uint8(sum[1] / float64(n)), uint8(sum[2] / float64(n)), 255}, true
+}
+
 // GenerateWith renders a prompt that uses learned concepts, mixing methods
 // freely (each concept's pseudo-word is NAME*).
 func (b *Base) GenerateWith(ctx context.Context, opt GenerateOptions, uses []ConceptUse, progress func(step, total int)) ([]*image.NRGBA, error) {
 	if len(uses) == 0 {
 		return b.Generate(ctx, opt, progress)
+	}
+	if len(opt.Regions) > 0 {
+		opt.thingColours = map[string]color.NRGBA{}
+		for _, u := range uses {
+			if c, ok := thumbnailColour(u.Concept.Thumbnail); ok {
+				opt.thingColours[u.Concept.Name+"*"] = c
+			}
+		}
 	}
 	s, err := b.sessionFor(uses, opt.ExactPerfusion)
 	if err != nil {

@@ -54,6 +54,9 @@ type GenerateOptions struct {
 	// region.MaxRegions; layout.go), with the strength of Layout. With
 	// regions, the relation words' halves are not used.
 	Regions []region.Region
+	// thingColours are the concepts' colours for regions' starting
+	// layout, by pseudo-word (set by GenerateWith from the thumbnails).
+	thingColours map[string]color.NRGBA
 	// Attention, when set, receives where each word of the prompt was
 	// attended to in each image.
 	Attention *AttentionMaps
@@ -315,7 +318,21 @@ func (b *Base) sample(ctx context.Context, opt GenerateOptions, encode func(stri
 		model = diffusion.CFG(den, opt.Guidance)
 	}
 	rng := rand.New(rand.NewPCG(opt.Seed, 0xC0FFEE))
-	out, err := diffusion.Sample(ctx, b.Sched, b.Pred, model, opt.N, img, rng, diffusion.Options{Sampler: opt.Sampler, Steps: opt.Steps, ClipX0: true, Progress: progress})
+	dopt := diffusion.Options{Sampler: opt.Sampler, Steps: opt.Steps, ClipX0: true, Progress: progress}
+	if len(opt.Regions) > 0 && opt.Layout > 0 && b.Cfg.InChannels == 3 {
+		atlas, err := dataset.LoadAtlas()
+		if err != nil {
+			return nil, err
+		}
+		if one := regionInit(atlas, dataset.Words(opt.Prompt), opt.Regions, opt.thingColours, b.Cfg.ImageSize); one != nil {
+			dopt.Init = make([]float32, 0, opt.N*img)
+			for i := 0; i < opt.N; i++ {
+				dopt.Init = append(dopt.Init, one...)
+			}
+			dopt.InitStrength = regionStart
+		}
+	}
+	out, err := diffusion.Sample(ctx, b.Sched, b.Pred, model, opt.N, img, rng, dopt)
 	if err != nil {
 		return nil, err
 	}

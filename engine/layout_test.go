@@ -144,7 +144,7 @@ func TestRegionGuideMaps(t *testing.T) {
 	const L, G = 16, 4
 	words := dataset.Words("a big teddy* next to a teddy bear, on a blue background")
 	rs := []region.Region{{Name: "teddy", X: 0, Y: 0, W: 0.5, H: 0.5}, {Name: "bear", X: 0.375, Y: 0.5, W: 0.625, H: 0.5}}
-	m, err := regionGuide(words, rs, L, G, 4)
+	m, err := regionGuide(words, rs, L, G, 4, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,13 +166,13 @@ func TestRegionGuideMaps(t *testing.T) {
 			}
 		}
 	}
-	if _, err := regionGuide(words, []region.Region{{Name: "cat", W: 1, H: 1}}, L, G, 4); !errors.Is(err, region.ErrBadRegion) || !strings.Contains(err.Error(), "names nothing in the prompt") {
+	if _, err := regionGuide(words, []region.Region{{Name: "cat", W: 1, H: 1}}, L, G, 4, 0); !errors.Is(err, region.ErrBadRegion) || !strings.Contains(err.Error(), "names nothing in the prompt") {
 		t.Errorf("a box for a word not in the prompt: %v", err)
 	}
-	if _, err := regionGuide(words, []region.Region{{Name: "blue", W: 1, H: 1}}, L, G, 4); err == nil {
+	if _, err := regionGuide(words, []region.Region{{Name: "blue", W: 1, H: 1}}, L, G, 4, 0); err == nil {
 		t.Error("a box for a background word was accepted")
 	}
-	if m, err := regionGuide(words, nil, L, G, 4); m != nil || err != nil {
+	if m, err := regionGuide(words, nil, L, G, 4, 0); m != nil || err != nil {
 		t.Errorf("no regions: %v %v", m, err)
 	}
 }

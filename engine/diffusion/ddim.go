@@ -12,7 +12,22 @@ func (r *run) ddim() error {
 		r.x[i] = r.rng.NormFloat64()
 	}
 	ac := r.s.AlphasCumprod
+	first := 0
+	if r.opt.Init != nil && len(r.opt.Init) == len(r.x) && r.opt.InitStrength < 1 {
+		top := int(r.opt.InitStrength * float64(r.s.T))
+		for first < len(r.ts)-1 && r.ts[first] > top {
+			first++
+			r.progress(first - 1)
+		}
+		a := ac[r.ts[first]]
+		for j, z := range r.x {
+			r.x[j] = math.Sqrt(a)*float64(r.opt.Init[j]) + math.Sqrt(1-a)*z
+		}
+	}
 	for i, t := range r.ts {
+		if i < first {
+			continue
+		}
 		pred, err := r.predict(i, 1)
 		if err != nil {
 			return err

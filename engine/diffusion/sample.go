@@ -46,6 +46,13 @@ type Options struct {
 	// DDIM, ε is then recomputed from the clamped x0, as diffusers'
 	// clip_sample).
 	ClipX0 bool
+	// Init, when set, is a picture ([batch, n], like the result) the
+	// sampler starts from instead of pure noise: DDIM skips the steps
+	// whose timestep is above InitStrength·T and starts at the first one
+	// below it from Init noised to that timestep (SDEdit). The noise comes
+	// from the same random source, so a seed gives one image.
+	Init         []float32
+	InitStrength float64
 	// Progress, if set, is called after each step with (done, total).
 	Progress func(step, total int)
 }

@@ -277,3 +277,56 @@ func TestGuidance(t *testing.T) {
 		t.Errorf("CFG oracle sample off by %g", d)
 	}
 }
+
+// TestInitStartsPartWay: with Init, DDIM calls the model only for the
+// timesteps at or below InitStrength·T and starts from Init noised there,
+// so a model that removes no noise returns Init plus that little noise;
+// the same seed gives the same result.
+func TestInitStartsPartWay(t *testing.T) {
+	s := Cosine(DefaultT)
+	const n = 64
+	init := make([]float32, n)
+	for i := range init {
+		init[i] = float32(i%7)/3 - 1
+	}
+	calls := 0
+	still := func(x []float32, ts []int, batch int) ([]float32, error) {
+		calls++
+		return make([]float32, len(x)), nil // ε = 0: x0 is x/√ᾱ
+	}
+	opt := Options{Steps: 20, Init: init, InitStrength: 0.05}
+	out, err := Sample(context.Background(), s, Epsilon, still, 1, n, rand.New(rand.NewPCG(1, 2)), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, _ := Timesteps(DefaultT, 20, opt.Spacing)
+	want := 0
+	for _, v := range ts {
+		if v <= 50 {
+			want++
+		}
+	}
+	if calls != want || want == 0 {
+		t.Errorf("%d model calls, want %d (the steps at or below t=50)", calls, want)
+	}
+	var diff float64
+	for i := range out {
+		diff += math.Abs(float64(out[i] - init[i]))
+	}
+	if diff /= n; diff > 0.1 {
+		t.Errorf("mean distance to Init %.3f, want < 0.1", diff)
+	}
+	again, _ := Sample(context.Background(), s, Epsilon, still, 1, n, rand.New(rand.NewPCG(1, 2)), opt)
+	if maxDiff(out, again) != 0 {
+		t.Error("the same seed gave another result")
+	}
+	opt.Init = nil
+	plain, _ := Sample(context.Background(), s, Epsilon, still, 1, n, rand.New(rand.NewPCG(1, 2)), opt)
+	var far float64
+	for i := range plain {
+		far += math.Abs(float64(plain[i] - init[i]))
+	}
+	if far/n < 0.5 {
+		t.Errorf("without Init the result is as near it (%.3f): the test proves nothing", far/n)
+	}
+}
