@@ -115,7 +115,7 @@ type TrainRequest struct {
 type EvalRequest struct {
 	// Regions measures region steering on the base model: scenes of 2, 3
 	// and 4 things in boxes, with and without the boxes (-seeds each).
-	Regions bool
+	Regions     bool
 	ConceptPath string
 	Images      []string
 	JSON        bool

@@ -12,10 +12,10 @@ import (
 	"sync"
 
 	"conceptstudio/engine/dataset"
-	"conceptstudio/engine/region"
 	"conceptstudio/engine/diffusion"
 	"conceptstudio/engine/kernels"
 	"conceptstudio/engine/model"
+	"conceptstudio/engine/region"
 )
 
 // ErrPrompt marks a prompt the model cannot read (unknown words, too long).

@@ -3,8 +3,8 @@ package engine
 import (
 	"fmt"
 	"image/color"
-	"strings"
 	"slices"
+	"strings"
 
 	"conceptstudio/engine/dataset"
 	"conceptstudio/engine/region"
@@ -319,4 +319,3 @@ func regionInit(atlas *dataset.Atlas, words []string, regions []region.Region, c
 	}
 	return x
 }
-
