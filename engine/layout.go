@@ -319,3 +319,23 @@ func regionInit(atlas *dataset.Atlas, words []string, regions []region.Region, c
 	}
 	return x
 }
+
+// RegionWords are, per region, the words of the prompt that name its
+// thing ("teddy bear" for a box named "bear"), as region steering reads
+// them; an error in plain words when a region names nothing in the prompt.
+func RegionWords(prompt string, regions []region.Region) ([]string, error) {
+	words := dataset.Words(prompt)
+	things, err := regionThings(words, regions)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(regions))
+	for i, idx := range things {
+		var w []string
+		for _, j := range idx {
+			w = append(w, words[j])
+		}
+		out[i] = strings.Join(w, " ")
+	}
+	return out, nil
+}

@@ -42,7 +42,7 @@ func (b *studioBackend) Close() error { return nil }
 // and notes, in memory.
 func (b *studioBackend) GenerateImages(ctx context.Context, spec GenerateSpec, progress func(Progress)) ([]Shot, error) {
 	req := app.GenerateRequest{Prompt: spec.Prompt, Gates: spec.Gates, Seed: spec.Seed, N: spec.N,
-		Steps: spec.Steps, Guidance: spec.Guidance, Layout: spec.Layout, GlobalLocking: spec.GlobalLocking, Attention: !spec.Preview}
+		Steps: spec.Steps, Guidance: spec.Guidance, Layout: spec.Layout, Regions: spec.Regions, GlobalLocking: spec.GlobalLocking, Attention: !spec.Preview}
 	if len(spec.Concepts) > 0 {
 		entries, err := b.s.LibraryConcepts()
 		if err != nil {
@@ -145,7 +145,7 @@ func (b *appBackend) ImageSettings(path string) (GenerateSpec, error) {
 	if err != nil {
 		return GenerateSpec{}, err
 	}
-	spec := GenerateSpec{Prompt: req.Prompt, Gates: req.Gates, Seed: req.Seed, Steps: req.Steps, Guidance: req.Guidance, Layout: req.Layout, N: 1}
+	spec := GenerateSpec{Prompt: req.Prompt, Gates: req.Gates, Seed: req.Seed, Steps: req.Steps, Guidance: req.Guidance, Layout: req.Layout, Regions: req.Regions, N: 1}
 	for _, c := range req.Concepts {
 		spec.Concepts = append(spec.Concepts, app.ConceptNameOf(c))
 	}

@@ -28,7 +28,10 @@ type GenerateSpec struct {
 	Steps         int
 	Guidance      float64
 	Layout        float64 // layout guidance for prompts relating two things (0: none)
-	Preview       bool    // a quick single low-step image for the gate sliders
+	// Regions are the scene canvas's boxes: each thing of the prompt
+	// steered into its box (with Layout's strength).
+	Regions []app.Region
+	Preview bool // a quick single low-step image for the gate sliders
 }
 
 // Shot is one generated image with the settings that made it.

@@ -23,6 +23,10 @@ type LibraryPanel struct {
 
 	// OnUse puts name* into the prompt.
 	OnUse func(name string)
+	// OnPlace puts name* on the scene canvas, centred at the absolute
+	// position at (a row dragged there; nil at: the menu's "Place in
+	// scene", the canvas's middle).
+	OnPlace func(name string, at *fyne.Position)
 	// OnStatus reports what an action did.
 	OnStatus func(string)
 	// OnChanged is called after the list was (re)loaded.
@@ -122,6 +126,12 @@ type libraryRow struct {
 	detail *widget.Label
 	score  *widget.Label
 	menu   *widget.Button
+
+	panel    *LibraryPanel
+	concept  string // the concept shown (no star)
+	broken   bool   // it cannot be used
+	dragging bool
+	dragAt   fyne.Position
 }
 
 func (p *LibraryPanel) newRow() fyne.CanvasObject {
@@ -148,12 +158,28 @@ func (p *LibraryPanel) newRow() fyne.CanvasObject {
 
 func (r *libraryRow) CreateRenderer() fyne.WidgetRenderer { return widget.NewSimpleRenderer(r.box) }
 
+// Dragged follows a row being dragged (towards the scene canvas).
+func (r *libraryRow) Dragged(e *fyne.DragEvent) { r.dragAt = e.AbsolutePosition; r.dragging = true }
+
+// DragEnd drops the row's concept where the drag ended.
+func (r *libraryRow) DragEnd() {
+	if !r.dragging {
+		return
+	}
+	r.dragging = false
+	if r.panel != nil && r.panel.OnPlace != nil && r.concept != "" && !r.broken {
+		at := r.dragAt
+		r.panel.OnPlace(r.concept, &at)
+	}
+}
+
 func (p *LibraryPanel) updateRow(i widget.ListItemID, o fyne.CanvasObject) {
 	if i >= len(p.concepts) {
 		return
 	}
 	c := p.concepts[i]
 	r := o.(*libraryRow)
+	r.panel, r.concept, r.broken = p, c.Name, c.Problem != ""
 	r.thumb.Image, r.thumb.Resource = c.Thumbnail, nil
 	if c.Thumbnail == nil {
 		r.thumb.Resource = theme.FileImageIcon()
@@ -190,6 +216,11 @@ func (p *LibraryPanel) menuFor(name string) *fyne.Menu {
 		fyne.NewMenuItem("Use in prompt", func() {
 			if p.OnUse != nil {
 				p.OnUse(name)
+			}
+		}),
+		fyne.NewMenuItem("Place in scene", func() {
+			if p.OnPlace != nil {
+				p.OnPlace(name, nil)
 			}
 		}),
 		fyne.NewMenuItem("Rename…", func() { p.askRename(name) }),

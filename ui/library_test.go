@@ -40,7 +40,7 @@ func TestLibraryRowsShowMethodSizeAndScore(t *testing.T) {
 	for _, it := range p.menuFor("teddy").Items {
 		labels = append(labels, it.Label)
 	}
-	if !reflect.DeepEqual(labels, []string{"Use in prompt", "Rename…", "Export…", "Show training images", "", "Delete"}) {
+	if !reflect.DeepEqual(labels, []string{"Use in prompt", "Place in scene", "Rename…", "Export…", "Show training images", "", "Delete"}) {
 		t.Fatalf("menu %q", labels)
 	}
 }

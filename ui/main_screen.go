@@ -47,6 +47,12 @@ type mainScreen struct {
 	training *TrainingQueue
 	status   *widget.Label
 	root     fyne.CanvasObject
+
+	scene     *SceneCanvas
+	sceneBg   *widget.Select
+	sceneWord *widget.Entry
+	sceneNote *widget.Label
+	syncing   bool // the canvas is writing the prompt, or the prompt the canvas
 	sheet    *NewConceptSheet // the last new-concept sheet opened
 
 	vocab  []string
@@ -83,6 +89,7 @@ func buildScreen(w fyne.Window, b Backend, saver Saver, onDropped func(func(fyne
 	m.editor = NewPromptEditor(nil, m.vocab)
 	m.editor.SetPlaceHolder("a teddy* on the left of a teapot*, on a blue background")
 	m.prompt = m.editor.Entry()
+	scenePanel := m.buildScenePanel()
 	m.settings = NewSettingsPanel(rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5eed)))
 	m.generate = m.settings.generate
 	m.gates = NewGatePanel()
@@ -92,7 +99,10 @@ func buildScreen(w fyne.Window, b Backend, saver Saver, onDropped func(func(fyne
 	m.libPanel = NewLibraryPanel(w, b, saver)
 	m.library = m.libPanel.list
 
-	m.editor.OnChanged = func(string) { m.gates.SetPrompt(m.editor.KnownConcepts()) }
+	m.editor.OnChanged = func(text string) {
+		m.gates.SetPrompt(m.editor.KnownConcepts())
+		m.promptEdited(text)
+	}
 	m.editor.OnSubmit = m.generateNow
 	m.editor.OnCancel = m.cancelNow
 	m.editor.OnExport = m.exportNow
@@ -103,13 +113,15 @@ func buildScreen(w fyne.Window, b Backend, saver Saver, onDropped func(func(fyne
 	m.gallery.OnStatus = m.setStatus
 	m.libPanel.OnStatus = m.setStatus
 	m.libPanel.OnUse = func(name string) { m.editor.Insert(name + "*") }
+	m.libPanel.OnPlace = m.placeConcept
 	m.libPanel.OnChanged = m.conceptsChanged
 	m.conceptsChanged(m.libPanel.Concepts())
 	m.training.OnFinished = m.trainingFinished
 	m.training.OnNew = m.NewConcept
 
 	promptBox := container.NewBorder(
-		widget.NewLabelWithStyle("Prompt", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), nil, nil, nil, m.editor)
+		widget.NewLabelWithStyle("Prompt", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), nil, nil, nil,
+		container.NewBorder(nil, nil, nil, scenePanel, container.NewBorder(nil, m.sceneNote, nil, nil, m.editor)))
 	// The middle column keeps the theme's padding from the split dividers
 	// on both sides: the prompt box, the buttons and the gallery images
 	// would otherwise touch them.
@@ -160,6 +172,7 @@ func (m *mainScreen) conceptsChanged(cs []ConceptInfo) {
 	m.editor.SetLexicon(m.libPanel.Names(), m.vocab)
 	m.gates.SetConcepts(cs)
 	m.gates.SetPrompt(m.editor.KnownConcepts())
+	m.scene.SetConcepts(cs, m.gates.Gates())
 }
 
 // shortcut handles Ctrl+Enter when the prompt does not have the focus.
@@ -196,6 +209,7 @@ func (m *mainScreen) generateNow() {
 	spec.Concepts = m.editor.KnownConcepts()
 	spec.Gates = m.gates.Gates()
 	spec.GlobalLocking = m.gates.GlobalLocking()
+	spec.Regions = m.scene.Regions()
 
 	ctx, cancel := context.WithCancel(context.Background())
 	m.cancelGen = cancel
@@ -249,6 +263,7 @@ func (m *mainScreen) preview(gates []string, global bool) {
 		return
 	}
 	spec.Prompt, spec.Concepts, spec.Gates, spec.GlobalLocking = prompt, m.editor.KnownConcepts(), gates, global
+	spec.Regions = m.scene.Regions()
 	spec.N, spec.Steps, spec.Preview = 1, min(spec.Steps, previewSteps), true
 	if m.cancelPreview != nil {
 		m.cancelPreview() // the newest request wins
@@ -290,6 +305,7 @@ func (m *mainScreen) sweep(name string, values []float64, gates []string, global
 		return
 	}
 	spec.Prompt, spec.Concepts, spec.GlobalLocking = prompt, m.editor.KnownConcepts(), global
+	spec.Regions = m.scene.Regions()
 	spec.N, spec.Steps, spec.Preview = 1, min(spec.Steps, previewSteps), true
 	m.setStatus(fmt.Sprintf("Sweeping %s* over %d gate values…", name, len(values)))
 	go func() {
@@ -460,9 +476,25 @@ func (m *mainScreen) onDrop(_ fyne.Position, uris []fyne.URI) {
 	m.setStatus(strings.Join(msgs, " "))
 }
 
-// restore puts a generation's settings back.
+// restore puts a generation's settings back, its scene included.
 func (m *mainScreen) restore(spec GenerateSpec) {
+	m.syncing = true
 	m.editor.SetText(spec.Prompt)
+	m.syncing = false
+	things, err := app.SceneThings(spec.Prompt, spec.Regions)
+	if err != nil {
+		things = nil
+		m.setStatus("The image's boxes cannot be shown: " + app.Explain(err))
+	}
+	m.scene.SetThings(things)
+	bg := app.BackgroundOf(spec.Prompt)
+	if bg == "" {
+		bg = noBackground
+	}
+	m.syncing = true
+	m.sceneBg.SetSelected(bg)
+	m.syncing = false
+	m.scene.SetBackground(m.sceneColour())
 	m.settings.Apply(spec)
 	m.gates.SetValues(spec.Gates, spec.GlobalLocking)
 }

@@ -1,0 +1,232 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image/color"
+	"regexp"
+	"slices"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"conceptstudio/app"
+)
+
+// The scene canvas beside the prompt: things placed as boxes steer where
+// generation draws them (app's regions), and the canvas and the prompt
+// follow each other where the caption grammar can say it.
+
+// noBackground is the background choice that states none.
+const noBackground = "any background"
+
+// sceneHelp is the canvas's note while it is empty.
+const sceneHelp = "Drag concepts from the library onto the square, or place a word."
+
+// buildScenePanel makes the canvas with its controls: the background, a
+// word to place, Clear, and a note on what the prompt can say.
+func (m *mainScreen) buildScenePanel() fyne.CanvasObject {
+	m.scene = NewSceneCanvas()
+	m.scene.OnChanged = m.sceneChanged
+	names := []string{noBackground}
+	for _, c := range app.BackgroundColours() {
+		names = append(names, c.Name)
+	}
+	m.sceneBg = widget.NewSelect(names, func(string) {
+		if m.syncing {
+			return
+		}
+		m.scene.SetBackground(m.sceneColour())
+		m.sceneChanged()
+	})
+	m.syncing = true
+	m.sceneBg.SetSelectedIndex(0)
+	m.syncing = false
+	m.sceneWord = widget.NewEntry()
+	m.sceneWord.SetPlaceHolder("a word: cat")
+	place := func() {
+		if err := m.placeWord(m.sceneWord.Text); err != nil {
+			m.setStatus(err.Error())
+			return
+		}
+		m.sceneWord.SetText("")
+	}
+	m.sceneWord.OnSubmitted = func(string) { place() }
+	add := widget.NewButton("Place", place)
+	clear := widget.NewButton("Clear", func() { m.scene.Clear() })
+	m.sceneNote = widget.NewLabel(sceneHelp)
+	m.sceneNote.Wrapping = fyne.TextWrapWord
+	m.sceneNote.SizeName = theme.SizeNameCaptionText
+	square := container.NewGridWrap(fyne.NewSquareSize(150), m.scene)
+	controls := container.NewVBox(m.sceneBg, container.NewBorder(nil, nil, nil, add, m.sceneWord), clear)
+	return container.NewBorder(widget.NewLabelWithStyle("Scene", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), nil, nil, nil,
+		container.NewHBox(square, container.NewGridWrap(fyne.NewSize(150, controls.MinSize().Height), controls)))
+}
+
+// sceneColour is the chosen background's colour (light grey for none).
+func (m *mainScreen) sceneColour() color.Color {
+	for _, c := range app.BackgroundColours() {
+		if c.Name == m.sceneBg.Selected {
+			return c.RGB
+		}
+	}
+	return color.NRGBA{0xf4, 0xf4, 0xf4, 0xff}
+}
+
+// sceneBackground is the chosen background's words, "" for none.
+func (m *mainScreen) sceneBackground() string {
+	if m.sceneBg.Selected == noBackground {
+		return ""
+	}
+	return m.sceneBg.Selected
+}
+
+// placeWord puts a plain word the model knows, or a concept written with
+// its star, on the canvas's middle.
+func (m *mainScreen) placeWord(text string) error {
+	words := strings.Fields(strings.ToLower(strings.TrimSpace(text)))
+	if len(words) == 0 {
+		return errors.New("Write a word to place, for example cat.")
+	}
+	for _, w := range words {
+		name := strings.TrimSuffix(w, "*")
+		known := slices.Contains(m.vocab, w) || strings.HasSuffix(w, "*") && slices.Contains(m.libPanel.Names(), name)
+		if !known {
+			return fmt.Errorf("The model does not know %q: place a word it knows, or a concept of the library as name*.", excerptUI(w))
+		}
+	}
+	return m.scene.Add(strings.Join(words, " "), 0.5, 0.5)
+}
+
+// placeConcept puts name* on the canvas where a library row was dropped
+// (at: absolute position), or in its middle (at nil). A drop elsewhere
+// does nothing.
+func (m *mainScreen) placeConcept(name string, at *fyne.Position) {
+	x, y := 0.5, 0.5
+	if at != nil {
+		origin := fyne.CurrentApp().Driver().AbsolutePositionForObject(m.scene)
+		local := at.Subtract(origin)
+		sz := m.scene.Size()
+		if local.X < 0 || local.Y < 0 || local.X > sz.Width || local.Y > sz.Height {
+			return // dropped elsewhere
+		}
+		x, y = m.scene.toPicture(local)
+	}
+	if err := m.scene.Add(name+"*", x, y); err != nil {
+		m.setStatus(err.Error())
+	}
+}
+
+// sceneChanged writes the canvas into the prompt and asks for a preview.
+func (m *mainScreen) sceneChanged() {
+	things := m.scene.Things()
+	if len(things) == 0 {
+		m.sceneNote.SetText(sceneHelp)
+		return
+	}
+	prompt, exact := app.ScenePrompt(things, m.sceneBackground())
+	m.syncing = true
+	m.editor.SetText(prompt)
+	m.syncing = false
+	m.gates.SetPrompt(m.editor.KnownConcepts())
+	if exact {
+		m.sceneNote.SetText("The prompt says where; the boxes steer each thing into its place.")
+	} else {
+		m.sceneNote.SetText(fmt.Sprintf("%d things: the prompt cannot say where, the boxes (regions) do.", len(things)))
+	}
+	m.previewScene()
+}
+
+// promptEdited makes the canvas follow a prompt typed by hand: boxes whose
+// thing left the prompt go, a changed position or relation moves them,
+// the background follows.
+func (m *mainScreen) promptEdited(text string) {
+	if m.syncing || m.scene == nil {
+		return
+	}
+	things := m.scene.Things()
+	if len(things) == 0 {
+		return
+	}
+	lower := " " + strings.Join(wordsOf(text), " ") + " "
+	var kept []app.SceneThing
+	for _, t := range things {
+		if strings.Contains(lower, " "+t.Words+" ") {
+			kept = append(kept, t)
+		}
+	}
+	moved := len(kept) != len(things)
+	if follow, ok := app.FollowPrompt(text, kept); ok {
+		kept, moved = follow, true
+	}
+	if moved {
+		m.scene.SetThings(kept)
+	}
+	bg := app.BackgroundOf(text)
+	if bg == "" {
+		bg = noBackground
+	}
+	if bg != m.sceneBg.Selected {
+		m.syncing = true
+		m.sceneBg.SetSelected(bg)
+		m.scene.SetBackground(m.sceneColour())
+		m.syncing = false
+	}
+}
+
+var wordRE = regexp.MustCompile(`[a-z0-9*]+`)
+
+// wordsOf splits a prompt into lower-case words (as the model reads it).
+func wordsOf(text string) []string { return wordRE.FindAllString(strings.ToLower(text), -1) }
+
+// previewScene renders one quick image of the scene at the same seed and
+// shows it under the boxes.
+func (m *mainScreen) previewScene() {
+	prompt := strings.TrimSpace(m.editor.Text())
+	spec, err := m.settings.Spec()
+	if prompt == "" || err != nil {
+		return
+	}
+	spec.Prompt, spec.Concepts, spec.Gates, spec.GlobalLocking = prompt, m.editor.KnownConcepts(), m.gates.Gates(), m.gates.GlobalLocking()
+	spec.Regions = m.scene.Regions()
+	spec.N, spec.Steps, spec.Preview = 1, min(spec.Steps, previewSteps), true
+	if m.cancelPreview != nil {
+		m.cancelPreview()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	m.cancelPreview = cancel
+	m.previewSeq++
+	seq := m.previewSeq
+	go func() {
+		shots, err := m.backend.GenerateImages(ctx, spec, nil)
+		cancel()
+		onMain(func() {
+			if seq != m.previewSeq {
+				return
+			}
+			m.cancelPreview = nil
+			switch {
+			case errors.Is(err, context.Canceled):
+			case err != nil:
+				m.setStatus("Scene preview failed: " + app.Explain(err))
+			case len(shots) > 0:
+				m.scene.SetPreview(shots[0].Image)
+			}
+			if m.afterPreview != nil {
+				m.afterPreview()
+			}
+		})
+	}()
+}
+
+// excerptUI shortens what the user typed for a message.
+func excerptUI(s string) string {
+	if len(s) > 30 {
+		return s[:30] + "…"
+	}
+	return s
+}
