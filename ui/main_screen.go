@@ -52,8 +52,8 @@ type mainScreen struct {
 	sceneBg   *widget.Select
 	sceneWord *widget.Entry
 	sceneNote *widget.Label
-	syncing   bool // the canvas is writing the prompt, or the prompt the canvas
-	sheet    *NewConceptSheet // the last new-concept sheet opened
+	syncing   bool             // the canvas is writing the prompt, or the prompt the canvas
+	sheet     *NewConceptSheet // the last new-concept sheet opened
 
 	vocab  []string
 	closed bool
