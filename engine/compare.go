@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"conceptstudio/engine/dataset"
+	"conceptstudio/engine/eval"
 	"conceptstudio/engine/safefile"
 )
 
@@ -603,6 +604,7 @@ func (r *CompareResults) Table() string {
 			fmt.Fprintf(&b, "| %.2f | %.3f | %.3f | %.3f |\n", rep.Beta, rep.ShapeIdentity, rep.Identity, rep.PromptFidelity)
 		}
 	}
+	r.scenesTable(&b)
 	steps := "each method's default"
 	if r.TrainSteps > 0 {
 		steps = fmt.Sprint(r.TrainSteps)
@@ -617,6 +619,50 @@ func (r *CompareResults) Table() string {
 		b.WriteString("\n**Incomplete**: the run was interrupted; run the same command again to finish it.\n")
 	}
 	return b.String()
+}
+
+// scenesTable writes each method's scenes in boxes (the pairs' Scenes,
+// pooled): things in their boxes and their boxes' own best, with the boxes
+// steering and without.
+func (r *CompareResults) scenesTable(b *strings.Builder) {
+	type acc struct{ with, without eval.RegionRates }
+	rows := map[string]map[int]*acc{}
+	var order []string
+	for _, p := range r.Pairs {
+		name := string(p.Method)
+		if p.Exact {
+			name += ", exact"
+		}
+		for _, sc := range p.Report.Scenes {
+			if rows[name] == nil {
+				rows[name] = map[int]*acc{}
+				order = append(order, name)
+			}
+			a := rows[name][sc.Things]
+			if a == nil {
+				a = &acc{}
+				rows[name][sc.Things] = a
+			}
+			a.with.Merge(sc.Regions)
+			a.without.Merge(sc.NoRegions)
+		}
+	}
+	if len(order) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\nScenes in boxes (the two concepts alone, and with one or two plain things), judged colour-blind: things in their boxes, and whose box holds more of them than of any other thing (bleeding's opposite), with the boxes steering / without:\n\n| method | 2 in box | 3 in box | 4 in box | 2 own box best | 3 own box best | 4 own box best |\n|---|---|---|---|---|---|---|\n")
+	for _, name := range order {
+		cell := func(k int, f func(eval.RegionRates) float64) string {
+			a := rows[name][k]
+			if a == nil {
+				return "–"
+			}
+			return fmt.Sprintf("%.2f / %.2f", f(a.with), f(a.without))
+		}
+		in := func(v eval.RegionRates) float64 { return v.InBox }
+		own := func(v eval.RegionRates) float64 { return v.OwnBest }
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s |\n", name, cell(2, in), cell(3, in), cell(4, in), cell(2, own), cell(3, own), cell(4, own))
+	}
 }
 
 func countConcepts(r *CompareResults) int {

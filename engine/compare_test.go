@@ -188,6 +188,17 @@ func TestCompareFlowAndResume(t *testing.T) {
 		if p.Report.Images != 8 || p.Report.Success > p.Report.BothFound {
 			t.Errorf("pair %+v", p)
 		}
+		// Scenes: 2, 3 and 4 things, each layout with 2 seeds, with and
+		// without the boxes.
+		if len(p.Report.Scenes) != 3 {
+			t.Fatalf("pair scenes %+v", p.Report.Scenes)
+		}
+		for _, sc := range p.Report.Scenes {
+			want := res.Eval.pairSeeds() * len(eval.RegionLayouts[sc.Things])
+			if sc.Regions.Images != want || sc.NoRegions.Images != want || sc.Regions.InBox > sc.Regions.Found {
+				t.Errorf("%d things: %+v, want %d images each way", sc.Things, sc, want)
+			}
+		}
 	}
 	for i, r := range res.Pareto.Reports {
 		if r.Beta != ParetoBetas[i] || r.Method != Perfusion {
@@ -198,7 +209,7 @@ func TestCompareFlowAndResume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"| real images |", "| ti |", "| perfusion |", "| perfusion, exact multi-concept form |", "gate sweep, teddy*", "| 0.40 |"} {
+	for _, want := range []string{"| real images |", "| ti |", "| perfusion |", "| perfusion, exact multi-concept form |", "gate sweep, teddy*", "| 0.40 |", "Scenes in boxes", "| perfusion, exact |"} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("table.md lacks %q:\n%s", want, md)
 		}

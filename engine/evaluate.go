@@ -641,6 +641,8 @@ type EvalOptions struct {
 	// Layout is the layout guidance of prompts relating two things
 	// (GenerateOptions.Layout; 0: none).
 	Layout float64 `json:"layout,omitempty"`
+	// NoScenes leaves out the two-concept evaluation's scenes in boxes.
+	NoScenes bool `json:"no_scenes,omitempty"`
 }
 
 func (o EvalOptions) sampleSteps() int { return cmp.Or(o.SampleSteps, 25) }
@@ -977,6 +979,10 @@ type PairReport struct {
 	RelationRight   float64   `json:"relation_right"`
 	BackgroundRight float64   `json:"background_right"`
 	Beta            float64   `json:"beta,omitempty"`
+	// Scenes put the two concepts in boxes, alone and with one or two
+	// plain things (2, 3 and 4 things), with and without the boxes
+	// steering them (evalPairScenes).
+	Scenes []RegionRow `json:"scenes,omitempty"`
 }
 
 // EvalPair generates the two-concept prompts (PairPrompts on
@@ -1032,5 +1038,14 @@ func (b *Base) evalPair(ctx context.Context, t *evalTools, ca, cb *Concept, refs
 	}
 	rep.Images = ok.n
 	rep.Success, rep.BothFound, rep.IdentityRight, rep.RelationRight, rep.BackgroundRight = ok.value(), found.value(), id.value(), rel.value(), bg.value()
+	if !opt.NoScenes {
+		colour := "white"
+		if len(prompts) > 0 {
+			colour = prompts[0].Colour
+		}
+		if rep.Scenes, err = b.evalPairScenes(ctx, t, ca, cb, featA.shape, featB.shape, colour, uses, opt); err != nil {
+			return rep, err
+		}
+	}
 	return rep, nil
 }

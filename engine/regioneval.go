@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"fmt"
 	"image"
 	"image/color"
@@ -199,4 +201,68 @@ func (r RegionReport) String() string {
 	f("wrong boxes (must fail)", r.WrongBoxes)
 	f("colour-only (must fail)", r.ColourOnly)
 	return sb.String()
+}
+
+// evalPairScenes puts two concepts in boxes — alone (every two-thing
+// layout), and with one and two plain things of the world for three and
+// four (eval.RegionScenes' classes, the concepts taking the first two
+// boxes) — and scores each picture with and without the boxes steering
+// (eval.ScoreRegions: the judge's class for presence, the concepts'
+// reference features for which is which and for bleeding). bg is the
+// background colour of every scene.
+func (b *Base) evalPairScenes(ctx context.Context, t *evalTools, ca, cb *Concept, shapeA, shapeB [][]float32, bg string, uses []ConceptUse, opt EvalOptions) ([]RegionRow, error) {
+	judgeClass := func(class string) string {
+		if len(t.atlas.SpritesNamed(class)) > 0 {
+			return class
+		}
+		return "" // the judge knows only the world's classes
+	}
+	var rows []RegionRow
+	n := opt.pairSeeds()
+	layout := cmp.Or(opt.Layout, DefaultLayout)
+	for _, k := range []int{2, 3, 4} {
+		row := RegionRow{Things: k}
+		for si, sc := range eval.RegionScenes(t.atlas, k, 1, uint64(k)) {
+			things := make([]region.Thing, k)
+			judged := make([]eval.RegionThing, k)
+			boxes := slices.Clone(sc.Boxes)
+			for i := range k {
+				switch i {
+				case 0:
+					things[i], judged[i] = region.Thing{Words: ca.Name + "*"}, eval.RegionThing{Class: judgeClass(ca.Class), Refs: shapeA}
+					boxes[i].Name = ca.Name
+				case 1:
+					things[i], judged[i] = region.Thing{Words: cb.Name + "*"}, eval.RegionThing{Class: judgeClass(cb.Class), Refs: shapeB}
+					boxes[i].Name = cb.Name
+				default:
+					things[i], judged[i] = region.Thing{Words: sc.Classes[i]}, eval.RegionThing{Class: sc.Classes[i]}
+				}
+				things[i].Box = boxes[i]
+			}
+			prompt, _ := region.ScenePrompt(things, bg)
+			gen := GenerateOptions{Prompt: prompt, N: n, Seed: uint64(100*k + si), Steps: opt.sampleSteps(), Guidance: evalGuidance, ExactPerfusion: opt.ExactPerfusion, Layout: layout}
+			without, err := b.GenerateWith(ctx, gen, uses, nil)
+			if err != nil {
+				return nil, fmt.Errorf("scene %q: %w", prompt, err)
+			}
+			gen.Regions = boxes
+			with, err := b.GenerateWith(ctx, gen, uses, nil)
+			if err != nil {
+				return nil, fmt.Errorf("scene %q with regions: %w", prompt, err)
+			}
+			for i := range with {
+				s, err := eval.ScoreRegions(with[i], boxes, judged, t.judge)
+				if err != nil {
+					return nil, err
+				}
+				row.Regions.Add(s)
+				if s, err = eval.ScoreRegions(without[i], boxes, judged, t.judge); err != nil {
+					return nil, err
+				}
+				row.NoRegions.Add(s)
+			}
+		}
+		rows = append(rows, row)
+	}
+	return rows, nil
 }

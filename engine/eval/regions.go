@@ -49,6 +49,11 @@ const regionTopK = 10
 // still count as inside (a sixteenth of the picture: two pixels at 32).
 const regionMargin = 1.0 / 16
 
+// regionSameThing is the similarity of a piece to a concept's references
+// (judge features, cosine) above which a concept of a class the judge does
+// not know claims it ahead of the known classes.
+const regionSameThing = 0.5
+
 // minPieceShare is the least share of the picture a foreground piece must
 // cover to be a thing (smaller specks are noise).
 const minPieceShare = 0.01
@@ -57,10 +62,8 @@ const minPieceShare = 0.01
 // into. The foreground (ForegroundMask on the border's background colour)
 // is parted into connected pieces; each piece alone (the rest painted over
 // in the background colour) goes through the judge, and is claimed by the
-// thing it is most like (for concepts, the cosine similarity of its
-// features to the references; for plain words, the judge's probability of
-// the class; a picture mixing the two compares each kind within itself
-// first, concepts before plain words). A thing's centre is the centre of
+// thing it is most like (the judge's probability of its class; among
+// things of one class, the similarity to their references). A thing's centre is the centre of
 // mass of the pieces it claimed. Touching things are one piece and so one
 // thing: the other is then not found, which counts against the image.
 func ScoreRegions(img image.Image, boxes []region.Region, things []RegionThing, judge *Oracle) (RegionScore, error) {
@@ -96,27 +99,41 @@ func ScoreRegions(img image.Image, boxes []region.Region, things []RegionThing, 
 		return s, err
 	}
 	feats := pairFeatures(raw)
-	// likeness of view v to thing i, comparable across things of a kind
-	likeness := func(v, i int) float64 {
-		if things[i].Refs != nil {
-			return Identity([][]float32{feats[v]}, things[i].Refs)
-		}
+	// A piece is claimed by the thing whose class the judge finds
+	// likeliest in it; things of one class (two concepts of the same
+	// class, or a concept and its class word) are told apart by the
+	// similarity of the piece to each concept's references (a plain word
+	// counts as a concept none is like). A thing whose class the judge
+	// does not know competes by its references alone, ahead of the rest
+	// when its similarity is above regionSameThing.
+	classProb := func(v, i int) float64 {
 		if k := classIndex(judge, things[i].Class); k >= 0 {
 			return float64(probs[v][k])
 		}
-		return math.Inf(-1)
+		return -1
+	}
+	sim := func(v, i int) float64 {
+		if things[i].Refs == nil {
+			return -1
+		}
+		return Identity([][]float32{feats[v]}, things[i].Refs)
+	}
+	better := func(v, i, b int) bool {
+		pi, pb := classProb(v, i), classProb(v, b)
+		switch {
+		case pi < 0 && pb < 0, things[i].Class == things[b].Class:
+			return sim(v, i) > sim(v, b)
+		case pi < 0:
+			return sim(v, i) > regionSameThing
+		case pb < 0:
+			return sim(v, b) <= regionSameThing && pi > 0
+		}
+		return pi > pb
 	}
 	best := func(v int) int {
-		b := -1
-		for i := range things {
-			switch {
-			case b < 0:
-				b = i
-			case (things[i].Refs != nil) != (things[b].Refs != nil):
-				if things[i].Refs != nil {
-					b = i // concepts first
-				}
-			case likeness(v, i) > likeness(v, b):
+		b := 0
+		for i := 1; i < len(things); i++ {
+			if better(v, i, b) {
 				b = i
 			}
 		}
@@ -151,10 +168,9 @@ func ScoreRegions(img image.Image, boxes []region.Region, things []RegionThing, 
 		}
 		s.AllInBox = s.AllInBox && s.InBox[i]
 		v := len(pieces) + i
-		own := likeness(v, i)
-		s.OwnBest[i] = !math.IsInf(own, -1)
+		s.OwnBest[i] = classProb(v, i) >= 0 || sim(v, i) >= 0
 		for j := range things {
-			if j != i && (things[j].Refs != nil) == (things[i].Refs != nil) && likeness(v, j) >= own {
+			if j != i && !better(v, i, j) {
 				s.OwnBest[i] = false
 			}
 		}
@@ -321,6 +337,21 @@ func (r *RegionRates) Add(s RegionScore) {
 	r.OwnBest = (r.OwnBest*n + things(s.OwnBest)) / (n + 1)
 	r.All = (r.All*n + all) / (n + 1)
 	r.Images++
+}
+
+// Merge adds another set's counts (weighted by images).
+func (r *RegionRates) Merge(o RegionRates) {
+	n, m := float64(r.Images), float64(o.Images)
+	if n+m == 0 {
+		return
+	}
+	mix := func(a, b float64) float64 { return (a*n + b*m) / (n + m) }
+	r.Found, r.InBox, r.All, r.OwnBest = mix(r.Found, o.Found), mix(r.InBox, o.InBox), mix(r.All, o.All), mix(r.OwnBest, o.OwnBest)
+	r.found, r.inBox = r.found+o.found, r.inBox+o.inBox
+	if r.found > 0 {
+		r.InBoxOfFound = float64(r.inBox) / float64(r.found)
+	}
+	r.Images += o.Images
 }
 
 // RegionValidation is ScoreRegions on renders no model made: the ground
