@@ -3,10 +3,10 @@ package engine
 import (
 	"cmp"
 	"context"
-	"slices"
 	"fmt"
 	"image"
 	"image/color"
+	"slices"
 	"strings"
 
 	"conceptstudio/engine/dataset"
