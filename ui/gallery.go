@@ -85,7 +85,7 @@ func NewGallery(win fyne.Window, saver Saver) *Gallery {
 	g.scale.SetSelected(scaleLabel(k))
 	g.scroll = container.NewVScroll(g.grid)
 	head := container.NewHBox(widget.NewLabelWithStyle("Gallery", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		layout.NewSpacer(), g.clear, widget.NewLabel("Size"), g.scale, g.exportSel, g.exportAll)
+		layout.NewSpacer(), g.clear, widget.NewLabel("Size"), container.NewGridWrap(fyne.NewSize(76, g.scale.MinSize().Height), g.scale), g.exportSel, g.exportAll)
 	g.body = container.NewBorder(head, nil, nil, nil, container.NewStack(g.scroll, container.NewCenter(g.empty)))
 	g.refresh()
 	return g

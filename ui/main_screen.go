@@ -89,7 +89,7 @@ func buildScreen(w fyne.Window, b Backend, saver Saver, onDropped func(func(fyne
 	m.editor = NewPromptEditor(nil, m.vocab)
 	m.editor.SetPlaceHolder("a teddy* on the left of a teapot*, on a blue background")
 	m.prompt = m.editor.Entry()
-	scenePanel := m.buildScenePanel()
+	sceneSquare, sceneControls := m.buildScenePanel()
 	m.settings = NewSettingsPanel(rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5eed)))
 	m.generate = m.settings.generate
 	m.gates = NewGatePanel()
@@ -121,7 +121,7 @@ func buildScreen(w fyne.Window, b Backend, saver Saver, onDropped func(func(fyne
 
 	promptBox := container.NewBorder(
 		widget.NewLabelWithStyle("Prompt", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), nil, nil, nil,
-		container.NewBorder(nil, nil, nil, scenePanel, container.NewBorder(nil, m.sceneNote, nil, nil, m.editor)))
+		container.New(&besideSquare{}, container.NewBorder(nil, sceneControls, nil, nil, m.editor), sceneSquare))
 	// The middle column keeps the theme's padding from the split dividers
 	// on both sides: the prompt box, the buttons and the gallery images
 	// would otherwise touch them.

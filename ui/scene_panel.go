@@ -22,14 +22,16 @@ import (
 // follow each other where the caption grammar can say it.
 
 // noBackground is the background choice that states none.
-const noBackground = "any background"
+const noBackground = "any"
 
 // sceneHelp is the canvas's note while it is empty.
 const sceneHelp = "Drag concepts from the library onto the square, or place a word."
 
-// buildScenePanel makes the canvas with its controls: the background, a
-// word to place, Clear, and a note on what the prompt can say.
-func (m *mainScreen) buildScenePanel() fyne.CanvasObject {
+// buildScenePanel makes the canvas and its controls (the background, a
+// word to place, Place, Clear) and a note on what the prompt can say. It
+// returns the square (beside the prompt) and the controls with the note
+// (under the prompt), so the column is no wider than the settings.
+func (m *mainScreen) buildScenePanel() (square, controls fyne.CanvasObject) {
 	m.scene = NewSceneCanvas()
 	m.scene.OnChanged = m.sceneChanged
 	names := []string{noBackground}
@@ -61,10 +63,9 @@ func (m *mainScreen) buildScenePanel() fyne.CanvasObject {
 	m.sceneNote = widget.NewLabel(sceneHelp)
 	m.sceneNote.Wrapping = fyne.TextWrapWord
 	m.sceneNote.SizeName = theme.SizeNameCaptionText
-	square := container.NewGridWrap(fyne.NewSquareSize(150), m.scene)
-	controls := container.NewVBox(m.sceneBg, container.NewBorder(nil, nil, nil, add, m.sceneWord), clear)
-	return container.NewBorder(widget.NewLabelWithStyle("Scene", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), nil, nil, nil,
-		container.NewHBox(square, container.NewGridWrap(fyne.NewSize(150, controls.MinSize().Height), controls)))
+	bg := container.NewBorder(nil, nil, widget.NewLabel("Scene"), nil, container.NewGridWrap(fyne.NewSize(104, m.sceneBg.MinSize().Height), m.sceneBg))
+	row := container.NewBorder(nil, nil, bg, container.NewHBox(add, clear), m.sceneWord)
+	return m.scene, container.NewVBox(row, m.sceneNote)
 }
 
 // sceneColour is the chosen background's colour (light grey for none).
@@ -229,4 +230,43 @@ func excerptUI(s string) string {
 		return s[:30] + "…"
 	}
 	return s
+}
+
+// besideSquare lays out its first object with a square (the second) on
+// its right whose side follows the width: a fifth of it, from 136 to 280
+// points, so a large window shows a large canvas. Its height is the
+// larger of the two; MinSize uses the width of the last layout.
+type besideSquare struct{ width float32 }
+
+func (l *besideSquare) side(width float32) float32 { return max(136, min(280, width/5)) }
+
+func (l *besideSquare) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	if len(objs) != 2 {
+		return
+	}
+	grew := size.Width != l.width
+	l.width = size.Width
+	s := l.side(size.Width)
+	pad := theme.Padding()
+	objs[0].Move(fyne.NewPos(0, 0))
+	objs[0].Resize(fyne.NewSize(size.Width-s-pad, size.Height))
+	objs[1].Move(fyne.NewPos(size.Width-s, 0))
+	objs[1].Resize(fyne.NewSquareSize(s))
+	if grew {
+		// The height follows the new width at the next layout pass.
+		if c := fyne.CurrentApp(); c != nil {
+			if cv := c.Driver().CanvasForObject(objs[1]); cv != nil {
+				fyne.Do(func() { cv.Content().Refresh() })
+			}
+		}
+	}
+}
+
+func (l *besideSquare) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	if len(objs) != 2 {
+		return fyne.Size{}
+	}
+	left := objs[0].MinSize()
+	s := l.side(l.width)
+	return fyne.NewSize(left.Width+136+theme.Padding(), max(left.Height, s))
 }
