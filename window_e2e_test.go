@@ -7,9 +7,11 @@ import (
 	"encoding/hex"
 	"fmt"
 	"image"
+	"image/color"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -233,6 +235,103 @@ func TestWindowEndToEnd(t *testing.T) {
 		}
 	}
 
+	stage = "train a second concept"
+	teapots := []string{"examples/teapot/1.png", "examples/teapot/2.png", "examples/teapot/3.png"}
+	for i, p := range teapots {
+		if teapots[i], err = filepath.Abs(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before = shoot("before-second-drop")
+	if _, err := xdndtest.Drop(display, teapots, xdndtest.Options{Title: "Concept Studio", Timeout: 20 * time.Second}); err != nil {
+		fail("%v", err)
+	}
+	wait(10*time.Second, "the second new-concept sheet", func() bool {
+		time.Sleep(300 * time.Millisecond)
+		return changedShare(before, shoot("second-sheet")) > 0.3
+	})
+	xdo("type", "--delay", "20", "teapot")
+	xdo("key", "Return")
+	xdo("type", "--delay", "20", "teapot")
+	time.Sleep(300 * time.Millisecond)
+	xdo("key", "Return")
+	teapotFile := filepath.Join(lib, "teapot"+store.ConceptExt)
+	wait(45*time.Second, "the trained concept "+teapotFile, func() bool {
+		_, err := os.Stat(teapotFile)
+		return err == nil
+	})
+	time.Sleep(time.Second)
+
+	stage = "place both concepts on the scene canvas and generate"
+	// The canvas is the light grey square beside the prompt; the library
+	// lists teapot* then teddy* at the top left of the window.
+	screen := shoot("before-scene")
+	canvasBox := colourBox(screen, color.NRGBA{0xf4, 0xf4, 0xf4, 0xff})
+	if canvasBox.Dx() < 100 || canvasBox.Dy() < 100 {
+		fail("no scene canvas found on the screen (light grey box %v)", canvasBox)
+	}
+	var wx, wy int
+	for _, line := range strings.Split(xdo("getwindowgeometry", "--shell", win), "\n") {
+		if v, ok := strings.CutPrefix(line, "X="); ok {
+			wx, _ = strconv.Atoi(v)
+		}
+		if v, ok := strings.CutPrefix(line, "Y="); ok {
+			wy, _ = strconv.Atoi(v)
+		}
+	}
+	drag := func(x0, y0, x1, y1 int) {
+		xdo("mousemove", fmt.Sprint(x0), fmt.Sprint(y0), "mousedown", "1")
+		time.Sleep(200 * time.Millisecond)
+		xdo("mousemove", fmt.Sprint((x0+x1)/2), fmt.Sprint((y0+y1)/2))
+		time.Sleep(100 * time.Millisecond)
+		xdo("mousemove", fmt.Sprint(x1), fmt.Sprint(y1))
+		time.Sleep(100 * time.Millisecond)
+		xdo("mousemove", fmt.Sprint(x1+1), fmt.Sprint(y1+1), "mouseup", "1")
+		time.Sleep(time.Second)
+	}
+	cb := canvasBox
+	drag(wx+40, wy+70, cb.Min.X+cb.Dx()/4, cb.Min.Y+cb.Dy()/4)     // teapot* to the top left
+	drag(wx+40, wy+180, cb.Min.X+3*cb.Dx()/4, cb.Min.Y+3*cb.Dy()/4) // teddy* to the bottom right
+	time.Sleep(time.Second)
+	placed := shoot("scene-placed")
+	if changedShare(screen, placed) < 0.01 {
+		fail("placing the concepts changed nothing on the screen")
+	}
+	xdo("key", "ctrl+Return")
+	var sceneFiles []string
+	for start := time.Now(); len(sceneFiles) == 0; {
+		if time.Since(start) > 45*time.Second {
+			fail("Ctrl+E exported no scene image into %s in 45 s", exportDir)
+		}
+		xdo("key", "ctrl+e")
+		time.Sleep(time.Second)
+		all, _ := filepath.Glob(filepath.Join(exportDir, "*.png"))
+		sceneFiles = nil
+		for _, f := range all {
+			if strings.Contains(filepath.Base(f), "teapot") {
+				sceneFiles = append(sceneFiles, f)
+			}
+		}
+	}
+	shoot("scene-exported")
+	data, err = os.ReadFile(sceneFiles[0])
+	if err != nil {
+		fail("%v", err)
+	}
+	st, err := store.ReadSettings(data)
+	if err != nil {
+		fail("%s: %v", sceneFiles[0], err)
+	}
+	if len(st.Regions) != 2 || st.Regions[0].Name != "teapot" || st.Regions[1].Name != "teddy" || len(st.Concepts) != 2 {
+		fail("%s: regions %+v, concepts %+v; want teapot's and teddy's boxes and both concepts", sceneFiles[0], st.Regions, st.Concepts)
+	}
+	if tx, ty := st.Regions[0].Centre(); tx > 0.5 || ty > 0.5 {
+		fail("teapot's box %+v is not in the top left where it was dropped", st.Regions[0])
+	}
+	if st.Prompt != "a teapot* on the left of a teddy*" && st.Prompt != "a teapot* above a teddy*" {
+		fail("scene prompt %q, want the canvas's relation", st.Prompt)
+	}
+
 	stage = "close"
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -249,6 +348,20 @@ func TestWindowEndToEnd(t *testing.T) {
 		t.Errorf("unexpected output:\n%s", s)
 	}
 	t.Logf("end to end in %.1f s; the program said:\n%s", time.Since(began).Seconds(), out.String())
+}
+
+// colourBox is the bounding box of the pixels of exactly colour c.
+func colourBox(img image.Image, c color.NRGBA) image.Rectangle {
+	var box image.Rectangle
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			if color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA) == c {
+				box = box.Union(image.Rect(x, y, x+1, y+1))
+			}
+		}
+	}
+	return box
 }
 
 // changedShare is the share of sampled pixels that differ between two

@@ -101,6 +101,7 @@ func buildScreen(w fyne.Window, b Backend, saver Saver, onDropped func(func(fyne
 
 	m.editor.OnChanged = func(text string) {
 		m.gates.SetPrompt(m.editor.KnownConcepts())
+		m.scene.SetGates(m.gates.Gates())
 		m.promptEdited(text)
 	}
 	m.editor.OnSubmit = m.generateNow
@@ -257,6 +258,7 @@ func (m *mainScreen) cancelNow() {
 
 // preview renders one quick image with the same seed after a gate moved.
 func (m *mainScreen) preview(gates []string, global bool) {
+	m.scene.SetGates(gates)
 	prompt := strings.TrimSpace(m.editor.Text())
 	spec, err := m.settings.Spec()
 	if prompt == "" || err != nil {

@@ -105,10 +105,16 @@ func (c *SceneCanvas) SetConcepts(cs []ConceptInfo, gates []string) {
 			c.thumbs[ci.Name] = ci.Thumbnail
 		}
 	}
+	c.SetGates(gates)
+}
+
+// SetGates sets the gate captions ("name=value", as the gate panel gives
+// them) shown in the concepts' boxes.
+func (c *SceneCanvas) SetGates(gates []string) {
 	c.gates = map[string]string{}
 	for _, g := range gates {
 		if name, v, ok := strings.Cut(g, "="); ok {
-			c.gates[name] = "gate " + v
+			c.gates[name] = v
 		}
 	}
 	c.Refresh()
@@ -410,11 +416,10 @@ func (r *sceneRenderer) Refresh() {
 			b.thumb.Image = c.thumbs[name]
 		}
 		b.thumb.Hidden = b.thumb.Image == nil
-		text := t.Words
+		b.label.Text = t.Words
 		if g := c.gates[name]; g != "" && strings.HasSuffix(t.Words, "*") {
-			text += " · " + g
+			b.label.Text += " " + g
 		}
-		b.label.Text = text
 		b.label.Color = col
 	}
 	r.place()
@@ -446,9 +451,25 @@ func (r *sceneRenderer) place() {
 		b.thumb.Move(fyne.NewPos(p.X+(sz.Width-ts)/2, p.Y+(sz.Height-ts)/2))
 		b.thumb.Resize(fyne.NewSquareSize(ts))
 		b.label.Move(fyne.NewPos(p.X+3, p.Y+1))
+		fitText(b.label, sz.Width-6)
 		b.handle.Move(fyne.NewPos(p.X+sz.Width-handleSize, p.Y+sz.Height-handleSize))
 		b.handle.Resize(fyne.NewSquareSize(handleSize))
 	}
+}
+
+// fitText cuts a label to a width, ending it with "…".
+func fitText(t *canvas.Text, width float32) {
+	measure := func(s string) float32 {
+		return fyne.MeasureText(s, t.TextSize, t.TextStyle).Width
+	}
+	if measure(t.Text) <= width {
+		return
+	}
+	r := []rune(t.Text)
+	for len(r) > 1 && measure(string(r)+"…") > width {
+		r = r[:len(r)-1]
+	}
+	t.Text = string(r) + "…"
 }
 
 func (r *sceneRenderer) Objects() []fyne.CanvasObject {

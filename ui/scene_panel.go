@@ -134,6 +134,7 @@ func (m *mainScreen) sceneChanged() {
 	m.editor.SetText(prompt)
 	m.syncing = false
 	m.gates.SetPrompt(m.editor.KnownConcepts())
+	m.scene.SetGates(m.gates.Gates())
 	if exact {
 		m.sceneNote.SetText("The prompt says where; the boxes steer each thing into its place.")
 	} else {

@@ -127,6 +127,13 @@ func TestSceneAndPromptFollowEachOther(t *testing.T) {
 	if got := m.editor.Text(); got != "a teddy* on the left of a mug*" {
 		t.Fatalf("prompt %q", got)
 	}
+	// The boxes show the gates the panel holds (teddy is Perfusion).
+	for _, g := range m.gates.Gates() {
+		name, v, _ := strings.Cut(g, "=")
+		if m.scene.gates[name] != v {
+			t.Errorf("%s's box shows gate %q, the panel %q", name, m.scene.gates[name], v)
+		}
+	}
 	spec, _ := f.lastSpec()
 	if len(spec.Regions) != 2 || spec.Regions[0].Name != "teddy" || spec.Regions[1].Name != "mug" || !spec.Preview {
 		t.Fatalf("the preview's regions %+v", spec.Regions)
