@@ -290,7 +290,7 @@ func TestWindowEndToEnd(t *testing.T) {
 		time.Sleep(time.Second)
 	}
 	cb := canvasBox
-	drag(wx+40, wy+70, cb.Min.X+cb.Dx()/4, cb.Min.Y+cb.Dy()/4)     // teapot* to the top left
+	drag(wx+40, wy+70, cb.Min.X+cb.Dx()/4, cb.Min.Y+cb.Dy()/4)      // teapot* to the top left
 	drag(wx+40, wy+180, cb.Min.X+3*cb.Dx()/4, cb.Min.Y+3*cb.Dy()/4) // teddy* to the bottom right
 	time.Sleep(time.Second)
 	placed := shoot("scene-placed")
