@@ -6,6 +6,7 @@ import (
 
 	"conceptstudio/engine/dataset"
 	"conceptstudio/engine/model"
+	"conceptstudio/engine/region"
 )
 
 // benchmarkTrain times training steps of a configuration at a batch size.
@@ -40,5 +41,30 @@ func BenchmarkSample4x25Base(b *testing.B) {
 		if _, err := benchSample(context.Background(), c); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkScenePreview is what moving a box on the scene canvas renders:
+// one image, 10 guided steps, on the embedded base, for a two-thing
+// prompt with the boxes (Regions) and without (Plain) in the same run.
+func BenchmarkScenePreview(b *testing.B) {
+	base, err := DefaultBase()
+	if err != nil {
+		b.Fatal(err)
+	}
+	opt := GenerateOptions{Prompt: "a cat on the left of a car, on a white background", N: 1, Steps: 10, Guidance: 4, Layout: DefaultLayout, Seed: 3}
+	for _, c := range []struct {
+		name    string
+		regions []region.Region
+	}{{"Plain", nil}, {"Regions", []region.Region{{Name: "cat", X: 0, Y: 0, W: 0.5, H: 0.5}, {Name: "car", X: 0.5, Y: 0.5, W: 0.5, H: 0.5}}}} {
+		b.Run(c.name, func(b *testing.B) {
+			o := opt
+			o.Regions = c.regions
+			for i := 0; i < b.N; i++ {
+				if _, err := base.Generate(context.Background(), o, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

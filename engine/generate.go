@@ -320,7 +320,7 @@ func (b *Base) sample(ctx context.Context, opt GenerateOptions, encode func(stri
 	rng := rand.New(rand.NewPCG(opt.Seed, 0xC0FFEE))
 	dopt := diffusion.Options{Sampler: opt.Sampler, Steps: opt.Steps, ClipX0: true, Progress: progress}
 	if len(opt.Regions) > 0 && opt.Layout > 0 && b.Cfg.InChannels == 3 {
-		atlas, err := dataset.LoadAtlas()
+		atlas, err := sharedAtlas()
 		if err != nil {
 			return nil, err
 		}

@@ -5,6 +5,7 @@ import (
 	"image/color"
 	"slices"
 	"strings"
+	"sync"
 
 	"conceptstudio/engine/dataset"
 	"conceptstudio/engine/region"
@@ -339,3 +340,7 @@ func RegionWords(prompt string, regions []region.Region) ([]string, error) {
 	}
 	return out, nil
 }
+
+// sharedAtlas is the embedded atlas, decoded once (region steering reads
+// its sprites' colours at every generation with regions).
+var sharedAtlas = sync.OnceValues(dataset.LoadAtlas)
