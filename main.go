@@ -152,6 +152,26 @@ var commands = map[string]command{
 			}
 		},
 	},
+	"autoencoder": {
+		summary: "train the latent design's autoencoder (64×64 pictures ↔ 16×16×4 latents), or check how many shapes it keeps",
+		usage:   "autoencoder -dir DIR [-steps N] [-for N] [-batch N] [-cpu-hours F] | autoencoder -check -dir DIR [-seeds N] [-out GRID.png] [-json]",
+		setup: func(fs *flag.FlagSet, a *app.App) func(context.Context, []string) error {
+			var req app.AutoencoderRequest
+			fs.StringVar(&req.Dir, "dir", "", "run `dir`: checkpoint and autoencoder.safetensors (a folder with a checkpoint is resumed)")
+			fs.IntVar(&req.Steps, "steps", 0, "length of the run's schedule in steps (0: 20000)")
+			fs.IntVar(&req.StopAfter, "for", 0, "train at most `N` steps in this sitting, then checkpoint and stop")
+			fs.IntVar(&req.Batch, "batch", 0, "renders per step (0: 16)")
+			fs.Float64Var(&req.CPUHours, "cpu-hours", 0, "stop once the run's training has used `F` hours of CPU time, all sittings together (0: no limit)")
+			fs.StringVar(&req.Config, "config", "default", "the autoencoder's size: default (64×64 ↔ 16×16×4) or tiny (tests)")
+			fs.BoolVar(&req.Check, "check", false, "measure the folder's autoencoder: the shape judge on renders straight and through it, and the reconstruction error")
+			fs.IntVar(&req.Seeds, "seeds", 0, "-check: renders per class (0: 2)")
+			fs.StringVar(&req.Out, "out", "", "-check: write renders and reconstructions side by side to this `file` (.png)")
+			fs.BoolVar(&req.JSON, "json", false, "-check: print the result as JSON")
+			return func(ctx context.Context, _ []string) error {
+				return a.Autoencoder(ctx, req, a.Progress("autoencoder"))
+			}
+		},
+	},
 	"dataset": {
 		summary: "build the emoji sprite atlas from pinned npm packages",
 		usage:   "dataset [-out DIR] [-cache DIR]",

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"time"
 
 	"conceptstudio/engine/dataset"
 	"conceptstudio/engine/model"
@@ -64,3 +65,7 @@ func DesignConfig(name string) (model.Config, error) {
 	}
 	return d.config(dataset.NewTokenizer(atlas, dataset.DefaultReserved)), nil
 }
+
+// ProcessCPU is the CPU time this process has used, all threads (a
+// training's CPU budget counts it).
+func ProcessCPU() time.Duration { return processCPU() }
