@@ -176,3 +176,21 @@ func TestRegionGuideMaps(t *testing.T) {
 		t.Errorf("no regions: %v %v", m, err)
 	}
 }
+
+// The region package's copy of the caption grammar's position phrases is
+// the grammar's own, and every box position it names is a dataset position.
+func TestRegionPhrasesAreTheGrammars(t *testing.T) {
+	for _, pos := range dataset.Positions {
+		if got, want := region.PositionPhrase(pos), dataset.PositionPhrase(pos); got != want {
+			t.Errorf("%s: region says %q, the grammar %q", pos, got, want)
+		}
+	}
+	for _, x := range []float64{0.1, 0.5, 0.9} {
+		for _, y := range []float64{0.1, 0.5, 0.9} {
+			pos := region.PositionOf(region.Region{X: x - 0.05, Y: y - 0.05, W: 0.1, H: 0.1})
+			if !slices.Contains(dataset.Positions, pos) {
+				t.Errorf("box at %.1f,%.1f: position %q is not the grammar's", x, y, pos)
+			}
+		}
+	}
+}

@@ -190,6 +190,19 @@ func (c *SceneCanvas) changed() {
 	}
 }
 
+// shifted is b moved by (dx, dy), or with resize its width and height
+// grown by them, kept inside the picture and no smaller than a region may
+// be.
+func shifted(b app.Region, dx, dy float64, resize bool) app.Region {
+	if resize {
+		b.W = math.Max(app.MinRegionSide, math.Min(1-b.X, b.W+dx))
+		b.H = math.Max(app.MinRegionSide, math.Min(1-b.Y, b.H+dy))
+	} else {
+		b.X, b.Y = clampSide(b.X+dx, b.W), clampSide(b.Y+dy, b.H)
+	}
+	return b
+}
+
 func clampSide(v, side float64) float64 { return math.Max(0, math.Min(1-side, v)) }
 
 // square is the picture's square inside the widget: its top-left corner
@@ -263,14 +276,7 @@ func (c *SceneCanvas) Dragged(e *fyne.DragEvent) {
 	c.dragTotal.DY += e.Dragged.DY
 	_, side := c.square()
 	dx, dy := float64(c.dragTotal.DX/max(side, 1)), float64(c.dragTotal.DY/max(side, 1))
-	b := c.dragStart
-	if c.resizing {
-		b.W = math.Max(app.MinRegionSide, math.Min(1-b.X, b.W+dx))
-		b.H = math.Max(app.MinRegionSide, math.Min(1-b.Y, b.H+dy))
-	} else {
-		b.X, b.Y = clampSide(b.X+dx, b.W), clampSide(b.Y+dy, b.H)
-	}
-	c.things[c.drag].Box = b
+	c.things[c.drag].Box = shifted(c.dragStart, dx, dy, c.resizing)
 	c.Refresh()
 }
 
@@ -329,13 +335,7 @@ func (c *SceneCanvas) TypedKey(k *fyne.KeyEvent) {
 	default:
 		return
 	}
-	if c.shift {
-		b.W = math.Max(app.MinRegionSide, math.Min(1-b.X, b.W+dx))
-		b.H = math.Max(app.MinRegionSide, math.Min(1-b.Y, b.H+dy))
-	} else {
-		b.X, b.Y = clampSide(b.X+dx, b.W), clampSide(b.Y+dy, b.H)
-	}
-	c.things[c.selected].Box = b
+	c.things[c.selected].Box = shifted(b, dx, dy, c.shift)
 	c.Refresh()
 	c.changed()
 }

@@ -49,9 +49,10 @@ func third(v float64) int {
 	return 1
 }
 
-// positionPhrase is the grammar's words for a position (as
-// dataset.PositionPhrase writes them).
-func positionPhrase(pos string) string {
+// PositionPhrase is the grammar's words for a position, as
+// dataset.PositionPhrase writes them (this package has no dependencies, so
+// it keeps its own copy; a test in engine holds the two together).
+func PositionPhrase(pos string) string {
 	switch pos {
 	case "left", "right":
 		return "on the " + pos
@@ -107,7 +108,7 @@ func ScenePrompt(things []Thing, background string) (prompt string, exact bool) 
 		return "", false
 	case 1:
 		t := things[0]
-		p = nounPhrase(t.Words, SizeOf(t.Box)) + " " + positionPhrase(PositionOf(t.Box))
+		p = nounPhrase(t.Words, SizeOf(t.Box)) + " " + PositionPhrase(PositionOf(t.Box))
 		exact = true
 	case 2:
 		a, b := things[0], things[1]
