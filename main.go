@@ -129,7 +129,7 @@ var commands = map[string]command{
 	},
 	"pretrain": {
 		summary: "train the base model (resumable)",
-		usage:   "pretrain [-resume] [-dir DIR] [-steps N] [-for N] [-design NAME] [-cpu-hours F] [-sample-every N] [-batch N] [-high-noise F] [-init FILE [-lr F] [-warmup N]] [-shape-all] [-export FILE [-raw]]",
+		usage:   "pretrain [-resume] [-dir DIR] [-steps N] [-for N] [-design NAME [-autoencoder FILE]] [-cpu-hours F] [-sample-every N] [-batch N] [-high-noise F] [-init FILE [-lr F] [-warmup N]] [-shape-all] [-export FILE [-raw]]",
 		setup: func(fs *flag.FlagSet, a *app.App) func(context.Context, []string) error {
 			var req app.PretrainRequest
 			fs.StringVar(&req.Dir, "dir", "pretrain-run", "run `dir` for checkpoints, samples and the loss curve")
@@ -141,6 +141,7 @@ var commands = map[string]command{
 			fs.Float64Var(&req.CPUHours, "cpu-hours", 0, "stop the run once its training has used `F` hours of CPU time, all sittings and threads together (0: no limit)")
 			fs.IntVar(&req.SampleEvery, "sample-every", 0, "steps between sample grids and shape scores (shape.csv) (0: 1000)")
 			fs.StringVar(&req.InitFrom, "init", "", "start a new run from this model `file`'s weights")
+			fs.StringVar(&req.Autoencoder, "autoencoder", "", "a latent design's autoencoder `file` (made by the autoencoder command; a new run keeps a copy)")
 			fs.Float64Var(&req.LR, "lr", 0, "peak learning rate `F` of a new run (0: 4e-4; a warm start from a trained model wants less, e.g. 1e-4)")
 			fs.IntVar(&req.Warmup, "warmup", 0, "learning-rate warm-up `steps` of a new run (0: 500)")
 			fs.BoolVar(&req.ShapeAll, "shape-all", false, "score all 120 classes with each sample grid instead of the grid's 24 (5× the sampling)")

@@ -167,9 +167,12 @@ type PretrainRequest struct {
 	Steps     int // total steps of the run (0: the default)
 	StopAfter int // steps in this sitting (0: to the end)
 	Batch     int
-	InitFrom  string  // start a new run from a model file's weights
-	LR        float64 // peak learning rate (0: the default)
-	Warmup    int     // learning-rate warm-up steps (0: the default)
+	InitFrom  string // start a new run from a model file's weights
+	// Autoencoder is a latent design's autoencoder file (the autoencoder
+	// command's autoencoder.safetensors), for a new run.
+	Autoencoder string
+	LR          float64 // peak learning rate (0: the default)
+	Warmup      int     // learning-rate warm-up steps (0: the default)
 	// ShapeAll scores all 120 classes with each sample grid, not the grid's 24.
 	ShapeAll bool
 	Export   string // write the run's EMA model, F16, to this file and stop
@@ -825,6 +828,7 @@ func (a *App) Pretrain(ctx context.Context, req PretrainRequest, progress Progre
 	}
 	opt.StopAfter = req.StopAfter
 	opt.InitFrom = req.InitFrom
+	opt.Autoencoder = req.Autoencoder
 	if req.LR < 0 || req.Warmup < 0 {
 		return usageError("-lr and -warmup must not be negative")
 	}

@@ -12,9 +12,11 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"gorgonia.org/tensor"
 
+	"conceptstudio/engine/autoenc"
 	"conceptstudio/engine/dataset"
 	"conceptstudio/engine/diffusion"
 	"conceptstudio/engine/model"
@@ -37,7 +39,23 @@ type Base struct {
 	Sched *diffusion.Schedule
 	W     *nn.Weights
 	Tok   *dataset.Tokenizer
-	id    string
+	// AE is the latent design's autoencoder (nil for pixel designs): the
+	// UNet works on its latents (Cfg.ImageSize is the latent's side,
+	// Cfg.InChannels its channels) and pictures are its decodings.
+	AE *autoenc.Model
+	id string
+}
+
+// aePrefix names an autoencoder's tensors in a base-model file.
+const aePrefix = "ae/"
+
+// PictureSize is the side of the pictures the model draws: the
+// autoencoder's for a latent design, else the UNet's.
+func (b *Base) PictureSize() int {
+	if b.AE != nil {
+		return b.AE.Record.Config.ImageSize
+	}
+	return b.Cfg.ImageSize
 }
 
 // BaseConfig is the base model's architecture for a tokenizer: the
@@ -90,13 +108,19 @@ type baseMeta struct {
 func (b *Base) ID() string {
 	if b.id == "" {
 		h := sha256.New()
-		for _, name := range b.W.Names() {
-			t, _ := b.W.Lookup(name)
-			io.WriteString(h, name)
-			for _, v := range t.Data().([]float32) {
-				bits := math.Float32bits(v)
-				h.Write([]byte{byte(bits), byte(bits >> 8), byte(bits >> 16), byte(bits >> 24)})
+		hash := func(w *nn.Weights, prefix string) {
+			for _, name := range w.Names() {
+				t, _ := w.Lookup(name)
+				io.WriteString(h, prefix+name)
+				for _, v := range t.Data().([]float32) {
+					bits := math.Float32bits(v)
+					h.Write([]byte{byte(bits), byte(bits >> 8), byte(bits >> 16), byte(bits >> 24)})
+				}
 			}
+		}
+		hash(b.W, "")
+		if b.AE != nil {
+			hash(b.AE.Weights(), aePrefix)
 		}
 		b.id = hex.EncodeToString(h.Sum(nil))[:16]
 	}
@@ -133,6 +157,11 @@ func (b *Base) file(half bool) (*safetensors.File, error) {
 			f.Tensors = append(f.Tensors, safetensors.F32Tensor(name, []int(t.Shape()), data))
 		}
 	}
+	if b.AE != nil {
+		if err := b.AE.AppendTo(f, aePrefix, half); err != nil {
+			return nil, err
+		}
+	}
 	return f, nil
 }
 
@@ -167,7 +196,20 @@ func LoadBase(data []byte) (*Base, error) {
 		return nil, fmt.Errorf("%w: vocabulary: %w", ErrBadModel, err)
 	}
 	b := &Base{Cfg: m.Config, Pred: pred, Sched: diffusion.Cosine(diffusion.DefaultT), W: nn.NewWeights(tensor.Float32, 0), Tok: tok}
+	if rec, ok, err := autoenc.RecordOf(f); err != nil {
+		return nil, fmt.Errorf("%w: autoencoder: %w", ErrBadModel, err)
+	} else if ok {
+		if b.AE, err = autoenc.FromTensors(rec, f.Tensors, aePrefix); err != nil {
+			return nil, fmt.Errorf("%w: autoencoder: %w", ErrBadModel, err)
+		}
+		if c := rec.Config; c.LatentSize() != m.Config.ImageSize || c.Latent != m.Config.InChannels || m.Config.Unshuffle {
+			return nil, fmt.Errorf("%w: the autoencoder's %d×%d×%d latents do not fit the UNet's %d×%d×%d input", ErrBadModel, c.LatentSize(), c.LatentSize(), c.Latent, m.Config.ImageSize, m.Config.ImageSize, m.Config.InChannels)
+		}
+	}
 	for _, t := range f.Tensors {
+		if strings.HasPrefix(t.Name, aePrefix) {
+			continue
+		}
 		v, err := t.Float32()
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrBadModel, err)

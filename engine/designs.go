@@ -6,6 +6,7 @@ import (
 	"sort"
 	"time"
 
+	"conceptstudio/engine/autoenc"
 	"conceptstudio/engine/dataset"
 	"conceptstudio/engine/model"
 )
@@ -16,21 +17,38 @@ import (
 type pretrainDesign struct {
 	about  string
 	config func(tok *dataset.Tokenizer) model.Config
+	// latent designs train the UNet on an autoencoder's latents
+	// (PretrainOptions.Autoencoder); config then gets their shape.
+	latent bool
+}
+
+// latentConfig is a design's UNet resized to an autoencoder's latents:
+// their side and channels, no unshuffle.
+func latentConfig(c model.Config, ae autoenc.Config) model.Config {
+	c.Unshuffle, c.ImageSize, c.InChannels = false, ae.LatentSize(), ae.Latent
+	return c
 }
 
 var pretrainDesigns = map[string]pretrainDesign{
-	"base": {"the embedded model's: the reference UNet on pixel-unshuffled 16×16×12", BaseConfig},
-	"pixel32": {"the same UNet on 32×32×3 pixels, without the unshuffle (about 4× the work per image)", func(tok *dataset.Tokenizer) model.Config {
+	"base": {about: "the embedded model's: the reference UNet on pixel-unshuffled 16×16×12", config: BaseConfig},
+	"pixel32": {about: "the same UNet on 32×32×3 pixels, without the unshuffle (about 4× the work per image)", config: func(tok *dataset.Tokenizer) model.Config {
 		c := BaseConfig(tok)
 		c.Unshuffle = false
 		return c
 	}},
-	"deep": {"the base design with two residual blocks per level (about 1.6× the work)", func(tok *dataset.Tokenizer) model.Config {
+	"deep": {about: "the base design with two residual blocks per level (about 1.6× the work)", config: func(tok *dataset.Tokenizer) model.Config {
 		c := BaseConfig(tok)
 		c.ResBlocks = 2
 		return c
 	}},
-	"tiny": {"a tiny 16×16 network for tests and smoke runs (draws nothing)", func(tok *dataset.Tokenizer) model.Config {
+	"latent": {about: "the base UNet on an autoencoder's 16×16×4 latents of 64×64 pictures (-autoencoder FILE, trained by the autoencoder command): 64-pixel output at about today's cost", config: BaseConfig, latent: true},
+	"latent-tiny": {about: "the tiny network on a tiny autoencoder's latents (tests)", config: func(tok *dataset.Tokenizer) model.Config {
+		c := model.Tiny()
+		c.Channels = []int{8, 16}
+		c.Vocab, c.MaxLen = len(tok.Vocab()), dataset.MaxCaptionTokens
+		return c
+	}, latent: true},
+	"tiny": {about: "a tiny 16×16 network for tests and smoke runs (draws nothing)", config: func(tok *dataset.Tokenizer) model.Config {
 		c := model.Tiny()
 		c.ImageSize, c.Unshuffle, c.Channels = 16, true, []int{8, 16}
 		c.Vocab, c.MaxLen = len(tok.Vocab()), dataset.MaxCaptionTokens

@@ -322,7 +322,7 @@ func (b *Base) relationPrior(t int, layout float64) (pair, single float64, err e
 
 // relationProbe is relationScore on sampled images (25 guided steps).
 func (b *Base) relationProbe(ctx context.Context, layout float64) (pair, single float64, err error) {
-	S, C := b.Cfg.ImageSize, b.Cfg.InChannels
+	S, C := b.PictureSize(), 3 // pictures, whatever the UNet draws in
 	return relationScore(S, C, func(prompt string, seed uint64) ([]float32, error) {
 		imgs, err := b.Generate(ctx, GenerateOptions{Prompt: prompt, N: 1, Seed: seed + 1, Steps: 25, Guidance: evalGuidance, Layout: layout}, nil)
 		if err != nil {
@@ -542,7 +542,7 @@ func (b *Base) EvalBase(ctx context.Context, n int, layout float64, progress fun
 			}
 			id.add(labels[0] == p.Objects[0])
 			singles = append(singles, imgs[0])
-			singleTruth = append(singleTruth, rd.RenderImage(scenes[i], b.Cfg.ImageSize))
+			singleTruth = append(singleTruth, rd.RenderImage(scenes[i], b.PictureSize()))
 			singleClass = append(singleClass, p.Objects[0])
 		} else {
 			rep.TwoObjectRuns++
@@ -764,7 +764,7 @@ func (t *evalTools) references(b *Base, name, class string, refs []image.Image) 
 		if err != nil {
 			return nil, features{}, err
 		}
-		imgs = append(imgs, cs.RenderImage(sc, b.Cfg.ImageSize))
+		imgs = append(imgs, cs.RenderImage(sc, b.PictureSize()))
 	}
 	feats, err := t.features(imgs)
 	return cs, feats, err

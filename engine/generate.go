@@ -355,11 +355,44 @@ func (b *Base) sample(ctx context.Context, opt GenerateOptions, encode func(stri
 			}
 		}
 	}
+	pix, size, channels := out, b.Cfg.ImageSize, b.Cfg.InChannels
+	if b.AE != nil {
+		if pix, err = b.decodeLatents(out, opt.N); err != nil {
+			return nil, err
+		}
+		size, channels = b.PictureSize(), 3
+	}
+	picture := size * size * channels
 	imgs := make([]*image.NRGBA, opt.N)
 	for i := range imgs {
-		imgs[i] = ToImage(out[i*img:(i+1)*img], b.Cfg.ImageSize, b.Cfg.InChannels)
+		imgs[i] = ToImage(pix[i*picture:(i+1)*picture], size, channels)
 	}
 	return imgs, nil
+}
+
+// decodeLatents turns n scaled latents (what the UNet draws) into
+// pictures with the autoencoder.
+func (b *Base) decodeLatents(z []float32, n int) ([]float32, error) {
+	inv := float32(1 / b.AE.Record.Scale)
+	scaled := make([]float32, len(z))
+	for i, v := range z {
+		scaled[i] = v * inv
+	}
+	return b.AE.Decode(scaled, n)
+}
+
+// encodePictures turns n pictures (NHWC in [−1, 1], the autoencoder's
+// size) into the scaled latents the UNet trains on.
+func (b *Base) encodePictures(x []float32, n int) ([]float32, error) {
+	z, err := b.AE.Encode(x, n)
+	if err != nil {
+		return nil, err
+	}
+	s := float32(b.AE.Record.Scale)
+	for i := range z {
+		z[i] *= s
+	}
+	return z, nil
 }
 
 // ToImage converts an NHWC image in [-1, 1] to 8-bit RGB.

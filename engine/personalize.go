@@ -269,11 +269,18 @@ func loraHook(names []string, scales []float64, rank int) nn.LinearHook {
 	}
 }
 
+// ErrLatentConcepts: concepts cannot be trained on a latent base model
+// yet (its training images would have to be encoded first).
+var ErrLatentConcepts = errors.New("this base model draws through an autoencoder, and concepts cannot be trained on such a model yet")
+
 // TrainConcept learns a new concept from opt.Data with the chosen method.
 // Cancelling ctx stops it with ctx.Err() and returns no concept.
 func (b *Base) TrainConcept(ctx context.Context, opt TrainOptions, progress func(TrainProgress)) (*Concept, error) {
 	if err := ValidName(opt.Name); err != nil {
 		return nil, err
+	}
+	if b.AE != nil {
+		return nil, ErrLatentConcepts
 	}
 	if opt.Data == nil {
 		return nil, errors.New("no training images")

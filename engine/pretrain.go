@@ -15,6 +15,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -23,6 +24,7 @@ import (
 	"golang.org/x/image/font/basicfont"
 	"golang.org/x/image/math/fixed"
 
+	"conceptstudio/engine/autoenc"
 	"conceptstudio/engine/dataset"
 	"conceptstudio/engine/diffusion"
 	"conceptstudio/engine/model"
@@ -94,6 +96,9 @@ type PretrainOptions struct {
 	// design). A new run writes it to its folder's design file, and a
 	// resumed run without a Config takes its architecture from there.
 	Design string
+	// Autoencoder is the model file of a latent design's autoencoder (a
+	// new run copies it into its folder; a resumed run uses the copy).
+	Autoencoder string
 }
 
 // DefaultPretrain are the base model's training settings.
@@ -120,6 +125,8 @@ const (
 	lossCSVFile    = "loss.csv"
 	shapeCSVFile   = "shape.csv"
 	designFile     = "design"
+	// autoencoderFile is a latent run's copy of its autoencoder.
+	autoencoderFile = "autoencoder.safetensors"
 )
 
 // ErrRunExists means a run folder already holds a checkpoint and resume
@@ -203,14 +210,48 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 		design = stored
 	}
 	cfg := BaseConfig(tok)
-	if d, ok := pretrainDesigns[design]; ok {
-		cfg = d.config(tok)
-	} else {
+	d, ok := pretrainDesigns[design]
+	if !ok {
 		return fmt.Errorf("unknown design %q", design)
+	}
+	cfg = d.config(tok)
+	var ae *autoenc.Model
+	if d.latent {
+		// The run keeps a copy of its autoencoder, so a resume needs no flag.
+		kept := filepath.Join(opt.Dir, autoencoderFile)
+		from := kept
+		if !exists {
+			if opt.Autoencoder == "" {
+				return fmt.Errorf("the %s design trains on an autoencoder's latents: pass -autoencoder FILE (made by the autoencoder command)", design)
+			}
+			from = opt.Autoencoder
+		}
+		if ae, err = autoenc.Load(from); err != nil {
+			return fmt.Errorf("the run's autoencoder: %w", err)
+		}
+		defer ae.Close()
+		if !exists {
+			if err := os.MkdirAll(opt.Dir, 0o755); err != nil {
+				return err
+			}
+			data, err := os.ReadFile(from)
+			if err != nil {
+				return err
+			}
+			if err := safefile.Write(kept, func(w io.Writer) error { _, err := w.Write(data); return err }); err != nil {
+				return err
+			}
+		}
+		cfg = latentConfig(cfg, ae.Record.Config)
+	} else if opt.Autoencoder != "" {
+		return fmt.Errorf("-autoencoder is for latent designs; the %s design draws pixels", design)
 	}
 	if opt.Config != nil {
 		cfg = *opt.Config
 		cfg.Vocab, cfg.MaxLen = len(tok.Vocab()), dataset.MaxCaptionTokens
+		if ae != nil {
+			cfg = latentConfig(cfg, ae.Record.Config)
+		}
 	}
 	if err := os.MkdirAll(filepath.Join(opt.Dir, "samples"), 0o755); err != nil {
 		return err
@@ -228,6 +269,7 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 	if err != nil {
 		return err
 	}
+	base.AE = ae
 	reps, err := newReplicas(base.W, cfg, opt.Batch, opt.Replicas, model.NetOptions{}, func(name string) int {
 		switch t, _ := base.W.Lookup(name); {
 		case strings.HasPrefix(name, model.TextLayoutScope+"."):
@@ -285,6 +327,13 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 	sceneOpt := dataset.DefaultSceneOptions()
 	B, S, C := opt.Batch, cfg.ImageSize, cfg.InChannels
 	per := S * S * C
+	// A latent design renders pictures at the autoencoder's size and
+	// trains on their scaled latents.
+	P := base.PictureSize()
+	var pix []float32
+	if ae != nil {
+		pix = make([]float32, B*P*P*3)
+	}
 	x0 := make([]float32, B*per)
 	noise := make([]float32, B*per)
 	ids := make([]int, B*cfg.MaxLen)
@@ -376,7 +425,11 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 		// A batch of scenes and captions.
 		for i := 0; i < B; i++ {
 			sc := trainingScene(atlas, func() dataset.Scene { return atlas.RandomScene(rng, sceneOpt) })
-			renderer.Render(sc, S, x0[i*per:(i+1)*per])
+			if ae != nil {
+				renderer.Render(sc, P, pix[i*P*P*3:(i+1)*P*P*3])
+			} else {
+				renderer.Render(sc, S, x0[i*per:(i+1)*per])
+			}
 			caption := dataset.Caption(atlas, sc, rng)
 			row := ids[i*cfg.MaxLen : (i+1)*cfg.MaxLen]
 			if rng.Float64() < opt.DropCaption {
@@ -390,6 +443,13 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 			}
 			copy(row, enc)
 			lengths[i] = n
+		}
+		if ae != nil {
+			z, err := base.encodePictures(pix, B)
+			if err != nil {
+				return err
+			}
+			copy(x0, z)
 		}
 		nb, err := base.noiseBatch(rng, x0, noise, B, lossWeighting{opt.MinSNR, opt.KeepHighNoise, opt.HighNoiseShare})
 		if err != nil {
@@ -525,7 +585,7 @@ var SamplePrompts = []string{
 // SampleGrid renders each prompt (a row) for seeds 0..cols-1 (columns),
 // magnified zoom×, with the prompt written above each row.
 func SampleGrid(ctx context.Context, b *Base, prompts []string, cols, zoom int) (*image.NRGBA, error) {
-	S := b.Cfg.ImageSize * zoom
+	S := b.PictureSize() * zoom
 	const label = 16
 	img := image.NewNRGBA(image.Rect(0, 0, cols*(S+4)+4, len(prompts)*(S+label+4)+4))
 	draw.Draw(img, img.Bounds(), image.NewUniform(color.NRGBA{250, 250, 250, 255}), image.Point{}, draw.Src)
@@ -578,6 +638,8 @@ func saveCheckpoint(path string, b *Base, adam *optim.AdamW, ema *optim.EMA, pcg
 		return err
 	}
 	f.Metadata["conceptstudio.train_state"] = string(stJSON)
+	// A latent run's autoencoder is frozen and kept beside the checkpoint.
+	f.Tensors = slices.DeleteFunc(f.Tensors, func(t safetensors.Tensor) bool { return strings.HasPrefix(t.Name, aePrefix) })
 	for i := range f.Tensors {
 		f.Tensors[i].Name = checkpointWeights + f.Tensors[i].Name
 	}

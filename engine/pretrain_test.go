@@ -1,16 +1,19 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"conceptstudio/engine/autoenc"
 	"conceptstudio/engine/model"
 	"conceptstudio/engine/safetensors"
 )
@@ -333,5 +336,76 @@ func TestResumeKeepsTheRunsRecipe(t *testing.T) {
 	opt = def
 	if kept := keepRecipe(&opt, "", def); kept != nil || opt.LR != def.LR {
 		t.Errorf("a run without stored options changed: %q %+v", kept, opt)
+	}
+}
+
+// TestLatentDesignTrainsOnLatents: a latent run (tiny autoencoder, tiny
+// UNet on its latents) trains, keeps its autoencoder, resumes without the
+// flag, and its model file draws pictures at the autoencoder's size, the
+// same for the same seed, with the autoencoder inside the file. Concepts
+// are refused on it in plain words; a pixel design refuses an
+// autoencoder.
+func TestLatentDesignTrainsOnLatents(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a tiny autoencoder and UNet")
+	}
+	ctx := context.Background()
+	aeDir := t.TempDir()
+	if err := autoenc.Train(ctx, autoenc.TrainOptions{Dir: aeDir, Config: autoenc.Tiny(), Steps: 3, Batch: 2}, nil); err != nil {
+		t.Fatal(err)
+	}
+	o := DefaultPretrain()
+	o.Dir, o.Steps, o.Batch, o.SampleEvery, o.Warmup, o.ShapeSeeds, o.StopAfter = t.TempDir(), 4, 2, 1000, 2, -1, 2
+	o.Design = "latent-tiny"
+	if err := Pretrain(ctx, o, nil); err == nil || !strings.Contains(err.Error(), "-autoencoder") {
+		t.Fatalf("a latent run without its autoencoder: %v", err)
+	}
+	o.Autoencoder = filepath.Join(aeDir, autoenc.ModelFile)
+	if err := Pretrain(ctx, o, nil); err != nil {
+		t.Fatal(err)
+	}
+	o.Autoencoder, o.Resume, o.StopAfter = "", true, 0
+	if err := Pretrain(ctx, o, nil); err != nil {
+		t.Fatalf("resuming without the flag: %v", err)
+	}
+	if st := checkpointStep(t, filepath.Join(o.Dir, checkpointFile)); st != 4 {
+		t.Fatalf("step %d, want 4", st)
+	}
+	b, err := LoadBaseFile(filepath.Join(o.Dir, emaModelFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.AE == nil || b.Cfg.ImageSize != 8 || b.Cfg.InChannels != 2 || b.PictureSize() != 16 {
+		t.Fatalf("model: AE %v, UNet %d×%d×%d, pictures %d", b.AE != nil, b.Cfg.ImageSize, b.Cfg.ImageSize, b.Cfg.InChannels, b.PictureSize())
+	}
+	gen := func() []byte {
+		imgs, err := b.Generate(ctx, GenerateOptions{Prompt: "a cat", N: 2, Seed: 4, Steps: 3, Guidance: 2}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(imgs) != 2 || imgs[0].Bounds().Dx() != 16 {
+			t.Fatalf("pictures of %v, want 16×16", imgs[0].Bounds())
+		}
+		return append(imgs[0].Pix, imgs[1].Pix...)
+	}
+	if !slices.Equal(gen(), gen()) {
+		t.Error("the same seed drew other pictures")
+	}
+	var buf bytes.Buffer
+	if err := b.EncodeModel(&buf, false); err != nil {
+		t.Fatal(err)
+	}
+	again, err := LoadBase(buf.Bytes())
+	if err != nil || again.AE == nil || again.ID() != b.ID() {
+		t.Fatalf("round trip: %v (AE %v)", err, again != nil && again.AE != nil)
+	}
+	if _, err := b.TrainConcept(ctx, TrainOptions{Name: "x"}, nil); !errors.Is(err, ErrLatentConcepts) {
+		t.Errorf("a concept on a latent base: %v", err)
+	}
+	p := tinyPretrain(t.TempDir())
+	p.Config = nil
+	p.Design, p.Autoencoder = "tiny", filepath.Join(aeDir, autoenc.ModelFile)
+	if err := Pretrain(ctx, p, nil); err == nil || !strings.Contains(err.Error(), "draws pixels") {
+		t.Errorf("an autoencoder for a pixel design: %v", err)
 	}
 }

@@ -62,7 +62,7 @@ func (b *Base) EvalRegions(ctx context.Context, perLayout, seeds int, layout flo
 	}
 	defer judge.Close()
 	scenes := eval.RegionScenes(atlas, 0, perLayout, 7)
-	S := b.Cfg.ImageSize
+	S := b.PictureSize()
 	v, err := eval.ValidateRegions(judge, atlas, scenes, S)
 	if err != nil {
 		return rep, nil, err

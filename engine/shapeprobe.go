@@ -132,7 +132,7 @@ func (b *Base) EvalShape(ctx context.Context, classes []string, seeds int, progr
 		seeds = 1
 	}
 	rd := dataset.NewRenderer(atlas)
-	S := b.Cfg.ImageSize
+	S := b.PictureSize()
 	rng := rand.New(rand.NewPCG(2026, 12))
 	rep := ShapeReport{Classes: len(classes), Seeds: seeds}
 	si := &ShapeImages{Classes: slices.Clone(classes)}

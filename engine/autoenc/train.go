@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"gorgonia.org/tensor"
@@ -322,10 +323,12 @@ func writeModel(path string, w *nn.Weights, c Config, st trainState, atlas *data
 	return safefile.Write(path, func(wr io.Writer) error { return safetensors.Encode(wr, f) })
 }
 
-// Model is a trained autoencoder, ready to encode and decode.
+// Model is a trained autoencoder, ready to encode and decode. It is safe
+// for concurrent use (calls are serialised).
 type Model struct {
 	Record Record
 	w      *nn.Weights
+	mu     sync.Mutex
 	nets   map[[2]int]*Net // by kind and batch
 }
 
@@ -339,6 +342,17 @@ func Load(path string) (*Model, error) {
 	if err := json.Unmarshal([]byte(f.Metadata[recordKey]), &rec); err != nil {
 		return nil, fmt.Errorf("%s is not an autoencoder file: %w", path, err)
 	}
+	m, err := FromTensors(rec, f.Tensors, "")
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, nil
+}
+
+// FromTensors makes a model of rec's configuration from the tensors whose
+// names start with prefix (the rest are ignored); every weight must be
+// there.
+func FromTensors(rec Record, ts []safetensors.Tensor, prefix string) (*Model, error) {
 	if err := rec.Config.Validate(); err != nil {
 		return nil, err
 	}
@@ -349,15 +363,53 @@ func Load(path string) (*Model, error) {
 		return nil, err
 	}
 	n.Close()
-	loaded, err := w.LoadPrefixed(f.Tensors, "")
+	loaded, err := w.LoadPrefixed(ts, prefix)
 	if err != nil {
 		return nil, err
 	}
 	if len(loaded) != len(w.Names()) {
-		return nil, fmt.Errorf("%s holds %d of the autoencoder's %d weights", path, len(loaded), len(w.Names()))
+		return nil, fmt.Errorf("the file holds %d of the autoencoder's %d weights", len(loaded), len(w.Names()))
 	}
 	return &Model{Record: rec, w: w, nets: map[[2]int]*Net{}}, nil
 }
+
+// AppendTo adds the weights to f under prefix (F16 when half) and the
+// record to its metadata.
+func (m *Model) AppendTo(f *safetensors.File, prefix string, half bool) error {
+	rec, err := json.Marshal(m.Record)
+	if err != nil {
+		return err
+	}
+	if f.Metadata == nil {
+		f.Metadata = map[string]string{}
+	}
+	f.Metadata[recordKey] = string(rec)
+	for _, name := range m.w.Names() {
+		t, _ := m.w.Lookup(name)
+		data := t.Data().([]float32)
+		if half {
+			f.Tensors = append(f.Tensors, safetensors.F16Tensor(prefix+name, []int(t.Shape()), data))
+		} else {
+			f.Tensors = append(f.Tensors, safetensors.F32Tensor(prefix+name, []int(t.Shape()), data))
+		}
+	}
+	return nil
+}
+
+// RecordOf reads the autoencoder record from a file's metadata; ok is
+// false when there is none.
+func RecordOf(f *safetensors.File) (Record, bool, error) {
+	raw, ok := f.Metadata[recordKey]
+	if !ok {
+		return Record{}, false, nil
+	}
+	var rec Record
+	err := json.Unmarshal([]byte(raw), &rec)
+	return rec, true, err
+}
+
+// Weights are the model's weights (read only).
+func (m *Model) Weights() *nn.Weights { return m.w }
 
 func (m *Model) net(kind Kind, batch int) (*Net, error) {
 	key := [2]int{int(kind), batch}
@@ -373,6 +425,8 @@ func (m *Model) net(kind Kind, batch int) (*Net, error) {
 
 // Encode turns batch pictures (NHWC in [−1, 1]) into latents.
 func (m *Model) Encode(x []float32, batch int) ([]float32, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	n, err := m.net(Encoding, batch)
 	if err != nil {
 		return nil, err
@@ -382,6 +436,8 @@ func (m *Model) Encode(x []float32, batch int) ([]float32, error) {
 
 // Decode turns batch latents into pictures (NHWC, about [−1, 1]).
 func (m *Model) Decode(z []float32, batch int) ([]float32, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	n, err := m.net(Decoding, batch)
 	if err != nil {
 		return nil, err
@@ -391,6 +447,8 @@ func (m *Model) Decode(z []float32, batch int) ([]float32, error) {
 
 // Close frees the compiled graphs.
 func (m *Model) Close() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	for _, n := range m.nets {
 		n.Close()
 	}
