@@ -240,3 +240,30 @@ func TestNewConceptWithoutDragAndDrop(t *testing.T) {
 		t.Fatalf("a cancelled dialog added %v", got)
 	}
 }
+
+// TestSheetWarnsOfTwoObjects: two teddy bears and two teapots dropped
+// together are marked as another object on the teapots' thumbnails (a
+// warning: Train stays on, the user decides).
+func TestSheetWarnsOfTwoObjects(t *testing.T) {
+	f := &fakeBackend{vocab: testVocab, checker: app.CheckImages}
+	m, _, drop := newTestScreen(t, f, nil)
+	var paths []string
+	for _, p := range []string{"teddy/1.png", "teddy/2.png", "teapot/1.png", "teapot/2.png"} {
+		abs, _ := filepath.Abs(filepath.Join("..", "examples", p))
+		paths = append(paths, abs)
+	}
+	drop(fyne.NewPos(5, 5), uris(paths...))
+	s := m.sheet
+	eventually(t, "the image checks", func() bool { return !s.Checking() })
+	s.name.SetText("bear")
+	s.class.SetText("teddy bear")
+	for i, p := range paths {
+		warned := strings.Contains(s.checks[p].Warning, "another object")
+		if warned != (i >= 2) {
+			t.Errorf("%s: warning %q", p, s.checks[p].Warning)
+		}
+	}
+	if s.train.Disabled() {
+		t.Error("a warning turned Train off")
+	}
+}

@@ -1,0 +1,40 @@
+package app
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestDifferentObjectsAreFlagged: two teddy bears and two teapots (the
+// issue's chimera) warn on the images that are not of the first object;
+// five images of one object warn of nothing; one image says what one
+// image means.
+func TestDifferentObjectsAreFlagged(t *testing.T) {
+	ex := func(c string, n int) string { return filepath.Join("..", "examples", c, string(rune('0'+n))+".png") }
+	checks := CheckImages([]string{ex("teddy", 1), ex("teddy", 2), ex("teapot", 1), ex("teapot", 2)})
+	for i, c := range checks {
+		flagged := strings.Contains(c.Warning, "looks like another object")
+		if flagged != (i >= 2) {
+			t.Errorf("%s: warning %q (flagged %v, want %v)", c.Path, c.Warning, flagged, i >= 2)
+		}
+		if c.Problem != "" {
+			t.Errorf("%s: problem %q", c.Path, c.Problem)
+		}
+	}
+	for _, concept := range []string{"teddy", "teapot", "dog", "couch"} {
+		var paths []string
+		for n := 1; n <= 5; n++ {
+			paths = append(paths, ex(concept, n))
+		}
+		for _, c := range CheckImages(paths) {
+			if strings.Contains(c.Warning, "another object") {
+				t.Errorf("%s: one object's image flagged: %q", c.Path, c.Warning)
+			}
+		}
+	}
+	one := CheckImages([]string{ex("teapot", 3)})
+	if !strings.Contains(one[0].Warning, "one image") || one[0].Problem != "" {
+		t.Errorf("one image: %+v", one[0])
+	}
+}
