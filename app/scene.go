@@ -70,9 +70,21 @@ func BackgroundColours() []NamedColour {
 	return out
 }
 
-// BackgroundOf is the background colour a prompt states ("on a blue
-// background", "on a striped blue background": "blue"), "" when none.
-func BackgroundOf(prompt string) string {
+// BackgroundPatterns are the background patterns the model knows.
+func BackgroundPatterns() []string { return append([]string(nil), dataset.Patterns...) }
+
+// BackgroundWords writes a background as a prompt says it: "blue",
+// "striped blue", "blue gradient" ("" for no colour).
+func BackgroundWords(colour, pattern string) string {
+	if colour == "" {
+		return ""
+	}
+	return dataset.Background{Colour: colour, Pattern: pattern}.String()
+}
+
+// BackgroundOf is the background a prompt states: "on a striped blue
+// background" gives colour "blue" and pattern "striped" ("" for none).
+func BackgroundOf(prompt string) (colour, pattern string) {
 	words := dataset.Words(prompt)
 	for i, w := range words {
 		if w != "background" {
@@ -81,12 +93,18 @@ func BackgroundOf(prompt string) string {
 		for j := i - 1; j >= 0 && words[j] != "on"; j-- {
 			for _, c := range dataset.Colours {
 				if words[j] == c.Name {
-					return c.Name
+					colour = c.Name
+				}
+			}
+			for _, p := range dataset.Patterns {
+				if words[j] == p {
+					pattern = p
 				}
 			}
 		}
+		return colour, pattern
 	}
-	return ""
+	return "", ""
 }
 
 // MinRegionSide is the smallest side of a box, as a fraction of the

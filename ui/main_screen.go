@@ -48,12 +48,13 @@ type mainScreen struct {
 	status   *widget.Label
 	root     fyne.CanvasObject
 
-	scene     *SceneCanvas
-	sceneBg   *widget.Select
-	sceneWord *widget.Entry
-	sceneNote *widget.Label
-	syncing   bool             // the canvas is writing the prompt, or the prompt the canvas
-	sheet     *NewConceptSheet // the last new-concept sheet opened
+	scene        *SceneCanvas
+	sceneBg      *widget.Select
+	scenePattern *widget.Select
+	sceneWord    *widget.Entry
+	sceneNote    *widget.Label
+	syncing      bool             // the canvas is writing the prompt, or the prompt the canvas
+	sheet        *NewConceptSheet // the last new-concept sheet opened
 
 	vocab  []string
 	closed bool
@@ -489,14 +490,7 @@ func (m *mainScreen) restore(spec GenerateSpec) {
 		m.setStatus("The image's boxes cannot be shown: " + app.Explain(err))
 	}
 	m.scene.SetThings(things)
-	bg := app.BackgroundOf(spec.Prompt)
-	if bg == "" {
-		bg = noBackground
-	}
-	m.syncing = true
-	m.sceneBg.SetSelected(bg)
-	m.syncing = false
-	m.scene.SetBackground(m.sceneColour())
+	m.setSceneBackground(spec.Prompt)
 	m.settings.Apply(spec)
 	m.gates.SetValues(spec.Gates, spec.GlobalLocking)
 }

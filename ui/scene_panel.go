@@ -22,7 +22,10 @@ import (
 // follow each other where the caption grammar can say it.
 
 // noBackground is the background choice that states none.
-const noBackground = "any"
+const noBackground = "any background"
+
+// noPattern is the pattern choice of a plain background.
+const noPattern = "no pattern"
 
 // sceneHelp is the canvas's note while it is empty.
 const sceneHelp = "Drag concepts from the library onto the square, or place a word."
@@ -45,8 +48,15 @@ func (m *mainScreen) buildScenePanel() (square, controls fyne.CanvasObject) {
 		m.scene.SetBackground(m.sceneColour())
 		m.sceneChanged()
 	})
+	m.scenePattern = widget.NewSelect(append([]string{noPattern}, app.BackgroundPatterns()...), func(string) {
+		if m.syncing {
+			return
+		}
+		m.sceneChanged()
+	})
 	m.syncing = true
 	m.sceneBg.SetSelectedIndex(0)
+	m.scenePattern.SetSelectedIndex(0)
 	m.syncing = false
 	m.sceneWord = widget.NewEntry()
 	m.sceneWord.SetPlaceHolder("a word: cat")
@@ -63,9 +73,10 @@ func (m *mainScreen) buildScenePanel() (square, controls fyne.CanvasObject) {
 	m.sceneNote = widget.NewLabel(sceneHelp)
 	m.sceneNote.Wrapping = fyne.TextWrapWord
 	m.sceneNote.SizeName = theme.SizeNameCaptionText
-	bg := container.NewBorder(nil, nil, widget.NewLabel("Scene"), nil, container.NewGridWrap(fyne.NewSize(104, m.sceneBg.MinSize().Height), m.sceneBg))
-	row := container.NewBorder(nil, nil, bg, container.NewHBox(add, clear), m.sceneWord)
-	return m.scene, container.NewVBox(row, m.sceneNote)
+	h := m.sceneBg.MinSize().Height
+	bg := container.NewHBox(container.NewGridWrap(fyne.NewSize(150, h), m.sceneBg), container.NewGridWrap(fyne.NewSize(110, h), m.scenePattern))
+	rows := container.NewVBox(container.NewBorder(nil, nil, bg, clear), container.NewBorder(nil, nil, nil, add, m.sceneWord))
+	return m.scene, container.NewVBox(rows, m.sceneNote)
 }
 
 // sceneColour is the chosen background's colour (light grey for none).
@@ -78,12 +89,33 @@ func (m *mainScreen) sceneColour() color.Color {
 	return color.NRGBA{0xf4, 0xf4, 0xf4, 0xff}
 }
 
-// sceneBackground is the chosen background's words, "" for none.
+// sceneBackground is the chosen background's words ("striped blue"), ""
+// for none; a pattern needs a colour.
 func (m *mainScreen) sceneBackground() string {
 	if m.sceneBg.Selected == noBackground {
 		return ""
 	}
-	return m.sceneBg.Selected
+	pattern := m.scenePattern.Selected
+	if pattern == noPattern {
+		pattern = ""
+	}
+	return app.BackgroundWords(m.sceneBg.Selected, pattern)
+}
+
+// setSceneBackground shows a prompt's background in the selects.
+func (m *mainScreen) setSceneBackground(prompt string) {
+	colour, pattern := app.BackgroundOf(prompt)
+	if colour == "" {
+		colour = noBackground
+	}
+	if pattern == "" {
+		pattern = noPattern
+	}
+	m.syncing = true
+	m.sceneBg.SetSelected(colour)
+	m.scenePattern.SetSelected(pattern)
+	m.scene.SetBackground(m.sceneColour())
+	m.syncing = false
 }
 
 // placeWord puts a plain word the model knows, or a concept written with
@@ -168,16 +200,7 @@ func (m *mainScreen) promptEdited(text string) {
 	if moved {
 		m.scene.SetThings(kept)
 	}
-	bg := app.BackgroundOf(text)
-	if bg == "" {
-		bg = noBackground
-	}
-	if bg != m.sceneBg.Selected {
-		m.syncing = true
-		m.sceneBg.SetSelected(bg)
-		m.scene.SetBackground(m.sceneColour())
-		m.syncing = false
-	}
+	m.setSceneBackground(text)
 }
 
 var wordRE = regexp.MustCompile(`[a-z0-9*]+`)

@@ -148,8 +148,13 @@ func TestSceneAndPromptFollowEachOther(t *testing.T) {
 	if got := m.editor.Text(); got != "a teddy* on the left of a mug*, on a blue background" {
 		t.Fatalf("prompt with background %q", got)
 	}
+	m.scenePattern.SetSelected("striped")
+	wait(t, m.previewed, "the scene preview")
+	if got := m.editor.Text(); got != "a teddy* on the left of a mug*, on a striped blue background" {
+		t.Fatalf("prompt with a pattern %q", got)
+	}
 	// Typing "right" for "left" moves the boxes.
-	m.editor.SetText("a teddy* on the right of a mug*, on a blue background")
+	m.editor.SetText("a teddy* on the right of a mug*, on a striped blue background")
 	things := m.scene.Things()
 	if tx, _ := things[0].Box.Centre(); tx < 0.5 {
 		t.Fatalf("teddy's box did not move right: %+v", things[0].Box)
@@ -165,9 +170,9 @@ func TestSceneAndPromptFollowEachOther(t *testing.T) {
 		t.Fatalf("generation regions %+v, want %+v", spec.Regions, m.scene.Regions())
 	}
 	// A thing taken out of the prompt loses its box; the background follows.
-	m.editor.SetText("a teddy* on the left, on a red background")
-	if got := m.scene.Things(); len(got) != 1 || got[0].Words != "teddy*" || m.sceneBg.Selected != "red" {
-		t.Fatalf("after removing mug*: %+v, background %q", got, m.sceneBg.Selected)
+	m.editor.SetText("a teddy* on the left, on a dotted red background")
+	if got := m.scene.Things(); len(got) != 1 || got[0].Words != "teddy*" || m.sceneBg.Selected != "red" || m.scenePattern.Selected != "dotted" {
+		t.Fatalf("after removing mug*: %+v, background %q %q", got, m.scenePattern.Selected, m.sceneBg.Selected)
 	}
 	// A plain word the model knows can be placed; one it does not cannot.
 	test.Type(m.sceneWord, "cat")
