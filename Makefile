@@ -7,7 +7,7 @@ FYNE_TOOLS := fyne.io/tools/cmd/fyne@v1.7.4
 # Seconds each fuzz target runs in `make test` (longer in `make fuzz`).
 FUZZTIME ?= 3s
 
-.PHONY: run build build-cudagpu gpu-pack test vet fuzz deps deps-test package icons bench clean
+.PHONY: run build build-cudagpu gpu-pack test vet fuzz deps deps-test package icons bench clean example-concepts
 
 run: deps build
 	./$(BIN)
@@ -60,6 +60,16 @@ fuzz:
 
 bench: build
 	./$(BIN) bench
+
+# The example concepts a first start puts in the library (app/examples):
+# Perfusion concepts of examples/NAME/1-4.png on the embedded base model.
+# Run it after the embedded base changes (TestExampleConceptsFitTheEmbeddedBase
+# fails until then).
+example-concepts: build
+	for c in teddy:"teddy bear" teapot:teapot; do \
+	  name=$${c%%:*}; class=$${c#*:}; \
+	  ./$(BIN) train -method perfusion -name $$name -class "$$class" -out app/examples/$$name.concept.safetensors examples/$$name/1.png examples/$$name/2.png examples/$$name/3.png examples/$$name/4.png || exit 1; \
+	done
 
 $(FYNE):
 	go install $(FYNE_TOOLS)

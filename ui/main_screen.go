@@ -88,7 +88,7 @@ func buildScreen(w fyne.Window, b Backend, saver Saver, onDropped func(func(fyne
 	}
 
 	m.editor = NewPromptEditor(nil, m.vocab)
-	m.editor.SetPlaceHolder("a teddy* on the left of a teapot*, on a blue background")
+	m.editor.SetPlaceHolder(examplePrompt)
 	m.prompt = m.editor.Entry()
 	sceneSquare, sceneControls := m.buildScenePanel()
 	m.settings = NewSettingsPanel(rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5eed)))
@@ -149,6 +149,10 @@ func buildScreen(w fyne.Window, b Backend, saver Saver, onDropped func(func(fyne
 	onDropped(m.onDrop)
 	return m
 }
+
+// examplePrompt is the prompt a first start shows (with the example
+// concepts in the library) and the placeholder of an empty prompt.
+const examplePrompt = "a teddy* on the left of a teapot*, on a blue background"
 
 // readyHelp is the status line at start: it names the keyboard shortcuts.
 const readyHelp = "Ready. Ctrl+Enter generates, Esc cancels, Ctrl+E exports the selected images (or all)."

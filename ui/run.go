@@ -56,7 +56,17 @@ func Run(ctx context.Context, a *app.App, opt Options) error {
 	}
 	b := newAppBackend(a)
 	b.trainSteps = opt.TrainSteps
+	// A first start puts the example concepts in the library, so the
+	// placeholder prompt works at once.
+	installed, exErr := a.InstallExamples()
 	m := buildScreen(w, b, saver, w.SetOnDropped)
+	switch {
+	case exErr != nil:
+		m.setStatus("The example concepts could not be put in the library: " + app.Explain(exErr))
+	case len(installed) > 0:
+		m.editor.SetText(examplePrompt)
+		m.setStatus(fmt.Sprintf("Welcome. The library holds %s to try: press Ctrl+Enter to draw the prompt, or drop 3-5 images of your own thing to teach it.", starred(installed)))
+	}
 	defer m.shutdown() // also when the app quits without closing the window
 	w.SetContent(m.root)
 	m.editor.Focus(w.Canvas()) // the window opens ready for a prompt
@@ -79,6 +89,18 @@ func Run(ctx context.Context, a *app.App, opt Options) error {
 	}()
 	w.ShowAndRun()
 	return nil
+}
+
+// starred writes names as "teddy* and teapot*".
+func starred(names []string) string {
+	s := make([]string, len(names))
+	for i, n := range names {
+		s[i] = n + "*"
+	}
+	if len(s) == 1 {
+		return s[0]
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " and " + s[len(s)-1]
 }
 
 // checkDisplay makes sure an X11 or Wayland display is reachable before
