@@ -139,3 +139,54 @@ func TestBenchCommand(t *testing.T) {
 		t.Errorf("bench -config huge: exit %d, %q", code, errOut)
 	}
 }
+
+// TestEvalRegionsCommand: `eval -regions` on a tiny model writes the grid
+// and prints each number of things with and without boxes beside the
+// ground truth and the controls; without layout guidance it is bad usage.
+func TestEvalRegionsCommand(t *testing.T) {
+	dir := t.TempDir()
+	model := testenv.TinyModelFile(t, dir)
+	grid := filepath.Join(dir, "regions.png")
+	code, out, errOut := runCLI(t, "eval", "-regions", "-prompts", "1", "-seeds", "1", "-model", model, "-out", grid)
+	if code != 0 {
+		t.Fatalf("eval -regions: exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"2 things, with regions", "3 things, without", "4 things, with regions", "ground truth (ceiling)", "wrong boxes (must fail)", "colour-only (must fail)", grid} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, out)
+		}
+	}
+	if img := testenv.ReadPNG(t, grid); img.Bounds().Dy() < 7*16*4 {
+		t.Errorf("grid of %v: too small for 7 scenes of 16-pixel images at 4×", img.Bounds())
+	}
+	if code, _, errOut := runCLI(t, "eval", "-regions", "-layout", "0", "-model", model); code != 2 || !strings.Contains(errOut, "layout guidance") {
+		t.Errorf("-layout 0: exit %d, %q", code, errOut)
+	}
+}
+
+// TestPretrainLatentCommand: `autoencoder` then `pretrain -design
+// latent-tiny -autoencoder` end to end: the run trains on latents and its
+// exported model draws pictures at the autoencoder's size.
+func TestPretrainLatentCommand(t *testing.T) {
+	ae := filepath.Join(t.TempDir(), "ae")
+	if code, _, errOut := runCLI(t, "autoencoder", "-dir", ae, "-config", "tiny", "-steps", "2", "-batch", "2"); code != 0 {
+		t.Fatalf("autoencoder: exit %d: %s", code, errOut)
+	}
+	run := filepath.Join(t.TempDir(), "run")
+	code, _, errOut := runCLI(t, "pretrain", "-design", "latent-tiny", "-dir", run, "-steps", "2", "-batch", "2", "-sample-every", "1000",
+		"-autoencoder", filepath.Join(ae, "autoencoder.safetensors"))
+	if code != 0 {
+		t.Fatalf("pretrain -design latent-tiny: exit %d: %s", code, errOut)
+	}
+	out := t.TempDir()
+	if code, _, errOut := runCLI(t, "generate", "-prompt", "a cat", "-n", "1", "-steps", "2", "-model", filepath.Join(run, "model-ema.safetensors"), "-out", out); code != 0 {
+		t.Fatalf("generate with the latent model: exit %d: %s", code, errOut)
+	}
+	files, _ := filepath.Glob(filepath.Join(out, "*.png"))
+	if len(files) != 1 || testenv.ReadPNG(t, files[0]).Bounds().Dx() != 16 {
+		t.Fatalf("generated %v, want one 16-pixel picture", files)
+	}
+	if code, _, errOut := runCLI(t, "pretrain", "-design", "latent-tiny", "-dir", t.TempDir()); code == 0 || !strings.Contains(errOut, "-autoencoder FILE") {
+		t.Errorf("a latent run without its autoencoder: exit %d, %q", code, errOut)
+	}
+}
