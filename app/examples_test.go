@@ -2,6 +2,7 @@ package app
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"slices"
@@ -9,6 +10,8 @@ import (
 
 	"conceptstudio/engine"
 	"conceptstudio/engine/conceptfile"
+	"conceptstudio/engine/safetensors"
+	"conceptstudio/internal/testenv"
 	"conceptstudio/store"
 )
 
@@ -82,5 +85,60 @@ func TestExampleConceptsFitTheEmbeddedBase(t *testing.T) {
 		if c.Name != name || c.BaseID != base.ID() {
 			t.Errorf("%s: concept %q on base %s, the embedded base is %s: run make example-concepts", name, c.Name, c.BaseID, base.ID())
 		}
+	}
+}
+
+// TestOutdatedConceptsAfterTheBaseChanges: a concept trained in the
+// library on one base model is listed as outdated, with its kept training
+// images, when another base model is in use, and not on its own.
+func TestOutdatedConceptsAfterTheBaseChanges(t *testing.T) {
+	dir := t.TempDir()
+	first := testenv.TinyModelFile(t, dir)
+	// Another base: one weight changed, and no recorded identity, so it
+	// gets its own.
+	f, err := safetensors.ReadFile(first, safetensors.ReadOptions{MaxHeaderSize: 64 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	delete(f.Metadata, "conceptstudio.base_id")
+	for i, tn := range f.Tensors {
+		if tn.DType == safetensors.F32 && tn.Name != "perfusion.cov_inverse" {
+			v, _ := tn.Float32()
+			v[0] += 0.5
+			f.Tensors[i] = safetensors.F32Tensor(tn.Name, tn.Shape, v)
+			break
+		}
+	}
+	second := filepath.Join(t.TempDir(), "second.safetensors")
+	out, _ := os.Create(second)
+	if err := safetensors.Encode(out, f); err != nil {
+		t.Fatal(err)
+	}
+	out.Close()
+	lib := filepath.Join(t.TempDir(), "lib")
+	a, _ := New(Options{LibraryDir: lib, Out: &bytes.Buffer{}, Err: &bytes.Buffer{}})
+	imgs, _ := filepath.Glob("../examples/teddy/[1-3].png")
+	t.Setenv(EnvModel, first)
+	if err := a.Train(context.Background(), TrainRequest{Method: "ti", Name: "bear", Class: "teddy bear", Steps: 2, OutPath: a.LibraryPath("bear"), Images: imgs}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := a.OutdatedConcepts(); err != nil || len(out) != 0 {
+		t.Fatalf("on its own base: %+v, %v", out, err)
+	}
+	t.Setenv(EnvModel, second)
+	a2, _ := New(Options{LibraryDir: lib, Out: &bytes.Buffer{}, Err: &bytes.Buffer{}})
+	old, err := a2.OutdatedConcepts()
+	if err != nil || len(old) != 1 || old[0].Name != "bear" || old[0].Class != "teddy bear" || old[0].Method != "ti" || len(old[0].Images) != 3 {
+		t.Fatalf("on another base: %+v, %v", old, err)
+	}
+	// Retraining from the kept images makes it fit the new base.
+	if err := a2.Train(context.Background(), TrainRequest{Method: old[0].Method, Name: "bear", Class: old[0].Class, Steps: 2, OutPath: a2.LibraryPath("bear"), Images: old[0].Images}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if again, err := a2.OutdatedConcepts(); err != nil || len(again) != 0 {
+		t.Fatalf("after retraining: %+v, %v", again, err)
+	}
+	if kept, _ := a2.Library.TrainingImagePaths("bear"); len(kept) != 3 {
+		t.Errorf("retraining left %d training images, want 3", len(kept))
 	}
 }

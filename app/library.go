@@ -159,3 +159,37 @@ func (a *App) isLibraryFile(path, name string) bool {
 	d2, err2 := filepath.Abs(a.Library.Dir)
 	return err1 == nil && err2 == nil && d1 == d2
 }
+
+// OutdatedConcept is a library concept made for another base model than
+// the one in use: it cannot draw, and is retrained from the training
+// images the library keeps (Images; none for an imported concept).
+type OutdatedConcept struct {
+	Name, Class, Method string
+	Images              []string
+}
+
+// OutdatedConcepts lists the library's concepts made for another base
+// model (after the embedded base changed, every concept of the old one).
+// It loads the base model, so the window asks for it in the background.
+func (a *App) OutdatedConcepts() ([]OutdatedConcept, error) {
+	b, err := a.base("")
+	if err != nil {
+		return nil, err
+	}
+	entries, err := a.Library.List()
+	if err != nil {
+		return nil, err
+	}
+	var out []OutdatedConcept
+	for _, e := range entries {
+		if e.Err != nil || e.BaseID == "" || e.BaseID == b.ID() {
+			continue
+		}
+		imgs, err := a.Library.TrainingImagePaths(e.Name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, OutdatedConcept{Name: e.Name, Class: e.Class, Method: string(e.Method), Images: imgs})
+	}
+	return out, nil
+}

@@ -279,3 +279,12 @@ func tempSibling(path string) string {
 		}
 	}
 }
+
+// TrainingImagePaths lists the files of the training images kept with the
+// concept called name, in order (none for a concept without them).
+func (l *Library) TrainingImagePaths(name string) ([]string, error) {
+	if err := checkStem(name); err != nil {
+		return nil, err
+	}
+	return trainingImageFiles(l.ImagesDir(name))
+}

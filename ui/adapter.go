@@ -196,6 +196,11 @@ func (b *studioBackend) ExportConcept(name, path string) error {
 	return notAvailable("exporting concepts")
 }
 
+func (b *studioBackend) OutdatedConcepts() ([]OutdatedConcept, error) { return nil, nil }
+
+// OutdatedConcepts lists the library's concepts of another base model.
+func (b *appBackend) OutdatedConcepts() ([]OutdatedConcept, error) { return b.a.OutdatedConcepts() }
+
 func (b *studioBackend) ImportConcept(path string) (string, error) {
 	return "", notAvailable("importing concept files")
 }

@@ -96,7 +96,14 @@ type ConceptLibrary interface {
 	RestoreConcept(restoreID string) error
 	ExportConcept(name, path string) error
 	TrainingImages(name string) ([]image.Image, error)
+	// OutdatedConcepts lists the concepts made for another base model
+	// (slow: it loads the base model; the window asks in the background).
+	OutdatedConcepts() ([]OutdatedConcept, error)
 }
+
+// OutdatedConcept is a concept made for another base model, with the
+// training images it can be retrained from (app.OutdatedConcept).
+type OutdatedConcept = app.OutdatedConcept
 
 // Importer brings dropped files in.
 type Importer interface {

@@ -40,6 +40,9 @@ type fakeBackend struct {
 	imported []string
 	settings map[string]GenerateSpec
 
+	// outdated answers OutdatedConcepts.
+	outdated []OutdatedConcept
+
 	// trainingImages answers TrainingImages by name (a name not in it is
 	// an unknown concept); nil: two grey squares for every concept.
 	trainingImages map[string][]image.Image
@@ -180,6 +183,12 @@ func (f *fakeBackend) CheckImages(paths []string) []ImageCheck {
 		}
 	}
 	return out
+}
+
+func (f *fakeBackend) OutdatedConcepts() ([]OutdatedConcept, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.outdated, nil
 }
 
 func (f *fakeBackend) VocabularyWords() ([]string, error) {

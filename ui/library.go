@@ -3,6 +3,7 @@ package ui
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -31,6 +32,9 @@ type LibraryPanel struct {
 	OnStatus func(string)
 	// OnChanged is called after the list was (re)loaded.
 	OnChanged func([]ConceptInfo)
+	// OnRetrain asks for the outdated concepts to be trained again on the
+	// base model in use (the "Retrain all" bar).
+	OnRetrain func([]OutdatedConcept)
 
 	win      fyne.Window
 	lib      ConceptLibrary
@@ -44,6 +48,11 @@ type LibraryPanel struct {
 	undoBtn  *widget.Button
 	undoID   string
 	body     fyne.CanvasObject
+
+	outdated    []OutdatedConcept
+	outdatedBar *fyne.Container
+	outdatedMsg *widget.Label
+	retrain     *widget.Button
 }
 
 // NewLibraryPanel makes the panel and loads the list.
@@ -65,8 +74,21 @@ func NewLibraryPanel(win fyne.Window, lib ConceptLibrary, saver Saver) *LibraryP
 	p.undoBtn = widget.NewButtonWithIcon("Undo", theme.ContentUndoIcon(), p.Undo)
 	p.undoBar = container.NewBorder(nil, nil, nil, p.undoBtn, p.undoText)
 	p.undoBar.Hide()
+	p.outdatedMsg = widget.NewLabel("")
+	p.outdatedMsg.Wrapping = fyne.TextWrapWord
+	p.outdatedMsg.SizeName = theme.SizeNameCaptionText
+	p.retrain = widget.NewButtonWithIcon("Retrain all", theme.ViewRefreshIcon(), func() {
+		if p.OnRetrain != nil && len(p.outdated) > 0 {
+			list := p.outdated
+			p.SetOutdated(nil)
+			p.OnRetrain(list)
+		}
+	})
+	p.retrain.Importance = widget.HighImportance
+	p.outdatedBar = container.NewVBox(p.outdatedMsg, p.retrain)
+	p.outdatedBar.Hide()
 	p.body = container.NewBorder(
-		widget.NewLabelWithStyle("Concepts", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		container.NewVBox(widget.NewLabelWithStyle("Concepts", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), p.outdatedBar),
 		p.undoBar, nil, nil, container.NewStack(p.list, p.empty))
 	p.Reload()
 	return p
@@ -106,6 +128,25 @@ func (p *LibraryPanel) Reload() {
 		p.OnChanged(p.Concepts())
 	}
 }
+
+// SetOutdated shows (or, with none, hides) the bar that offers to retrain
+// the concepts made for another base model.
+func (p *LibraryPanel) SetOutdated(list []OutdatedConcept) {
+	p.outdated = list
+	if len(list) == 0 {
+		p.outdatedBar.Hide()
+		return
+	}
+	names := make([]string, len(list))
+	for i, c := range list {
+		names[i] = c.Name + "*"
+	}
+	p.outdatedMsg.SetText(fmt.Sprintf("%d concept(s) were made for another base model and cannot draw with this one: %s. Retraining learns them again from the images the library keeps.", len(list), strings.Join(names, ", ")))
+	p.outdatedBar.Show()
+}
+
+// Outdated is what the retrain bar offers (tests).
+func (p *LibraryPanel) Outdated() []OutdatedConcept { return p.outdated }
 
 func (p *LibraryPanel) status(s string) {
 	if p.OnStatus != nil {

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -105,4 +106,40 @@ func TestLibraryActionsExplainMissingAppFunctions(t *testing.T) {
 	if !strings.Contains(status, "not available yet: exporting concepts") {
 		t.Fatalf("status %q", status)
 	}
+}
+
+// TestOutdatedConceptsAreOfferedForRetraining: concepts made for another
+// base model show a bar in the library; "Retrain all" puts each one with
+// training images in the training queue (name, class, method and its kept
+// images) and says which cannot be retrained; the bar goes.
+func TestOutdatedConceptsAreOfferedForRetraining(t *testing.T) {
+	f := &fakeBackend{concepts: testConcepts(), outdated: []OutdatedConcept{
+		{Name: "teddy", Class: "teddy bear", Method: "perfusion", Images: []string{"/lib/teddy.images/001.png", "/lib/teddy.images/002.png"}},
+		{Name: "mug", Class: "cup", Method: "lora"},
+	}}
+	f.train = func(ctx context.Context, spec TrainSpec, progress func(Progress)) error { <-ctx.Done(); return ctx.Err() }
+	m, _, _ := newTestScreen(t, f, nil)
+	eventually(t, "the outdated check", func() bool { return len(m.libPanel.Outdated()) == 2 })
+	if !m.libPanel.outdatedBar.Visible() || !strings.Contains(m.libPanel.outdatedMsg.Text, "teddy*, mug*") {
+		t.Fatalf("bar visible %v, text %q", m.libPanel.outdatedBar.Visible(), m.libPanel.outdatedMsg.Text)
+	}
+	test.Tap(m.libPanel.retrain)
+	eventually(t, "the retraining to start", func() bool {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return len(f.trainSpecs) == 1
+	})
+	f.mu.Lock()
+	spec := f.trainSpecs[0]
+	f.mu.Unlock()
+	if spec.Name != "teddy" || spec.Class != "teddy bear" || spec.Method != "perfusion" || len(spec.Images) != 2 {
+		t.Fatalf("queued %+v", spec)
+	}
+	if m.libPanel.outdatedBar.Visible() {
+		t.Error("the bar stayed after Retrain all")
+	}
+	if !strings.Contains(m.status.Text, "Retraining teddy*") || !strings.Contains(m.status.Text, "mug* kept no training images") {
+		t.Errorf("status %q", m.status.Text)
+	}
+	m.training.CancelAll()
 }

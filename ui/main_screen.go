@@ -63,9 +63,10 @@ type mainScreen struct {
 	cancelPreview context.CancelFunc
 	previewSeq    int
 
-	// afterGenerate and afterPreview, when set, run on the main goroutine
-	// once a generation or preview has been shown (tests wait on them).
-	afterGenerate, afterPreview func()
+	// afterGenerate, afterPreview and afterOutdated, when set, run on the
+	// main goroutine once a generation, a preview or the outdated-concept
+	// check has been shown (tests wait on them).
+	afterGenerate, afterPreview, afterOutdated func()
 }
 
 func buildMainScreen(w fyne.Window, s Studio) *mainScreen {
@@ -117,6 +118,7 @@ func buildScreen(w fyne.Window, b Backend, saver Saver, onDropped func(func(fyne
 	m.libPanel.OnUse = func(name string) { m.editor.Insert(name + "*") }
 	m.libPanel.OnPlace = m.placeConcept
 	m.libPanel.OnChanged = m.conceptsChanged
+	m.libPanel.OnRetrain = m.retrainAll
 	m.conceptsChanged(m.libPanel.Concepts())
 	m.training.OnFinished = m.trainingFinished
 	m.training.OnNew = m.NewConcept
@@ -147,7 +149,49 @@ func buildScreen(w fyne.Window, b Backend, saver Saver, onDropped func(func(fyne
 	w.SetCloseIntercept(m.confirmClose)
 	w.SetOnClosed(m.shutdown)
 	onDropped(m.onDrop)
+	m.checkOutdated()
 	return m
+}
+
+// checkOutdated asks, in the background, which concepts were made for
+// another base model, and offers to retrain them.
+func (m *mainScreen) checkOutdated() {
+	go func() {
+		list, err := m.backend.OutdatedConcepts()
+		onMain(func() {
+			if m.closed {
+				return
+			}
+			if err == nil {
+				m.libPanel.SetOutdated(list)
+			}
+			if m.afterOutdated != nil {
+				m.afterOutdated()
+			}
+		})
+	}()
+}
+
+// retrainAll puts every outdated concept with training images in the
+// training queue, to be learnt again on the base model in use.
+func (m *mainScreen) retrainAll(list []OutdatedConcept) {
+	var queued, bare []string
+	for _, c := range list {
+		if len(c.Images) == 0 {
+			bare = append(bare, c.Name+"*")
+			continue
+		}
+		m.training.Enqueue(TrainSpec{Name: c.Name, Class: c.Class, Method: c.Method, Images: c.Images})
+		queued = append(queued, c.Name+"*")
+	}
+	msg := ""
+	if len(queued) > 0 {
+		msg = fmt.Sprintf("Retraining %s on this base model (see the training queue).", strings.Join(queued, ", "))
+	}
+	if len(bare) > 0 {
+		msg += fmt.Sprintf(" %s kept no training images (imported files): train them again from your images, or delete them.", strings.Join(bare, ", "))
+	}
+	m.setStatus(strings.TrimSpace(msg))
 }
 
 // examplePrompt is the prompt a first start shows (with the example
@@ -355,6 +399,7 @@ func (m *mainScreen) trainingFinished(spec TrainSpec, err error) {
 	switch {
 	case err == nil:
 		m.libPanel.Reload()
+		m.checkOutdated()
 		m.setStatus(fmt.Sprintf("%s* is ready: use it in a prompt as %s*.", spec.Name, spec.Name))
 	case errors.Is(err, context.Canceled):
 		m.setStatus(fmt.Sprintf("Training %s* cancelled.", spec.Name))
