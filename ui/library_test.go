@@ -117,7 +117,10 @@ func TestOutdatedConceptsAreOfferedForRetraining(t *testing.T) {
 		{Name: "teddy", Class: "teddy bear", Method: "perfusion", Images: []string{"/lib/teddy.images/001.png", "/lib/teddy.images/002.png"}},
 		{Name: "mug", Class: "cup", Method: "lora"},
 	}}
-	f.train = func(ctx context.Context, spec TrainSpec, progress func(Progress)) error { <-ctx.Done(); return ctx.Err() }
+	f.train = func(ctx context.Context, spec TrainSpec, progress func(Progress)) error {
+		<-ctx.Done()
+		return ctx.Err()
+	}
 	m, _, _ := newTestScreen(t, f, nil)
 	eventually(t, "the outdated check", func() bool { return len(m.libPanel.Outdated()) == 2 })
 	if !m.libPanel.outdatedBar.Visible() || !strings.Contains(m.libPanel.outdatedMsg.Text, "teddy*, mug*") {
