@@ -2,10 +2,8 @@ package engine
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"math"
 	"math/rand/v2"
@@ -13,7 +11,6 @@ import (
 
 	"conceptstudio/engine/nn"
 	"conceptstudio/engine/optim"
-	"conceptstudio/engine/safefile"
 	"conceptstudio/engine/safetensors"
 )
 
@@ -62,12 +59,10 @@ func (c *conceptCheckpoint) save(step int) error {
 	if err != nil {
 		return err
 	}
-	mj, _ := json.Marshal(m)
-	f := &safetensors.File{Metadata: map[string]string{"conceptstudio.train_concept": string(mj)}}
+	var ts []safetensors.Tensor
 	for _, p := range c.params {
-		f.Tensors = append(f.Tensors, safetensors.F32Tensor("param/"+p.Name, []int{len(p.Value)}, p.Value))
+		ts = append(ts, safetensors.F32Tensor("param/"+p.Name, []int{len(p.Value)}, p.Value))
 	}
-	optim.AppendState(f, c.adam, nil)
 	if c.pc != nil {
 		// i* is kept in float64: store its exact bits, so a resumed run
 		// matches an uninterrupted one bit for bit.
@@ -75,24 +70,25 @@ func (c *conceptCheckpoint) save(step int) error {
 		for i, v := range c.pc.iStar {
 			binary.LittleEndian.PutUint64(raw[8*i:], math.Float64bits(v))
 		}
-		f.Tensors = append(f.Tensors, safetensors.Tensor{Name: "i_star", DType: safetensors.U8, Shape: []int{len(raw)}, Data: raw})
+		ts = append(ts, safetensors.Tensor{Name: "i_star", DType: safetensors.U8, Shape: []int{len(raw)}, Data: raw})
 	}
-	return safefile.Write(c.path, func(w io.Writer) error { return safetensors.Encode(w, f) })
+	return optim.WriteCheckpoint(c.path, conceptStateKey, m, nil, ts, c.adam, nil)
 }
+
+// conceptStateKey is the checkpoint metadata key of a concept training's
+// state.
+const conceptStateKey = "conceptstudio.train_concept"
 
 // load restores a checkpoint if one exists and returns the step to start
 // from (0 when there is none). A checkpoint of another run is refused.
 func (c *conceptCheckpoint) load(w *nn.Weights) (int, error) {
-	f, err := safetensors.ReadFile(c.path, safetensors.ReadOptions{RejectNonFinite: true})
+	var m conceptCkptMeta
+	adamState, _, rest, _, err := optim.ReadCheckpoint(c.path, conceptStateKey, &m, safetensors.ReadOptions{RejectNonFinite: true})
 	if errors.Is(err, fs.ErrNotExist) {
 		return 0, nil
 	}
 	if err != nil {
 		return 0, fmt.Errorf("training checkpoint: %w", err)
-	}
-	var m conceptCkptMeta
-	if err := json.Unmarshal([]byte(f.Metadata["conceptstudio.train_concept"]), &m); err != nil {
-		return 0, fmt.Errorf("training checkpoint %s: %w", c.path, err)
 	}
 	if m.Method != c.opt.Method || m.Name != c.opt.Name || m.Class != c.opt.Class || m.Steps != c.opt.Steps || m.Batch != c.opt.Batch || m.Seed != c.opt.Seed || m.Global != c.opt.GlobalLocking || m.Keys != c.opt.TrainKeys {
 		return 0, fmt.Errorf("the training checkpoint %s belongs to another run (%s %s* of %q, %d steps); delete it to start afresh", c.path, m.Method, m.Name, m.Class, m.Steps)
@@ -100,10 +96,6 @@ func (c *conceptCheckpoint) load(w *nn.Weights) (int, error) {
 	byName := map[string]*optim.Param{}
 	for _, p := range c.params {
 		byName[p.Name] = p
-	}
-	adamState, _, rest, err := optim.SplitState(f)
-	if err != nil {
-		return 0, err
 	}
 	for _, t := range rest {
 		if t.Name == "i_star" {

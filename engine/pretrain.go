@@ -629,23 +629,21 @@ func saveCheckpoint(path string, b *Base, adam *optim.AdamW, ema *optim.EMA, pcg
 	if st.RNG, err = optim.EncodeRNG(pcg); err != nil {
 		return err
 	}
-	stJSON, err := json.Marshal(st)
-	if err != nil {
-		return err
-	}
 	f, err := b.file(false)
 	if err != nil {
 		return err
 	}
-	f.Metadata["conceptstudio.train_state"] = string(stJSON)
 	// A latent run's autoencoder is frozen and kept beside the checkpoint.
 	f.Tensors = slices.DeleteFunc(f.Tensors, func(t safetensors.Tensor) bool { return strings.HasPrefix(t.Name, aePrefix) })
 	for i := range f.Tensors {
 		f.Tensors[i].Name = checkpointWeights + f.Tensors[i].Name
 	}
-	optim.AppendState(f, adam, ema)
-	return safefile.Write(path, func(w io.Writer) error { return safetensors.Encode(w, f) })
+	return optim.WriteCheckpoint(path, trainStateKey, st, f.Metadata, f.Tensors, adam, ema)
 }
+
+// trainStateKey is the checkpoint metadata key of a pretraining run's
+// state.
+const trainStateKey = "conceptstudio.train_state"
 
 // checkpointWeights prefixes the weights' names in a checkpoint (beside
 // optim's "adam/" and "ema/").
@@ -655,14 +653,7 @@ const checkpointWeights = "w/"
 // configured run.
 func loadCheckpoint(path string, b *Base, adam *optim.AdamW, ema *optim.EMA, pcg *rand.PCG) (trainState, error) {
 	var st trainState
-	f, err := safetensors.ReadFile(path, safetensors.ReadOptions{MaxHeaderSize: 64 << 20})
-	if err != nil {
-		return st, err
-	}
-	if err := json.Unmarshal([]byte(f.Metadata["conceptstudio.train_state"]), &st); err != nil {
-		return st, fmt.Errorf("train state: %w", err)
-	}
-	adamState, emaState, rest, err := optim.SplitState(f)
+	adamState, emaState, rest, _, err := optim.ReadCheckpoint(path, trainStateKey, &st, safetensors.ReadOptions{MaxHeaderSize: 64 << 20})
 	if err != nil {
 		return st, err
 	}

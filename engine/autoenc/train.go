@@ -243,26 +243,14 @@ func saveCheckpoint(path string, w *nn.Weights, adam *optim.AdamW, pcg *rand.PCG
 	if st.RNG, err = optim.EncodeRNG(pcg); err != nil {
 		return err
 	}
-	stJSON, err := json.Marshal(st)
-	if err != nil {
-		return err
-	}
-	f := &safetensors.File{Metadata: map[string]string{stateKey: string(stJSON)}}
+	f := &safetensors.File{}
 	appendWeights(f, w, "w/")
-	optim.AppendState(f, adam, nil)
-	return safefile.Write(path, func(wr io.Writer) error { return safetensors.Encode(wr, f) })
+	return optim.WriteCheckpoint(path, stateKey, st, nil, f.Tensors, adam, nil)
 }
 
 func loadCheckpoint(path string, w *nn.Weights, adam *optim.AdamW, pcg *rand.PCG) (trainState, error) {
 	var st trainState
-	f, err := safetensors.ReadFile(path, safetensors.ReadOptions{MaxHeaderSize: 4 << 20})
-	if err != nil {
-		return st, err
-	}
-	if err := json.Unmarshal([]byte(f.Metadata[stateKey]), &st); err != nil {
-		return st, fmt.Errorf("train state: %w", err)
-	}
-	adamState, _, rest, err := optim.SplitState(f)
+	adamState, _, rest, _, err := optim.ReadCheckpoint(path, stateKey, &st, safetensors.ReadOptions{MaxHeaderSize: 4 << 20})
 	if err != nil {
 		return st, err
 	}

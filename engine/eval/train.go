@@ -380,29 +380,21 @@ func saveOracleCheckpoint(path string, w *nn.Weights, adam *optim.AdamW, pcg *ra
 	if st.RNG, err = optim.EncodeRNG(pcg); err != nil {
 		return err
 	}
-	stJSON, err := json.Marshal(st)
-	if err != nil {
-		return err
-	}
-	f := &safetensors.File{Metadata: map[string]string{"conceptstudio.oracle_train_state": string(stJSON)}}
+	var ts []safetensors.Tensor
 	for _, name := range w.Names() {
 		t, _ := w.Lookup(name)
-		f.Tensors = append(f.Tensors, safetensors.F32Tensor("w/"+name, []int(t.Shape()), t.Data().([]float32)))
+		ts = append(ts, safetensors.F32Tensor("w/"+name, []int(t.Shape()), t.Data().([]float32)))
 	}
-	optim.AppendState(f, adam, nil)
-	return safefile.Write(path, func(wr io.Writer) error { return safetensors.Encode(wr, f) })
+	return optim.WriteCheckpoint(path, oracleStateKey, st, nil, ts, adam, nil)
 }
+
+// oracleStateKey is the checkpoint metadata key of the oracle's and the
+// judge's training state.
+const oracleStateKey = "conceptstudio.oracle_train_state"
 
 func loadOracleCheckpoint(path string, w *nn.Weights, adam *optim.AdamW, pcg *rand.PCG) (oracleState, error) {
 	var st oracleState
-	f, err := safetensors.ReadFile(path, safetensors.ReadOptions{MaxHeaderSize: 4 << 20})
-	if err != nil {
-		return st, err
-	}
-	if err := json.Unmarshal([]byte(f.Metadata["conceptstudio.oracle_train_state"]), &st); err != nil {
-		return st, fmt.Errorf("train state: %w", err)
-	}
-	adamState, _, rest, err := optim.SplitState(f)
+	adamState, _, rest, _, err := optim.ReadCheckpoint(path, oracleStateKey, &st, safetensors.ReadOptions{MaxHeaderSize: 4 << 20})
 	if err != nil {
 		return st, err
 	}

@@ -2,10 +2,13 @@ package optim
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"strings"
 
+	"conceptstudio/engine/safefile"
 	"conceptstudio/engine/safetensors"
 )
 
@@ -77,4 +80,39 @@ func DecodeRNG(s string, p *rand.PCG) error {
 		return fmt.Errorf("checkpoint random state: %w", err)
 	}
 	return nil
+}
+
+// WriteCheckpoint writes a training run's resumable state in one file,
+// atomically: the run's tensors (named by the caller), AdamW's moments and,
+// with ema, the moving average's shadows (AppendState), and state as JSON
+// under the metadata key key (meta: more metadata; may be nil). Every
+// training loop (base model, concept, judge and oracle, autoencoder) saves
+// through it.
+func WriteCheckpoint(path, key string, state any, meta map[string]string, tensors []safetensors.Tensor, adam *AdamW, ema *EMA) error {
+	js, err := json.Marshal(state)
+	if err != nil {
+		return fmt.Errorf("checkpoint state: %w", err)
+	}
+	f := &safetensors.File{Metadata: map[string]string{}, Tensors: tensors}
+	for k, v := range meta {
+		f.Metadata[k] = v
+	}
+	f.Metadata[key] = string(js)
+	AppendState(f, adam, ema)
+	return safefile.Write(path, func(w io.Writer) error { return safetensors.Encode(w, f) })
+}
+
+// ReadCheckpoint reads what WriteCheckpoint wrote: state from the key's
+// JSON, then the optimizer's and average's tensors (SplitState) and the
+// rest, with the file's metadata.
+func ReadCheckpoint(path, key string, state any, opt safetensors.ReadOptions) (adam, ema map[string][]float32, rest []safetensors.Tensor, meta map[string]string, err error) {
+	f, err := safetensors.ReadFile(path, opt)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	if err := json.Unmarshal([]byte(f.Metadata[key]), state); err != nil {
+		return nil, nil, nil, nil, fmt.Errorf("%s: train state: %w", path, err)
+	}
+	adam, ema, rest, err = SplitState(f)
+	return adam, ema, rest, f.Metadata, err
 }
