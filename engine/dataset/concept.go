@@ -49,18 +49,21 @@ const (
 	// at a few dozen pixels.
 	MaxExtractSide = 512
 
-	opaqueAlpha    = 250  // an alpha below this is "not opaque"
-	minAlphaShare  = 0.01 // this share of non-opaque pixels means "use the alpha channel"
-	frameWidth     = 2    // the border frame the background is estimated from
-	bgMatchDeltaE  = 10   // a frame pixel this close to the background model matches it
-	minFrameMatch  = 0.5  // at least this share of the frame must match
-	maskLoDeltaE   = 10   // smoothstep from here (mask 0) ...
-	maskBandDeltaE = 15   // ... over this width (mask 1)
-	maxBorderTouch = 0.4  // the object may touch at most this share of the outer ring
-	maxObjectShare = 0.9  // ... and cover at most this share of the image
-	cutoutMargin   = 1    // transparent-ish pixels kept around the trimmed box
-	groupRadius    = 0.02 // parts this close (fraction of the side) are one object
-	weakMask       = 0.1  // pixels with at least this mask link parts of one object
+	opaqueAlpha   = 250  // an alpha below this is "not opaque"
+	minAlphaShare = 0.01 // this share of non-opaque pixels means "use the alpha channel"
+	frameWidth    = 2    // the border frame the background is estimated from
+	bgMatchDeltaE = 10   // a frame pixel this close to the background model matches it
+	minFrameMatch = 0.5  // at least this share of the frame must match
+	// plainFrameMatch: below this share of the frame matching one
+	// background, the background is textured and GrabCut cuts the object.
+	plainFrameMatch = 0.9
+	maskLoDeltaE    = 10   // smoothstep from here (mask 0) ...
+	maskBandDeltaE  = 15   // ... over this width (mask 1)
+	maxBorderTouch  = 0.4  // the object may touch at most this share of the outer ring
+	maxObjectShare  = 0.9  // ... and cover at most this share of the image
+	cutoutMargin    = 1    // transparent-ish pixels kept around the trimmed box
+	groupRadius     = 0.02 // parts this close (fraction of the side) are one object
+	weakMask        = 0.1  // pixels with at least this mask link parts of one object
 )
 
 // ExtractObject cuts the main object out of a photo-like image and returns
@@ -300,13 +303,18 @@ func backgroundMask(img *image.NRGBA) (mask []float32, colours []uint8, atEdge b
 		}
 	}
 	share := float64(len(matched)) / float64(len(frame))
-	if share < minFrameMatch {
-		if coherent(lab, unmatched) {
+	if share < plainFrameMatch {
+		// A textured or cluttered background (wood, a rug, a wall behind
+		// the table) or none: cut by colour models (GrabCut) instead of a
+		// threshold on the distance to one colour. When that finds no
+		// object and the rest of the border is one colour, it is an object
+		// that fills the frame.
+		mask, colours, atEdge, err := grabCutMask(img)
+		if err != nil && !errors.Is(err, ErrObjectFillsFrame) && coherent(lab, unmatched) {
 			return nil, nil, false, fmt.Errorf("%w: only %.0f%% of the image's border looks like background, the rest is one colour; leave space around the object",
 				ErrObjectFillsFrame, 100*share)
 		}
-		return nil, nil, false, fmt.Errorf("%w: the image's border is too varied to estimate a background (only %.0f%% of it matches one colour), as in a busy photo; use a photo of the object on a plain, light background, or a cut-out with transparency",
-			ErrBusyBackground, 100*share)
+		return mask, colours, atEdge, err
 	}
 	sort.Float64s(matched)
 	noise := matched[int(0.9*float64(len(matched)-1))]

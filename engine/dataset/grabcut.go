@@ -1,0 +1,487 @@
+package dataset
+
+import (
+	"fmt"
+	"image"
+	"math"
+	"sort"
+)
+
+// Cutting an object out of a photo whose border is not one plain
+// background (a cup on a wooden table, a toy on a rug) follows GrabCut
+// (Rother, Kolmogorov and Blake 2004): two colour models, Gaussian mixtures
+// of the background (learnt from the image's border ring, which is taken
+// to be background) and of the object (learnt from the rest), and a
+// minimum cut over the pixel grid between "object" and "background" whose
+// cost is each pixel's unlikeliness under the side it is put on plus, for
+// every pair of neighbours put on different sides, a weight that is small
+// where their colours differ (so the cut follows edges). The models are
+// learnt again from the cut and the cut made again, a few times. It runs
+// on the image reduced to grabCutSide; the mask is then scaled back and its
+// edge softened.
+const (
+	grabCutSide       = 96   // longest side the cut is computed at
+	grabCutRing       = 0.05 // the border ring taken as background (fraction of the side, at least 2 pixels)
+	grabCutInset      = 0.12 // the object is first looked for inside this inset
+	grabCutComponents = 5    // Gaussians per colour model
+	grabCutIters      = 6    // learn-and-cut rounds
+	grabCutGamma      = 50.0 // weight of following edges against the colour models
+	// grabCutMinMargin: the object's pixels must be this much likelier
+	// (mean log-likelihood ratio, nats) under the object's model than the
+	// background's, else nothing stands out (noise, a photo of a texture).
+	grabCutMinMargin = 1.0
+)
+
+// grabCutMask returns the object's soft mask at the image's size, its
+// colours and whether it touches the edge, or ErrNoObject/ErrBusyBackground
+// when no object stands out.
+func grabCutMask(img *image.NRGBA) (mask []float32, colours []uint8, atEdge bool, err error) {
+	W, H := img.Rect.Dx(), img.Rect.Dy()
+	small := img
+	if s := max(W, H); s > grabCutSide {
+		w := max(8, int(math.Round(float64(W)*grabCutSide/float64(s))))
+		h := max(8, int(math.Round(float64(H)*grabCutSide/float64(s))))
+		small = resizeArea(img, img.Rect, w, h)
+	}
+	w, h := small.Rect.Dx(), small.Rect.Dy()
+	n := w * h
+	z := make([][3]float64, n)
+	for i := 0; i < n; i++ {
+		p := small.Pix[4*i:]
+		z[i] = [3]float64{float64(p[0]), float64(p[1]), float64(p[2])}
+	}
+	ring := max(2, int(math.Round(grabCutRing*float64(max(w, h)))))
+	inset := max(ring+1, int(math.Round(grabCutInset*float64(max(w, h)))))
+	hardBG := make([]bool, n)
+	fg := make([]bool, n)
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			i := y*w + x
+			hardBG[i] = x < ring || y < ring || x >= w-ring || y >= h-ring
+			fg[i] = x >= inset && y >= inset && x < w-inset && y < h-inset
+		}
+	}
+	// Neighbour weights (8-connected), the same every round.
+	type link struct {
+		i, j int
+		w    float64
+	}
+	var links []link
+	var sum float64
+	var cnt int
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			for _, d := range [][2]int{{1, 0}, {0, 1}, {1, 1}, {-1, 1}} {
+				xx, yy := x+d[0], y+d[1]
+				if xx < 0 || yy < 0 || xx >= w || yy >= h {
+					continue
+				}
+				sum += sqDist(z[y*w+x], z[yy*w+xx])
+				cnt++
+			}
+		}
+	}
+	beta := 1 / (2 * max(sum/float64(max(cnt, 1)), 1e-6))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			for _, d := range [][2]int{{1, 0}, {0, 1}, {1, 1}, {-1, 1}} {
+				xx, yy := x+d[0], y+d[1]
+				if xx < 0 || yy < 0 || xx >= w || yy >= h {
+					continue
+				}
+				i, j := y*w+x, yy*w+xx
+				dist := 1.0
+				if d[0] != 0 && d[1] != 0 {
+					dist = math.Sqrt2
+				}
+				links = append(links, link{i, j, grabCutGamma / dist * math.Exp(-beta*sqDist(z[i], z[j]))})
+			}
+		}
+	}
+	var dFG, dBG []float64
+	for it := 0; it < grabCutIters; it++ {
+		var fgPix, bgPix [][3]float64
+		for i := range z {
+			if fg[i] {
+				fgPix = append(fgPix, z[i])
+			} else {
+				bgPix = append(bgPix, z[i])
+			}
+		}
+		if len(fgPix) < 4 || len(bgPix) < 4 {
+			break
+		}
+		gf, gb := fitGMM(fgPix, grabCutComponents), fitGMM(bgPix, grabCutComponents)
+		dFG, dBG = make([]float64, n), make([]float64, n)
+		for i := range z {
+			dFG[i], dBG[i] = -gf.logLikelihood(z[i]), -gb.logLikelihood(z[i])
+		}
+		g := newFlowGraph(n + 2)
+		s, t := n, n+1
+		const hard = 1e9
+		for i := 0; i < n; i++ {
+			if hardBG[i] {
+				g.addEdge(i, t, hard, 0)
+				continue
+			}
+			// Cutting s→i puts i in the background: its cost is the
+			// background model's; cutting i→t, the object model's.
+			g.addEdge(s, i, dBG[i], 0)
+			g.addEdge(i, t, dFG[i], 0)
+		}
+		for _, l := range links {
+			g.addEdge(l.i, l.j, l.w, l.w)
+		}
+		g.maxFlow(s, t)
+		side := g.sourceSide(s)
+		for i := 0; i < n; i++ {
+			fg[i] = side[i] && !hardBG[i]
+		}
+	}
+	// Keep the largest object (parts within the group radius are one),
+	// fill its holes.
+	r := max(1, int(math.Round(2*groupRadius*float64(max(w, h)))))
+	labels, count := components(dilate(fg, w, h, r), w, h, true)
+	size := make([]int, count)
+	for i, l := range labels {
+		if l >= 0 && fg[i] {
+			size[l]++
+		}
+	}
+	best := -1
+	for l := range size {
+		if best < 0 || size[l] > size[best] {
+			best = l
+		}
+	}
+	if best < 0 || size[best] < max(9, n/200) {
+		return nil, nil, false, fmt.Errorf("%w: no object stands out from the image's busy background; use a photo with the object clear of its surroundings, or a cut-out with transparency", ErrBusyBackground)
+	}
+	var margin float64
+	for i, l := range labels {
+		fg[i] = fg[i] && int(l) == best
+		if fg[i] {
+			margin += dBG[i] - dFG[i]
+		}
+	}
+	if margin /= float64(size[best]); margin < grabCutMinMargin || dFG == nil {
+		return nil, nil, false, fmt.Errorf("%w: the image's border is not a plain background and no object stands out from it (as in a photo of a texture); use a photo with the object clear of its surroundings, or a cut-out with transparency", ErrBusyBackground)
+	}
+	holes := make([]bool, n)
+	for i := range fg {
+		holes[i] = !fg[i]
+	}
+	hl, hc := components(holes, w, h, false)
+	outside := make([]bool, hc)
+	for i, l := range hl {
+		if l >= 0 && (i%w == 0 || i/w == 0 || i%w == w-1 || i/w == h-1) {
+			outside[l] = true
+		}
+	}
+	for i, l := range hl {
+		if l >= 0 && !outside[l] {
+			fg[i] = true
+		}
+	}
+	// An object cut off by the border shows as object right inside the
+	// ring (which was taken as background).
+	inner, touching := 0, 0
+	for y := ring; y < h-ring; y++ {
+		for x := ring; x < w-ring; x++ {
+			if x == ring || y == ring || x == w-ring-1 || y == h-ring-1 {
+				inner++
+				if fg[y*w+x] {
+					touching++
+				}
+			}
+		}
+	}
+	if float64(touching) > maxBorderTouch*float64(inner) {
+		return nil, nil, false, fmt.Errorf("%w (%.0f%% of it); the object is cropped or fills the frame, leave space around it", ErrObjectFillsFrame, 100*float64(touching)/float64(inner))
+	}
+	if float64(size[best]) > maxObjectShare*float64(n) {
+		return nil, nil, false, fmt.Errorf("%w: the object covers %.0f%% of the image; leave space around it", ErrObjectFillsFrame, 100*float64(size[best])/float64(n))
+	}
+	// Back to the image's size: bilinear, then a 3×3 mean for a soft edge.
+	mask = make([]float32, W*H)
+	at := func(x, y int) float64 {
+		x, y = min(max(x, 0), w-1), min(max(y, 0), h-1)
+		if fg[y*w+x] {
+			return 1
+		}
+		return 0
+	}
+	for y := 0; y < H; y++ {
+		fy := (float64(y)+0.5)*float64(h)/float64(H) - 0.5
+		y0 := int(math.Floor(fy))
+		ty := fy - float64(y0)
+		for x := 0; x < W; x++ {
+			fx := (float64(x)+0.5)*float64(w)/float64(W) - 0.5
+			x0 := int(math.Floor(fx))
+			tx := fx - float64(x0)
+			v := (1-ty)*((1-tx)*at(x0, y0)+tx*at(x0+1, y0)) + ty*((1-tx)*at(x0, y0+1)+tx*at(x0+1, y0+1))
+			mask[y*W+x] = float32(v)
+		}
+	}
+	mask = closing3(mask, W, H)
+	for y := 0; y < H; y++ {
+		for x := 0; x < W; x++ {
+			if (x == 0 || y == 0 || x == W-1 || y == H-1) && mask[y*W+x] >= 0.5 {
+				atEdge = true
+			}
+		}
+	}
+	colours = make([]uint8, 3*W*H)
+	for i := 0; i < W*H; i++ {
+		copy(colours[3*i:], img.Pix[4*i:4*i+3])
+	}
+	return mask, colours, atEdge, nil
+}
+
+func sqDist(a, b [3]float64) float64 {
+	d0, d1, d2 := a[0]-b[0], a[1]-b[1], a[2]-b[2]
+	return d0*d0 + d1*d1 + d2*d2
+}
+
+// gmm is a Gaussian mixture over RGB.
+type gmm struct {
+	weight []float64
+	mean   [][3]float64
+	inv    [][3][3]float64 // inverse covariances
+	logDet []float64
+}
+
+// fitGMM fits k Gaussians to the pixels: k-means from pixels spread over
+// the brightness order (deterministic), then each cluster's weight, mean
+// and covariance (regularised).
+func fitGMM(pix [][3]float64, k int) *gmm {
+	k = min(k, len(pix))
+	order := make([]int, len(pix))
+	for i := range order {
+		order[i] = i
+	}
+	lum := func(p [3]float64) float64 { return 0.3*p[0] + 0.59*p[1] + 0.11*p[2] }
+	sort.SliceStable(order, func(a, b int) bool { return lum(pix[order[a]]) < lum(pix[order[b]]) })
+	centres := make([][3]float64, k)
+	for c := range centres {
+		centres[c] = pix[order[(2*c+1)*len(pix)/(2*k)]]
+	}
+	assign := make([]int, len(pix))
+	for round := 0; round < 6; round++ {
+		var sums [][3]float64 = make([][3]float64, k)
+		counts := make([]int, k)
+		for i, p := range pix {
+			bestC, bestD := 0, math.Inf(1)
+			for c := range centres {
+				if d := sqDist(p, centres[c]); d < bestD {
+					bestC, bestD = c, d
+				}
+			}
+			assign[i] = bestC
+			counts[bestC]++
+			for d := 0; d < 3; d++ {
+				sums[bestC][d] += p[d]
+			}
+		}
+		for c := range centres {
+			if counts[c] > 0 {
+				for d := 0; d < 3; d++ {
+					centres[c][d] = sums[c][d] / float64(counts[c])
+				}
+			}
+		}
+	}
+	g := &gmm{}
+	for c := 0; c < k; c++ {
+		var cov [3][3]float64
+		m := centres[c]
+		cnt := 0
+		for i, p := range pix {
+			if assign[i] != c {
+				continue
+			}
+			cnt++
+			for a := 0; a < 3; a++ {
+				for b := 0; b < 3; b++ {
+					cov[a][b] += (p[a] - m[a]) * (p[b] - m[b])
+				}
+			}
+		}
+		if cnt == 0 {
+			continue
+		}
+		for a := 0; a < 3; a++ {
+			for b := 0; b < 3; b++ {
+				cov[a][b] /= float64(cnt)
+			}
+			cov[a][a] += 4 // regularise: a flat cluster is still a colour, not a point
+		}
+		inv, det := invert3(cov)
+		g.weight = append(g.weight, float64(cnt)/float64(len(pix)))
+		g.mean = append(g.mean, m)
+		g.inv = append(g.inv, inv)
+		g.logDet = append(g.logDet, math.Log(det))
+	}
+	return g
+}
+
+// logLikelihood is log Σ_k w_k N(p; μ_k, Σ_k).
+func (g *gmm) logLikelihood(p [3]float64) float64 {
+	best := math.Inf(-1)
+	terms := make([]float64, len(g.weight))
+	for c := range g.weight {
+		var d [3]float64
+		for a := 0; a < 3; a++ {
+			d[a] = p[a] - g.mean[c][a]
+		}
+		var q float64
+		for a := 0; a < 3; a++ {
+			for b := 0; b < 3; b++ {
+				q += d[a] * g.inv[c][a][b] * d[b]
+			}
+		}
+		terms[c] = math.Log(g.weight[c]) - 0.5*q - 0.5*g.logDet[c] - 1.5*math.Log(2*math.Pi)
+		best = max(best, terms[c])
+	}
+	var s float64
+	for _, t := range terms {
+		s += math.Exp(t - best)
+	}
+	return best + math.Log(s)
+}
+
+// invert3 inverts a symmetric positive 3×3 matrix and returns its
+// determinant.
+func invert3(m [3][3]float64) ([3][3]float64, float64) {
+	det := m[0][0]*(m[1][1]*m[2][2]-m[1][2]*m[2][1]) - m[0][1]*(m[1][0]*m[2][2]-m[1][2]*m[2][0]) + m[0][2]*(m[1][0]*m[2][1]-m[1][1]*m[2][0])
+	var inv [3][3]float64
+	inv[0][0] = (m[1][1]*m[2][2] - m[1][2]*m[2][1]) / det
+	inv[0][1] = (m[0][2]*m[2][1] - m[0][1]*m[2][2]) / det
+	inv[0][2] = (m[0][1]*m[1][2] - m[0][2]*m[1][1]) / det
+	inv[1][0] = (m[1][2]*m[2][0] - m[1][0]*m[2][2]) / det
+	inv[1][1] = (m[0][0]*m[2][2] - m[0][2]*m[2][0]) / det
+	inv[1][2] = (m[0][2]*m[1][0] - m[0][0]*m[1][2]) / det
+	inv[2][0] = (m[1][0]*m[2][1] - m[1][1]*m[2][0]) / det
+	inv[2][1] = (m[0][1]*m[2][0] - m[0][0]*m[2][1]) / det
+	inv[2][2] = (m[0][0]*m[1][1] - m[0][1]*m[1][0]) / det
+	return inv, det
+}
+
+// flowGraph is a graph for a maximum flow (Dinic's algorithm), each edge
+// stored with its reverse.
+type flowGraph struct {
+	head  []int
+	next  []int
+	to    []int
+	cap   []float64
+	level []int
+	iter  []int
+}
+
+func newFlowGraph(n int) *flowGraph {
+	g := &flowGraph{head: make([]int, n), level: make([]int, n), iter: make([]int, n)}
+	for i := range g.head {
+		g.head[i] = -1
+	}
+	return g
+}
+
+// addEdge adds u→v with capacity c and v→u with capacity back.
+func (g *flowGraph) addEdge(u, v int, c, back float64) {
+	g.to, g.cap, g.next = append(g.to, v), append(g.cap, c), append(g.next, g.head[u])
+	g.head[u] = len(g.to) - 1
+	g.to, g.cap, g.next = append(g.to, u), append(g.cap, back), append(g.next, g.head[v])
+	g.head[v] = len(g.to) - 1
+}
+
+const flowEps = 1e-9
+
+func (g *flowGraph) bfs(s, t int) bool {
+	for i := range g.level {
+		g.level[i] = -1
+	}
+	g.level[s] = 0
+	queue := []int{s}
+	for len(queue) > 0 {
+		u := queue[0]
+		queue = queue[1:]
+		for e := g.head[u]; e >= 0; e = g.next[e] {
+			if v := g.to[e]; g.cap[e] > flowEps && g.level[v] < 0 {
+				g.level[v] = g.level[u] + 1
+				queue = append(queue, v)
+			}
+		}
+	}
+	return g.level[t] >= 0
+}
+
+// dfs pushes flow along level-increasing paths (iteratively, so deep
+// grids do not exhaust the stack).
+func (g *flowGraph) dfs(s, t int) float64 {
+	var total float64
+	path := []int{} // edges
+	u := s
+	for {
+		if u == t {
+			f := math.Inf(1)
+			for _, e := range path {
+				f = min(f, g.cap[e])
+			}
+			for _, e := range path {
+				g.cap[e] -= f
+				g.cap[e^1] += f
+			}
+			total += f
+			path, u = path[:0], s
+			continue
+		}
+		advanced := false
+		for ; g.iter[u] >= 0; g.iter[u] = g.next[g.iter[u]] {
+			e := g.iter[u]
+			if v := g.to[e]; g.cap[e] > flowEps && g.level[v] == g.level[u]+1 {
+				path = append(path, e)
+				u = v
+				advanced = true
+				break
+			}
+		}
+		if advanced {
+			continue
+		}
+		if u == s {
+			return total
+		}
+		// Dead end: retreat and skip the edge that led here.
+		g.level[u] = -1
+		e := path[len(path)-1]
+		path = path[:len(path)-1]
+		u = g.to[e^1]
+	}
+}
+
+func (g *flowGraph) maxFlow(s, t int) float64 {
+	var flow float64
+	for g.bfs(s, t) {
+		copy(g.iter, g.head)
+		flow += g.dfs(s, t)
+	}
+	return flow
+}
+
+// sourceSide marks the nodes reachable from s in the residual graph.
+func (g *flowGraph) sourceSide(s int) []bool {
+	seen := make([]bool, len(g.head))
+	seen[s] = true
+	stack := []int{s}
+	for len(stack) > 0 {
+		u := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		for e := g.head[u]; e >= 0; e = g.next[e] {
+			if v := g.to[e]; g.cap[e] > flowEps && !seen[v] {
+				seen[v] = true
+				stack = append(stack, v)
+			}
+		}
+	}
+	return seen
+}
