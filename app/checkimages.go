@@ -3,6 +3,7 @@ package app
 import (
 	"fmt"
 	"image"
+	"image/color"
 	"path/filepath"
 
 	"golang.org/x/image/draw"
@@ -22,6 +23,10 @@ type ImageCheck struct {
 	// Thumbnail is the image scaled to fit 128×128 (nil when it cannot be
 	// read), for the sheet to show without decoding the file again.
 	Thumbnail image.Image
+	// Cutout is what training will learn from: the object cut out of the
+	// image, over a checkerboard, scaled to fit 128×128 (nil when no
+	// object could be cut out).
+	Cutout image.Image
 	// Problem is why the file cannot train, in plain words ("" when it
 	// can): it is not an image, it is too small, no object can be cut out
 	// of it. Training refuses it.
@@ -51,10 +56,13 @@ func CheckImages(paths []string) []ImageCheck {
 			out[i].Problem = fmt.Sprintf("%s is %d×%d pixels, too small to learn from; use one at least %d pixels on each side", filepath.Base(p), b.Dx(), b.Dy(), MinImageSide)
 			continue
 		}
-		if _, box, err := dataset.ExtractObjectBox(img); err != nil {
+		cut, box, err := dataset.ExtractObjectBox(img)
+		if err != nil {
 			out[i].Problem = "no object could be cut out: " + Explain(err)
 			continue
-		} else if b := img.Bounds(); box.Min.X <= b.Min.X || box.Min.Y <= b.Min.Y || box.Max.X >= b.Max.X || box.Max.Y >= b.Max.Y {
+		}
+		out[i].Cutout = overCheckerboard(thumbnail(cut, 128))
+		if b := img.Bounds(); box.Min.X <= b.Min.X || box.Min.Y <= b.Min.Y || box.Max.X >= b.Max.X || box.Max.Y >= b.Max.Y {
 			out[i].Warning = "the object touches the image's edge and may be cut off"
 		}
 		loaded = append(loaded, imgs[0])
@@ -148,6 +156,26 @@ func differentObjects(imgs []store.LoadedImage) []int {
 					break
 				}
 			}
+		}
+	}
+	return out
+}
+
+// overCheckerboard draws an image with transparency over a grey
+// checkerboard (8-pixel squares), as image editors show a cut-out.
+func overCheckerboard(img image.Image) image.Image {
+	b := img.Bounds()
+	out := image.NewNRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+	for y := 0; y < b.Dy(); y++ {
+		for x := 0; x < b.Dx(); x++ {
+			bg := 0xcc
+			if (x/8+y/8)%2 == 0 {
+				bg = 0xf2
+			}
+			c := color.NRGBAModel.Convert(img.At(b.Min.X+x, b.Min.Y+y)).(color.NRGBA)
+			a := int(c.A)
+			mix := func(v uint8) uint8 { return uint8((int(v)*a + bg*(255-a)) / 255) }
+			out.SetNRGBA(x, y, color.NRGBA{mix(c.R), mix(c.G), mix(c.B), 255})
 		}
 	}
 	return out

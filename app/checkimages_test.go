@@ -38,3 +38,21 @@ func TestDifferentObjectsAreFlagged(t *testing.T) {
 		t.Errorf("one image: %+v", one[0])
 	}
 }
+
+// TestCheckShowsTheCutOut: a usable image comes with its cut-out over a
+// checkerboard (what training learns from), no bigger than 128 pixels; an
+// unusable one has none.
+func TestCheckShowsTheCutOut(t *testing.T) {
+	checks := CheckImages([]string{filepath.Join("..", "examples", "teddy", "1.png"), "no-such-file.png"})
+	c := checks[0].Cutout
+	if c == nil || c.Bounds().Dx() > 128 || c.Bounds().Dy() > 128 {
+		t.Fatalf("cut-out %v", c)
+	}
+	// A corner is checkerboard (the object is in the middle), opaque.
+	if r, g, b, a := c.At(0, 0).RGBA(); a != 0xffff || r != g || g != b {
+		t.Errorf("corner %v, want an opaque grey square", c.At(0, 0))
+	}
+	if checks[1].Cutout != nil {
+		t.Error("a missing file has a cut-out")
+	}
+}

@@ -192,12 +192,15 @@ func (s *NewConceptSheet) startChecks(paths []string) {
 	}()
 }
 
-// thumbFor is an image's picture in the strip: the checked thumbnail, a
+// thumbFor is an image's picture in the strip: the object cut out of it
+// over a checkerboard (or the checked thumbnail when none could be), a
 // broken-image icon for a file that cannot be read, or (without checks)
 // the file itself.
 func (s *NewConceptSheet) thumbFor(p string) *canvas.Image {
 	if c, ok := s.checks[p]; ok {
 		switch {
+		case c.Cutout != nil: // what training will learn from
+			return canvas.NewImageFromImage(c.Cutout)
 		case c.Thumbnail != nil:
 			return canvas.NewImageFromImage(c.Thumbnail)
 		case c.Problem != "":

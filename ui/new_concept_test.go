@@ -203,7 +203,7 @@ func TestSheetMarksBadFilesAtOnce(t *testing.T) {
 			t.Errorf("%s: the reason names code: %q", filepath.Base(p), c.Problem+c.Warning)
 		}
 	}
-	if c := s.checks[good]; c.Problem != "" || c.Thumbnail == nil {
+	if c := s.checks[good]; c.Problem != "" || c.Thumbnail == nil || c.Cutout == nil {
 		t.Errorf("a good photo: %+v", c)
 	}
 	s.Remove(text)
