@@ -62,7 +62,9 @@ func CheckImages(paths []string) []ImageCheck {
 			continue
 		}
 		out[i].Cutout = overCheckerboard(thumbnail(cut, 128))
-		if b := img.Bounds(); box.Min.X <= b.Min.X || box.Min.Y <= b.Min.Y || box.Max.X >= b.Max.X || box.Max.Y >= b.Max.Y {
+		if share := opaqueShare(cut, img.Bounds()); share < minObjectShare {
+			out[i].Warning = fmt.Sprintf("the object found covers only %.1f%% of the image: check the cut-out, it may be a detail, not the whole thing; a closer photo helps", 100*share)
+		} else if b := img.Bounds(); box.Min.X <= b.Min.X || box.Min.Y <= b.Min.Y || box.Max.X >= b.Max.X || box.Max.Y >= b.Max.Y {
 			out[i].Warning = "the object touches the image's edge and may be cut off"
 		}
 		loaded = append(loaded, imgs[0])
@@ -159,6 +161,28 @@ func differentObjects(imgs []store.LoadedImage) []int {
 		}
 	}
 	return out
+}
+
+// minObjectShare is the least share of an image the cut-out object should
+// cover: below it the cut is likely a detail (the cat whose fur was
+// taken for background).
+const minObjectShare = 0.02
+
+// opaqueShare is the share of the image (bounds b, before any reduction
+// the extraction made) that the cut-out's opaque pixels cover.
+func opaqueShare(cut *image.NRGBA, b image.Rectangle) float64 {
+	n := 0
+	for i := 3; i < len(cut.Pix); i += 4 {
+		if cut.Pix[i] >= 128 {
+			n++
+		}
+	}
+	// The cut-out is at the extraction's size: at most dataset.MaxExtractSide.
+	scale := 1.0
+	if s := max(b.Dx(), b.Dy()); s > dataset.MaxExtractSide {
+		scale = float64(s) / dataset.MaxExtractSide
+	}
+	return float64(n) * scale * scale / float64(b.Dx()*b.Dy())
 }
 
 // overCheckerboard draws an image with transparency over a grey

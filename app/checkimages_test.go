@@ -1,6 +1,10 @@
 package app
 
 import (
+	"image"
+	"image/color"
+	"image/png"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -54,5 +58,33 @@ func TestCheckShowsTheCutOut(t *testing.T) {
 	}
 	if checks[1].Cutout != nil {
 		t.Error("a missing file has a cut-out")
+	}
+}
+
+// TestTinyObjectIsDoubted: an image whose object is a small detail is
+// marked (a warning, it may still train).
+func TestTinyObjectIsDoubted(t *testing.T) {
+	img := image.NewNRGBA(image.Rect(0, 0, 200, 200))
+	for i := range img.Pix {
+		img.Pix[i] = 240
+		if i%4 == 3 {
+			img.Pix[i] = 255
+		}
+	}
+	for y := 95; y < 103; y++ {
+		for x := 95; x < 103; x++ {
+			img.SetNRGBA(x, y, color.NRGBA{200, 30, 30, 255})
+		}
+	}
+	p := filepath.Join(t.TempDir(), "speck.png")
+	f, _ := os.Create(p)
+	png.Encode(f, img)
+	f.Close()
+	c := CheckImages([]string{p, filepath.Join("..", "examples", "teddy", "1.png")})
+	if c[0].Problem != "" || !strings.Contains(c[0].Warning, "covers only") {
+		t.Errorf("a speck: %+v", c[0])
+	}
+	if strings.Contains(c[1].Warning, "covers only") {
+		t.Errorf("a whole teddy was doubted: %q", c[1].Warning)
 	}
 }
