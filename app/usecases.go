@@ -708,7 +708,7 @@ func (a *App) Train(ctx context.Context, req TrainRequest, progress ProgressFunc
 	partial := req.OutPath + ".partial"
 	c, err := base.TrainConcept(ctx, engine.TrainOptions{
 		Method: engine.Method(req.Method), Name: req.Name, Class: req.Class, Steps: req.Steps, Seed: uint64(req.Seed), GlobalLocking: req.GlobalLocking, TrainKeys: req.TrainKeys,
-		Data: cs.Sampler(base.Cfg.ImageSize, dataset.DefaultConceptSceneOptions()), Images: len(imgs),
+		Data: cs.Sampler(base.PictureSize(), dataset.DefaultConceptSceneOptions()), Images: len(imgs),
 		Checkpoint: partial, PreviewEvery: 50,
 	}, func(p engine.TrainProgress) {
 		if from < 0 {

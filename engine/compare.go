@@ -482,7 +482,7 @@ func (b *Base) compareTrain(ctx context.Context, p *comparePlan, seed uint64, st
 	ckpt := fmt.Sprintf("%s.%s-%d.partial", strings.TrimSuffix(p.path, ".safetensors"), b.ID()[:8], p.steps)
 	c, err := b.TrainConcept(ctx, TrainOptions{
 		Method: trains(p.m), TrainKeys: p.m == PerfusionTrainedKeys, Name: p.cc.Name, Class: p.cc.Class, Steps: p.steps, Seed: seed,
-		Data: cs.Sampler(b.Cfg.ImageSize, dataset.DefaultConceptSceneOptions()), Images: len(p.cc.Train),
+		Data: cs.Sampler(b.PictureSize(), dataset.DefaultConceptSceneOptions()), Images: len(p.cc.Train),
 		Checkpoint: ckpt,
 	}, func(tp TrainProgress) { step(tp.Step) })
 	if err != nil {

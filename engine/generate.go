@@ -319,12 +319,19 @@ func (b *Base) sample(ctx context.Context, opt GenerateOptions, encode func(stri
 	}
 	rng := rand.New(rand.NewPCG(opt.Seed, 0xC0FFEE))
 	dopt := diffusion.Options{Sampler: opt.Sampler, Steps: opt.Steps, ClipX0: true, Progress: progress}
-	if len(opt.Regions) > 0 && opt.Layout > 0 && b.Cfg.InChannels == 3 {
+	if len(opt.Regions) > 0 && opt.Layout > 0 && (b.Cfg.InChannels == 3 || b.AE != nil) {
 		atlas, err := sharedAtlas()
 		if err != nil {
 			return nil, err
 		}
-		if one := regionInit(atlas, dataset.Words(opt.Prompt), opt.Regions, opt.thingColours, b.Cfg.ImageSize); one != nil {
+		one := regionInit(atlas, dataset.Words(opt.Prompt), opt.Regions, opt.thingColours, b.PictureSize())
+		if one != nil && b.AE != nil {
+			// A latent base starts from the layout's latents.
+			if one, err = b.encodePictures(one, 1); err != nil {
+				return nil, err
+			}
+		}
+		if one != nil {
 			dopt.Init = make([]float32, 0, opt.N*img)
 			for i := 0; i < opt.N; i++ {
 				dopt.Init = append(dopt.Init, one...)

@@ -269,18 +269,11 @@ func loraHook(names []string, scales []float64, rank int) nn.LinearHook {
 	}
 }
 
-// ErrLatentConcepts: concepts cannot be trained on a latent base model
-// yet (its training images would have to be encoded first).
-var ErrLatentConcepts = errors.New("this base model draws through an autoencoder, and concepts cannot be trained on such a model yet")
-
 // TrainConcept learns a new concept from opt.Data with the chosen method.
 // Cancelling ctx stops it with ctx.Err() and returns no concept.
 func (b *Base) TrainConcept(ctx context.Context, opt TrainOptions, progress func(TrainProgress)) (*Concept, error) {
 	if err := ValidName(opt.Name); err != nil {
 		return nil, err
-	}
-	if b.AE != nil {
-		return nil, ErrLatentConcepts
 	}
 	if opt.Data == nil {
 		return nil, errors.New("no training images")
@@ -388,6 +381,13 @@ func (b *Base) TrainConcept(ctx context.Context, opt TrainOptions, progress func
 	per := S * S * C
 	L := b.Cfg.MaxLen
 	x0 := make([]float32, B*per)
+	// On a latent base the samples are pictures at the autoencoder's size
+	// (opt.Data renders at PictureSize), trained on as their latents.
+	P := b.PictureSize()
+	var pix []float32
+	if b.AE != nil {
+		pix = make([]float32, B*P*P*3)
+	}
 	noise := make([]float32, B*per)
 	ids := make([]int, B*L)
 	lengths := make([]int, B)
@@ -407,10 +407,14 @@ func (b *Base) TrainConcept(ctx context.Context, opt TrainOptions, progress func
 		}
 		for i := 0; i < B; i++ {
 			var caption string
+			dst := x0[i*per : (i+1)*per]
+			if pix != nil {
+				dst = pix[i*P*P*3 : (i+1)*P*P*3]
+			}
 			if prior != nil && i%2 == 1 {
-				caption = prior.sample(rng, x0[i*per:(i+1)*per])
+				caption = prior.sample(rng, dst)
 			} else {
-				caption = opt.Data.Sample(rng, x0[i*per:(i+1)*per])
+				caption = opt.Data.Sample(rng, dst)
 			}
 			enc, n, err := s.encode(caption)
 			if err != nil {
@@ -418,6 +422,13 @@ func (b *Base) TrainConcept(ctx context.Context, opt TrainOptions, progress func
 			}
 			copy(ids[i*L:(i+1)*L], enc)
 			lengths[i] = n
+		}
+		if pix != nil {
+			z, err := b.encodePictures(pix, B)
+			if err != nil {
+				return nil, err
+			}
+			copy(x0, z)
 		}
 		nb, err := b.noiseBatch(rng, x0, noise, B, lossWeighting{minSNR: d.MinSNR})
 		if err != nil {
@@ -530,7 +541,7 @@ func (b *Base) makePrior(ctx context.Context, class string, n int, seed uint64) 
 		return nil, fmt.Errorf("generating class images for prior preservation: %w", err)
 	}
 	p := &priorSet{}
-	S := b.Cfg.ImageSize
+	S := b.PictureSize()
 	for _, img := range imgs {
 		p.images = append(p.images, FromImage(img, S))
 		p.captions = append(p.captions, "a "+class)

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"image"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,7 +15,9 @@ import (
 	"time"
 
 	"conceptstudio/engine/autoenc"
+	"conceptstudio/engine/dataset"
 	"conceptstudio/engine/model"
+	"conceptstudio/engine/region"
 	"conceptstudio/engine/safetensors"
 )
 
@@ -399,8 +402,26 @@ func TestLatentDesignTrainsOnLatents(t *testing.T) {
 	if err != nil || again.AE == nil || again.ID() != b.ID() {
 		t.Fatalf("round trip: %v (AE %v)", err, again != nil && again.AE != nil)
 	}
-	if _, err := b.TrainConcept(ctx, TrainOptions{Name: "x"}, nil); !errors.Is(err, ErrLatentConcepts) {
-		t.Errorf("a concept on a latent base: %v", err)
+	// A concept trains on the latent base (its pictures encoded) and draws.
+	atlas, _ := dataset.LoadAtlas()
+	rd := dataset.NewRenderer(atlas)
+	var refs []image.Image
+	for _, sp := range atlas.SpritesNamed("dog")[:2] {
+		refs = append(refs, rd.RenderImage(dataset.Scene{Objects: []dataset.Placed{{Sprite: sp, CX: 0.5, CY: 0.5, Extent: 0.7}}, Background: dataset.Background{Colour: "white"}}, 64))
+	}
+	cs, err := dataset.NewConceptSet(atlas, "rex", "dog", refs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := b.TrainConcept(ctx, TrainOptions{Method: TI, Name: "rex", Class: "dog", Steps: 2, Batch: 2, Seed: 1,
+		Data: cs.Sampler(b.PictureSize(), dataset.DefaultConceptSceneOptions()), Images: 2}, nil)
+	if err != nil {
+		t.Fatalf("a concept on a latent base: %v", err)
+	}
+	imgs, err := b.GenerateWith(ctx, GenerateOptions{Prompt: "a rex* next to a cat", N: 1, Seed: 1, Steps: 2, Guidance: 2, Layout: 4,
+		Regions: []region.Region{{Name: "rex", X: 0, Y: 0, W: 0.5, H: 0.5}, {Name: "cat", X: 0.5, Y: 0.5, W: 0.5, H: 0.5}}}, []ConceptUse{{Concept: c}}, nil)
+	if err != nil || imgs[0].Bounds().Dx() != 16 {
+		t.Fatalf("drawing the concept in a box: %v", err)
 	}
 	p := tinyPretrain(t.TempDir())
 	p.Config = nil
