@@ -2,10 +2,10 @@ package engine
 
 import (
 	"bytes"
-	"image"
 	"context"
 	"encoding/json"
 	"errors"
+	"image"
 	"math"
 	"os"
 	"path/filepath"
