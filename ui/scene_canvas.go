@@ -20,8 +20,9 @@ import (
 // thing (a concept from the library, or a plain word the model knows) is a
 // box that can be moved and resized with the mouse (drag its body or its
 // corner handle) or the keyboard (arrows move the selected box, Shift +
-// arrows resize it, Delete removes it, Tab selects the next). Boxes may
-// overlap; the later one is drawn on top. The latest preview shows under
+// arrows resize it, Delete removes it, Tab selects the next, Page Up and
+// Page Down bring it forward or back). Boxes may overlap; the later one is
+// drawn on top. The latest preview shows under
 // the boxes.
 type SceneCanvas struct {
 	widget.BaseWidget
@@ -331,6 +332,21 @@ func (c *SceneCanvas) TypedKey(k *fyne.KeyEvent) {
 		dy = sceneStep
 	case fyne.KeyDelete, fyne.KeyBackspace:
 		c.Remove(c.selected)
+		return
+	case fyne.KeyPageUp, fyne.KeyPageDown:
+		// Page Up brings the box one step to the front, Page Down one
+		// step back (the stacking order is the list's).
+		j := c.selected + 1
+		if k.Name == fyne.KeyPageDown {
+			j = c.selected - 1
+		}
+		if j < 0 || j >= len(c.things) {
+			return
+		}
+		c.things[c.selected], c.things[j] = c.things[j], c.things[c.selected]
+		c.selected = j
+		c.Refresh()
+		c.changed()
 		return
 	default:
 		return

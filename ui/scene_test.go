@@ -98,6 +98,18 @@ func TestSceneCanvasStacksAndRefuses(t *testing.T) {
 	if c.Selected() != 3 {
 		t.Fatalf("a click on four stacked boxes selected %d, want the top one (3)", c.Selected())
 	}
+	c.TypedKey(&fyne.KeyEvent{Name: fyne.KeyPageDown})
+	if c.Selected() != 2 || c.Things()[2].Words != "owl" || c.Things()[3].Words != "teddy*" {
+		t.Fatalf("Page Down: selected %d, order %+v", c.Selected(), c.Things())
+	}
+	test.TapAt(c, c.PointAt(0.5, 0.5))
+	if c.Things()[c.Selected()].Words != "teddy*" {
+		t.Fatalf("after sending owl back, a click selected %q", c.Things()[c.Selected()].Words)
+	}
+	c.TypedKey(&fyne.KeyEvent{Name: fyne.KeyPageUp}) // already on top: nothing
+	if c.Selected() != 3 {
+		t.Fatalf("Page Up on the top box moved it to %d", c.Selected())
+	}
 	if err := c.Add("car", 0.5, 0.5); err == nil || !strings.Contains(err.Error(), "at most 4") {
 		t.Errorf("a fifth thing: %v", err)
 	}
