@@ -57,13 +57,17 @@ const (
 	// plainFrameMatch: below this share of the frame matching one
 	// background, the background is textured and GrabCut cuts the object.
 	plainFrameMatch = 0.9
-	maskLoDeltaE    = 10   // smoothstep from here (mask 0) ...
-	maskBandDeltaE  = 15   // ... over this width (mask 1)
-	maxBorderTouch  = 0.4  // the object may touch at most this share of the outer ring
-	maxObjectShare  = 0.9  // ... and cover at most this share of the image
-	cutoutMargin    = 1    // transparent-ish pixels kept around the trimmed box
-	groupRadius     = 0.02 // parts this close (fraction of the side) are one object
-	weakMask        = 0.1  // pixels with at least this mask link parts of one object
+	// texturedNoise: a background whose frame varies this much (ΔE, 90th
+	// percentile of the matching pixels) around its model is a textured
+	// surface, cut by GrabCut too.
+	texturedNoise  = 4.0
+	maskLoDeltaE   = 10   // smoothstep from here (mask 0) ...
+	maskBandDeltaE = 15   // ... over this width (mask 1)
+	maxBorderTouch = 0.4  // the object may touch at most this share of the outer ring
+	maxObjectShare = 0.9  // ... and cover at most this share of the image
+	cutoutMargin   = 1    // transparent-ish pixels kept around the trimmed box
+	groupRadius    = 0.02 // parts this close (fraction of the side) are one object
+	weakMask       = 0.1  // pixels with at least this mask link parts of one object
 )
 
 // ExtractObject cuts the main object out of a photo-like image and returns
@@ -318,6 +322,12 @@ func backgroundMask(img *image.NRGBA) (mask []float32, colours []uint8, atEdge b
 	}
 	sort.Float64s(matched)
 	noise := matched[int(0.9*float64(len(matched)-1))]
+	if noise >= texturedNoise {
+		// A grainy surface (a photo's floor or table, not a studio
+		// backdrop): the distance to one colour cannot tell the object's
+		// dull parts from it; colour models can.
+		return grabCutMask(img)
+	}
 	lo := max(maskLoDeltaE, 2.5*noise)
 	hi := lo + maskBandDeltaE
 	holeDeltaE := max(4, 3*noise)

@@ -90,11 +90,12 @@ func compose(bg *image.NRGBA, cut *image.NRGBA, rng *rand.Rand) (*image.NRGBA, [
 }
 
 // TestCutOutOnPhotoLikeBackgrounds: objects (the example concepts' own
-// cut-outs) pasted on wood, fabric and a table against a wall are cut out
-// again with a mean IoU against their true masks of at least 0.85 each;
-// before GrabCut most were refused as "not a plain background". Every
-// photo is cut out (none refused). Photo-like surfaces drawn here, not
-// real photographs.
+// cut-outs) pasted on wood, fabric, a lit floor with a shadow and a table
+// against a wall are cut out again with a mean IoU against their true
+// masks of at least 0.85 on each surface and 0.6 at worst; before GrabCut
+// most were refused as "not a plain background" or lost their dull parts.
+// Every photo is cut out (none refused). Photo-like surfaces drawn here,
+// not real photographs.
 func TestCutOutOnPhotoLikeBackgrounds(t *testing.T) {
 	var cuts []*image.NRGBA
 	for _, c := range []string{"teddy", "teapot", "dog", "couch"} {
@@ -141,14 +142,14 @@ func TestCutOutOnPhotoLikeBackgrounds(t *testing.T) {
 		}
 	}
 	t.Logf("mean IoU %.3f over %d photos (wood %.3f, fabric %.3f, floor %.3f, table and wall %.3f), worst %.3f", sum/float64(max(n, 1)), n, perKind[0], perKind[1], perKind[2], perKind[3], worst)
-	// Wood, fabric and a table against a wall go through GrabCut. The lit
-	// floor with a shadow passes for a plain (gradient) background and is
-	// cut by its distance to it, which loses objects of the floor's
-	// colours (0.58 today): a known weakness, logged, not hidden.
-	for _, k := range []int{0, 1, 3} {
-		if perKind[k] < 0.85 {
-			t.Errorf("background %d: mean IoU %.3f, want ≥ 0.85", k, perKind[k])
+	names := []string{"wood", "fabric", "a lit floor with a shadow", "a table against a wall"}
+	for k, v := range perKind {
+		if v < 0.85 {
+			t.Errorf("%s: mean IoU %.3f, want ≥ 0.85", names[k], v)
 		}
+	}
+	if worst < 0.6 {
+		t.Errorf("worst IoU %.3f, want ≥ 0.6", worst)
 	}
 	if n != 4*len(cuts)-countFailures(t) {
 		t.Errorf("%d of %d photos were cut out", n, 4*len(cuts))
