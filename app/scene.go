@@ -70,6 +70,10 @@ func BackgroundColours() []NamedColour {
 	return out
 }
 
+// PromptWords are a prompt's words as the model reads them (lower case,
+// letters, digits and the pseudo-words' star).
+func PromptWords(prompt string) []string { return dataset.Words(prompt) }
+
 // BackgroundPatterns are the background patterns the model knows.
 func BackgroundPatterns() []string { return append([]string(nil), dataset.Patterns...) }
 

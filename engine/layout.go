@@ -134,8 +134,10 @@ const DefaultLayout = 4
 // prompt that holds its name, "teddy*" or "teddy bear" — loses attention
 // outside its box, in every cross-attention layer, by the layout strength
 // times the share of each place that lies outside (a soft edge: a place
-// half inside is half steered). Other words attend as usual. With regions
-// the relation words' halves are not used: the boxes say where.
+// half inside is half steered), and gains regionBonus times the share
+// inside; the sampler starts from a rough layout (regionInit). Other words
+// attend as usual. With regions the relation words' halves are not used:
+// the boxes say where.
 
 // regionThings finds each region's words in a prompt's words: per region,
 // the indices of the maximal run of named (non-grammar, non-background)
@@ -270,13 +272,8 @@ func regionInit(atlas *dataset.Atlas, words []string, regions []region.Region, c
 	bg := color.NRGBA{235, 235, 235, 255}
 	inBackground := backgroundWords(words)
 	for i, w := range words {
-		if !inBackground[i] {
-			continue
-		}
-		for _, c := range dataset.Colours {
-			if c.Name == w {
-				bg = c.RGB
-			}
+		if c, ok := dataset.ColourByName(w); ok && inBackground[i] {
+			bg = c
 		}
 	}
 	x := make([]float32, S*S*3)

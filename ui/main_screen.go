@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"math/rand/v2"
 	"path/filepath"
 	"strings"
@@ -308,22 +309,49 @@ func (m *mainScreen) cancelNow() {
 // preview renders one quick image with the same seed after a gate moved.
 func (m *mainScreen) preview(gates []string, global bool) {
 	m.scene.SetGates(gates)
+	old := m.gates.preview.Image
+	m.quickPreview(gates, global, func(img image.Image, seed int64) {
+		m.gates.SetPreview(img, fmt.Sprintf("seed %d · %s", seed, strings.Join(gates, " ")))
+	}, func(err error) {
+		m.gates.SetPreview(nil, "no preview")
+		m.setStatus("Preview failed: " + app.Explain(err))
+	}, func() { m.gates.SetPreview(old, "previewing…") })
+}
+
+// previewSpec is a quick one-image request for the prompt, settings and
+// scene as they are, with the given gates; ok is false when there is no
+// prompt or the settings do not parse.
+func (m *mainScreen) previewSpec(gates []string, global bool) (GenerateSpec, bool) {
 	prompt := strings.TrimSpace(m.editor.Text())
 	spec, err := m.settings.Spec()
 	if prompt == "" || err != nil {
-		return
+		return spec, false
 	}
 	spec.Prompt, spec.Concepts, spec.Gates, spec.GlobalLocking = prompt, m.editor.KnownConcepts(), gates, global
 	spec.Regions = m.scene.Regions()
 	spec.N, spec.Steps, spec.Preview = 1, min(spec.Steps, previewSteps), true
+	return spec, true
+}
+
+// quickPreview renders previewSpec's image in the background (the newest
+// request wins, an older one is cancelled) and hands it to show, or the
+// error to failed, on the main goroutine; started runs first when a
+// preview starts.
+func (m *mainScreen) quickPreview(gates []string, global bool, show func(img image.Image, seed int64), failed func(error), started func()) {
+	spec, ok := m.previewSpec(gates, global)
+	if !ok {
+		return
+	}
 	if m.cancelPreview != nil {
-		m.cancelPreview() // the newest request wins
+		m.cancelPreview()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	m.cancelPreview = cancel
 	m.previewSeq++
 	seq := m.previewSeq
-	m.gates.SetPreview(m.gates.preview.Image, "previewing…")
+	if started != nil {
+		started()
+	}
 	go func() {
 		shots, err := m.backend.GenerateImages(ctx, spec, nil)
 		cancel()
@@ -335,10 +363,9 @@ func (m *mainScreen) preview(gates []string, global bool) {
 			switch {
 			case errors.Is(err, context.Canceled):
 			case err != nil:
-				m.gates.SetPreview(nil, "no preview")
-				m.setStatus("Preview failed: " + app.Explain(err))
+				failed(err)
 			case len(shots) > 0:
-				m.gates.SetPreview(shots[0].Image, fmt.Sprintf("seed %d · %s", spec.Seed, strings.Join(gates, " ")))
+				show(shots[0].Image, spec.Seed)
 			}
 			if m.afterPreview != nil {
 				m.afterPreview()
@@ -350,14 +377,10 @@ func (m *mainScreen) preview(gates []string, global bool) {
 // sweep renders the same seed at five values of one concept's gate and
 // shows them side by side, to pick a balance by eye.
 func (m *mainScreen) sweep(name string, values []float64, gates []string, global bool) {
-	prompt := strings.TrimSpace(m.editor.Text())
-	spec, err := m.settings.Spec()
-	if prompt == "" || err != nil {
+	spec, ok := m.previewSpec(nil, global)
+	if !ok {
 		return
 	}
-	spec.Prompt, spec.Concepts, spec.GlobalLocking = prompt, m.editor.KnownConcepts(), global
-	spec.Regions = m.scene.Regions()
-	spec.N, spec.Steps, spec.Preview = 1, min(spec.Steps, previewSteps), true
 	m.setStatus(fmt.Sprintf("Sweeping %s* over %d gate values…", name, len(values)))
 	go func() {
 		var imgs []fyne.CanvasObject

@@ -1,11 +1,10 @@
 package ui
 
 import (
-	"context"
 	"errors"
 	"fmt"
+	"image"
 	"image/color"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -186,7 +185,7 @@ func (m *mainScreen) promptEdited(text string) {
 	if len(things) == 0 {
 		return
 	}
-	lower := " " + strings.Join(wordsOf(text), " ") + " "
+	lower := " " + strings.Join(app.PromptWords(text), " ") + " "
 	var kept []app.SceneThing
 	for _, t := range things {
 		if strings.Contains(lower, " "+t.Words+" ") {
@@ -203,49 +202,14 @@ func (m *mainScreen) promptEdited(text string) {
 	m.setSceneBackground(text)
 }
 
-var wordRE = regexp.MustCompile(`[a-z0-9*]+`)
-
-// wordsOf splits a prompt into lower-case words (as the model reads it).
-func wordsOf(text string) []string { return wordRE.FindAllString(strings.ToLower(text), -1) }
-
 // previewScene renders one quick image of the scene at the same seed and
 // shows it under the boxes.
 func (m *mainScreen) previewScene() {
-	prompt := strings.TrimSpace(m.editor.Text())
-	spec, err := m.settings.Spec()
-	if prompt == "" || err != nil {
-		return
-	}
-	spec.Prompt, spec.Concepts, spec.Gates, spec.GlobalLocking = prompt, m.editor.KnownConcepts(), m.gates.Gates(), m.gates.GlobalLocking()
-	spec.Regions = m.scene.Regions()
-	spec.N, spec.Steps, spec.Preview = 1, min(spec.Steps, previewSteps), true
-	if m.cancelPreview != nil {
-		m.cancelPreview()
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	m.cancelPreview = cancel
-	m.previewSeq++
-	seq := m.previewSeq
-	go func() {
-		shots, err := m.backend.GenerateImages(ctx, spec, nil)
-		cancel()
-		onMain(func() {
-			if seq != m.previewSeq {
-				return
-			}
-			m.cancelPreview = nil
-			switch {
-			case errors.Is(err, context.Canceled):
-			case err != nil:
-				m.setStatus("Scene preview failed: " + app.Explain(err))
-			case len(shots) > 0:
-				m.scene.SetPreview(shots[0].Image)
-			}
-			if m.afterPreview != nil {
-				m.afterPreview()
-			}
-		})
-	}()
+	m.quickPreview(m.gates.Gates(), m.gates.GlobalLocking(), func(img image.Image, _ int64) {
+		m.scene.SetPreview(img)
+	}, func(err error) {
+		m.setStatus("Scene preview failed: " + app.Explain(err))
+	}, nil)
 }
 
 // excerptUI shortens what the user typed for a message.

@@ -5,6 +5,7 @@ import (
 	"image"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 
 	"conceptstudio/engine/dataset"
@@ -107,7 +108,7 @@ func ScoreRegions(img image.Image, boxes []region.Region, things []RegionThing, 
 	// does not know competes by its references alone, ahead of the rest
 	// when its similarity is above regionSameThing.
 	classProb := func(v, i int) float64 {
-		if k := classIndex(judge, things[i].Class); k >= 0 {
+		if k := slices.Index(judge.Record.Classes, things[i].Class); k >= 0 {
 			return float64(probs[v][k])
 		}
 		return -1
@@ -176,16 +177,6 @@ func ScoreRegions(img image.Image, boxes []region.Region, things []RegionThing, 
 		}
 	}
 	return s, nil
-}
-
-// classIndex is the judge's index of a class, −1 when it has none.
-func classIndex(o *Oracle, class string) int {
-	for k, c := range o.Record.Classes {
-		if c == class {
-			return k
-		}
-	}
-	return -1
 }
 
 // minus is m without p's pixels.
