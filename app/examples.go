@@ -63,7 +63,7 @@ func (a *App) InstallExamples() ([]string, error) {
 	}
 	var installed []string
 	for _, name := range ExampleConceptNames() {
-		dst := store.NewLibrary(dir).ConceptPath(name)
+		dst := a.Library.ConceptPath(name)
 		if _, err := os.Stat(dst); err == nil {
 			continue
 		}
