@@ -7,7 +7,7 @@ FYNE_TOOLS := fyne.io/tools/cmd/fyne@v1.7.4
 # Seconds each fuzz target runs in `make test` (longer in `make fuzz`).
 FUZZTIME ?= 3s
 
-.PHONY: run build build-cudagpu gpu-pack test vet fuzz deps deps-test package icons bench clean example-concepts
+.PHONY: run build build-cudagpu cudagpu-check gpu-pack test vet fuzz deps deps-test package icons bench clean example-concepts
 
 run: deps build
 	./$(BIN)
@@ -16,19 +16,37 @@ build:
 	go build -o $(BIN) .
 
 # The GPU build: large matrix products on an NVIDIA GPU through the CUDA
-# driver (gorgonia.org/cu). Needs cuda.h and libcuda (Debian non-free
-# nvidia-cuda-dev and the NVIDIA driver); the binary needs the driver to start.
+# driver (gorgonia.org/cu). Builds with cuda.h and libcuda from
+# build/cuda-sdk.sh; the binary needs NVIDIA's driver installed to start,
+# and computes on the CPU ("no GPU: …") where the driver finds no device.
 # The tag is not `cuda`: that one also switches on Gorgonia's own CUDA
 # machine, which needs cuDNN 7/8 (not packaged by Debian).
 build-cudagpu:
-	go build -tags migrated_fynedo,cudagpu -o $(BIN)-cudagpu .
+	build/cuda-sdk.sh $(CUDA_SDK)
+	$(CUDA_ENV) go build -tags migrated_fynedo,cudagpu -o $(BIN)-cudagpu .
+
+# The cudagpu build on a machine without a GPU (part of `make test`, so the
+# GPU path cannot rot between sessions that have one): build/cuda-sdk.sh
+# puts cuda.h and libcuda from Debian's non-free archive under .cache/cuda
+# (4 MB downloaded, not the 774 MB toolkit); then vet, link the program,
+# run the kernels' tests (those needing a device skip, the CPU fallback is
+# tested) and start the engine's test binary.
+CUDA_SDK := $(CURDIR)/.cache/cuda
+CUDA_ENV := CGO_CFLAGS=-I$(CUDA_SDK)/include CGO_LDFLAGS=-L$(CUDA_SDK)/lib LD_LIBRARY_PATH=$(CUDA_SDK)/lib
+cudagpu-check:
+	build/cuda-sdk.sh $(CUDA_SDK)
+	$(CUDA_ENV) go vet -tags migrated_fynedo,cudagpu ./engine/...
+	$(CUDA_ENV) go build -tags migrated_fynedo,cudagpu -o /dev/null .
+	$(CUDA_ENV) go test -tags migrated_fynedo,cudagpu -count=1 ./engine/kernels/
+	$(CUDA_ENV) go test -tags migrated_fynedo,cudagpu -count=1 -run '^$$' ./engine/
 
 # Test binaries of the cudagpu build and the OpenBLAS they load, packed for
 # a GPU machine: run build/gpu-check.sh there.
 gpu-pack:
 	rm -rf .devcarry && mkdir -p .devcarry/pack/lib
-	go test -tags cudagpu -ldflags=-s -c -o .devcarry/pack/kernels-gpu.test ./engine/kernels
-	go test -tags cudagpu -ldflags=-s -c -o .devcarry/pack/engine-gpu.test ./engine
+	build/cuda-sdk.sh $(CUDA_SDK)
+	$(CUDA_ENV) go test -tags cudagpu -ldflags=-s -c -o .devcarry/pack/kernels-gpu.test ./engine/kernels
+	$(CUDA_ENV) go test -tags cudagpu -ldflags=-s -c -o .devcarry/pack/engine-gpu.test ./engine
 	for l in libopenblas.so.0 libgfortran.so.5 libquadmath.so.0; do cp -L /lib/x86_64-linux-gnu/$$l .devcarry/pack/lib/; done
 	tar -czf .devcarry/pack.tar.gz -C .devcarry/pack . && rm -rf .devcarry/pack
 
@@ -50,7 +68,7 @@ vet:
 # The window and the use cases run under the race detector (their jobs
 # hand results to the window's goroutine); the rest runs plain.
 RACE_PKGS := ./ui/ ./app/
-test: deps-test vet
+test: deps-test vet cudagpu-check
 	CONCEPTSTUDIO_REQUIRE_XVFB=1 go test -count=1 -timeout 20m $$(go list ./... | grep -v -e '/ui$$' -e '/app$$')
 	go test -race -count=1 -timeout 20m $(RACE_PKGS)
 	build/fuzz.sh $(FUZZTIME)

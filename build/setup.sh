@@ -8,7 +8,7 @@ what=${1:-run}
 pkgs=(gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev
       libxi-dev libxxf86vm-dev libgtk-3-dev libopenblas-dev)
 if [ "$what" = test ]; then
-  pkgs+=(xvfb imagemagick xdotool x11-utils)
+  pkgs+=(xvfb imagemagick xdotool x11-utils curl xz-utils)  # curl, xz: build/cuda-sdk.sh
 fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -124,6 +124,10 @@ func startGPU() bool {
 
 func gpuWorker(ready chan<- error) {
 	runtime.LockOSThread()
+	if err := driverInitError(); err != nil {
+		ready <- err
+		return
+	}
 	n, err := cu.NumDevices()
 	if err == nil && n == 0 {
 		err = fmt.Errorf("the CUDA driver found no device")
