@@ -391,83 +391,79 @@ func (b *Base) TrainConcept(ctx context.Context, opt TrainOptions, progress func
 	noise := make([]float32, B*per)
 	ids := make([]int, B*L)
 	lengths := make([]int, B)
-	for step := first; step < opt.Steps; step++ {
-		if err := ctx.Err(); err != nil {
-			if opt.Checkpoint != "" {
-				if serr := ck.save(step); serr != nil {
-					return nil, errors.Join(err, serr)
+	var loss float64
+	loop := &optim.Loop{
+		Params: params, Adam: adam,
+		Grads: func(int) (float64, error) {
+			for i := 0; i < B; i++ {
+				var caption string
+				dst := x0[i*per : (i+1)*per]
+				if pix != nil {
+					dst = pix[i*P*P*3 : (i+1)*P*P*3]
+				}
+				if prior != nil && i%2 == 1 {
+					caption = prior.sample(rng, dst)
+				} else {
+					caption = opt.Data.Sample(rng, dst)
+				}
+				enc, n, err := s.encode(caption)
+				if err != nil {
+					return 0, fmt.Errorf("training caption %q: %w", caption, err)
+				}
+				copy(ids[i*L:(i+1)*L], enc)
+				lengths[i] = n
+			}
+			if pix != nil {
+				z, err := b.encodePictures(pix, B)
+				if err != nil {
+					return 0, err
+				}
+				copy(x0, z)
+			}
+			nb, err := b.noiseBatch(rng, x0, noise, B, lossWeighting{minSNR: d.MinSNR})
+			if err != nil {
+				return 0, err
+			}
+			var keys []int
+			if s.keyMap != nil {
+				keys = s.keyIDs(ids)
+			}
+			loss, err = reps.run(func(net *model.Net, lo, hi int) error {
+				if err := net.Set(nb.xt[lo*per:hi*per], nb.t[lo:hi], ids[lo*L:hi*L], lengths[lo:hi], nb.target[lo*per:hi*per], nb.weights[lo:hi]); err != nil {
+					return err
+				}
+				if keys != nil {
+					return net.SetKeyIDs(keys[lo*L : hi*L])
+				}
+				return nil
+			})
+			if err != nil {
+				return 0, err
+			}
+			embParam.Grad = embFull.Grad[id*D : (id+1)*D]
+			return loss, nil
+		},
+		After: func(done int, _ bool) error {
+			if pc != nil {
+				pc.updateIStar(reps, ids, id, L, D)
+				pc.refresh(s.w)
+			}
+			p := TrainProgress{Step: done, Total: opt.Steps, Loss: loss}
+			if opt.PreviewEvery > 0 && done%opt.PreviewEvery == 0 {
+				imgs, err := s.generate(ctx, GenerateOptions{Prompt: "a " + opt.Name + "*", N: 1, Seed: 1, Steps: 15, Guidance: 4}, nil)
+				if err == nil {
+					p.Preview = imgs[0]
 				}
 			}
-			return nil, err
-		}
-		if opt.Checkpoint != "" && step > first && step%25 == 0 {
-			if err := ck.save(step); err != nil {
-				return nil, err
-			}
-		}
-		for i := 0; i < B; i++ {
-			var caption string
-			dst := x0[i*per : (i+1)*per]
-			if pix != nil {
-				dst = pix[i*P*P*3 : (i+1)*P*P*3]
-			}
-			if prior != nil && i%2 == 1 {
-				caption = prior.sample(rng, dst)
-			} else {
-				caption = opt.Data.Sample(rng, dst)
-			}
-			enc, n, err := s.encode(caption)
-			if err != nil {
-				return nil, fmt.Errorf("training caption %q: %w", caption, err)
-			}
-			copy(ids[i*L:(i+1)*L], enc)
-			lengths[i] = n
-		}
-		if pix != nil {
-			z, err := b.encodePictures(pix, B)
-			if err != nil {
-				return nil, err
-			}
-			copy(x0, z)
-		}
-		nb, err := b.noiseBatch(rng, x0, noise, B, lossWeighting{minSNR: d.MinSNR})
-		if err != nil {
-			return nil, err
-		}
-		var keys []int
-		if s.keyMap != nil {
-			keys = s.keyIDs(ids)
-		}
-		loss, err := reps.run(func(net *model.Net, lo, hi int) error {
-			if err := net.Set(nb.xt[lo*per:hi*per], nb.t[lo:hi], ids[lo*L:hi*L], lengths[lo:hi], nb.target[lo*per:hi*per], nb.weights[lo:hi]); err != nil {
-				return err
-			}
-			if keys != nil {
-				return net.SetKeyIDs(keys[lo*L : hi*L])
-			}
+			progress(p)
 			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
-		embParam.Grad = embFull.Grad[id*D : (id+1)*D]
-		if _, finite := optim.ClipGradNorm(params, 1); finite {
-			if err := adam.Step(params); err != nil {
-				return nil, err
-			}
-		}
-		if pc != nil {
-			pc.updateIStar(reps, ids, id, L, D)
-			pc.refresh(s.w)
-		}
-		p := TrainProgress{Step: step + 1, Total: opt.Steps, Loss: loss}
-		if opt.PreviewEvery > 0 && (step+1)%opt.PreviewEvery == 0 {
-			imgs, err := s.generate(ctx, GenerateOptions{Prompt: "a " + opt.Name + "*", N: 1, Seed: 1, Steps: 15, Guidance: 4}, nil)
-			if err == nil {
-				p.Preview = imgs[0]
-			}
-		}
-		progress(p)
+		},
+	}
+	if opt.Checkpoint != "" {
+		loop.Save, loop.SaveSteps = ck.save, 25
+	}
+	if _, err := loop.Run(ctx, first, opt.Steps); err != nil {
+		return nil, err
 	}
 	if opt.Checkpoint != "" {
 		defer os.Remove(opt.Checkpoint)

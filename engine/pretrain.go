@@ -403,105 +403,75 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 			return err
 		}
 	}
-	lastSave := time.Now()
-	windowStart := time.Now()
-	cpuMark := processCPU()
-	// cpuTick adds the CPU time since the last mark to the run's count.
-	cpuTick := func() {
-		now := processCPU()
-		st.CPUSeconds += (now - cpuMark).Seconds()
-		cpuMark = now
-	}
-	var windowLoss float64
-	var windowN int
-	for st.Step < sittingEnd {
-		if err := ctx.Err(); err != nil {
-			cpuTick()
-			if serr := save(); serr != nil {
-				return errors.Join(err, serr)
-			}
-			return err
-		}
-		// A batch of scenes and captions.
-		for i := 0; i < B; i++ {
-			sc := trainingScene(atlas, func() dataset.Scene { return atlas.RandomScene(rng, sceneOpt) })
-			if ae != nil {
-				renderer.Render(sc, P, pix[i*P*P*3:(i+1)*P*P*3])
-			} else {
-				renderer.Render(sc, S, x0[i*per:(i+1)*per])
-			}
-			caption := dataset.Caption(atlas, sc, rng)
-			row := ids[i*cfg.MaxLen : (i+1)*cfg.MaxLen]
-			if rng.Float64() < opt.DropCaption {
-				copy(row, empty)
-				lengths[i] = emptyLen
-				continue
-			}
-			enc, n, err := base.Encode(caption)
-			if err != nil {
-				return fmt.Errorf("training caption %q: %w", caption, err)
-			}
-			copy(row, enc)
-			lengths[i] = n
-		}
-		if ae != nil {
-			z, err := base.encodePictures(pix, B)
-			if err != nil {
-				return err
-			}
-			copy(x0, z)
-		}
-		nb, err := base.noiseBatch(rng, x0, noise, B, lossWeighting{opt.MinSNR, opt.KeepHighNoise, opt.HighNoiseShare})
-		if err != nil {
-			return err
-		}
-		L := cfg.MaxLen
-		loss, err := reps.run(func(net *model.Net, lo, hi int) error {
-			return net.Set(nb.xt[lo*per:hi*per], nb.t[lo:hi], ids[lo*L:hi*L], lengths[lo:hi], nb.target[lo*per:hi*per], nb.weights[lo:hi])
-		})
-		if err != nil {
-			return err
-		}
-		if _, finite := optim.ClipGradNorm(params.Params, 1); !finite {
-			st.Skipped++
-		} else {
-			lr := optim.CosineLR(st.Step, opt.Warmup, opt.Steps, opt.LR, opt.LR/10)
+	budget := &optim.Budget{Limit: opt.CPUBudget, Clock: processCPU, Used: &st.CPUSeconds}
+	loop := &optim.Loop{
+		Params: params.Params, Adam: adam, EMA: ema, Skipped: &st.Skipped,
+		Schedule: func(step int) {
+			lr := optim.CosineLR(step, opt.Warmup, opt.Steps, opt.LR, opt.LR/10)
 			adam.Groups[0].LR, adam.Groups[1].LR, adam.Groups[2].LR = lr, lr, lr*layoutLR
-			if err := adam.Step(params.Params); err != nil {
-				return err
+		},
+		Grads: func(int) (float64, error) {
+			// A batch of scenes and captions.
+			for i := 0; i < B; i++ {
+				sc := trainingScene(atlas, func() dataset.Scene { return atlas.RandomScene(rng, sceneOpt) })
+				if ae != nil {
+					renderer.Render(sc, P, pix[i*P*P*3:(i+1)*P*P*3])
+				} else {
+					renderer.Render(sc, S, x0[i*per:(i+1)*per])
+				}
+				caption := dataset.Caption(atlas, sc, rng)
+				row := ids[i*cfg.MaxLen : (i+1)*cfg.MaxLen]
+				if rng.Float64() < opt.DropCaption {
+					copy(row, empty)
+					lengths[i] = emptyLen
+					continue
+				}
+				enc, n, err := base.Encode(caption)
+				if err != nil {
+					return 0, fmt.Errorf("training caption %q: %w", caption, err)
+				}
+				copy(row, enc)
+				lengths[i] = n
 			}
-			if err := ema.Update(params.Params); err != nil {
-				return err
+			if ae != nil {
+				z, err := base.encodePictures(pix, B)
+				if err != nil {
+					return 0, err
+				}
+				copy(x0, z)
 			}
-		}
-		st.Step++
-		windowLoss += loss
-		windowN++
-		cpuTick()
-		overBudget := opt.CPUBudget > 0 && st.CPUSeconds >= opt.CPUBudget.Seconds()
-		if overBudget {
-			sittingEnd = st.Step
-		}
-		if st.Step%50 == 0 || st.Step == sittingEnd {
-			el := time.Since(windowStart).Seconds()
-			p := PretrainProgress{Step: st.Step, Total: opt.Steps, Loss: windowLoss / float64(windowN), ImgPerS: float64(windowN*B) / el}
-			st.History = append(st.History, lossPoint{Step: st.Step, Loss: p.Loss})
+			nb, err := base.noiseBatch(rng, x0, noise, B, lossWeighting{opt.MinSNR, opt.KeepHighNoise, opt.HighNoiseShare})
+			if err != nil {
+				return 0, err
+			}
+			L := cfg.MaxLen
+			return reps.run(func(net *model.Net, lo, hi int) error {
+				return net.Set(nb.xt[lo*per:hi*per], nb.t[lo:hi], ids[lo*L:hi*L], lengths[lo:hi], nb.target[lo*per:hi*per], nb.weights[lo:hi])
+			})
+		},
+		Report: func(r optim.Report) {
+			st.Step = r.Done
+			p := PretrainProgress{Step: r.Done, Total: opt.Steps, Loss: r.Loss, ImgPerS: float64(r.Steps*B) / r.Seconds}
+			st.History = append(st.History, lossPoint{Step: r.Done, Loss: p.Loss})
 			progress(p)
-			windowLoss, windowN, windowStart = 0, 0, time.Now()
-		}
-		if st.Step%opt.SampleEvery == 0 || st.Step == opt.Steps || overBudget {
-			if err := sample(); err != nil {
-				return err
+		},
+		ReportEvery: 50,
+		After: func(done int, last bool) error {
+			st.Step = done
+			if done%opt.SampleEvery == 0 || done == opt.Steps || budget.Spent() {
+				return sample() // sampling and scoring are not training: the loop does not count them
 			}
-			cpuMark = processCPU() // sampling and scoring are not training
-		}
-		if time.Since(lastSave) > opt.CheckpointEvery || st.Step == sittingEnd {
-			if err := save(); err != nil {
-				return err
-			}
-			cpuMark = processCPU()
-			lastSave = time.Now()
-		}
+			return nil
+		},
+		Save:      func(done int) error { st.Step = done; return save() },
+		SaveEvery: opt.CheckpointEvery,
+		SaveAtEnd: true,
+		Budget:    budget,
+	}
+	done, err := loop.Run(ctx, st.Step, sittingEnd)
+	st.Step = done
+	if err != nil {
+		return err
 	}
 	if opt.CPUBudget > 0 && st.CPUSeconds >= opt.CPUBudget.Seconds() {
 		progress(PretrainProgress{Step: st.Step, Total: opt.Steps, Message: fmt.Sprintf("stopped at the CPU budget: %.2f CPU-hours", st.CPUSeconds/3600)})

@@ -181,58 +181,41 @@ func Train(ctx context.Context, opt TrainOptions, progress func(Progress)) error
 	if opt.StopAfter > 0 {
 		end = min(end, st.Step+opt.StopAfter)
 	}
-	mark := clock()
-	tick := func() {
-		now := clock()
-		st.CPUSeconds += (now - mark).Seconds()
-		mark = now
-	}
-	over := func() bool { return opt.CPUBudget > 0 && st.CPUSeconds >= opt.CPUBudget.Seconds() }
-	lastSave := time.Now()
-	var winLoss float64
-	var winN int
-	for st.Step < end && !over() {
-		if err := ctx.Err(); err != nil {
-			tick()
-			return errors.Join(err, save())
-		}
-		for i := 0; i < opt.Batch; i++ {
-			rd.Render(atlas.RandomScene(rng, sceneOpt), S, x[i*per:(i+1)*per])
-		}
-		if _, err := net.Run(x); err != nil {
-			return err
-		}
-		for i, p := range learn {
-			params[i].Grad = net.Grad(p)
-		}
-		loss := net.Loss()
-		if _, finite := optim.ClipGradNorm(params, 1); finite {
-			lr := optim.CosineLR(st.Step, min(500, opt.Steps/10), opt.Steps, opt.LR, opt.LR/20)
+	budget := &optim.Budget{Limit: opt.CPUBudget, Clock: clock, Used: &st.CPUSeconds}
+	loop := &optim.Loop{
+		Params: params, Adam: adam,
+		Schedule: func(step int) {
+			lr := optim.CosineLR(step, min(500, opt.Steps/10), opt.Steps, opt.LR, opt.LR/20)
 			adam.Groups[0].LR, adam.Groups[1].LR = lr, lr
-			if err := adam.Step(params); err != nil {
-				return err
+		},
+		Grads: func(int) (float64, error) {
+			for i := 0; i < opt.Batch; i++ {
+				rd.Render(atlas.RandomScene(rng, sceneOpt), S, x[i*per:(i+1)*per])
 			}
-		}
-		st.Step++
-		winLoss += loss
-		winN++
-		tick()
-		if st.Step%50 == 0 || st.Step == end || over() {
-			st.Loss = winLoss / float64(winN)
-			progress(Progress{Step: st.Step, Total: opt.Steps, Loss: st.Loss, CPUHours: st.CPUSeconds / 3600})
-			winLoss, winN = 0, 0
-		}
-		if time.Since(lastSave) > opt.CheckpointEvery {
-			if err := save(); err != nil {
-				return err
+			if _, err := net.Run(x); err != nil {
+				return 0, err
 			}
-			mark, lastSave = clock(), time.Now()
-		}
+			for i, p := range learn {
+				params[i].Grad = net.Grad(p)
+			}
+			return net.Loss(), nil
+		},
+		Save:      func(done int) error { st.Step = done; return save() },
+		SaveEvery: opt.CheckpointEvery,
+		SaveAtEnd: true,
+		Budget:    budget,
+		Report: func(r optim.Report) {
+			st.Step, st.Loss = r.Done, r.Loss
+			progress(Progress{Step: r.Done, Total: opt.Steps, Loss: r.Loss, CPUHours: st.CPUSeconds / 3600})
+		},
+		ReportEvery: 50,
 	}
-	if err := save(); err != nil {
+	done, err := loop.Run(ctx, st.Step, end)
+	st.Step = done
+	if err != nil {
 		return err
 	}
-	if over() {
+	if budget.Spent() {
 		progress(Progress{Step: st.Step, Total: opt.Steps, CPUHours: st.CPUSeconds / 3600, Message: fmt.Sprintf("stopped at the CPU budget: %.2f CPU-hours", st.CPUSeconds/3600)})
 	}
 	return nil

@@ -204,89 +204,81 @@ func trainOracle(ctx context.Context, dir string, opt trainOptions, progress fun
 	y := make([]float32, opt.Batch*len(classes))
 	labels := make([]int, opt.Batch)
 	K := len(classes)
-	start := time.Now().Add(-time.Duration(st.Seconds * float64(time.Second)))
-	lastSave := time.Now()
-	var winLoss, winAcc float64
-	var winN int
-	// progressAt is the share of the schedule done before step st.Step.
-	progressAt := func() float64 {
-		p := float64(st.Step) / float64(opt.Steps)
+	var winAcc float64
+	// progressAt is the share of the schedule done before step `step`
+	// (steps or time, whichever is further).
+	progressAt := func(step int) float64 {
+		p := float64(step) / float64(opt.Steps)
 		if opt.Budget > 0 {
-			p = max(p, time.Since(start).Seconds()/opt.Budget.Seconds())
+			p = max(p, st.Seconds/opt.Budget.Seconds())
 		}
 		return p
 	}
-	for progressAt() < 1 {
-		if err := ctx.Err(); err != nil {
-			st.Seconds = time.Since(start).Seconds()
-			return errors.Join(err, save())
-		}
-		clear(y)
-		for i := 0; i < opt.Batch; i++ {
-			v := x[i*per : (i+1)*per]
-			labels[i] = views.sample(rng, S, v)
-			if rng.Float64() < opt.ObjectViews {
-				objectView(slices.Clone(v), S, v)
-			}
-			if opt.Config.Input == InputShape {
-				if rng.Float64() < opt.ColourJitter {
-					colourJitter(rng, v, S)
-				}
-				shapeInput(v, S)
-			}
-			row := y[i*K : (i+1)*K]
-			for k := range row {
-				row[k] = float32(opt.LabelSmoothing / float64(K))
-			}
-			row[labels[i]] += float32(1 - opt.LabelSmoothing)
-		}
-		net.set(inImages, x)
-		net.set(inLabels, y)
-		if err := net.prog.Run(); err != nil {
-			return err
-		}
-		for i, p := range learn {
-			if g := net.prog.Grad(p); g != nil {
-				params[i].Grad = g.Data().([]float32)
-			} else {
-				params[i].Grad = nil
-			}
-		}
-		loss := ops.ScalarValue(net.loss)
-		if _, finite := optim.ClipGradNorm(params, 1); finite {
+	began := time.Now()
+	loop := &optim.Loop{
+		Params: params, Adam: adam,
+		Schedule: func(step int) {
 			// The cosine schedule at the run's share done (steps or time).
 			const res = 1 << 20
-			lr := optim.CosineLR(int(progressAt()*res), opt.Warmup*res/opt.Steps, res, opt.LR, opt.LR/50)
+			lr := optim.CosineLR(int(progressAt(step)*res), opt.Warmup*res/opt.Steps, res, opt.LR, opt.LR/50)
 			for i := range adam.Groups {
 				adam.Groups[i].LR = lr
 			}
-			if err := adam.Step(params); err != nil {
-				return err
+		},
+		Grads: func(int) (float64, error) {
+			clear(y)
+			for i := 0; i < opt.Batch; i++ {
+				v := x[i*per : (i+1)*per]
+				labels[i] = views.sample(rng, S, v)
+				if rng.Float64() < opt.ObjectViews {
+					objectView(slices.Clone(v), S, v)
+				}
+				if opt.Config.Input == InputShape {
+					if rng.Float64() < opt.ColourJitter {
+						colourJitter(rng, v, S)
+					}
+					shapeInput(v, S)
+				}
+				row := y[i*K : (i+1)*K]
+				for k := range row {
+					row[k] = float32(opt.LabelSmoothing / float64(K))
+				}
+				row[labels[i]] += float32(1 - opt.LabelSmoothing)
 			}
-		}
-		lg := ops.Value(net.logits).Data().([]float32)
-		for i := 0; i < opt.Batch; i++ {
-			if argmax(lg[i*K:(i+1)*K]) == labels[i] {
-				winAcc++
+			net.set(inImages, x)
+			net.set(inLabels, y)
+			if err := net.prog.Run(); err != nil {
+				return 0, err
 			}
-		}
-		winLoss += loss
-		winN++
-		st.Step++
-		if st.Step%opt.ReportEvery == 0 || progressAt() >= 1 {
-			progress(st.Step, winLoss/float64(winN), winAcc/float64(winN*opt.Batch))
-			winLoss, winAcc, winN = 0, 0, 0
-		}
-		if time.Since(lastSave) > opt.CheckpointEvery && progressAt() < 1 {
-			st.Seconds = time.Since(start).Seconds()
-			if err := save(); err != nil {
-				return err
+			for i, p := range learn {
+				if g := net.prog.Grad(p); g != nil {
+					params[i].Grad = g.Data().([]float32)
+				} else {
+					params[i].Grad = nil
+				}
 			}
-			lastSave = time.Now()
-		}
+			lg := ops.Value(net.logits).Data().([]float32)
+			for i := 0; i < opt.Batch; i++ {
+				if argmax(lg[i*K:(i+1)*K]) == labels[i] {
+					winAcc++
+				}
+			}
+			return ops.ScalarValue(net.loss), nil
+		},
+		Report: func(r optim.Report) {
+			progress(r.Done, r.Loss, winAcc/float64(r.Steps*opt.Batch))
+			winAcc = 0
+		},
+		ReportEvery: opt.ReportEvery,
+		Save:        func(done int) error { st.Step = done; return save() },
+		SaveEvery:   opt.CheckpointEvery,
+		SaveAtEnd:   true,
+		// A time budget counts the wall time of the steps, all sittings.
+		Budget: &optim.Budget{Limit: opt.Budget, Used: &st.Seconds, Clock: func() time.Duration { return time.Since(began) }},
 	}
-	st.Seconds = time.Since(start).Seconds()
-	if err := save(); err != nil {
+	done, err := loop.Run(ctx, st.Step, opt.Steps)
+	st.Step = done
+	if err != nil {
 		return err
 	}
 	rec := OracleRecord{
