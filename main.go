@@ -73,7 +73,7 @@ var commands = map[string]command{
 	},
 	"train": {
 		summary: "teach the model a new concept from images",
-		usage:   "train -method " + strings.Join(app.MethodNames(), "|") + " -name NAME -class WORDS [-steps N] [-global] -out FILE IMAGE...",
+		usage:   "train -method " + strings.Join(app.MethodNames(), "|") + " -name NAME -class WORDS [-steps N] [-global] -out FILE IMAGE... | train -method e4t -encoder FILE -name NAME -class WORDS -out FILE IMAGE...",
 		setup: func(fs *flag.FlagSet, a *app.App) func(context.Context, []string) error {
 			var req app.TrainRequest
 			fs.StringVar(&req.Method, "method", "perfusion", "personalization `method`: "+strings.Join(app.MethodNames(), ", "))
@@ -81,6 +81,7 @@ var commands = map[string]command{
 			fs.StringVar(&req.Class, "class", "", "the super-category `words`, e.g. \"teddy bear\"")
 			fs.IntVar(&req.Steps, "steps", 0, "training steps (0: the method's default)")
 			fs.BoolVar(&req.GlobalLocking, "global", false, "Perfusion: global key locking (keys from the caption with the concept word read as its class word) instead of local")
+			fs.StringVar(&req.EncoderPath, "encoder", "", "-method e4t: the encoder `file` (made by the encoder command for this base model)")
 			fs.BoolVar(&req.TrainKeys, "trained-keys", false, "Perfusion ablation: train the key targets instead of locking them to the class word's keys")
 			fs.StringVar(&req.OutPath, "out", "", "concept `file` to write")
 			fs.Int64Var(&req.Seed, "seed", 1, "random seed")
@@ -170,6 +171,23 @@ var commands = map[string]command{
 			fs.BoolVar(&req.JSON, "json", false, "-check: print the result as JSON")
 			return func(ctx context.Context, _ []string) error {
 				return a.Autoencoder(ctx, req, a.Progress("autoencoder"))
+			}
+		},
+	},
+	"encoder": {
+		summary: "pretrain the instant method's encoder (e4t: a concept from one picture) for a base model",
+		usage:   "encoder -dir DIR [-model FILE] [-steps N] [-for N] [-batch N] [-cpu-hours F] [-config tiny]",
+		setup: func(fs *flag.FlagSet, a *app.App) func(context.Context, []string) error {
+			var req app.EncoderRequest
+			fs.StringVar(&req.Dir, "dir", "", "run `dir`: checkpoint and encoder.safetensors (a folder with a checkpoint is resumed)")
+			fs.StringVar(&req.ModelPath, "model", "", "base model `file` (default: the embedded one)")
+			fs.IntVar(&req.Steps, "steps", 0, "length of the run's schedule in steps (0: 4000)")
+			fs.IntVar(&req.StopAfter, "for", 0, "train at most `N` steps in this sitting, then checkpoint and stop")
+			fs.IntVar(&req.Batch, "batch", 0, "objects per step (0: 16)")
+			fs.Float64Var(&req.CPUHours, "cpu-hours", 0, "stop once the run's training has used `F` hours of CPU time, all sittings together (0: no limit)")
+			fs.StringVar(&req.Config, "config", "default", "the encoder's size: default or tiny (tests)")
+			return func(ctx context.Context, _ []string) error {
+				return a.Encoder(ctx, req, a.Progress("encoder"))
 			}
 		},
 	},

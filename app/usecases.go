@@ -63,8 +63,18 @@ type GenerateRequest struct {
 type MethodInfo = engine.MethodInfo
 
 // Methods lists the personalization methods, in the order the window
-// offers them: names, titles, default steps and gates.
-func Methods() []MethodInfo { return engine.MethodInfos() }
+// offers them: names, titles, default steps and gates. A method that
+// needs the base model's encoder (e4t) is left out until the embedded
+// base ships one; `train -method e4t -encoder FILE` reaches it.
+func Methods() []MethodInfo {
+	var out []MethodInfo
+	for _, m := range engine.MethodInfos() {
+		if !m.NeedsEncoder {
+			out = append(out, m)
+		}
+	}
+	return out
+}
 
 // MethodNames are the methods' names, in the same order.
 func MethodNames() []string {
@@ -107,6 +117,9 @@ type TrainRequest struct {
 	// TrainKeys (Perfusion ablation): train the key targets instead of
 	// locking them.
 	TrainKeys bool
+	// EncoderPath is the e4t method's encoder file ("" : the base
+	// model's own, if it has one).
+	EncoderPath string
 }
 
 // EvalRequest asks for a concept's (or the base model's) quality table,
@@ -706,7 +719,13 @@ func (a *App) Train(ctx context.Context, req TrainRequest, progress ProgressFunc
 	start, from := time.Now(), -1
 	// A cancelled run keeps its state here; the same command continues it.
 	partial := req.OutPath + ".partial"
-	c, err := base.TrainConcept(ctx, engine.TrainOptions{
+	var enc *engine.Encoder
+	if req.EncoderPath != "" {
+		if enc, err = engine.LoadEncoder(req.EncoderPath); err != nil {
+			return err
+		}
+	}
+	c, err := base.TrainConcept(ctx, engine.TrainOptions{Encoder: enc,
 		Method: engine.Method(req.Method), Name: req.Name, Class: req.Class, Steps: req.Steps, Seed: uint64(req.Seed), GlobalLocking: req.GlobalLocking, TrainKeys: req.TrainKeys,
 		Data: cs.Sampler(base.PictureSize(), dataset.DefaultConceptSceneOptions()), Images: len(imgs),
 		Checkpoint: partial, PreviewEvery: 50,

@@ -43,7 +43,10 @@ type Base struct {
 	// UNet works on its latents (Cfg.ImageSize is the latent's side,
 	// Cfg.InChannels its channels) and pictures are its decodings.
 	AE *autoenc.Model
-	id string
+	// Encoder, when not nil, predicts a concept's word from its pictures
+	// (the e4t method); trained for this base by TrainEncoder.
+	Encoder *Encoder
+	id      string
 }
 
 // aePrefix names an autoencoder's tensors in a base-model file.

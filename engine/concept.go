@@ -19,6 +19,7 @@ const (
 	TI         = conceptfile.TI
 	LoRA       = conceptfile.LoRA
 	DreamBooth = conceptfile.DreamBooth
+	E4T        = Method("e4t")
 )
 
 // Concept-file errors, for errors.Is.

@@ -30,6 +30,9 @@ type MethodInfo struct {
 	Rank int
 	// Gate is the method's generation-time knob; nil: it has none.
 	Gate *Gate
+	// NeedsEncoder: the method starts from the base model's encoder
+	// (TrainOptions.Encoder), so it is only offered where there is one.
+	NeedsEncoder bool
 }
 
 // Gate is a method's generation-time knob, one number per concept in a
@@ -81,6 +84,7 @@ type methodImpl interface {
 type training struct {
 	b      *Base
 	s      *session
+	word   int // the pseudo-word's token id
 	opt    TrainOptions
 	d      MethodDefaults
 	learn  map[string]bool // the weights the optimiser moves

@@ -27,10 +27,13 @@ type ConceptData interface {
 
 // TrainOptions configure TrainConcept. Zero values take Defaults(Method).
 type TrainOptions struct {
-	Method       Method
-	Name, Class  string
-	Data         ConceptData
-	Images       int // how many user images Data draws from (recorded)
+	Method      Method
+	Name, Class string
+	Data        ConceptData
+	Images      int // how many user images Data draws from (recorded)
+	// Encoder predicts the pseudo-word's starting embedding from the
+	// images (the e4t method; nil: the base model's, if it has one).
+	Encoder      *Encoder
 	Steps, Batch int
 	LR, EmbedLR  float64
 	Rank         int
@@ -325,7 +328,7 @@ func (b *Base) TrainConcept(ctx context.Context, opt TrainOptions, progress func
 	td := table.Data().([]float32)
 	copy(td[id*D:(id+1)*D], td[classID*D:(classID+1)*D])
 
-	tr := &training{b: b, s: s, opt: opt, d: d, learn: map[string]bool{tokTable: true}, copies: copies}
+	tr := &training{b: b, s: s, word: id, opt: opt, d: d, learn: map[string]bool{tokTable: true}, copies: copies}
 	if err := impl.prepare(ctx, tr); err != nil {
 		return nil, err
 	}

@@ -1,0 +1,71 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"conceptstudio/engine"
+	"conceptstudio/internal/testenv"
+)
+
+// TestEncoderThenInstantConcept: the encoder command end to end on a tiny
+// model (a folder that does not exist yet, two sittings), then
+// `train -method e4t -encoder FILE` with one picture makes a concept that
+// generates; the window's list leaves e4t out (no shipped encoder), and
+// bad requests are refused in plain words.
+func TestEncoderThenInstantConcept(t *testing.T) {
+	var out bytes.Buffer
+	a, err := New(Options{LibraryDir: t.TempDir(), Out: &out, Err: &bytes.Buffer{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := testenv.TinyModelFile(t, t.TempDir())
+	dir := filepath.Join(t.TempDir(), "enc", "run")
+	req := EncoderRequest{Dir: dir, ModelPath: m, Config: "tiny", Steps: 4, StopAfter: 2, Batch: 2}
+	for range 2 {
+		if err := a.Encoder(context.Background(), req, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	enc := filepath.Join(dir, engine.EncoderFile)
+	if !strings.Contains(out.String(), enc) {
+		t.Fatalf("the command did not name the encoder file: %q", out.String())
+	}
+	concept := filepath.Join(t.TempDir(), "teddy.concept.safetensors")
+	tr := TrainRequest{Method: "e4t", Name: "teddy", Class: "teddy bear", OutPath: concept, Images: []string{"../examples/teddy/1.png"}, ModelPath: m, EncoderPath: enc}
+	if err := a.Train(context.Background(), tr, nil); err != nil {
+		t.Fatal(err)
+	}
+	c, err := engine.ReadConceptFile(concept)
+	if err != nil || c.Method != engine.E4T || c.Settings.Images != 1 {
+		t.Fatalf("concept %+v, %v", c, err)
+	}
+	img := generateOne(t, a, m, GenerateRequest{Prompt: "a teddy* on a blue background", Seed: 1, N: 1, Steps: 2, Guidance: 3, Concepts: []string{concept}})
+	if len(img) == 0 {
+		t.Fatal("no picture")
+	}
+	tr.EncoderPath, tr.OutPath = "", filepath.Join(t.TempDir(), "x.concept.safetensors")
+	if err := a.Train(context.Background(), tr, nil); err == nil || !strings.Contains(err.Error(), "needs an encoder") {
+		t.Errorf("e4t without an encoder: %v", err)
+	}
+	for _, info := range Methods() {
+		if info.Name == engine.E4T {
+			t.Error("the window offers e4t without an encoder to start from")
+		}
+	}
+	for _, bad := range []struct {
+		req  EncoderRequest
+		says string
+	}{
+		{EncoderRequest{}, "missing -dir"},
+		{EncoderRequest{Dir: dir, Steps: -1}, "must not be negative"},
+		{EncoderRequest{Dir: dir, ModelPath: m, Config: "huge"}, "choose default or tiny"},
+	} {
+		if err := a.Encoder(context.Background(), bad.req, nil); err == nil || !strings.Contains(err.Error(), bad.says) {
+			t.Errorf("%+v: %v, want %q", bad.req, err, bad.says)
+		}
+	}
+}
