@@ -325,19 +325,7 @@ func (b *Base) TrainEncoder(ctx context.Context, opt EncoderTrainOptions, progre
 		return err
 	}
 	defer enc.prog.Close()
-	var learn []*ops.Param
-	var params []*optim.Param
-	for _, p := range enc.g.B.Params() {
-		if !p.Learnable {
-			continue
-		}
-		g := 0
-		if len(p.Value.Shape()) == 1 {
-			g = 1 // no weight decay on biases and norm scales
-		}
-		learn = append(learn, p)
-		params = append(params, &optim.Param{Name: p.Name, Value: p.Value.Data().([]float32), Group: g})
-	}
+	learn, params := ops.TrainingParams(enc.g.B.Params())
 	adam := optim.NewAdamW(optim.Group{LR: opt.LR, WeightDecay: 0.01}, optim.Group{LR: opt.LR})
 	pcg := rand.NewPCG(opt.Seed, 0xE47)
 	rng := rand.New(pcg)
@@ -501,13 +489,7 @@ func (b *Base) TrainEncoder(ctx context.Context, opt EncoderTrainOptions, progre
 			if _, err := enc.run(encIn, upstream); err != nil {
 				return 0, err
 			}
-			for i, p := range learn {
-				if g := enc.prog.Grad(p); g != nil {
-					params[i].Grad = g.Data().([]float32)
-				} else {
-					params[i].Grad = nil
-				}
-			}
+			enc.prog.SetGrads(learn, params)
 			return loss, nil
 		},
 		Report: func(r optim.Report) {

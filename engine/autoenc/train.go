@@ -18,6 +18,7 @@ import (
 
 	"conceptstudio/engine/dataset"
 	"conceptstudio/engine/nn"
+	"conceptstudio/engine/ops"
 	"conceptstudio/engine/optim"
 	"conceptstudio/engine/safefile"
 	"conceptstudio/engine/safetensors"
@@ -137,15 +138,7 @@ func Train(ctx context.Context, opt TrainOptions, progress func(Progress)) error
 		return err
 	}
 	defer net.Close()
-	var params []*optim.Param
-	learn := net.Params()
-	for _, p := range learn {
-		g := 0
-		if len(p.Value.Shape()) == 1 {
-			g = 1 // no weight decay on biases and norm scales
-		}
-		params = append(params, &optim.Param{Name: p.Name, Value: p.Value.Data().([]float32), Group: g})
-	}
+	learn, params := ops.TrainingParams(net.Params())
 	adam := optim.NewAdamW(optim.Group{LR: opt.LR, WeightDecay: 0.01}, optim.Group{LR: opt.LR})
 	pcg := rand.NewPCG(opt.Seed, 0xAE)
 	rng := rand.New(pcg)

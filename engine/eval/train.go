@@ -164,19 +164,7 @@ func trainOracle(ctx context.Context, dir string, opt trainOptions, progress fun
 		return err
 	}
 	defer net.close()
-	var learn []*ops.Param
-	var params []*optim.Param
-	for _, p := range net.g.B.Params() {
-		if !p.Learnable {
-			continue
-		}
-		g := 0
-		if len(p.Value.Shape()) == 1 { // no weight decay on biases and norm scales
-			g = 1
-		}
-		learn = append(learn, p)
-		params = append(params, &optim.Param{Name: p.Name, Value: p.Value.Data().([]float32), Group: g})
-	}
+	learn, params := ops.TrainingParams(net.g.B.Params())
 	adam := optim.NewAdamW(optim.Group{LR: opt.LR, WeightDecay: opt.WeightDecay}, optim.Group{LR: opt.LR})
 	pcg := rand.NewPCG(opt.Seed, 0x0AC1E)
 	rng := rand.New(pcg)
@@ -250,13 +238,7 @@ func trainOracle(ctx context.Context, dir string, opt trainOptions, progress fun
 			if err := net.prog.Run(); err != nil {
 				return 0, err
 			}
-			for i, p := range learn {
-				if g := net.prog.Grad(p); g != nil {
-					params[i].Grad = g.Data().([]float32)
-				} else {
-					params[i].Grad = nil
-				}
-			}
+			net.prog.SetGrads(learn, params)
 			lg := ops.Value(net.logits).Data().([]float32)
 			for i := 0; i < opt.Batch; i++ {
 				if argmax(lg[i*K:(i+1)*K]) == labels[i] {
