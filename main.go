@@ -73,7 +73,7 @@ var commands = map[string]command{
 	},
 	"train": {
 		summary: "teach the model a new concept from images",
-		usage:   "train -method " + strings.Join(app.MethodNames(), "|") + " -name NAME -class WORDS [-steps N] [-global] -out FILE IMAGE... | train -method e4t -encoder FILE -name NAME -class WORDS -out FILE IMAGE...",
+		usage:   "train -method " + strings.Join(app.MethodNames(), "|") + " -name NAME -class WORDS [-steps N] [-global] -out FILE IMAGE... | train -method e4t -encoder FILE -name NAME -class WORDS -out FILE IMAGE | train -method METHOD -init e4t -encoder FILE ...",
 		setup: func(fs *flag.FlagSet, a *app.App) func(context.Context, []string) error {
 			var req app.TrainRequest
 			fs.StringVar(&req.Method, "method", "perfusion", "personalization `method`: "+strings.Join(app.MethodNames(), ", "))
@@ -82,6 +82,7 @@ var commands = map[string]command{
 			fs.IntVar(&req.Steps, "steps", 0, "training steps (0: the method's default)")
 			fs.BoolVar(&req.GlobalLocking, "global", false, "Perfusion: global key locking (keys from the caption with the concept word read as its class word) instead of local")
 			fs.StringVar(&req.EncoderPath, "encoder", "", "-method e4t: the encoder `file` (made by the encoder command for this base model)")
+			fs.StringVar(&req.Init, "init", "", "start the word where the encoder puts it: e4t (needs -encoder)")
 			fs.BoolVar(&req.TrainKeys, "trained-keys", false, "Perfusion ablation: train the key targets instead of locking them to the class word's keys")
 			fs.StringVar(&req.OutPath, "out", "", "concept `file` to write")
 			fs.Int64Var(&req.Seed, "seed", 1, "random seed")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -46,6 +47,27 @@ func TestEncoderThenInstantConcept(t *testing.T) {
 	img := generateOne(t, a, m, GenerateRequest{Prompt: "a teddy* on a blue background", Seed: 1, N: 1, Steps: 2, Guidance: 3, Concepts: []string{concept}})
 	if len(img) == 0 {
 		t.Fatal("no picture")
+	}
+	// Perfusion started from the encoder's word trains from another start.
+	perf := func(init string) *engine.Concept {
+		p := filepath.Join(t.TempDir(), "p.concept.safetensors")
+		if err := a.Train(context.Background(), TrainRequest{Method: "perfusion", Name: "teddy", Class: "teddy bear", Steps: 2, OutPath: p,
+			Images: []string{"../examples/teddy/1.png"}, ModelPath: m, EncoderPath: enc, Init: init}, nil); err != nil {
+			t.Fatal(err)
+		}
+		c, err := engine.ReadConceptFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	if slices.Equal(perf("").Tensors["emb"].Data, perf("e4t").Tensors["emb"].Data) {
+		t.Error("-init e4t did not change where Perfusion's word starts")
+	}
+	bad := tr
+	bad.Init = "clip"
+	if err := a.Train(context.Background(), bad, nil); err == nil || !strings.Contains(err.Error(), "-init") {
+		t.Errorf("-init clip: %v", err)
 	}
 	tr.EncoderPath, tr.OutPath = "", filepath.Join(t.TempDir(), "x.concept.safetensors")
 	if err := a.Train(context.Background(), tr, nil); err == nil || !strings.Contains(err.Error(), "needs an encoder") {

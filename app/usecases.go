@@ -120,6 +120,8 @@ type TrainRequest struct {
 	// EncoderPath is the e4t method's encoder file ("" : the base
 	// model's own, if it has one).
 	EncoderPath string
+	// Init "e4t" starts another method's word where the encoder puts it.
+	Init string
 }
 
 // EvalRequest asks for a concept's (or the base model's) quality table,
@@ -283,6 +285,8 @@ func (r TrainRequest) Validate() error {
 		return usageError("no images given")
 	case r.Steps < 0:
 		return usageError("-steps must not be negative")
+	case r.Init != "" && r.Init != string(engine.E4T):
+		return usageError("-init %q: the one start on offer is e4t (the encoder's word)", excerpt(r.Init))
 	}
 	return nil
 }
@@ -725,7 +729,7 @@ func (a *App) Train(ctx context.Context, req TrainRequest, progress ProgressFunc
 			return err
 		}
 	}
-	c, err := base.TrainConcept(ctx, engine.TrainOptions{Encoder: enc,
+	c, err := base.TrainConcept(ctx, engine.TrainOptions{Encoder: enc, InitFromEncoder: req.Init == string(engine.E4T),
 		Method: engine.Method(req.Method), Name: req.Name, Class: req.Class, Steps: req.Steps, Seed: uint64(req.Seed), GlobalLocking: req.GlobalLocking, TrainKeys: req.TrainKeys,
 		Data: cs.Sampler(base.PictureSize(), dataset.DefaultConceptSceneOptions()), Images: len(imgs),
 		Checkpoint: partial, PreviewEvery: 50,

@@ -33,7 +33,13 @@ func (e4tMethod) defaults() MethodDefaults {
 // ErrNoEncoder: the e4t method was asked for without an encoder.
 var ErrNoEncoder = errors.New("the instant method needs an encoder trained for this base model (conceptstudio encoder -dir DIR trains one; then train -method e4t -encoder DIR/encoder.safetensors)")
 
-func (e4tMethod) prepare(_ context.Context, t *training) error {
+func (e4tMethod) prepare(_ context.Context, t *training) error { return startFromEncoder(t) }
+
+// startFromEncoder moves the pseudo-word's row (TrainConcept starts it at
+// the class word's) by the encoder's mean predicted offset over the
+// user's pictures: the e4t method's start, and any method's with
+// TrainOptions.InitFromEncoder.
+func startFromEncoder(t *training) error {
 	enc := t.opt.Encoder
 	if enc == nil {
 		enc = t.b.Encoder
@@ -46,7 +52,7 @@ func (e4tMethod) prepare(_ context.Context, t *training) error {
 	}
 	sampler, ok := t.opt.Data.(*dataset.ConceptSampler)
 	if !ok {
-		return errors.New("the instant method learns from the user's pictures (a concept set)")
+		return errors.New("the encoder learns from the user's pictures (a concept set)")
 	}
 	pics, err := encoderPictures(sampler.Set, enc.Record.Config.ImageSize)
 	if err != nil {
@@ -56,8 +62,6 @@ func (e4tMethod) prepare(_ context.Context, t *training) error {
 	if err != nil {
 		return err
 	}
-	// The class word's row (TrainConcept starts the word there) plus the
-	// mean predicted offset.
 	D := t.b.Cfg.TextDim
 	table, _ := t.s.w.Lookup(tokTable)
 	row := table.Data().([]float32)[t.word*D : (t.word+1)*D]

@@ -33,13 +33,16 @@ type TrainOptions struct {
 	Images      int // how many user images Data draws from (recorded)
 	// Encoder predicts the pseudo-word's starting embedding from the
 	// images (the e4t method; nil: the base model's, if it has one).
-	Encoder      *Encoder
-	Steps, Batch int
-	LR, EmbedLR  float64
-	Rank         int
-	Alpha        float64
-	Seed         uint64
-	PreviewEvery int // steps between preview images (0: none)
+	Encoder *Encoder
+	// InitFromEncoder starts another method's pseudo-word where the
+	// encoder puts it (train -method perfusion -init e4t).
+	InitFromEncoder bool
+	Steps, Batch    int
+	LR, EmbedLR     float64
+	Rank            int
+	Alpha           float64
+	Seed            uint64
+	PreviewEvery    int // steps between preview images (0: none)
 	// Checkpoint is a file where the run's state is kept every few steps
 	// and when it is cancelled; a run started with the same options and an
 	// existing checkpoint continues from it. It is removed on success.
@@ -331,6 +334,11 @@ func (b *Base) TrainConcept(ctx context.Context, opt TrainOptions, progress func
 	tr := &training{b: b, s: s, word: id, opt: opt, d: d, learn: map[string]bool{tokTable: true}, copies: copies}
 	if err := impl.prepare(ctx, tr); err != nil {
 		return nil, err
+	}
+	if opt.InitFromEncoder && opt.Method != E4T {
+		if err := startFromEncoder(tr); err != nil {
+			return nil, err
+		}
 	}
 	learnNames, pc, prior := tr.learn, tr.pc, tr.prior
 	if opt.TrainKeys && opt.Method != Perfusion {
