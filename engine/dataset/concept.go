@@ -117,7 +117,35 @@ type extraction struct {
 	atEdge    bool // (background path) the object touches the image edge
 }
 
-func extractObject(img image.Image) (extraction, error) {
+// ExtractObjectHinted cuts the object out as a person marked it (Hints,
+// in img's pixel coordinates), with GrabCut whatever the background.
+func ExtractObjectHinted(img image.Image, h Hints) (*image.NRGBA, error) {
+	if img == nil {
+		return nil, errors.New("no image")
+	}
+	// To the pixel grid's own coordinates (origin at the top left).
+	o := img.Bounds().Min
+	h.Box = h.Box.Sub(o)
+	h.Keep = shifted(h.Keep, o)
+	h.Remove = shifted(h.Remove, o)
+	ex, err := extractObjectWith(img, &h)
+	if err != nil {
+		return nil, err
+	}
+	return ex.cut, nil
+}
+
+func shifted(pts []image.Point, o image.Point) []image.Point {
+	out := make([]image.Point, len(pts))
+	for i, p := range pts {
+		out[i] = p.Sub(o)
+	}
+	return out
+}
+
+func extractObject(img image.Image) (extraction, error) { return extractObjectWith(img, nil) }
+
+func extractObjectWith(img image.Image, hints *Hints) (extraction, error) {
 	var ex extraction
 	if img == nil {
 		return ex, errors.New("no image")
@@ -137,7 +165,13 @@ func extractObject(img image.Image) (extraction, error) {
 
 	var mask []float32
 	var colours []uint8 // straight RGB per pixel for the output
-	if hasAlpha(src) {
+	if hints != nil {
+		var err error
+		mask, colours, ex.atEdge, err = grabCut(src, hints.scaled(float64(W)/float64(b.Dx())))
+		if err != nil {
+			return ex, err
+		}
+	} else if hasAlpha(src) {
 		ex.usedAlpha = true
 		mask = make([]float32, n)
 		colours = make([]uint8, 3*n)

@@ -36,6 +36,57 @@ const (
 // colours and whether it touches the edge, or ErrNoObject/ErrBusyBackground
 // when no object stands out.
 func grabCutMask(img *image.NRGBA) (mask []float32, colours []uint8, atEdge bool, err error) {
+	return grabCut(img, nil)
+}
+
+// Hints are a person's corrections to a cut-out, in the image's pixel
+// coordinates: the object lies inside Box (empty: anywhere but the
+// border ring), the pixels within Radius of a Keep point are the
+// object's, and those within Radius of a Remove point the background's.
+// With hints the cut is taken as the person drew it: no refusal for a
+// weak contrast or an object that fills the frame.
+type Hints struct {
+	Box          image.Rectangle
+	Keep, Remove []image.Point
+	Radius       int // brush radius in pixels (0: 2% of the longer side)
+}
+
+// scaled is h in an image scaled by f (both axes).
+func (h *Hints) scaled(f float64) *Hints {
+	if h == nil {
+		return nil
+	}
+	sc := func(p image.Point) image.Point {
+		return image.Pt(int(math.Floor(float64(p.X)*f)), int(math.Floor(float64(p.Y)*f)))
+	}
+	out := &Hints{Radius: int(math.Round(float64(h.Radius) * f))}
+	if !h.Box.Empty() {
+		out.Box = image.Rectangle{Min: sc(h.Box.Min), Max: image.Pt(int(math.Ceil(float64(h.Box.Max.X)*f)), int(math.Ceil(float64(h.Box.Max.Y)*f)))}
+	}
+	for _, p := range h.Keep {
+		out.Keep = append(out.Keep, sc(p))
+	}
+	for _, p := range h.Remove {
+		out.Remove = append(out.Remove, sc(p))
+	}
+	return out
+}
+
+// paint marks the pixels of a w×h grid within r of any of pts.
+func paint(dst []bool, w, h, r int, pts []image.Point) {
+	for _, p := range pts {
+		for y := max(0, p.Y-r); y <= min(h-1, p.Y+r); y++ {
+			for x := max(0, p.X-r); x <= min(w-1, p.X+r); x++ {
+				if (x-p.X)*(x-p.X)+(y-p.Y)*(y-p.Y) <= r*r {
+					dst[y*w+x] = true
+				}
+			}
+		}
+	}
+}
+
+// grabCut is grabCutMask, steered by hints when they are not nil.
+func grabCut(img *image.NRGBA, hints *Hints) (mask []float32, colours []uint8, atEdge bool, err error) {
 	W, H := img.Rect.Dx(), img.Rect.Dy()
 	small := img
 	if s := max(W, H); s > grabCutSide {
@@ -45,6 +96,7 @@ func grabCutMask(img *image.NRGBA) (mask []float32, colours []uint8, atEdge bool
 	}
 	w, h := small.Rect.Dx(), small.Rect.Dy()
 	n := w * h
+	hints = hints.scaled(float64(w) / float64(W))
 	z := make([][3]float64, n)
 	for i := 0; i < n; i++ {
 		p := small.Pix[4*i:]
@@ -53,12 +105,39 @@ func grabCutMask(img *image.NRGBA) (mask []float32, colours []uint8, atEdge bool
 	ring := max(2, int(math.Round(grabCutRing*float64(max(w, h)))))
 	inset := max(ring+1, int(math.Round(grabCutInset*float64(max(w, h)))))
 	hardBG := make([]bool, n)
+	hardFG := make([]bool, n)
 	fg := make([]bool, n)
 	for y := 0; y < h; y++ {
 		for x := 0; x < w; x++ {
 			i := y*w + x
 			hardBG[i] = x < ring || y < ring || x >= w-ring || y >= h-ring
 			fg[i] = x >= inset && y >= inset && x < w-inset && y < h-inset
+		}
+	}
+	if hints != nil {
+		// GrabCut's own start: outside the box is background, inside it
+		// probably object; strokes are certain.
+		if !hints.Box.Empty() {
+			box := hints.Box.Intersect(image.Rect(0, 0, w, h))
+			for y := 0; y < h; y++ {
+				for x := 0; x < w; x++ {
+					in := image.Pt(x, y).In(box)
+					hardBG[y*w+x], fg[y*w+x] = !in, in
+				}
+			}
+		}
+		r := hints.Radius
+		if r <= 0 {
+			r = max(1, int(math.Round(0.02*float64(max(w, h)))))
+		}
+		paint(hardBG, w, h, r, hints.Remove)
+		paint(hardFG, w, h, r, hints.Keep)
+		for i := range fg {
+			if hardFG[i] {
+				hardBG[i], fg[i] = false, true
+			} else if hardBG[i] {
+				fg[i] = false
+			}
 		}
 	}
 	// Neighbour weights (8-connected), the same every round.
@@ -124,6 +203,10 @@ func grabCutMask(img *image.NRGBA) (mask []float32, colours []uint8, atEdge bool
 				g.addEdge(i, t, hard, 0)
 				continue
 			}
+			if hardFG[i] {
+				g.addEdge(s, i, hard, 0)
+				continue
+			}
 			// Cutting s→i puts i in the background: its cost is the
 			// background model's; cutting i→t, the object model's.
 			g.addEdge(s, i, dBG[i], 0)
@@ -154,17 +237,38 @@ func grabCutMask(img *image.NRGBA) (mask []float32, colours []uint8, atEdge bool
 			best = l
 		}
 	}
-	if best < 0 || size[best] < max(9, n/200) {
+	if hints != nil && dFG == nil {
+		return nil, nil, false, fmt.Errorf("%w: the box holds too little to cut; draw it around the whole object", ErrNoObject)
+	}
+	if hints != nil {
+		// A person's cut: every part they marked is kept with the largest.
+		keep := make([]bool, count)
+		for i, l := range labels {
+			if l >= 0 && hardFG[i] {
+				keep[l] = true
+			}
+		}
+		any := false
+		for i, l := range labels {
+			fg[i] = fg[i] && l >= 0 && (int(l) == best || keep[l])
+			any = any || fg[i]
+		}
+		if !any {
+			return nil, nil, false, fmt.Errorf("%w: nothing is left inside the box; draw the box around the object, or mark it with the keep brush", ErrNoObject)
+		}
+	} else if best < 0 || size[best] < max(9, n/200) {
 		return nil, nil, false, fmt.Errorf("%w: no object stands out from the image's busy background; use a photo with the object clear of its surroundings, or a cut-out with transparency", ErrBusyBackground)
 	}
 	var margin float64
 	for i, l := range labels {
-		fg[i] = fg[i] && int(l) == best
+		if hints == nil {
+			fg[i] = fg[i] && int(l) == best
+		}
 		if fg[i] {
 			margin += dBG[i] - dFG[i]
 		}
 	}
-	if margin /= float64(size[best]); margin < grabCutMinMargin || dFG == nil {
+	if margin /= float64(max(size[max(best, 0)], 1)); hints == nil && (margin < grabCutMinMargin || dFG == nil) {
 		return nil, nil, false, fmt.Errorf("%w: the image's border is not a plain background and no object stands out from it (as in a photo of a texture); use a photo with the object clear of its surroundings, or a cut-out with transparency", ErrBusyBackground)
 	}
 	holes := make([]bool, n)
@@ -196,10 +300,10 @@ func grabCutMask(img *image.NRGBA) (mask []float32, colours []uint8, atEdge bool
 			}
 		}
 	}
-	if float64(touching) > maxBorderTouch*float64(inner) {
+	if hints == nil && float64(touching) > maxBorderTouch*float64(inner) {
 		return nil, nil, false, fmt.Errorf("%w (%.0f%% of it); the object is cropped or fills the frame, leave space around it", ErrObjectFillsFrame, 100*float64(touching)/float64(inner))
 	}
-	if float64(size[best]) > maxObjectShare*float64(n) {
+	if hints == nil && float64(size[best]) > maxObjectShare*float64(n) {
 		return nil, nil, false, fmt.Errorf("%w: the object covers %.0f%% of the image; leave space around it", ErrObjectFillsFrame, 100*float64(size[best])/float64(n))
 	}
 	// Back to the image's size: bilinear, then a 3×3 mean for a soft edge.
