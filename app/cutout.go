@@ -94,3 +94,13 @@ func SaveCutOut(cut image.Image, original, dir string) (string, error) {
 	})
 	return path, err
 }
+
+// LoadPicture reads an image as training would (orientation applied),
+// scaled to fit side×side, for the window to draw marks on.
+func LoadPicture(path string, side int) (image.Image, error) {
+	imgs, _, err := store.LoadImages([]string{path}, 1)
+	if err != nil {
+		return nil, fmt.Errorf("%s", Explain(err))
+	}
+	return thumbnail(imgs[0].Image, side), nil
+}

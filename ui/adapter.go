@@ -209,6 +209,21 @@ func (b *studioBackend) VocabularyWords() ([]string, error) {
 	return nil, notAvailable("the base model's vocabulary")
 }
 
+// Picture reads an image to draw cut-out marks on.
+func (b *studioBackend) Picture(path string, side int) (image.Image, error) {
+	return app.LoadPicture(path, side)
+}
+
+// CutOut cuts the object out as marked.
+func (b *studioBackend) CutOut(path string, h CutOutHints) (image.Image, image.Image, error) {
+	return app.CutOut(path, h)
+}
+
+// SaveCutOut keeps a corrected cut-out in the user's cache for training.
+func (b *studioBackend) SaveCutOut(cut image.Image, original string) (string, error) {
+	return app.SaveCutOut(cut, original, app.CutOutDir())
+}
+
 // CheckImages checks dropped files as training will read them.
 func (b *studioBackend) CheckImages(paths []string) []ImageCheck { return app.CheckImages(paths) }
 

@@ -127,6 +127,7 @@ type Backend interface {
 	Importer
 	Vocabulary
 	ImageChecker
+	CutOuts
 }
 
 // ImageCheck is what checking one dropped file found (app.ImageCheck).

@@ -15,6 +15,8 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+
+	"conceptstudio/app"
 )
 
 // fakeBackend is a Backend that records what the window asks.
@@ -24,6 +26,7 @@ type fakeBackend struct {
 	vocab       []string
 	imageChecks map[string]ImageCheck       // CheckImages' answers by path (others: fine)
 	checker     func([]string) []ImageCheck // when set, CheckImages asks it instead
+	cutDir      string                      // where SaveCutOut writes
 
 	specs    []GenerateSpec
 	genErr   error
@@ -166,6 +169,23 @@ func (f *fakeBackend) ImageSettings(path string) (GenerateSpec, error) {
 		return s, nil
 	}
 	return GenerateSpec{}, ErrNoSettings
+}
+
+// Picture, CutOut and SaveCutOut are the app's own (cut-outs saved in
+// f.cutDir, a test's folder).
+func (f *fakeBackend) Picture(path string, side int) (image.Image, error) {
+	return app.LoadPicture(path, side)
+}
+
+func (f *fakeBackend) CutOut(path string, h CutOutHints) (image.Image, image.Image, error) {
+	return app.CutOut(path, h)
+}
+
+func (f *fakeBackend) SaveCutOut(cut image.Image, original string) (string, error) {
+	if f.cutDir == "" {
+		return "", errors.New("fake backend: no cut-out folder")
+	}
+	return app.SaveCutOut(cut, original, f.cutDir)
 }
 
 // CheckImages answers the checks set in f.imageChecks, and "fine" for

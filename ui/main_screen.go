@@ -485,6 +485,7 @@ func isImageName(name string) bool {
 // asking the saver's open dialog for more.
 func (m *mainScreen) openSheet(images []string) {
 	m.sheet = ShowNewConcept(m.win, images, m.vocab, m.libPanel.Names(), m.backend.CheckImages, m.training.Enqueue)
+	m.sheet.SetCutOuts(m.backend)
 	m.sheet.SetOpener(func(done func(string)) {
 		m.saver.OpenImage("Add an image of the thing", func(p string, err error) {
 			if err != nil {

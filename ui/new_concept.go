@@ -65,6 +65,11 @@ type NewConceptSheet struct {
 	// add asks for one more image (SetOpener); nil: drops only.
 	add    func(done func(path string))
 	addBtn *widget.Button
+
+	// cuts lets a person adjust a cut-out (SetCutOuts); nil: no Adjust.
+	cuts   CutOuts
+	win    fyne.Window
+	adjust *cutOutDialog // the open editor, if any
 }
 
 // ShowNewConcept opens the sheet over win. vocab may be nil (no
@@ -73,7 +78,7 @@ type NewConceptSheet struct {
 // image it finds a problem or a doubt with, in words.
 func ShowNewConcept(win fyne.Window, images, vocab, taken []string, check func([]string) []ImageCheck, onTrain func(TrainSpec)) *NewConceptSheet {
 	s := &NewConceptSheet{images: append([]string(nil), images...), lex: newLexicon(nil, vocab), vocab: vocab,
-		taken: map[string]bool{}, onTrain: onTrain, check: check, checks: map[string]ImageCheck{}}
+		taken: map[string]bool{}, onTrain: onTrain, check: check, checks: map[string]ImageCheck{}, win: win}
 	sort.Strings(s.vocab)
 	for _, t := range taken {
 		s.taken[t] = true
@@ -228,10 +233,17 @@ func (s *NewConceptSheet) rebuildStrip() {
 		// background, to show on any picture) so that the file name has the
 		// cell's whole width.
 		rm := widget.NewButtonWithIcon("", theme.DeleteIcon(), func() { s.Remove(p) })
+		buttons := container.NewHBox(layout.NewSpacer(), rm)
+		if c, ok := s.checks[p]; ok && s.cuts != nil && c.Thumbnail != nil {
+			// A picture that could be read can have its cut-out adjusted
+			// (the way out when none was found, or the wrong thing was).
+			adj := widget.NewButtonWithIcon("", theme.ContentCutIcon(), func() { s.Adjust(p) })
+			buttons = container.NewHBox(layout.NewSpacer(), adj, rm)
+		}
 		name := widget.NewLabel(filepath.Base(p))
 		name.SizeName = theme.SizeNameCaptionText
 		name.Truncation = fyne.TextTruncateEllipsis
-		corner := container.NewVBox(container.NewHBox(layout.NewSpacer(), rm))
+		corner := container.NewVBox(buttons)
 		var under fyne.CanvasObject = name
 		size := fyne.NewSize(100, 130)
 		if c := s.checks[p]; c.Problem != "" || c.Warning != "" {
@@ -277,6 +289,35 @@ func (s *NewConceptSheet) Remove(path string) {
 		}
 	}
 	s.rebuildStrip()
+}
+
+// SetCutOuts lets the sheet offer "adjust the cut-out" (the scissors on
+// each picture that could be read).
+func (s *NewConceptSheet) SetCutOuts(c CutOuts) {
+	s.cuts = c
+	s.rebuildStrip()
+}
+
+// Adjust opens the cut-out editor on one image; the cut-out it makes
+// takes the image's place in the set (and is checked like any image).
+func (s *NewConceptSheet) Adjust(path string) {
+	if s.cuts == nil {
+		return
+	}
+	img, err := s.cuts.Picture(path, 512)
+	if err != nil {
+		dialog.ShowError(err, s.win)
+		return
+	}
+	s.adjust = showCutOutDialog(s.win, path, img, s.cuts, func(cut string) {
+		for i, p := range s.images {
+			if p == path {
+				s.images[i] = cut
+			}
+		}
+		s.startChecks([]string{cut})
+		s.rebuildStrip()
+	})
 }
 
 // SetOpener gives the sheet a way to ask for one more image (a file
