@@ -64,7 +64,7 @@ func CheckImages(paths []string) []ImageCheck {
 		out[i].Cutout = overCheckerboard(thumbnail(cut, 128))
 		if share := opaqueShare(cut, img.Bounds()); share < minObjectShare {
 			out[i].Warning = fmt.Sprintf("the object found covers only %.1f%% of the image: check the cut-out, it may be a detail, not the whole thing; a closer photo helps", 100*share)
-		} else if b := img.Bounds(); box.Min.X <= b.Min.X || box.Min.Y <= b.Min.Y || box.Max.X >= b.Max.X || box.Max.Y >= b.Max.Y {
+		} else if b := img.Bounds(); (box.Min.X <= b.Min.X || box.Min.Y <= b.Min.Y || box.Max.X >= b.Max.X || box.Max.Y >= b.Max.Y) && opaqueAtEdge(img) {
 			out[i].Warning = "the object touches the image's edge and may be cut off"
 		}
 		loaded = append(loaded, imgs[0])
@@ -183,6 +183,28 @@ func opaqueShare(cut *image.NRGBA, b image.Rectangle) float64 {
 		scale = float64(s) / dataset.MaxExtractSide
 	}
 	return float64(n) * scale * scale / float64(b.Dx()*b.Dy())
+}
+
+// opaqueAtEdge reports whether any pixel on the image's border is mostly
+// opaque: a cut-out with transparency (cropped close, as the cut-out
+// editor saves them) has its object near the edge without being cut off.
+func opaqueAtEdge(img image.Image) bool {
+	b := img.Bounds()
+	for x := b.Min.X; x < b.Max.X; x++ {
+		for _, y := range []int{b.Min.Y, b.Max.Y - 1} {
+			if _, _, _, a := img.At(x, y).RGBA(); a >= 0x8000 {
+				return true
+			}
+		}
+	}
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for _, x := range []int{b.Min.X, b.Max.X - 1} {
+			if _, _, _, a := img.At(x, y).RGBA(); a >= 0x8000 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // overCheckerboard draws an image with transparency over a grey

@@ -3,6 +3,7 @@ package ui
 import (
 	"image"
 	"image/color"
+	"math"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -36,7 +37,7 @@ const (
 
 // brushRadius is the keep and remove brushes' radius, as a fraction of
 // the picture's longer side.
-const brushRadius = 0.03
+const brushRadius = 0.02
 
 // cutEditor shows a photo; dragging draws the box around the object or
 // paints keep or remove strokes, depending on the tool.
@@ -46,6 +47,7 @@ type cutEditor struct {
 	tool     string
 	hints    CutOutHints
 	from     [2]float64 // where the box drag began (fractions)
+	last     [2]float64 // the brush's last point in this drag
 	dragging bool
 	onChange func()
 
@@ -87,12 +89,26 @@ func (e *cutEditor) frac(p fyne.Position) [2]float64 {
 	return [2]float64{min(max(fx, 0), 1), min(max(fy, 0), 1)}
 }
 
-func (e *cutEditor) paint(p fyne.Position) {
+// paint dabs the brush at p and, within a drag, along the way from the
+// last dab (half a radius apart), so a quick stroke leaves no gaps.
+func (e *cutEditor) paint(p fyne.Position, joined bool) {
 	f := e.frac(p)
+	pts := [][2]float64{f}
+	if joined {
+		d := math.Hypot(f[0]-e.last[0], f[1]-e.last[1])
+		n := int(d / (brushRadius / 2))
+		pts = pts[:0]
+		for i := 1; i <= n; i++ {
+			t := float64(i) / float64(n+1)
+			pts = append(pts, [2]float64{e.last[0] + t*(f[0]-e.last[0]), e.last[1] + t*(f[1]-e.last[1])})
+		}
+		pts = append(pts, f)
+	}
+	e.last = f
 	if e.tool == toolKeep {
-		e.hints.Keep = append(e.hints.Keep, f)
+		e.hints.Keep = append(e.hints.Keep, pts...)
 	} else {
-		e.hints.Remove = append(e.hints.Remove, f)
+		e.hints.Remove = append(e.hints.Remove, pts...)
 	}
 }
 
@@ -106,7 +122,11 @@ func (e *cutEditor) Dragged(ev *fyne.DragEvent) {
 		to := e.frac(ev.Position)
 		e.hints.Box = [4]float64{min(e.from[0], to[0]), min(e.from[1], to[1]), abs(to[0] - e.from[0]), abs(to[1] - e.from[1])}
 	} else {
-		e.paint(ev.Position)
+		if !e.dragging {
+			e.last = e.frac(ev.Position.Subtract(ev.Dragged))
+			e.dragging = true
+		}
+		e.paint(ev.Position, true)
 	}
 	e.Refresh()
 }
@@ -124,7 +144,7 @@ func (e *cutEditor) Tapped(ev *fyne.PointEvent) {
 	if e.tool == toolBox {
 		return
 	}
-	e.paint(ev.Position)
+	e.paint(ev.Position, false)
 	e.Refresh()
 	if e.onChange != nil {
 		e.onChange()
@@ -206,14 +226,28 @@ type cutOutDialog struct {
 	use     *widget.Button
 	dialog  dialog.Dialog
 
-	cut image.Image // the latest cut-out (nil: none yet, or it failed)
-	seq int         // the newest request; older answers are dropped
+	cut  image.Image // the latest cut-out (nil: none yet, or it failed)
+	auto image.Image // the automatic cut-out's preview (nil: none)
+	seq  int         // the newest request; older answers are dropped
 }
 
-// showCutOutDialog opens the editor on the image at path (shown as img);
-// done receives the saved cut-out's path when the person uses it.
-func showCutOutDialog(win fyne.Window, path string, img image.Image, cuts CutOuts, done func(newPath string)) *cutOutDialog {
-	d := &cutOutDialog{}
+// showAuto shows the automatic cut-out, before any marks.
+func (d *cutOutDialog) showAuto() {
+	if d.auto != nil {
+		d.preview.Resource, d.preview.Image = nil, d.auto
+		d.status.SetText("The cut-out found by itself. To change it, drag a box around the object, or paint over parts to keep or remove.")
+	} else {
+		d.preview.Resource, d.preview.Image = theme.FileImageIcon(), nil
+		d.status.SetText("No cut-out was found by itself. Drag a box around the object; paint over parts to keep or remove.")
+	}
+	d.preview.Refresh()
+}
+
+// showCutOutDialog opens the editor on the image at path (shown as img),
+// with the automatic cut-out (nil: none was found) beside it; done
+// receives the saved cut-out's path when the person uses it.
+func showCutOutDialog(win fyne.Window, path string, img, auto image.Image, cuts CutOuts, done func(newPath string)) *cutOutDialog {
+	d := &cutOutDialog{auto: auto}
 	d.editor = newCutEditor(img, func() { d.recut(path, cuts) })
 	d.tool = widget.NewRadioGroup([]string{toolBox, toolKeep, toolRemove}, func(s string) {
 		if s != "" {
@@ -227,8 +261,9 @@ func showCutOutDialog(win fyne.Window, path string, img image.Image, cuts CutOut
 	d.preview = canvas.NewImageFromResource(theme.FileImageIcon())
 	d.preview.FillMode = canvas.ImageFillContain
 	d.preview.SetMinSize(fyne.NewSquareSize(160))
-	d.status = widget.NewLabel("Drag a box around the object; paint over parts to keep or remove. The cut-out follows.")
+	d.status = widget.NewLabel("")
 	d.status.Wrapping = fyne.TextWrapWord
+	d.showAuto()
 	d.use = widget.NewButtonWithIcon("Use this cut-out", theme.ConfirmIcon(), func() {
 		if d.cut == nil {
 			return
@@ -262,9 +297,7 @@ func (d *cutOutDialog) recut(path string, cuts CutOuts) {
 	d.use.Disable()
 	if h.Empty() {
 		d.cut = nil
-		d.preview.Resource, d.preview.Image = theme.FileImageIcon(), nil
-		d.preview.Refresh()
-		d.status.SetText("Drag a box around the object; paint over parts to keep or remove. The cut-out follows.")
+		d.showAuto()
 		return
 	}
 	d.status.SetText("Cutting…")

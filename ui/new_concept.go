@@ -129,12 +129,12 @@ func ShowNewConcept(win fyne.Window, images, vocab, taken []string, check func([
 	form.Items[0].HintText = "the prompt uses it as name*: lower-case letters and digits, starting with a letter"
 	content := container.NewBorder(
 		container.NewVBox(container.NewHScroll(s.strip), container.NewBorder(nil, nil, nil, s.addBtn, s.count), widget.NewSeparator()),
-		container.NewHBox(layout.NewSpacer(), cancel, s.train), nil, nil, withReadableHints(form))
+		container.NewHBox(layout.NewSpacer(), cancel, s.train), nil, nil, container.NewVScroll(withReadableHints(form)))
 	s.dialog = dialog.NewCustomWithoutButtons("Teach a new concept", content, win)
 	s.rebuildStrip()
 	s.startChecks(s.images)
 	s.classChanged()
-	s.dialog.Resize(fyne.NewSize(620, 560))
+	s.dialog.Resize(fyne.NewSize(620, max(560, min(720, win.Canvas().Size().Height-40))))
 	s.dialog.Show()
 	win.Canvas().Focus(s.name)
 	return s
@@ -233,21 +233,22 @@ func (s *NewConceptSheet) rebuildStrip() {
 		// background, to show on any picture) so that the file name has the
 		// cell's whole width.
 		rm := widget.NewButtonWithIcon("", theme.DeleteIcon(), func() { s.Remove(p) })
-		buttons := container.NewHBox(layout.NewSpacer(), rm)
-		if c, ok := s.checks[p]; ok && s.cuts != nil && c.Thumbnail != nil {
-			// A picture that could be read can have its cut-out adjusted
-			// (the way out when none was found, or the wrong thing was).
-			adj := widget.NewButtonWithIcon("", theme.ContentCutIcon(), func() { s.Adjust(p) })
-			buttons = container.NewHBox(layout.NewSpacer(), adj, rm)
-		}
 		name := widget.NewLabel(filepath.Base(p))
 		name.SizeName = theme.SizeNameCaptionText
 		name.Truncation = fyne.TextTruncateEllipsis
-		corner := container.NewVBox(buttons)
+		corner := container.NewVBox(container.NewHBox(layout.NewSpacer(), rm))
 		var under fyne.CanvasObject = name
 		size := fyne.NewSize(100, 130)
+		if c, ok := s.checks[p]; ok && s.cuts != nil && c.Thumbnail != nil {
+			// A picture that could be read can have its cut-out adjusted
+			// (the way out when none was found, or the wrong thing was).
+			adj := widget.NewButtonWithIcon("Adjust…", theme.ContentCutIcon(), func() { s.Adjust(p) })
+			adj.Importance = widget.LowImportance
+			under = container.NewVBox(name, adj)
+			size.Height += 40
+		}
 		if c := s.checks[p]; c.Problem != "" || c.Warning != "" {
-			size = fyne.NewSize(140, 200) // room for the reason
+			size = fyne.NewSize(140, size.Height+70) // room for the reason
 			mark := widget.NewLabel(c.Problem)
 			mark.Importance = widget.DangerImportance
 			if c.Problem == "" {
@@ -258,7 +259,7 @@ func (s *NewConceptSheet) rebuildStrip() {
 			}
 			mark.SizeName = theme.SizeNameCaptionText
 			mark.Wrapping = fyne.TextWrapWord
-			under = container.NewVBox(name, mark)
+			under = container.NewVBox(under, mark)
 		}
 		cells = append(cells, container.NewGridWrap(size,
 			container.NewBorder(nil, under, nil, nil, container.NewStack(img, corner))))
@@ -309,7 +310,7 @@ func (s *NewConceptSheet) Adjust(path string) {
 		dialog.ShowError(err, s.win)
 		return
 	}
-	s.adjust = showCutOutDialog(s.win, path, img, s.cuts, func(cut string) {
+	s.adjust = showCutOutDialog(s.win, path, img, s.checks[path].Cutout, s.cuts, func(cut string) {
 		for i, p := range s.images {
 			if p == path {
 				s.images[i] = cut
