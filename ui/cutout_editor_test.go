@@ -13,6 +13,7 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"conceptstudio/app"
+	"conceptstudio/internal/testenv"
 )
 
 // twoBallPhoto writes a 160×160 photo of a striped cloth with a big red
@@ -49,15 +50,7 @@ func twoBallPhoto(t *testing.T, dir string) string {
 // and mostly green.
 func colourCount(t *testing.T, path string) (red, green int) {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := testenv.ReadPNG(t, path)
 	b := img.Bounds()
 	for y := b.Min.Y; y < b.Max.Y; y++ {
 		for x := b.Min.X; x < b.Max.X; x++ {

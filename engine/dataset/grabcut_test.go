@@ -69,24 +69,7 @@ func compose(bg *image.NRGBA, cut *image.NRGBA, rng *rand.Rand) (*image.NRGBA, [
 	y0 := int(float64(S-h) * (0.3 + 0.4*rng.Float64()))
 	out := image.NewNRGBA(bg.Rect)
 	copy(out.Pix, bg.Pix)
-	truth := make([]bool, S*S)
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			sx, sy := int(float64(x)/scale), int(float64(y)/scale)
-			c := cut.NRGBAAt(cut.Rect.Min.X+sx, cut.Rect.Min.Y+sy)
-			a := float64(c.A) / 255
-			if a == 0 {
-				continue
-			}
-			X, Y := x0+x, y0+y
-			p := out.Pix[out.PixOffset(X, Y):]
-			p[0] = uint8(float64(c.R)*a + float64(p[0])*(1-a))
-			p[1] = uint8(float64(c.G)*a + float64(p[1])*(1-a))
-			p[2] = uint8(float64(c.B)*a + float64(p[2])*(1-a))
-			truth[Y*S+X] = a >= 0.5
-		}
-	}
-	return out, truth
+	return out, composeAt(out, cut, x0, y0, scale)
 }
 
 // TestCutOutOnPhotoLikeBackgrounds: objects (the example concepts' own

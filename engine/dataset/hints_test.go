@@ -8,11 +8,10 @@ import (
 	"testing"
 )
 
-// composeAt pastes a cut-out onto bg with its longer side `side` pixels
-// and its top left at (x0, y0); it returns the object's true mask.
-func composeAt(bg, cut *image.NRGBA, x0, y0, side int) []bool {
+// composeAt pastes a cut-out onto bg, scaled by scale, with its top left
+// at (x0, y0); it returns the object's true mask.
+func composeAt(bg, cut *image.NRGBA, x0, y0 int, scale float64) []bool {
 	S := bg.Rect.Dx()
-	scale := float64(side) / float64(max(cut.Rect.Dx(), cut.Rect.Dy()))
 	w, h := int(float64(cut.Rect.Dx())*scale), int(float64(cut.Rect.Dy())*scale)
 	truth := make([]bool, S*bg.Rect.Dy())
 	for y := 0; y < h; y++ {
@@ -81,8 +80,10 @@ func TestHintsPickTheObject(t *testing.T) {
 	const S = 200
 	rng := rand.New(rand.NewPCG(8, 9))
 	photo := texturedBackground(0, S, rng)
-	bear := composeAt(photo, exampleCut(t, "teddy"), 16, 50, 96)
-	pot := composeAt(photo, exampleCut(t, "teapot"), 124, 96, 64)
+	side := func(c *image.NRGBA, px int) float64 { return float64(px) / float64(max(c.Rect.Dx(), c.Rect.Dy())) }
+	bearCut, potCut := exampleCut(t, "teddy"), exampleCut(t, "teapot")
+	bear := composeAt(photo, bearCut, 16, 50, side(bearCut, 96))
+	pot := composeAt(photo, potCut, 124, 96, side(potCut, 64))
 	both := make([]bool, len(bear))
 	for i := range both {
 		both[i] = bear[i] || pot[i]
