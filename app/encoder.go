@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"conceptstudio/engine"
@@ -17,6 +18,9 @@ type EncoderRequest struct {
 	Batch     int     // (0: 16)
 	CPUHours  float64 // stop once the run has used this much CPU time (0: no limit)
 	Config    string  // "default" or "tiny" (tests)
+	// Attach writes the base model with the folder's encoder in it to
+	// this file (F16, as the embedded model ships) instead of training.
+	Attach string
 }
 
 // Encoder runs the request: a resumable run in req.Dir whose
@@ -31,6 +35,22 @@ func (a *App) Encoder(ctx context.Context, req EncoderRequest, progress Progress
 	base, err := a.base(req.ModelPath)
 	if err != nil {
 		return err
+	}
+	if req.Attach != "" {
+		enc, err := engine.LoadEncoder(filepath.Join(req.Dir, engine.EncoderFile))
+		if err != nil {
+			return err
+		}
+		prev := base.Encoder
+		if err := base.AttachEncoder(enc); err != nil {
+			return err
+		}
+		defer func() { base.Encoder = prev }() // the loaded base stays as it was for this App
+		if err := base.Save(req.Attach, true); err != nil {
+			return fmt.Errorf("cannot write %s: %w", req.Attach, err)
+		}
+		fmt.Fprintln(a.Out, req.Attach)
+		return nil
 	}
 	opt := engine.EncoderTrainOptions{Dir: req.Dir, Steps: req.Steps, StopAfter: req.StopAfter, Batch: req.Batch,
 		CPUBudget: time.Duration(req.CPUHours * float64(time.Hour))}
@@ -52,6 +72,6 @@ func (a *App) Encoder(ctx context.Context, req EncoderRequest, progress Progress
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(a.Out, "%s\n", req.Dir+"/"+engine.EncoderFile)
+	fmt.Fprintln(a.Out, filepath.Join(req.Dir, engine.EncoderFile))
 	return nil
 }

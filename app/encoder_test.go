@@ -78,6 +78,21 @@ func TestEncoderThenInstantConcept(t *testing.T) {
 			t.Error("the window offers e4t without an encoder to start from")
 		}
 	}
+	// The encoder attached to the model: e4t needs no -encoder, and the
+	// window offers it when that model is in use.
+	shipped := filepath.Join(t.TempDir(), "with-encoder.safetensors")
+	if err := a.Encoder(context.Background(), EncoderRequest{Dir: dir, ModelPath: m, Attach: shipped}, nil); err != nil {
+		t.Fatal(err)
+	}
+	instant := filepath.Join(t.TempDir(), "cup.concept.safetensors")
+	if err := a.Train(context.Background(), TrainRequest{Method: "e4t", Name: "cup", Class: "teapot", OutPath: instant,
+		Images: []string{"../examples/teapot/1.png"}, ModelPath: shipped}, nil); err != nil {
+		t.Fatalf("e4t on a model that carries its encoder: %v", err)
+	}
+	t.Setenv(EnvModel, shipped)
+	if !slices.ContainsFunc(Methods(), func(m MethodInfo) bool { return m.Name == engine.E4T }) {
+		t.Error("the window does not offer e4t on a model that carries an encoder")
+	}
 	for _, bad := range []struct {
 		req  EncoderRequest
 		says string

@@ -64,12 +64,14 @@ type MethodInfo = engine.MethodInfo
 
 // Methods lists the personalization methods, in the order the window
 // offers them: names, titles, default steps and gates. A method that
-// needs the base model's encoder (e4t) is left out until the embedded
-// base ships one; `train -method e4t -encoder FILE` reaches it.
+// needs the base model's encoder (e4t) is listed only when the model in
+// use (CONCEPTSTUDIO_MODEL, else the embedded one) carries one; `train
+// -method e4t -encoder FILE` reaches it anyway.
 func Methods() []MethodInfo {
+	hasEncoder := engine.ModelFileHasEncoder(os.Getenv(EnvModel))
 	var out []MethodInfo
 	for _, m := range engine.MethodInfos() {
-		if !m.NeedsEncoder {
+		if !m.NeedsEncoder || hasEncoder {
 			out = append(out, m)
 		}
 	}

@@ -165,6 +165,11 @@ func (b *Base) file(half bool) (*safetensors.File, error) {
 			return nil, err
 		}
 	}
+	if b.Encoder != nil {
+		if err := b.Encoder.appendTo(f, half); err != nil {
+			return nil, err
+		}
+	}
 	return f, nil
 }
 
@@ -210,7 +215,7 @@ func LoadBase(data []byte) (*Base, error) {
 		}
 	}
 	for _, t := range f.Tensors {
-		if strings.HasPrefix(t.Name, aePrefix) {
+		if strings.HasPrefix(t.Name, aePrefix) || strings.HasPrefix(t.Name, encFilePrefix) {
 			continue
 		}
 		v, err := t.Float32()
@@ -256,6 +261,19 @@ func LoadBase(data []byte) (*Base, error) {
 		// F16 files hash differently from the F32 weights they came from;
 		// the recorded id is the model's identity.
 		b.id = id
+	}
+	if raw, ok := f.Metadata[encRecordKey]; ok {
+		var rec EncoderRecord
+		if err := json.Unmarshal([]byte(raw), &rec); err != nil {
+			return nil, fmt.Errorf("%w: encoder: %w", ErrBadModel, err)
+		}
+		e, err := encoderFromTensors(rec, f.Tensors, encFilePrefix)
+		if err != nil {
+			return nil, fmt.Errorf("%w: encoder: %w", ErrBadModel, err)
+		}
+		if err := b.AttachEncoder(e); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrBadModel, err)
+		}
 	}
 	return b, nil
 }

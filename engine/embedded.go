@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"conceptstudio/engine/basemodel"
+	"conceptstudio/engine/safetensors"
 )
 
 // ErrNoEmbeddedModel means this build carries no trained base model yet.
@@ -27,4 +28,17 @@ func DefaultBase() (*Base, error) {
 		defaultBase.b, defaultBase.err = LoadBase(data)
 	})
 	return defaultBase.b, defaultBase.err
+}
+
+// ModelFileHasEncoder reports whether the model file at path ("" : the
+// embedded one) carries an encoder, reading its header only.
+func ModelFileHasEncoder(path string) bool {
+	var meta map[string]string
+	var err error
+	if path == "" {
+		meta, err = safetensors.Metadata(basemodel.Weights(), safetensors.ReadOptions{MaxHeaderSize: 64 << 20})
+	} else {
+		meta, err = safetensors.ReadMetadata(path, safetensors.ReadOptions{MaxHeaderSize: 64 << 20})
+	}
+	return err == nil && ModelHasEncoder(meta)
 }

@@ -175,6 +175,16 @@ func LoadEncoder(path string) (*Encoder, error) {
 	if err := json.Unmarshal([]byte(f.Metadata[encRecordKey]), &rec); err != nil {
 		return nil, fmt.Errorf("%s is not an encoder file Concept Studio wrote", path)
 	}
+	e, err := encoderFromTensors(rec, f.Tensors, "")
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return e, nil
+}
+
+// encoderFromTensors builds an encoder from its record and the tensors
+// named prefix + weight name.
+func encoderFromTensors(rec EncoderRecord, ts []safetensors.Tensor, prefix string) (*Encoder, error) {
 	if err := rec.Config.validate(); err != nil {
 		return nil, err
 	}
@@ -182,16 +192,60 @@ func LoadEncoder(path string) (*Encoder, error) {
 	if _, err := buildEncoderNet(w, rec.Config, 1); err != nil {
 		return nil, err
 	}
-	got, err := w.LoadPrefixed(f.Tensors, "")
+	got, err := w.LoadPrefixed(ts, prefix)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, err
 	}
 	for _, name := range w.Names() {
 		if !got[name] {
-			return nil, fmt.Errorf("%s lacks the encoder weight %s", path, name)
+			return nil, fmt.Errorf("the encoder weight %s is missing", name)
 		}
 	}
 	return &Encoder{Record: rec, w: w, nets: map[int]*encoderNet{}}, nil
+}
+
+// encFilePrefix names an encoder's tensors in a base-model file (it does
+// not change the base's ID: it draws nothing).
+const encFilePrefix = "enc/"
+
+// appendTo adds the encoder's weights (F16 when half) and record to a
+// model file.
+func (e *Encoder) appendTo(f *safetensors.File, half bool) error {
+	rec, err := json.Marshal(e.Record)
+	if err != nil {
+		return err
+	}
+	f.Metadata[encRecordKey] = string(rec)
+	for _, name := range e.w.Names() {
+		t, _ := e.w.Lookup(name)
+		data := t.Data().([]float32)
+		if half {
+			f.Tensors = append(f.Tensors, safetensors.F16Tensor(encFilePrefix+name, []int(t.Shape()), data))
+		} else {
+			f.Tensors = append(f.Tensors, safetensors.F32Tensor(encFilePrefix+name, []int(t.Shape()), data))
+		}
+	}
+	return nil
+}
+
+// ModelHasEncoder reports whether a model file's metadata says it carries
+// an encoder (the e4t method's start), reading the header only.
+func ModelHasEncoder(meta map[string]string) bool {
+	_, ok := meta[encRecordKey]
+	return ok
+}
+
+// AttachEncoder gives the base an encoder trained for it (Save then
+// writes it into the model file).
+func (b *Base) AttachEncoder(e *Encoder) error {
+	if e.Record.BaseID != b.ID() {
+		return fmt.Errorf("the encoder was trained for another base model (%s, this one is %s)", e.Record.BaseID, b.ID())
+	}
+	if e.Record.Config.TextDim != b.Cfg.TextDim {
+		return fmt.Errorf("the encoder predicts %d values, the model's words have %d", e.Record.Config.TextDim, b.Cfg.TextDim)
+	}
+	b.Encoder = e
+	return nil
 }
 
 // Predict returns the embedding offset for each picture (ImageSize² × 3

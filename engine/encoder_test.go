@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"image"
+	"image/color"
 	_ "image/png"
 	"maps"
 	"math"
@@ -17,6 +18,7 @@ import (
 
 	"conceptstudio/engine/dataset"
 	"conceptstudio/engine/nn"
+	"conceptstudio/engine/safetensors"
 )
 
 // TestEncoderGradientCheck compares the encoder's weight gradients (the
@@ -222,5 +224,78 @@ func TestE4TFromOneImage(t *testing.T) {
 	}
 	if _, err := b.GenerateWith(context.Background(), GenerateOptions{Prompt: "a teddy*", N: 1, Seed: 1, Steps: 2, Guidance: 3}, []ConceptUse{{Concept: back}}, nil); err != nil {
 		t.Fatalf("generating with the e4t concept: %v", err)
+	}
+}
+
+// TestEncoderShipsWithTheBase: an encoder attached to its base is written
+// into the model file (F16, under enc/) and read back with it; the base's
+// ID does not change, the header alone tells that an encoder is there,
+// e4t trains with the base's own encoder, and an encoder of another base
+// is refused.
+func TestEncoderShipsWithTheBase(t *testing.T) {
+	b := tinyBase(t)
+	dir := t.TempDir()
+	if err := b.TrainEncoder(context.Background(), EncoderTrainOptions{Dir: dir, Config: TinyEncoderConfig(b.Cfg.TextDim), Steps: 3, Batch: 2}, nil); err != nil {
+		t.Fatal(err)
+	}
+	enc, err := LoadEncoder(filepath.Join(dir, EncoderFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := b.ID()
+	if err := b.AttachEncoder(enc); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "model.safetensors")
+	if err := b.Save(path, true); err != nil {
+		t.Fatal(err)
+	}
+	meta, err := safetensors.ReadMetadata(path, safetensors.ReadOptions{})
+	if err != nil || !ModelHasEncoder(meta) {
+		t.Fatalf("the header does not tell of the encoder: %v", err)
+	}
+	back, err := LoadBaseFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Encoder == nil || back.ID() != id {
+		t.Fatalf("read back: encoder %v, ID %s (was %s)", back.Encoder != nil, back.ID(), id)
+	}
+	S := enc.Record.Config.ImageSize
+	pic := make([]float32, S*S*3)
+	for i := range pic {
+		pic[i] = float32(i%5)/2 - 1
+	}
+	a, _ := enc.Predict([][]float32{pic})
+	c, _ := back.Encoder.Predict([][]float32{pic})
+	for j := range a[0] {
+		if d := math.Abs(float64(a[0][j] - c[0][j])); d > 1e-2*(1+math.Abs(float64(a[0][j]))) {
+			t.Fatalf("prediction %d: %g before saving, %g after (F16)", j, a[0][j], c[0][j])
+		}
+	}
+	atlas, _ := dataset.LoadAtlas()
+	img := image.NewNRGBA(image.Rect(0, 0, 64, 64))
+	for y := 0; y < 64; y++ {
+		for x := 0; x < 64; x++ {
+			if (x-32)*(x-32)+(y-32)*(y-32) < 400 {
+				img.Set(x, y, color.NRGBA{200, 40, 40, 255})
+			} else {
+				img.Set(x, y, color.NRGBA{240, 240, 240, 255})
+			}
+		}
+	}
+	cs, err := dataset.NewConceptSet(atlas, "ball", "ball", []image.Image{img})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := back.TrainConcept(context.Background(), TrainOptions{Method: E4T, Name: "ball", Class: "ball", Steps: 2, Batch: 2,
+		Data: cs.Sampler(back.PictureSize(), dataset.DefaultConceptSceneOptions())}, nil); err != nil {
+		t.Fatalf("e4t with the base's own encoder: %v", err)
+	}
+	other, _ := NewTinyBase() // another base: one weight changed
+	w, _ := other.W.Lookup(other.W.Names()[0])
+	w.Data().([]float32)[0] += 1
+	if err := other.AttachEncoder(enc); err == nil {
+		t.Error("an encoder of another base model was attached")
 	}
 }

@@ -33,6 +33,8 @@ type MethodInfo struct {
 	// NeedsEncoder: the method starts from the base model's encoder
 	// (TrainOptions.Encoder), so it is only offered where there is one.
 	NeedsEncoder bool
+	// ForOneImage: the window's default when one picture is dropped.
+	ForOneImage bool
 }
 
 // Gate is a method's generation-time knob, one number per concept in a

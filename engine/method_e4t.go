@@ -18,7 +18,7 @@ type e4tMethod struct{}
 func init() { registerMethod(e4tMethod{}) }
 
 func (e4tMethod) info() MethodInfo {
-	return MethodInfo{Name: E4T, Rank: 5, Title: "Instant (encoder)", About: "seconds, <4 KB, one image is enough", Steps: e4tMethod{}.defaults().Steps, NeedsEncoder: true}
+	return MethodInfo{Name: E4T, Rank: 5, Title: "Instant (encoder)", About: "seconds, <4 KB, one image is enough", Steps: e4tMethod{}.defaults().Steps, NeedsEncoder: true, ForOneImage: true}
 }
 
 // defaults: E4T tunes for 5-15 steps; the embedding's rate is twice

@@ -22,6 +22,7 @@ import (
 // methodChoice is one method as the new-concept sheet offers it.
 type methodChoice struct {
 	id, label string
+	oneImage  bool // the default when one picture is dropped
 }
 
 // methodChoices are the methods offered (the method registry's order),
@@ -29,7 +30,7 @@ type methodChoice struct {
 var methodChoices = func() []methodChoice {
 	var out []methodChoice
 	for _, m := range app.Methods() {
-		out = append(out, methodChoice{string(m.Name), m.Title + " — " + m.About})
+		out = append(out, methodChoice{string(m.Name), m.Title + " — " + m.About, m.ForOneImage})
 	}
 	return out
 }()
@@ -110,6 +111,13 @@ func ShowNewConcept(win fyne.Window, images, vocab, taken []string, check func([
 	s.method = widget.NewRadioGroup(labels, nil)
 	s.method.Required = true
 	s.method.SetSelected(methodChoices[0].label)
+	if len(images) == 1 {
+		for _, m := range methodChoices {
+			if m.oneImage {
+				s.method.SetSelected(m.label)
+			}
+		}
+	}
 
 	s.train = widget.NewButtonWithIcon("Train", theme.MediaPlayIcon(), s.Train)
 	s.train.Importance = widget.HighImportance

@@ -267,3 +267,25 @@ func TestSheetWarnsOfTwoObjects(t *testing.T) {
 		t.Error("a warning turned Train off")
 	}
 }
+
+// TestOnePictureDefaultsToTheInstantMethod: where a method is offered
+// for one picture (e4t, when the model carries its encoder), the sheet
+// opened on one picture chooses it; on several, the usual default.
+func TestOnePictureDefaultsToTheInstantMethod(t *testing.T) {
+	saved := methodChoices
+	defer func() { methodChoices = saved }()
+	methodChoices = append(append([]methodChoice(nil), saved...), methodChoice{id: "e4t", label: "Instant (encoder) — seconds", oneImage: true})
+	newTestApp(t)
+	w := test.NewTempWindow(t, nil)
+	dir := t.TempDir()
+	a, b := writePNG(t, dir, "a.png"), writePNG(t, dir, "b.png")
+	one := ShowNewConcept(w, []string{a}, testVocab, nil, nil, func(TrainSpec) {})
+	if got := one.Method(); got != "e4t" {
+		t.Errorf("one picture: method %q, want e4t", got)
+	}
+	one.dialog.Hide()
+	two := ShowNewConcept(w, []string{a, b}, testVocab, nil, nil, func(TrainSpec) {})
+	if got := two.Method(); got != saved[0].id {
+		t.Errorf("two pictures: method %q, want %q", got, saved[0].id)
+	}
+}

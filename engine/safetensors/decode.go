@@ -104,6 +104,44 @@ func ReadFile(path string, opt ReadOptions) (*File, error) {
 	return f, nil
 }
 
+// Metadata reads only the header's metadata of a safetensors file held in
+// b (or its beginning): what a model file says of itself, without decoding
+// its tensors.
+func Metadata(b []byte, opt ReadOptions) (map[string]string, error) {
+	if len(b) < 8 {
+		return nil, corruptf("file is %d bytes, too short for the 8-byte header length", len(b))
+	}
+	n := binary.LittleEndian.Uint64(b)
+	if n > opt.maxHeader() || n > uint64(len(b)-8) {
+		return nil, corruptf("header length %d does not fit", n)
+	}
+	meta, _, err := parseHeader(b[8 : 8+n])
+	return meta, err
+}
+
+// ReadMetadata is Metadata of the file at path, reading its header only.
+func ReadMetadata(path string, opt ReadOptions) (map[string]string, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	var prefix [8]byte
+	if _, err := io.ReadFull(fh, prefix[:]); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, corruptf("too short for the 8-byte header length"))
+	}
+	n := binary.LittleEndian.Uint64(prefix[:])
+	if n > opt.maxHeader() {
+		return nil, fmt.Errorf("%s: %w", path, corruptf("header length %d is too large", n))
+	}
+	buf := make([]byte, 8+n)
+	copy(buf, prefix[:])
+	if _, err := io.ReadFull(fh, buf[8:]); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, corruptf("the header is cut short"))
+	}
+	return Metadata(buf, opt)
+}
+
 // Decode parses a complete safetensors file held in b. The returned tensors
 // are sorted by name and their Data slices alias b (no copy is made; each is
 // capped so appending to it cannot overwrite its neighbours).
