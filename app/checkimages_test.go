@@ -62,7 +62,8 @@ func TestCheckShowsTheCutOut(t *testing.T) {
 }
 
 // TestTinyObjectIsDoubted: an image whose object is a small detail is
-// marked (a warning, it may still train).
+// marked (a warning, it may still train), and so is a real close-up of a
+// cat whose cut keeps one eye; whole objects are not.
 func TestTinyObjectIsDoubted(t *testing.T) {
 	img := image.NewNRGBA(image.Rect(0, 0, 200, 200))
 	for i := range img.Pix {
@@ -80,11 +81,15 @@ func TestTinyObjectIsDoubted(t *testing.T) {
 	f, _ := os.Create(p)
 	png.Encode(f, img)
 	f.Close()
-	c := CheckImages([]string{p, filepath.Join("..", "examples", "teddy", "1.png")})
+	cat := filepath.Join("..", "engine", "dataset", "testdata", "photos", "chelsea.png") // a real close-up (CC0)
+	c := CheckImages([]string{p, filepath.Join("..", "examples", "teddy", "1.png"), cat, filepath.Join("..", "examples", "couch", "1.png")})
 	if c[0].Problem != "" || !strings.Contains(c[0].Warning, "covers only") {
 		t.Errorf("a speck: %+v", c[0])
 	}
-	if strings.Contains(c[1].Warning, "covers only") {
-		t.Errorf("a whole teddy was doubted: %q", c[1].Warning)
+	if strings.Contains(c[1].Warning, "covers only") || strings.Contains(c[3].Warning, "covers only") {
+		t.Errorf("a whole teddy or couch was doubted: %q, %q", c[1].Warning, c[3].Warning)
+	}
+	if !strings.Contains(c[2].Warning, "covers only") || !strings.Contains(c[2].Warning, "Adjust") {
+		t.Errorf("a close-up of a cat, cut to one eye, was not doubted: %+v", c[2])
 	}
 }
