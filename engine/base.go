@@ -151,15 +151,7 @@ func (b *Base) file(half bool) (*safetensors.File, error) {
 		// Kept in F32 even in half files: it is small and ill-conditioned.
 		f.Tensors = append(f.Tensors, safetensors.F32Tensor(covInvName, []int{D, D}, toF32s(cinv)))
 	}
-	for _, name := range b.W.Names() {
-		t, _ := b.W.Lookup(name)
-		data := t.Data().([]float32)
-		if half {
-			f.Tensors = append(f.Tensors, safetensors.F16Tensor(name, []int(t.Shape()), data))
-		} else {
-			f.Tensors = append(f.Tensors, safetensors.F32Tensor(name, []int(t.Shape()), data))
-		}
-	}
+	f.Tensors = append(f.Tensors, b.W.Tensors("", half)...)
 	if b.AE != nil {
 		if err := b.AE.AppendTo(f, aePrefix, half); err != nil {
 			return nil, err

@@ -192,14 +192,8 @@ func encoderFromTensors(rec EncoderRecord, ts []safetensors.Tensor, prefix strin
 	if _, err := buildEncoderNet(w, rec.Config, 1); err != nil {
 		return nil, err
 	}
-	got, err := w.LoadPrefixed(ts, prefix)
-	if err != nil {
+	if err := w.LoadAll(ts, prefix); err != nil {
 		return nil, err
-	}
-	for _, name := range w.Names() {
-		if !got[name] {
-			return nil, fmt.Errorf("the encoder weight %s is missing", name)
-		}
 	}
 	return &Encoder{Record: rec, w: w, nets: map[int]*encoderNet{}}, nil
 }
@@ -216,15 +210,7 @@ func (e *Encoder) appendTo(f *safetensors.File, half bool) error {
 		return err
 	}
 	f.Metadata[encRecordKey] = string(rec)
-	for _, name := range e.w.Names() {
-		t, _ := e.w.Lookup(name)
-		data := t.Data().([]float32)
-		if half {
-			f.Tensors = append(f.Tensors, safetensors.F16Tensor(encFilePrefix+name, []int(t.Shape()), data))
-		} else {
-			f.Tensors = append(f.Tensors, safetensors.F32Tensor(encFilePrefix+name, []int(t.Shape()), data))
-		}
-	}
+	f.Tensors = append(f.Tensors, e.w.Tensors(encFilePrefix, half)...)
 	return nil
 }
 
@@ -416,7 +402,7 @@ func (b *Base) TrainEncoder(ctx context.Context, opt EncoderTrainOptions, progre
 		if st.RNG, err = optim.EncodeRNG(pcg); err != nil {
 			return err
 		}
-		if err := optim.WriteCheckpoint(ckpt, encStateKey, st, nil, weightTensors(ew), adam, nil); err != nil {
+		if err := optim.WriteCheckpoint(ckpt, encStateKey, st, nil, ew.Tensors("", false), adam, nil); err != nil {
 			return err
 		}
 		return writeEncoder(filepath.Join(opt.Dir, EncoderFile), ew, EncoderRecord{Config: opt.Config, BaseID: b.ID(), Steps: st.Step, Loss: st.Loss, CPUSeconds: st.CPUSeconds})
@@ -604,20 +590,11 @@ func (b *Base) classEmbedding(id int) []float32 {
 	return t.Data().([]float32)[id*D : (id+1)*D]
 }
 
-func weightTensors(w *nn.Weights) []safetensors.Tensor {
-	var ts []safetensors.Tensor
-	for _, name := range w.Names() {
-		t, _ := w.Lookup(name)
-		ts = append(ts, safetensors.F32Tensor(name, []int(t.Shape()), t.Data().([]float32)))
-	}
-	return ts
-}
-
 func writeEncoder(path string, w *nn.Weights, rec EncoderRecord) error {
 	recJSON, err := json.Marshal(rec)
 	if err != nil {
 		return err
 	}
-	f := &safetensors.File{Metadata: map[string]string{encRecordKey: string(recJSON)}, Tensors: weightTensors(w)}
+	f := &safetensors.File{Metadata: map[string]string{encRecordKey: string(recJSON)}, Tensors: w.Tensors("", false)}
 	return safefile.Write(path, func(wr io.Writer) error { return safetensors.Encode(wr, f) })
 }

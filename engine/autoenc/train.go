@@ -220,7 +220,7 @@ func saveCheckpoint(path string, w *nn.Weights, adam *optim.AdamW, pcg *rand.PCG
 		return err
 	}
 	f := &safetensors.File{}
-	appendWeights(f, w, "w/")
+	f.Tensors = append(f.Tensors, w.Tensors("w/", false)...)
 	return optim.WriteCheckpoint(path, stateKey, st, nil, f.Tensors, adam, nil)
 }
 
@@ -237,13 +237,6 @@ func loadCheckpoint(path string, w *nn.Weights, adam *optim.AdamW, pcg *rand.PCG
 		return st, err
 	}
 	return st, optim.DecodeRNG(st.RNG, pcg)
-}
-
-func appendWeights(f *safetensors.File, w *nn.Weights, prefix string) {
-	for _, name := range w.Names() {
-		t, _ := w.Lookup(name)
-		f.Tensors = append(f.Tensors, safetensors.F32Tensor(prefix+name, []int(t.Shape()), t.Data().([]float32)))
-	}
 }
 
 // latentScaleBatch is how many renders measure the latents' spread.
@@ -283,7 +276,7 @@ func writeModel(path string, w *nn.Weights, c Config, st trainState, atlas *data
 		return err
 	}
 	f := &safetensors.File{Metadata: map[string]string{recordKey: string(recJSON)}}
-	appendWeights(f, w, "")
+	f.Tensors = append(f.Tensors, w.Tensors("", false)...)
 	return safefile.Write(path, func(wr io.Writer) error { return safetensors.Encode(wr, f) })
 }
 
@@ -327,12 +320,8 @@ func FromTensors(rec Record, ts []safetensors.Tensor, prefix string) (*Model, er
 		return nil, err
 	}
 	n.Close()
-	loaded, err := w.LoadPrefixed(ts, prefix)
-	if err != nil {
+	if err := w.LoadAll(ts, prefix); err != nil {
 		return nil, err
-	}
-	if len(loaded) != len(w.Names()) {
-		return nil, fmt.Errorf("the file holds %d of the autoencoder's %d weights", len(loaded), len(w.Names()))
 	}
 	return &Model{Record: rec, w: w, nets: map[[2]int]*Net{}}, nil
 }
@@ -348,15 +337,7 @@ func (m *Model) AppendTo(f *safetensors.File, prefix string, half bool) error {
 		f.Metadata = map[string]string{}
 	}
 	f.Metadata[recordKey] = string(rec)
-	for _, name := range m.w.Names() {
-		t, _ := m.w.Lookup(name)
-		data := t.Data().([]float32)
-		if half {
-			f.Tensors = append(f.Tensors, safetensors.F16Tensor(prefix+name, []int(t.Shape()), data))
-		} else {
-			f.Tensors = append(f.Tensors, safetensors.F32Tensor(prefix+name, []int(t.Shape()), data))
-		}
-	}
+	f.Tensors = append(f.Tensors, m.w.Tensors(prefix, half)...)
 	return nil
 }
 

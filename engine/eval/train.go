@@ -341,11 +341,7 @@ func encodeOracle(w *nn.Weights, rec OracleRecord) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &safetensors.File{Metadata: map[string]string{oracleMetaKey: string(meta)}}
-	for _, name := range w.Names() {
-		t, _ := w.Lookup(name)
-		f.Tensors = append(f.Tensors, safetensors.F16Tensor(name, []int(t.Shape()), t.Data().([]float32)))
-	}
+	f := &safetensors.File{Metadata: map[string]string{oracleMetaKey: string(meta)}, Tensors: w.Tensors("", true)}
 	return safetensors.EncodeBytes(f)
 }
 
@@ -354,12 +350,7 @@ func saveOracleCheckpoint(path string, w *nn.Weights, adam *optim.AdamW, pcg *ra
 	if st.RNG, err = optim.EncodeRNG(pcg); err != nil {
 		return err
 	}
-	var ts []safetensors.Tensor
-	for _, name := range w.Names() {
-		t, _ := w.Lookup(name)
-		ts = append(ts, safetensors.F32Tensor("w/"+name, []int(t.Shape()), t.Data().([]float32)))
-	}
-	return optim.WriteCheckpoint(path, oracleStateKey, st, nil, ts, adam, nil)
+	return optim.WriteCheckpoint(path, oracleStateKey, st, nil, w.Tensors("w/", false), adam, nil)
 }
 
 // oracleStateKey is the checkpoint metadata key of the oracle's and the

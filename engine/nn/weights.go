@@ -164,6 +164,38 @@ func (w *Weights) LoadPrefixed(tensors []safetensors.Tensor, prefix string) (map
 	return loaded, nil
 }
 
+// Tensors returns the (float32) weights as safetensors tensors named
+// prefix + name, in name order: F16 when half, else F32.
+func (w *Weights) Tensors(prefix string, half bool) []safetensors.Tensor {
+	ts := make([]safetensors.Tensor, 0, len(w.t))
+	for _, name := range w.Names() {
+		t, _ := w.Lookup(name)
+		data := t.Data().([]float32)
+		if half {
+			ts = append(ts, safetensors.F16Tensor(prefix+name, []int(t.Shape()), data))
+		} else {
+			ts = append(ts, safetensors.F32Tensor(prefix+name, []int(t.Shape()), data))
+		}
+	}
+	return ts
+}
+
+// LoadAll is LoadPrefixed that also requires every weight to be loaded.
+func (w *Weights) LoadAll(tensors []safetensors.Tensor, prefix string) error {
+	got, err := w.LoadPrefixed(tensors, prefix)
+	if err != nil {
+		return err
+	}
+	if len(got) != len(w.Names()) {
+		for _, name := range w.Names() {
+			if !got[name] {
+				return fmt.Errorf("the file holds %d of the %d weights (%s is missing)", len(got), len(w.Names()), name)
+			}
+		}
+	}
+	return nil
+}
+
 // CopyFloat32 copies src into t's data, float32 or float64 (converted).
 func CopyFloat32(t tensor.Tensor, src []float32) {
 	switch d := t.Data().(type) {
