@@ -13,6 +13,7 @@ import (
 	"image/png"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"io"
@@ -68,7 +69,7 @@ type MethodInfo = engine.MethodInfo
 // use (CONCEPTSTUDIO_MODEL, else the embedded one) carries one; `train
 // -method e4t -encoder FILE` reaches it anyway.
 func Methods() []MethodInfo {
-	hasEncoder := engine.ModelFileHasEncoder(os.Getenv(EnvModel))
+	hasEncoder := modelHasEncoder(os.Getenv(EnvModel))
 	var out []MethodInfo
 	for _, m := range engine.MethodInfos() {
 		if !m.NeedsEncoder || hasEncoder {
@@ -76,6 +77,20 @@ func Methods() []MethodInfo {
 		}
 	}
 	return out
+}
+
+// encoderOf caches, by model path ("" : the embedded model), whether the
+// model file carries an encoder: Methods is asked often (the window's
+// gate sliders and titles) and the answer needs the file's header.
+var encoderOf sync.Map
+
+func modelHasEncoder(path string) bool {
+	if v, ok := encoderOf.Load(path); ok {
+		return v.(bool)
+	}
+	has := engine.ModelFileHasEncoder(path)
+	encoderOf.Store(path, has)
+	return has
 }
 
 // MethodNames are the methods' names, in the same order.
