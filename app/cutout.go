@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"time"
 
 	"conceptstudio/engine/dataset"
 	"conceptstudio/engine/safefile"
@@ -37,11 +39,10 @@ func (h CutOutHints) Empty() bool {
 // transparency, and the sheet's preview of it (over a checkerboard, fit
 // to 128×128).
 func CutOut(path string, h CutOutHints) (cut, preview image.Image, err error) {
-	imgs, _, err := store.LoadImages([]string{path}, 1)
+	img, err := loadForCut(path)
 	if err != nil {
 		return nil, nil, err
 	}
-	img := imgs[0].Image
 	b := img.Bounds()
 	W, H := float64(b.Dx()), float64(b.Dy())
 	pt := func(p [2]float64) image.Point {
@@ -98,9 +99,44 @@ func SaveCutOut(cut image.Image, original, dir string) (string, error) {
 // LoadPicture reads an image as training would (orientation applied),
 // scaled to fit side×side, for the window to draw marks on.
 func LoadPicture(path string, side int) (image.Image, error) {
-	imgs, _, err := store.LoadImages([]string{path}, 1)
+	img, err := loadForCut(path)
 	if err != nil {
 		return nil, fmt.Errorf("%s", Explain(err))
 	}
-	return thumbnail(imgs[0].Image, side), nil
+	return thumbnail(img, side), nil
+}
+
+// lastCut keeps the picture the cut-out editor works on, decoded once:
+// the editor asks for a new cut-out after every drag, of the same file.
+var lastCut struct {
+	sync.Mutex
+	path    string
+	size    int64
+	modTime time.Time
+	img     image.Image
+}
+
+// loadForCut reads an image as training would (store.LoadImages), or
+// returns the one read last when the file is unchanged (same path, size
+// and modification time).
+func loadForCut(path string) (image.Image, error) {
+	st, statErr := os.Stat(path)
+	lastCut.Lock()
+	defer lastCut.Unlock()
+	if statErr == nil && lastCut.img != nil && lastCut.path == path && lastCut.size == st.Size() && lastCut.modTime.Equal(st.ModTime()) {
+		return lastCut.img, nil
+	}
+	imgs, _, err := store.LoadImages([]string{path}, 1)
+	if err != nil {
+		return nil, err
+	}
+	lastCut.img = imgs[0].Image
+	lastCut.path = path
+	if statErr == nil {
+		lastCut.size, lastCut.modTime = st.Size(), st.ModTime()
+	} else {
+		lastCut.img = nil // nothing to tell a changed file by: keep no copy
+		return imgs[0].Image, nil
+	}
+	return lastCut.img, nil
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // stripedPhoto writes a 120×120 photo-like picture: a busy striped
@@ -89,5 +90,28 @@ func TestCutOutWithHints(t *testing.T) {
 	}
 	if _, _, err := CutOut(photo, CutOutHints{Box: [4]float64{0.9, 0.9, 0.01, 0.01}}); err == nil || strings.Contains(err.Error(), "dataset") {
 		t.Errorf("a box around nothing: %v, want a plain refusal", err)
+	}
+}
+
+// TestCutOutReadsAChangedFileAgain: the editor's repeated cut-outs of one
+// picture reuse its decoding, but a file replaced on disk is read again.
+func TestCutOutReadsAChangedFileAgain(t *testing.T) {
+	dir := t.TempDir()
+	photo := stripedPhoto(t, dir, 40, 70, 18)
+	box := CutOutHints{Box: [4]float64{15.0 / 120, 45.0 / 120, 50.0 / 120, 50.0 / 120}}
+	first, _, err := CutOut(photo, box)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _, err := CutOut(photo, box)
+	if err != nil || again.Bounds() != first.Bounds() {
+		t.Fatalf("a second cut of the same file: %v, %v", again.Bounds(), err)
+	}
+	// The ball moves elsewhere (a new file at the same path, a later time).
+	time.Sleep(10 * time.Millisecond)
+	stripedPhoto(t, dir, 80, 30, 18)
+	os.Chtimes(photo, time.Now().Add(time.Second), time.Now().Add(time.Second))
+	if _, _, err := CutOut(photo, box); err == nil {
+		t.Error("the old box cut the new picture as if the ball were still in it")
 	}
 }
