@@ -310,7 +310,7 @@ type encoderState struct {
 	Options    string  `json:"options"`
 }
 
-// encoderSlots is how many pseudo-words a training batch binds (one per
+// encoderSlot names the pseudo-word of picture i of a training batch (one per
 // picture of the batch, reused each step).
 func encoderSlot(i int) string {
 	return fmt.Sprintf("encslot%c", 'a'+rune(i%26)) + strings.Repeat("z", i/26)
