@@ -224,13 +224,22 @@ func ModelHasEncoder(meta map[string]string) bool {
 // AttachEncoder gives the base an encoder trained for it (Save then
 // writes it into the model file).
 func (b *Base) AttachEncoder(e *Encoder) error {
+	if err := e.fits(b); err != nil {
+		return err
+	}
+	b.Encoder = e
+	return nil
+}
+
+// fits says whether the encoder was trained for base b, in plain words if
+// not.
+func (e *Encoder) fits(b *Base) error {
 	if e.Record.BaseID != b.ID() {
-		return fmt.Errorf("the encoder was trained for another base model (%s, this one is %s)", e.Record.BaseID, b.ID())
+		return fmt.Errorf("the encoder was trained for another base model (%s, this one is %s); train one for this model with the encoder command", e.Record.BaseID, b.ID())
 	}
 	if e.Record.Config.TextDim != b.Cfg.TextDim {
 		return fmt.Errorf("the encoder predicts %d values, the model's words have %d", e.Record.Config.TextDim, b.Cfg.TextDim)
 	}
-	b.Encoder = e
 	return nil
 }
 

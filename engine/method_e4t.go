@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"conceptstudio/engine/dataset"
 )
@@ -47,8 +46,8 @@ func startFromEncoder(t *training) error {
 	if enc == nil {
 		return ErrNoEncoder
 	}
-	if enc.Record.BaseID != t.b.ID() {
-		return fmt.Errorf("this encoder was trained for another base model (%s); train one for this model with the encoder command", enc.Record.BaseID)
+	if err := enc.fits(t.b); err != nil {
+		return err
 	}
 	sampler, ok := t.opt.Data.(*dataset.ConceptSampler)
 	if !ok {
