@@ -120,7 +120,7 @@ func (e *cutEditor) Dragged(ev *fyne.DragEvent) {
 			e.dragging = true
 		}
 		to := e.frac(ev.Position)
-		e.hints.Box = [4]float64{min(e.from[0], to[0]), min(e.from[1], to[1]), abs(to[0] - e.from[0]), abs(to[1] - e.from[1])}
+		e.hints.Box = [4]float64{min(e.from[0], to[0]), min(e.from[1], to[1]), math.Abs(to[0] - e.from[0]), math.Abs(to[1] - e.from[1])}
 	} else {
 		if !e.dragging {
 			e.last = e.frac(ev.Position.Subtract(ev.Dragged))
@@ -158,13 +158,6 @@ func (e *cutEditor) Reset() {
 	if e.onChange != nil {
 		e.onChange()
 	}
-}
-
-func abs(v float64) float64 {
-	if v < 0 {
-		return -v
-	}
-	return v
 }
 
 func (e *cutEditor) MinSize() fyne.Size { return fyne.NewSquareSize(300) }
