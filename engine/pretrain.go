@@ -299,13 +299,18 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 		if err != nil {
 			return err
 		}
-		if err := copyWeights(base, from); err != nil {
+		fresh, err := copyWeights(base, from)
+		if err != nil {
 			return fmt.Errorf("starting from %s: %w", opt.InitFrom, err)
 		}
 		if err := ema.Load(weightsState(base), 0); err != nil {
 			return err
 		}
-		progress(PretrainProgress{Total: opt.Steps, Message: "starting from the weights in " + opt.InitFrom})
+		msg := "starting from the weights in " + opt.InitFrom
+		if len(fresh) > 0 {
+			msg += "; its input differs, so these start fresh: " + strings.Join(fresh, ", ")
+		}
+		progress(PretrainProgress{Total: opt.Steps, Message: msg})
 	}
 	if exists {
 		if st, err = loadCheckpoint(ckpt, base, adam, ema, pcg); err != nil {
@@ -665,20 +670,30 @@ func loadCheckpoint(path string, b *Base, adam *optim.AdamW, ema *optim.EMA, pcg
 
 // copyWeights copies every weight of from into b (same architecture, or
 // b with zero-starting additions that from lacks: model.Config.Gainable).
-func copyWeights(b, from *Base) error {
+func copyWeights(b, from *Base) (fresh []string, err error) {
+	// A model of another input (pixels against latents, unshuffled or
+	// not) shares everything but its first and last convolution: those
+	// start fresh (conv_out at zero, so the start predicts nothing) and
+	// the rest — text encoder, layout maps, attention, the UNet's body —
+	// starts from the other's.
+	otherInput := b.Cfg.InChannels != from.Cfg.InChannels || b.Cfg.Unshuffle != from.Cfg.Unshuffle
 	for _, name := range b.W.Names() {
 		dst, _ := b.W.Lookup(name)
 		src, ok := from.W.Lookup(name)
 		if !ok && b.Cfg.Gainable(name) {
 			continue // gained: keeps its initial value, which changes nothing
 		}
+		if ok && otherInput && !src.Shape().Eq(dst.Shape()) && (strings.HasPrefix(name, "unet.conv_in.") || strings.HasPrefix(name, "unet.conv_out.")) {
+			fresh = append(fresh, name)
+			continue
+		}
 		if !ok || !src.Shape().Eq(dst.Shape()) {
-			return fmt.Errorf("weight %s is missing or differently shaped", name)
+			return nil, fmt.Errorf("weight %s is missing or differently shaped", name)
 		}
 		copy(dst.Data().([]float32), src.Data().([]float32))
 	}
 	b.id = ""
-	return nil
+	return fresh, nil
 }
 
 // weightsState is the weights as an EMA state (shadow = current weights).

@@ -430,3 +430,69 @@ func TestLatentDesignTrainsOnLatents(t *testing.T) {
 		t.Errorf("an autoencoder for a pixel design: %v", err)
 	}
 }
+
+// TestWarmStartAcrossInputs: a latent run may start from a pixel model:
+// everything but the first and last convolution comes from it (within
+// one Adam step of it), those two start fresh, and the start says so.
+func TestWarmStartAcrossInputs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a tiny autoencoder and two tiny UNets")
+	}
+	ctx := context.Background()
+	aeDir := t.TempDir()
+	if err := autoenc.Train(ctx, autoenc.TrainOptions{Dir: aeDir, Config: autoenc.Tiny(), Steps: 2, Batch: 2}, nil); err != nil {
+		t.Fatal(err)
+	}
+	px := DefaultPretrain()
+	px.Dir, px.Steps, px.Batch, px.SampleEvery, px.Warmup, px.ShapeSeeds, px.StopAfter = t.TempDir(), 4, 2, 1000, 2, -1, 2
+	px.Design = "tiny"
+	if err := Pretrain(ctx, px, nil); err != nil {
+		t.Fatal(err)
+	}
+	from := weightsOf(t, filepath.Join(px.Dir, emaModelFile))
+	lt := px
+	lt.Dir, lt.Design, lt.Autoencoder, lt.StopAfter = t.TempDir(), "latent-tiny", filepath.Join(aeDir, autoenc.ModelFile), 1
+	lt.InitFrom = filepath.Join(px.Dir, emaModelFile)
+	var said []string
+	if err := Pretrain(ctx, lt, func(p PretrainProgress) { said = append(said, p.Message) }); err != nil {
+		t.Fatalf("a latent run from a pixel model: %v", err)
+	}
+	if !strings.Contains(strings.Join(said, "\n"), "start fresh: unet.conv_in.") {
+		t.Errorf("the start did not say which weights start fresh: %q", said)
+	}
+	got := weightsOf(t, filepath.Join(lt.Dir, checkpointFile))
+	shared, fresh := 0, 0
+	for name, v := range got {
+		if !strings.HasPrefix(name, "w/") {
+			continue
+		}
+		src, ok := from[strings.TrimPrefix(name, "w/")]
+		if !ok {
+			t.Fatalf("the pixel model has no %s", name)
+		}
+		if len(src) != len(v) {
+			if !strings.Contains(name, "conv_in.") && !strings.Contains(name, "conv_out.") {
+				t.Errorf("%s differs in size but is not the way in or out", name)
+			}
+			fresh++
+			continue
+		}
+		shared++
+		for i := range v {
+			if d := math.Abs(float64(v[i] - src[i])); d > 2e-3 {
+				t.Fatalf("%s[%d] = %g, the pixel model's %g: not where it started", name, i, v[i], src[i])
+			}
+		}
+	}
+	if fresh == 0 || shared < 10 {
+		t.Errorf("%d weights shared, %d fresh", shared, fresh)
+	}
+	// Within one architecture a differently shaped weight is still refused.
+	big := tinyPretrain(t.TempDir())
+	c := *big.Config
+	c.Channels = []int{8, 24}
+	big.Config, big.InitFrom, big.StopAfter = &c, lt.InitFrom, 1
+	if err := Pretrain(ctx, big, nil); err == nil || !strings.Contains(err.Error(), "differently shaped") {
+		t.Errorf("a wider model from a narrower one: %v", err)
+	}
+}
