@@ -71,6 +71,11 @@ func TestEvalShapeAndJudgeCommands(t *testing.T) {
 	if img := testenv.ReadPNG(t, grid); img.Bounds().Dy() < 20+2*8*4 {
 		t.Errorf("grid of %v: too small for two rows of 8-pixel images at 4×", img.Bounds())
 	}
+	// Another sampler, its steps and guidance, and every class.
+	code, out, errOut = runCLI(t, "eval", "-shape", "-classes", "all", "-seeds", "1", "-sampler", "euler_a", "-sample-steps", "2", "-guidance", "6", "-model", model)
+	if code != 0 || !strings.Contains(out, "120 classes × 1 seeds (euler_a, 2 steps, guidance 6)") {
+		t.Fatalf("eval -shape -classes all -sampler euler_a: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
 	code, out, errOut = runCLI(t, "eval", "-judge", "-seeds", "1", "-json")
 	if code != 0 || !strings.Contains(out, `"shape_judge"`) || !strings.Contains(out, `"colour_only"`) {
 		t.Fatalf("eval -judge: exit %d, stdout %q, stderr %q", code, out, errOut)
@@ -82,6 +87,8 @@ func TestEvalShapeAndJudgeCommands(t *testing.T) {
 		{[]string{"eval", "-shape", "-classes", "unicorn", "-model", model}, `"unicorn" is not a class the model knows`},
 		{[]string{"eval", "-shape", "-out", "grid.jpg", "-model", model}, "the grid is a .png file"},
 		{[]string{"eval", "-shape", "-base"}, "choose one of"},
+		{[]string{"eval", "-shape", "-sampler", "heun", "-model", model}, "the samplers are ddim and euler_a"},
+		{[]string{"eval", "-shape", "-guidance", "-1", "-model", model}, "must not be negative"},
 	} {
 		code, _, errOut := runCLI(t, c.args...)
 		if code != 2 || !strings.Contains(errOut, c.want) {

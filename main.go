@@ -95,7 +95,7 @@ var commands = map[string]command{
 	},
 	"eval": {
 		summary: "measure a concept's identity and prompt fidelity, or compare the methods",
-		usage:   "eval -concept FILE [-json] [-beta B] IMAGE... | eval -base [-prompts N] [-json] | eval -shape [-classes LIST] [-seeds N] [-out GRID.png] | eval -regions [-prompts N] [-seeds N] [-layout F] [-out GRID.png] | eval -judge | eval -pareto -concept FILE -out PLOT.png IMAGE... | eval -compare -out DIR [-methods " + strings.Join(app.CompareMethods, ",") + "] [-concepts teddy,teapot,dog,couch] [-images 4] [-steps N]",
+		usage:   "eval -concept FILE [-json] [-beta B] IMAGE... | eval -base [-prompts N] [-json] | eval -shape [-classes LIST] [-seeds N] [-sample-steps N] [-guidance F] [-sampler ddim|euler_a] [-out GRID.png] | eval -regions [-prompts N] [-seeds N] [-layout F] [-out GRID.png] | eval -judge | eval -pareto -concept FILE -out PLOT.png IMAGE... | eval -compare -out DIR [-methods " + strings.Join(app.CompareMethods, ",") + "] [-concepts teddy,teapot,dog,couch] [-images 4] [-steps N]",
 		setup: func(fs *flag.FlagSet, a *app.App) func(context.Context, []string) error {
 			var req app.EvalRequest
 			var methods, concepts, classes string
@@ -107,9 +107,11 @@ var commands = map[string]command{
 			fs.StringVar(&req.ModelPath, "model", "", "base model `file` (default: the embedded one)")
 			fs.IntVar(&req.SampleSteps, "sample-steps", 25, "sampler steps per evaluation image")
 			fs.Float64Var(&req.Layout, "layout", app.DefaultLayout, "layout guidance strength for prompts relating two things (0: none)")
+			fs.Float64Var(&req.Guidance, "guidance", 4, "-shape: classifier-free guidance scale")
+			fs.StringVar(&req.Sampler, "sampler", "ddim", "-shape: the sampler, ddim or euler_a")
 			fs.BoolVar(&req.Shape, "shape", false, "draw \"a big CLASS on a white background\" for -classes, -seeds images each, and score them with the colour-blind shape judge beside the ground truth and its controls; -out writes the grid (PNG)")
 			fs.BoolVar(&req.Regions, "regions", false, "draw scenes of 2, 3 and 4 things in boxes (-prompts scenes per layout, -seeds images each) with and without the boxes steering them, and score each thing's place with the shape judge beside the ground truth and controls; -out writes the grid (PNG)")
-			fs.StringVar(&classes, "classes", "", "-shape: the classes, comma-separated (default: 24 varied classes)")
+			fs.StringVar(&classes, "classes", "", "-shape: the classes, comma-separated, or all (default: 24 varied classes)")
 			fs.IntVar(&req.Seeds, "seeds", 4, "-shape: images per class; -judge: scenes per class")
 			fs.BoolVar(&req.Judge, "judge", false, "measure the colour-blind shape judge (and the colour oracle) on ground-truth renders and on controls: colour-only ellipses, hue-rotated sprites, shuffled tiles")
 			fs.BoolVar(&req.Pareto, "pareto", false, "sweep the Perfusion concept's gate β over 0.4-0.8 and plot identity against prompt fidelity to -out (PNG; the numbers go next to it as .json)")

@@ -15,6 +15,7 @@ import (
 
 	"conceptstudio/engine"
 	"conceptstudio/engine/dataset"
+	"conceptstudio/engine/diffusion"
 	"conceptstudio/engine/eval"
 	"conceptstudio/engine/safefile"
 )
@@ -35,6 +36,9 @@ func (a *App) evalShape(ctx context.Context, req EvalRequest, progress ProgressF
 	if err != nil {
 		return err
 	}
+	if len(classes) == 1 && classes[0] == "all" {
+		classes = atlas.Names()
+	}
 	for _, c := range classes {
 		if len(atlas.SpritesNamed(c)) == 0 {
 			return usageError("-classes: %q is not a class the model knows", excerpt(c))
@@ -44,12 +48,23 @@ func (a *App) evalShape(ctx context.Context, req EvalRequest, progress ProgressF
 	if seeds == 0 {
 		seeds = 4
 	}
+	samp := engine.ShapeSampling{Steps: req.SampleSteps, Guidance: req.Guidance}
+	switch req.Sampler {
+	case "", "ddim":
+	case "euler_a":
+		samp.Sampler = diffusion.EulerAncestral
+	default:
+		return usageError("-sampler %q: the samplers are ddim and euler_a", excerpt(req.Sampler))
+	}
+	if req.Guidance < 0 || req.SampleSteps < 0 {
+		return usageError("-guidance and -sample-steps must not be negative")
+	}
 	base, err := a.base(req.ModelPath)
 	if err != nil {
 		return err
 	}
 	start := time.Now()
-	rep, imgs, err := base.EvalShape(ctx, classes, seeds, func(done, total int) {
+	rep, imgs, err := base.EvalShape(ctx, classes, seeds, samp, func(done, total int) {
 		progress.report(Progress{Stage: "shape probe", Step: done, Total: total, Elapsed: time.Since(start)})
 	})
 	if err != nil {
@@ -63,7 +78,7 @@ func (a *App) evalShape(ctx context.Context, req EvalRequest, progress ProgressF
 	if req.JSON {
 		return a.writeJSON(rep)
 	}
-	fmt.Fprintf(a.Out, "shape probe: %d classes × %d seeds, judged colour-blind\n", rep.Classes, rep.Seeds)
+	fmt.Fprintf(a.Out, "shape probe: %d classes × %d seeds (%s, %d steps, guidance %g), judged colour-blind\n", rep.Classes, rep.Seeds, samp.Sampler, cmp.Or(samp.Steps, 25), cmp.Or(samp.Guidance, 4))
 	fmt.Fprintf(a.Out, "  generated      %v\n", rep.Generated)
 	fmt.Fprintf(a.Out, "  ground truth   %v (the ceiling)\n", rep.Truth)
 	fmt.Fprintf(a.Out, "  colour only    %v (a control that must fail)\n", rep.ColourOnly)

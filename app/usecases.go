@@ -171,6 +171,10 @@ type EvalRequest struct {
 	Shape   bool
 	Classes []string
 	Seeds   int
+	// Guidance and Sampler ("ddim" or "euler_a") are how the shape probe
+	// draws (0 and "": guidance 4, DDIM), with SampleSteps.
+	Guidance float64
+	Sampler  string
 	// Judge measures the colour-blind shape judge itself on renders of
 	// every class and on its controls (eval.ValidateJudge).
 	Judge bool

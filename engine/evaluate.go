@@ -564,7 +564,7 @@ func (b *Base) EvalBase(ctx context.Context, n int, layout float64, progress fun
 	done := len(texts) + len(again)
 	probes := len(placementObjects) * len(placementPositions)
 	classes := shapeClasses(atlas, n)
-	rep.Shape, _, err = b.EvalShape(ctx, classes, 2, func(d, _ int) {
+	rep.Shape, _, err = b.EvalShape(ctx, classes, 2, ShapeSampling{}, func(d, _ int) {
 		if progress != nil {
 			progress(done+d, done+len(classes)+probes)
 		}

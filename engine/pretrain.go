@@ -382,7 +382,7 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 		if opt.ShapeAll {
 			classes = atlas.Names()
 		}
-		rep, si, err := base.EvalShape(ctx, classes, cmp.Or(opt.ShapeSeeds, 2), nil)
+		rep, si, err := base.EvalShape(ctx, classes, cmp.Or(opt.ShapeSeeds, 2), ShapeSampling{}, nil)
 		if err != nil {
 			return err
 		}

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"image"
@@ -14,6 +15,7 @@ import (
 	"golang.org/x/image/math/fixed"
 
 	"conceptstudio/engine/dataset"
+	"conceptstudio/engine/diffusion"
 	"conceptstudio/engine/eval"
 )
 
@@ -107,10 +109,18 @@ func shapeTruth(a *dataset.Atlas, rd *dataset.Renderer, class string, bg dataset
 	return scenes, imgs
 }
 
+// ShapeSampling is how the shape probe draws: the zero value is the
+// generator's defaults (DDIM, 25 steps, guidance 4).
+type ShapeSampling struct {
+	Steps    int
+	Guidance float64
+	Sampler  diffusion.SamplerKind
+}
+
 // EvalShape runs the shape probe on classes (nil: every class of the
 // sprite world) with seeds images per class (class k's images from seed
-// k), 25 steps, guidance 4. It returns the images too, for a grid.
-func (b *Base) EvalShape(ctx context.Context, classes []string, seeds int, progress func(done, total int)) (ShapeReport, *ShapeImages, error) {
+// k), drawn as samp says. It returns the images too, for a grid.
+func (b *Base) EvalShape(ctx context.Context, classes []string, seeds int, samp ShapeSampling, progress func(done, total int)) (ShapeReport, *ShapeImages, error) {
 	atlas, err := dataset.LoadAtlas()
 	if err != nil {
 		return ShapeReport{}, nil, err
@@ -146,7 +156,7 @@ func (b *Base) EvalShape(ctx context.Context, classes []string, seeds int, progr
 		if err != nil {
 			return rep, nil, err
 		}
-		imgs, err := b.Generate(ctx, GenerateOptions{Prompt: prompt, N: seeds, Seed: uint64(k), Steps: 25, Guidance: evalGuidance}, nil)
+		imgs, err := b.Generate(ctx, GenerateOptions{Prompt: prompt, N: seeds, Seed: uint64(k), Steps: cmp.Or(samp.Steps, 25), Guidance: cmp.Or(samp.Guidance, evalGuidance), Sampler: samp.Sampler}, nil)
 		if err != nil {
 			return rep, nil, fmt.Errorf("prompt %q: %w", prompt, err)
 		}
