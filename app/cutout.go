@@ -27,6 +27,9 @@ type CutOutHints struct {
 	Box          [4]float64
 	Keep, Remove [][2]float64
 	Radius       float64
+	// KeepRadius and RemoveRadius, where given, are each point's own
+	// brush radius (fractions too; points beyond them use Radius).
+	KeepRadius, RemoveRadius []float64
 }
 
 // Empty reports whether the hints mark nothing.
@@ -58,6 +61,13 @@ func CutOut(path string, h CutOutHints) (cut, preview image.Image, err error) {
 	for _, p := range h.Remove {
 		hints.Remove = append(hints.Remove, pt(p))
 	}
+	px := func(rs []float64) (out []int) {
+		for _, r := range rs {
+			out = append(out, max(1, int(r*max(W, H))))
+		}
+		return out
+	}
+	hints.KeepRadius, hints.RemoveRadius = px(h.KeepRadius), px(h.RemoveRadius)
 	c, err := dataset.ExtractObjectHinted(img, hints)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s", Explain(err))

@@ -4,11 +4,13 @@ import (
 	"image"
 	"image/color"
 	"math"
+	"slices"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -35,9 +37,15 @@ const (
 	toolRemove = "Remove (paint)"
 )
 
-// brushRadius is the keep and remove brushes' radius, as a fraction of
-// the picture's longer side.
+// brushRadius is the keep and remove brushes' radius at first, as a
+// fraction of the picture's longer side; brushSizes are the sizes on
+// offer.
 const brushRadius = 0.02
+
+var brushSizes = []struct {
+	name   string
+	radius float64
+}{{"Small brush", 0.01}, {"Medium brush", brushRadius}, {"Large brush", 0.05}}
 
 // cutEditor shows a photo; dragging draws the box around the object or
 // paints keep or remove strokes, depending on the tool.
@@ -46,7 +54,9 @@ type cutEditor struct {
 	img      image.Image
 	tool     string
 	hints    CutOutHints
-	from     [2]float64 // where the box drag began (fractions)
+	radius   float64       // the brush's radius now
+	history  []CutOutHints // the marks before each change, for Undo
+	from     [2]float64    // where the box drag began (fractions)
 	last     [2]float64 // the brush's last point in this drag
 	dragging bool
 	onChange func()
@@ -57,7 +67,7 @@ type cutEditor struct {
 }
 
 func newCutEditor(img image.Image, onChange func()) *cutEditor {
-	e := &cutEditor{img: img, tool: toolBox, onChange: onChange, hints: CutOutHints{Radius: brushRadius}}
+	e := &cutEditor{img: img, tool: toolBox, onChange: onChange, hints: CutOutHints{Radius: brushRadius}, radius: brushRadius}
 	e.photo = canvas.NewImageFromImage(img)
 	e.photo.FillMode = canvas.ImageFillContain
 	e.photo.ScaleMode = canvas.ImageScalePixels
@@ -96,7 +106,7 @@ func (e *cutEditor) paint(p fyne.Position, joined bool) {
 	pts := [][2]float64{f}
 	if joined {
 		d := math.Hypot(f[0]-e.last[0], f[1]-e.last[1])
-		n := int(d / (brushRadius / 2))
+		n := int(d / (e.radius / 2))
 		pts = pts[:0]
 		for i := 1; i <= n; i++ {
 			t := float64(i) / float64(n+1)
@@ -105,15 +115,47 @@ func (e *cutEditor) paint(p fyne.Position, joined bool) {
 		pts = append(pts, f)
 	}
 	e.last = f
+	pts2, radii := &e.hints.Remove, &e.hints.RemoveRadius
 	if e.tool == toolKeep {
-		e.hints.Keep = append(e.hints.Keep, pts...)
-	} else {
-		e.hints.Remove = append(e.hints.Remove, pts...)
+		pts2, radii = &e.hints.Keep, &e.hints.KeepRadius
 	}
+	for len(*radii) < len(*pts2) { // points from before sizes were kept
+		*radii = append(*radii, e.hints.Radius)
+	}
+	*pts2 = append(*pts2, pts...)
+	for range pts {
+		*radii = append(*radii, e.radius)
+	}
+}
+
+// remember keeps the marks as they are, for Undo.
+func (e *cutEditor) remember() {
+	h := e.hints
+	h.Keep, h.Remove = slices.Clone(h.Keep), slices.Clone(h.Remove)
+	h.KeepRadius, h.RemoveRadius = slices.Clone(h.KeepRadius), slices.Clone(h.RemoveRadius)
+	e.history = append(e.history, h)
+}
+
+// Undo takes back the last box or stroke; it reports whether there was
+// one.
+func (e *cutEditor) Undo() bool {
+	if len(e.history) == 0 {
+		return false
+	}
+	e.hints = e.history[len(e.history)-1]
+	e.history = e.history[:len(e.history)-1]
+	e.Refresh()
+	if e.onChange != nil {
+		e.onChange()
+	}
+	return true
 }
 
 // Dragged draws the box from where the drag began, or paints.
 func (e *cutEditor) Dragged(ev *fyne.DragEvent) {
+	if !e.dragging {
+		e.remember()
+	}
 	if e.tool == toolBox {
 		if !e.dragging {
 			e.from = e.frac(ev.Position.Subtract(ev.Dragged))
@@ -144,6 +186,7 @@ func (e *cutEditor) Tapped(ev *fyne.PointEvent) {
 	if e.tool == toolBox {
 		return
 	}
+	e.remember()
 	e.paint(ev.Position, false)
 	e.Refresh()
 	if e.onChange != nil {
@@ -151,8 +194,12 @@ func (e *cutEditor) Tapped(ev *fyne.PointEvent) {
 	}
 }
 
-// Reset forgets the box and the strokes.
+// Reset forgets the box and the strokes (Undo brings them back).
 func (e *cutEditor) Reset() {
+	if e.hints.Empty() {
+		return
+	}
+	e.remember()
 	e.hints = CutOutHints{Radius: brushRadius}
 	e.Refresh()
 	if e.onChange != nil {
@@ -188,13 +235,18 @@ func (r *cutEditorRenderer) place() {
 	} else {
 		e.box.Hide()
 	}
-	rad := float32(brushRadius) * max(w, h)
 	var dots []fyne.CanvasObject
 	for _, set := range []struct {
-		pts [][2]float64
-		c   color.NRGBA
-	}{{e.hints.Keep, color.NRGBA{G: 200, A: 140}}, {e.hints.Remove, color.NRGBA{R: 230, A: 140}}} {
-		for _, p := range set.pts {
+		pts   [][2]float64
+		radii []float64
+		c     color.NRGBA
+	}{{e.hints.Keep, e.hints.KeepRadius, color.NRGBA{G: 200, A: 140}}, {e.hints.Remove, e.hints.RemoveRadius, color.NRGBA{R: 230, A: 140}}} {
+		for i, p := range set.pts {
+			r := e.hints.Radius
+			if i < len(set.radii) {
+				r = set.radii[i]
+			}
+			rad := float32(r) * max(w, h)
 			c := canvas.NewCircle(set.c)
 			c.Resize(fyne.NewSquareSize(2 * rad))
 			c.Move(fyne.NewPos(x+float32(p[0])*w-rad, y+float32(p[1])*h-rad))
@@ -214,6 +266,8 @@ func (r *cutEditorRenderer) Destroy()                     {}
 type cutOutDialog struct {
 	editor  *cutEditor
 	tool    *widget.RadioGroup
+	brush   *widget.Select
+	undo    *widget.Button
 	preview *canvas.Image
 	status  *widget.Label
 	use     *widget.Button
@@ -241,7 +295,14 @@ func (d *cutOutDialog) showAuto() {
 // receives the saved cut-out's path when the person uses it.
 func showCutOutDialog(win fyne.Window, path string, img, auto image.Image, cuts CutOuts, done func(newPath string)) *cutOutDialog {
 	d := &cutOutDialog{auto: auto}
-	d.editor = newCutEditor(img, func() { d.recut(path, cuts) })
+	d.editor = newCutEditor(img, func() {
+		if len(d.editor.history) > 0 {
+			d.undo.Enable()
+		} else {
+			d.undo.Disable()
+		}
+		d.recut(path, cuts)
+	})
 	d.tool = widget.NewRadioGroup([]string{toolBox, toolKeep, toolRemove}, func(s string) {
 		if s != "" {
 			d.editor.tool = s
@@ -250,7 +311,21 @@ func showCutOutDialog(win fyne.Window, path string, img, auto image.Image, cuts 
 	d.tool.Horizontal = true
 	d.tool.Required = true
 	d.tool.SetSelected(toolBox)
-	reset := widget.NewButtonWithIcon("Start over", theme.ContentUndoIcon(), func() { d.editor.Reset() })
+	var names []string
+	for _, b := range brushSizes {
+		names = append(names, b.name)
+	}
+	d.brush = widget.NewSelect(names, func(s string) {
+		for _, b := range brushSizes {
+			if b.name == s {
+				d.editor.radius = b.radius
+			}
+		}
+	})
+	d.brush.SetSelected(brushSizes[1].name)
+	d.undo = widget.NewButtonWithIcon("Undo", theme.ContentUndoIcon(), func() { d.editor.Undo() })
+	d.undo.Disable()
+	reset := widget.NewButtonWithIcon("Start over", theme.ContentClearIcon(), func() { d.editor.Reset() })
 	d.preview = canvas.NewImageFromResource(theme.FileImageIcon())
 	d.preview.FillMode = canvas.ImageFillContain
 	d.preview.SetMinSize(fyne.NewSquareSize(160))
@@ -274,11 +349,15 @@ func showCutOutDialog(win fyne.Window, path string, img, auto image.Image, cuts 
 	cancel := widget.NewButton("Cancel", func() { d.dialog.Hide() })
 	right := container.NewVBox(widget.NewLabel("Cut-out"), d.preview, d.status)
 	content := container.NewBorder(
-		container.NewHBox(d.tool, layout.NewSpacer(), reset),
+		container.NewHBox(d.tool, d.brush, layout.NewSpacer(), d.undo, reset),
 		container.NewHBox(layout.NewSpacer(), cancel, d.use), nil,
 		container.NewGridWrap(fyne.NewSize(200, 320), right), d.editor)
 	d.dialog = dialog.NewCustomWithoutButtons("Adjust the cut-out", content, win)
-	d.dialog.Resize(fyne.NewSize(640, 460))
+	d.dialog.Resize(fyne.NewSize(760, 480))
+	// Ctrl+Z takes back the last mark while the editor is open.
+	undoKey := &desktop.CustomShortcut{KeyName: fyne.KeyZ, Modifier: fyne.KeyModifierShortcutDefault}
+	win.Canvas().AddShortcut(undoKey, func(fyne.Shortcut) { d.editor.Undo() })
+	d.dialog.SetOnClosed(func() { win.Canvas().RemoveShortcut(undoKey) })
 	d.dialog.Show()
 	return d
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
 
 	"conceptstudio/app"
@@ -144,4 +145,72 @@ func TestAdjustCutOut(t *testing.T) {
 	}
 	s.name.SetText("ball")
 	s.class.SetText("ball")
+}
+
+// TestCutOutUndoAndBrushSizes: a large brush paints a wider dab than the
+// medium one and the cut-out follows it; Undo (the button and Ctrl+Z)
+// takes back one mark at a time, Start over clears them and Undo brings
+// them back; the shortcut is gone when the editor closes.
+func TestCutOutUndoAndBrushSizes(t *testing.T) {
+	f := &fakeBackend{vocab: testVocab, checker: app.CheckImages, cutDir: t.TempDir()}
+	m, w, drop := newTestScreen(t, f, nil)
+	photo := twoBallPhoto(t, t.TempDir())
+	drop(fyne.NewPos(5, 5), uris(photo))
+	s := m.sheet
+	eventually(t, "the image check", func() bool { return !s.Checking() })
+	s.Adjust(photo)
+	d := s.adjust
+	e := d.editor
+	x, y, wd, ht := e.shown()
+	at := func(fx, fy float32) fyne.Position { return fyne.NewPos(x+fx*wd, y+fy*ht) }
+	if !d.undo.Disabled() {
+		t.Error("Undo is offered before any mark")
+	}
+	d.tool.SetSelected(toolRemove)
+	d.brush.SetSelected("Large brush")
+	e.Tapped(&fyne.PointEvent{Position: at(50.0/160, 80.0/160)})
+	if r := e.hints.RemoveRadius; len(r) != 1 || r[0] != 0.05 {
+		t.Fatalf("a large dab's radius: %v", r)
+	}
+	d.brush.SetSelected("Small brush")
+	e.Tapped(&fyne.PointEvent{Position: at(20.0/160, 20.0/160)})
+	if r := e.hints.RemoveRadius; len(r) != 2 || r[1] != 0.01 {
+		t.Fatalf("a small dab after a large one: %v", r)
+	}
+	if d.undo.Disabled() {
+		t.Fatal("Undo is not offered after two dabs")
+	}
+	shortcuts, ok := w.Canvas().(interface{ TypedShortcut(fyne.Shortcut) })
+	if !ok {
+		t.Fatal("the test canvas takes no shortcuts")
+	}
+	ctrlZ := &desktop.CustomShortcut{KeyName: fyne.KeyZ, Modifier: fyne.KeyModifierShortcutDefault}
+	shortcuts.TypedShortcut(ctrlZ)
+	if len(e.hints.Remove) != 1 {
+		t.Fatalf("after Ctrl+Z: %d remove dabs, want 1", len(e.hints.Remove))
+	}
+	test.Tap(d.undo)
+	if !e.hints.Empty() || !d.undo.Disabled() {
+		t.Fatalf("after Undo: %+v, Undo offered %v", e.hints, !d.undo.Disabled())
+	}
+	// A box, Start over, then Undo: the box is back.
+	d.tool.SetSelected(toolBox)
+	from, to := at(105.0/160, 75.0/160), at(145.0/160, 115.0/160)
+	e.Dragged(&fyne.DragEvent{PointEvent: fyne.PointEvent{Position: to}, Dragged: fyne.NewDelta(to.X-from.X, to.Y-from.Y)})
+	e.DragEnd()
+	box := e.hints.Box
+	e.Reset()
+	if !e.hints.Empty() {
+		t.Fatal("Start over kept marks")
+	}
+	test.Tap(d.undo)
+	if e.hints.Box != box {
+		t.Fatalf("Undo after Start over: box %v, want %v", e.hints.Box, box)
+	}
+	eventually(t, "the cut-out", func() bool { return !d.use.Disabled() })
+	d.dialog.Hide()
+	shortcuts.TypedShortcut(ctrlZ)
+	if e.hints.Box != box {
+		t.Error("Ctrl+Z still changes the editor after it closed")
+	}
 }

@@ -54,6 +54,10 @@ type Hints struct {
 	Box          image.Rectangle
 	Keep, Remove []image.Point
 	Radius       int // brush radius in pixels (0: 2% of the longer side)
+	// KeepRadius and RemoveRadius, where given, are each point's own
+	// brush radius (strokes painted with other brush sizes); points
+	// beyond them use Radius.
+	KeepRadius, RemoveRadius []int
 }
 
 // scaled is h in an image scaled by f (both axes).
@@ -64,7 +68,14 @@ func (h *Hints) scaled(f float64) *Hints {
 	sc := func(p image.Point) image.Point {
 		return image.Pt(int(math.Floor(float64(p.X)*f)), int(math.Floor(float64(p.Y)*f)))
 	}
-	out := &Hints{Radius: int(math.Round(float64(h.Radius) * f))}
+	sr := func(r int) int { return int(math.Round(float64(r) * f)) }
+	out := &Hints{Radius: sr(h.Radius)}
+	for _, r := range h.KeepRadius {
+		out.KeepRadius = append(out.KeepRadius, sr(r))
+	}
+	for _, r := range h.RemoveRadius {
+		out.RemoveRadius = append(out.RemoveRadius, sr(r))
+	}
 	if !h.Box.Empty() {
 		out.Box = image.Rectangle{Min: sc(h.Box.Min), Max: image.Pt(int(math.Ceil(float64(h.Box.Max.X)*f)), int(math.Ceil(float64(h.Box.Max.Y)*f)))}
 	}
@@ -77,9 +88,15 @@ func (h *Hints) scaled(f float64) *Hints {
 	return out
 }
 
-// paint marks the pixels of a w×h grid within r of any of pts.
-func paint(dst []bool, w, h, r int, pts []image.Point) {
-	for _, p := range pts {
+// paint marks the pixels of a w×h grid within r of any of pts (within
+// radii[i] of pts[i], where given and above 0).
+func paint(dst []bool, w, h, r int, pts []image.Point, radii []int) {
+	r0 := r
+	for i, p := range pts {
+		r := r0
+		if i < len(radii) && radii[i] > 0 {
+			r = radii[i]
+		}
 		for y := max(0, p.Y-r); y <= min(h-1, p.Y+r); y++ {
 			for x := max(0, p.X-r); x <= min(w-1, p.X+r); x++ {
 				if (x-p.X)*(x-p.X)+(y-p.Y)*(y-p.Y) <= r*r {
@@ -135,8 +152,8 @@ func grabCut(img *image.NRGBA, hints *Hints) (mask []float32, colours []uint8, a
 		if r <= 0 {
 			r = max(1, int(math.Round(0.02*float64(max(w, h)))))
 		}
-		paint(hardBG, w, h, r, hints.Remove)
-		paint(hardFG, w, h, r, hints.Keep)
+		paint(hardBG, w, h, r, hints.Remove, hints.RemoveRadius)
+		paint(hardFG, w, h, r, hints.Keep, hints.KeepRadius)
 		for i := range fg {
 			if hardFG[i] {
 				hardBG[i], fg[i] = false, true

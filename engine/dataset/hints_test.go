@@ -106,6 +106,13 @@ func TestHintsPickTheObject(t *testing.T) {
 		{"a box around the teapot", Hints{Box: potBox}, pot, 0.85},
 		{"a box around both, the bear removed", Hints{Box: image.Rect(8, 40, 196, 168), Remove: []image.Point{{64, 98}, {50, 80}, {80, 120}, {40, 130}}, Radius: 14}, pot, 0.8},
 		{"the bear, and the teapot kept too", Hints{Keep: []image.Point{{156, 128}}, Radius: 8}, both, 0.8},
+		{"a box around both, the bear removed with one dab of a big brush", Hints{Box: image.Rect(8, 40, 196, 168), Remove: []image.Point{{64, 98}}, RemoveRadius: []int{44}, Radius: 3}, pot, 0.8},
+	}
+	// The same dab with the small brush leaves the bear: the point's own
+	// radius is what removed it.
+	small := hintedMask(t, photo, Hints{Box: image.Rect(8, 40, 196, 168), Remove: []image.Point{{64, 98}}, Radius: 3})
+	if got := maskIoU(small, pot); got > 0.5 {
+		t.Errorf("one small dab on the bear already leaves only the teapot (IoU %.3f): the big-brush case tells nothing", got)
 	}
 	for _, c := range cases {
 		got := maskIoU(hintedMask(t, photo, c.h), c.truth)
