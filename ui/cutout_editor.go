@@ -57,7 +57,7 @@ type cutEditor struct {
 	radius   float64       // the brush's radius now
 	history  []CutOutHints // the marks before each change, for Undo
 	from     [2]float64    // where the box drag began (fractions)
-	last     [2]float64 // the brush's last point in this drag
+	last     [2]float64    // the brush's last point in this drag
 	dragging bool
 	onChange func()
 
