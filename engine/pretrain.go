@@ -511,6 +511,7 @@ func keepRecipe(opt *PretrainOptions, stored string, def PretrainOptions) []stri
 	keepF(&opt.LR, was.LR, def.LR, "learning rate")
 	keepI(&opt.Warmup, was.Warmup, def.Warmup, "warm-up steps")
 	keepI(&opt.Steps, was.Steps, def.Steps, "steps")
+	keepI(&opt.SampleEvery, was.SampleEvery, def.SampleEvery, "sample grids every")
 	// A share of 0 is a choice (no high-noise emphasis), so it is kept too.
 	if opt.HighNoiseShare == def.HighNoiseShare && was.HighNoiseShare != def.HighNoiseShare && was.LR != 0 {
 		opt.HighNoiseShare = was.HighNoiseShare

@@ -318,16 +318,16 @@ func checkpointStep(t *testing.T, path string) int {
 func TestResumeKeepsTheRunsRecipe(t *testing.T) {
 	def := DefaultPretrain()
 	started := def
-	started.LR, started.Warmup, started.Steps, started.HighNoiseShare, started.ShapeAll = 1e-4, 200, 9000, 0, true
+	started.LR, started.Warmup, started.Steps, started.HighNoiseShare, started.ShapeAll, started.SampleEvery = 1e-4, 200, 9000, 0, true, 400
 	stored, _ := json.Marshal(started)
 
 	opt := def
 	kept := keepRecipe(&opt, string(stored), def)
-	if opt.LR != 1e-4 || opt.Warmup != 200 || opt.Steps != 9000 || opt.HighNoiseShare != 0 || !opt.ShapeAll {
+	if opt.LR != 1e-4 || opt.Warmup != 200 || opt.Steps != 9000 || opt.HighNoiseShare != 0 || !opt.ShapeAll || opt.SampleEvery != 400 {
 		t.Fatalf("resumed with %+v, want the stored recipe", opt)
 	}
-	if len(kept) != 5 {
-		t.Errorf("kept %q, want 5 settings named", kept)
+	if len(kept) != 6 {
+		t.Errorf("kept %q, want 6 settings named", kept)
 	}
 
 	opt = def
