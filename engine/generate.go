@@ -391,7 +391,13 @@ func (b *Base) decodeLatents(z []float32, n int) ([]float32, error) {
 // encodePictures turns n pictures (NHWC in [−1, 1], the autoencoder's
 // size) into the scaled latents the UNet trains on.
 func (b *Base) encodePictures(x []float32, n int) ([]float32, error) {
-	z, err := b.AE.Encode(x, n)
+	return b.encodePicturesSplit(x, n, 1)
+}
+
+// encodePicturesSplit is encodePictures with the batch encoded in parts
+// shares at once (autoenc.Model.EncodeSplit).
+func (b *Base) encodePicturesSplit(x []float32, n, parts int) ([]float32, error) {
+	z, err := b.AE.EncodeSplit(x, n, parts)
 	if err != nil {
 		return nil, err
 	}

@@ -439,7 +439,9 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 				lengths[i] = n
 			}
 			if ae != nil {
-				z, err := base.encodePictures(pix, B)
+				// One share per replica at once: the kernels are
+				// single-threaded while replicas train.
+				z, err := base.encodePicturesSplit(pix, B, len(reps.nets))
 				if err != nil {
 					return 0, err
 				}

@@ -3,6 +3,7 @@ package autoenc
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 
 	"gorgonia.org/tensor"
 
+	"conceptstudio/engine/kernels"
 	"conceptstudio/engine/nn"
 )
 
@@ -142,5 +144,75 @@ func TestTrainLowersLossAndResumesExactly(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(opt.Dir, CheckpointFile)); err != nil {
 		t.Errorf("a cancelled run left no checkpoint: %v", err)
+	}
+}
+
+// EncodeSplit gives each picture the latent Encode gives it, whichever
+// share of the batch it falls in; a batch that does not split evenly is
+// encoded whole.
+func TestEncodeSplitAgrees(t *testing.T) {
+	c := Tiny()
+	w := nn.NewWeights(tensor.Float32, 5)
+	n, err := Build(w, c, 1, Training)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.Close()
+	m := &Model{Record: Record{Config: c}, w: w, nets: map[[3]int]*Net{}}
+	defer m.Close()
+	S := c.ImageSize
+	x := make([]float32, 4*S*S*3)
+	for i := range x {
+		x[i] = float32(math.Sin(float64(i)*0.29)) * 0.9
+	}
+	whole, err := m.Encode(x, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, parts := range []int{2, 4, 3} {
+		got, err := m.EncodeSplit(x, 4, parts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(whole) {
+			t.Fatalf("%d parts: %d values, want %d", parts, len(got), len(whole))
+		}
+		for i := range got {
+			if math.Abs(float64(got[i]-whole[i])) > 1e-6 {
+				t.Fatalf("%d parts: value %d is %g, Encode's %g", parts, i, got[i], whole[i])
+			}
+		}
+	}
+}
+
+// BenchmarkEncodeTraining: a training batch of 32 pictures at the default
+// size encoded as pretraining does, with the kernels single-threaded per
+// replica: whole on one goroutine against split in two (compare ns/op in
+// the same run; on 2 free cores split should take about half).
+func BenchmarkEncodeTraining(b *testing.B) {
+	c := Default()
+	w := nn.NewWeights(tensor.Float32, 5)
+	n, err := Build(w, c, 1, Training)
+	if err != nil {
+		b.Fatal(err)
+	}
+	n.Close()
+	m := &Model{Record: Record{Config: c}, w: w, nets: map[[3]int]*Net{}}
+	defer m.Close()
+	S := c.ImageSize
+	x := make([]float32, 32*S*S*3)
+	for i := range x {
+		x[i] = float32(math.Sin(float64(i)*0.29)) * 0.9
+	}
+	kernels.BeginReplicas()
+	defer kernels.EndReplicas()
+	for _, parts := range []int{1, 2} {
+		b.Run(fmt.Sprintf("parts=%d", parts), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := m.EncodeSplit(x, 32, parts); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -286,7 +287,7 @@ type Model struct {
 	Record Record
 	w      *nn.Weights
 	mu     sync.Mutex
-	nets   map[[2]int]*Net // by kind and batch
+	nets   map[[3]int]*Net // by kind, batch and share (EncodeSplit)
 }
 
 // Load reads a model file written by Train.
@@ -323,7 +324,7 @@ func FromTensors(rec Record, ts []safetensors.Tensor, prefix string) (*Model, er
 	if err := w.LoadAll(ts, prefix); err != nil {
 		return nil, err
 	}
-	return &Model{Record: rec, w: w, nets: map[[2]int]*Net{}}, nil
+	return &Model{Record: rec, w: w, nets: map[[3]int]*Net{}}, nil
 }
 
 // AppendTo adds the weights to f under prefix (F16 when half) and the
@@ -356,8 +357,11 @@ func RecordOf(f *safetensors.File) (Record, bool, error) {
 // Weights are the model's weights (read only).
 func (m *Model) Weights() *nn.Weights { return m.w }
 
-func (m *Model) net(kind Kind, batch int) (*Net, error) {
-	key := [2]int{int(kind), batch}
+func (m *Model) net(kind Kind, batch int) (*Net, error) { return m.netFor(kind, batch, 0) }
+
+// netFor is the compiled graph of one share of a split batch.
+func (m *Model) netFor(kind Kind, batch, share int) (*Net, error) {
+	key := [3]int{int(kind), batch, share}
 	if n, ok := m.nets[key]; ok {
 		return n, nil
 	}
@@ -379,6 +383,40 @@ func (m *Model) Encode(x []float32, batch int) ([]float32, error) {
 	return n.Run(x)
 }
 
+// EncodeSplit is Encode with the batch split into parts equal shares
+// encoded at once, each on its own goroutine and graph: training encodes
+// its pictures this way while its kernels are single-threaded per
+// replica. Each picture's latent is Encode's (pictures do not mix).
+func (m *Model) EncodeSplit(x []float32, batch, parts int) ([]float32, error) {
+	if parts <= 1 || batch%parts != 0 {
+		return m.Encode(x, batch)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	per, in := batch/parts, len(x)/batch
+	nets := make([]*Net, parts)
+	for i := range nets {
+		var err error
+		if nets[i], err = m.netFor(Encoding, per, i); err != nil {
+			return nil, err
+		}
+	}
+	outs, errs := make([][]float32, parts), make([]error, parts)
+	var wg sync.WaitGroup
+	for i := range nets {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outs[i], errs[i] = nets[i].Run(x[i*per*in : (i+1)*per*in])
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return slices.Concat(outs...), nil
+}
+
 // Decode turns batch latents into pictures (NHWC, about [−1, 1]).
 func (m *Model) Decode(z []float32, batch int) ([]float32, error) {
 	m.mu.Lock()
@@ -397,5 +435,5 @@ func (m *Model) Close() {
 	for _, n := range m.nets {
 		n.Close()
 	}
-	m.nets = map[[2]int]*Net{}
+	m.nets = map[[3]int]*Net{}
 }
