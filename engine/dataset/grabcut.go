@@ -31,6 +31,14 @@ const (
 	grabCutComponents = 5    // Gaussians per colour model
 	grabCutIters      = 6    // learn-and-cut rounds
 	grabCutGamma      = 50.0 // weight of following edges against the colour models
+	// The centre prior: being background costs up to grabCutCentre nats
+	// more at the middle of the box (a Gaussian of grabCutCentreSigma
+	// half-sizes). Without it a white cockatoo on a white wall collapsed
+	// to its eye inside a box around it (mean IoU of the real photo sets
+	// 0.34 with a box, 0.68 with the prior; drawn surfaces 0.934 → 0.928;
+	// a weight of 6 cost the surfaces 0.03).
+	grabCutCentre      = 3.0
+	grabCutCentreSigma = 0.5
 	// grabCutMinMargin: the object's pixels must be this much likelier
 	// (mean log-likelihood ratio, nats) under the object's model than the
 	// background's, else nothing stands out (noise, a photo of a texture).
@@ -162,6 +170,31 @@ func grabCut(img *image.NRGBA, hints *Hints) (mask []float32, colours []uint8, a
 			}
 		}
 	}
+	// A centre prior: the object is more likely near the middle of where
+	// it was first looked for (the box, or the picture inside the ring),
+	// so a pale thing on a pale wall is not lost to the background's
+	// colour model when its colours are the background's too.
+	prior := make([]float64, n)
+	if grabCutCentre > 0 {
+		x0, y0, x1, y1 := w, h, 0, 0
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				if fg[y*w+x] && !hardFG[y*w+x] {
+					x0, y0, x1, y1 = min(x0, x), min(y0, y), max(x1, x+1), max(y1, y+1)
+				}
+			}
+		}
+		if x1 > x0 && y1 > y0 {
+			cx, cy := float64(x0+x1)/2, float64(y0+y1)/2
+			hx, hy := float64(x1-x0)/2, float64(y1-y0)/2
+			for y := y0; y < y1; y++ {
+				for x := x0; x < x1; x++ {
+					dx, dy := (float64(x)+0.5-cx)/hx, (float64(y)+0.5-cy)/hy
+					prior[y*w+x] = grabCutCentre * math.Exp(-(dx*dx+dy*dy)/(2*grabCutCentreSigma*grabCutCentreSigma))
+				}
+			}
+		}
+	}
 	// Neighbour weights (8-connected), the same every round.
 	type link struct {
 		i, j int
@@ -231,7 +264,7 @@ func grabCut(img *image.NRGBA, hints *Hints) (mask []float32, colours []uint8, a
 			}
 			// Cutting s→i puts i in the background: its cost is the
 			// background model's; cutting i→t, the object model's.
-			g.addEdge(s, i, dBG[i], 0)
+			g.addEdge(s, i, dBG[i]+prior[i], 0)
 			g.addEdge(i, t, dFG[i], 0)
 		}
 		for _, l := range links {

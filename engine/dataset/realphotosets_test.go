@@ -1,0 +1,145 @@
+package dataset
+
+import (
+	"fmt"
+	"image"
+	_ "image/jpeg"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// photoSets are the real photographs of one thing each, several photos
+// per thing, with masks drawn by hand (testdata/photos/README.md).
+var photoSets = []string{"cockatoo", "et"}
+
+// What the cut reaches on them (mean IoU), kept so it cannot slip back:
+// on 2026-12-06 without the centre prior the automatic cut scored 0.24
+// and a box 0.34 (a pale bird on a pale wall collapsed to an eye);
+// with it 0.39 and 0.68; the box alone scores 0.59. The target
+// is 0.85 on every photo: not met.
+const (
+	minAutoIoU = 0.35
+	minBoxIoU  = 0.65
+)
+
+// maskFromImage is a hand-drawn mask file as a hard mask (white: the
+// object).
+func maskFromImage(m image.Image) []bool {
+	b := m.Bounds()
+	out := make([]bool, b.Dx()*b.Dy())
+	for y := 0; y < b.Dy(); y++ {
+		for x := 0; x < b.Dx(); x++ {
+			r, _, _, _ := m.At(b.Min.X+x, b.Min.Y+y).RGBA()
+			out[y*b.Dx()+x] = r >= 0x8000
+		}
+	}
+	return out
+}
+
+// boundsOf is a mask's bounding box widened by pad pixels (within w×h):
+// the box a person drags around the object.
+func boundsOf(m []bool, w, h, pad int) image.Rectangle {
+	r := image.Rectangle{Min: image.Pt(w, h)}
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			if m[y*w+x] {
+				r.Min.X, r.Min.Y = min(r.Min.X, x), min(r.Min.Y, y)
+				r.Max.X, r.Max.Y = max(r.Max.X, x+1), max(r.Max.Y, y+1)
+			}
+		}
+	}
+	return r.Inset(-pad).Intersect(image.Rect(0, 0, w, h))
+}
+
+// TestCutOutOfRealPhotoSets measures the cut-out on real photographs of
+// things where they are (a cockatoo in a room, …), against masks drawn by
+// hand: the automatic cut, and a box dragged around the thing (its mask's
+// bounds plus 2% of the side) as a person does in the cut-out editor,
+// with the box itself taken as the mask as the control.
+func TestCutOutOfRealPhotoSets(t *testing.T) {
+	var sumAuto, sumBox, sumKeep, sumCtl float64
+	n := 0
+	for _, set := range photoSets {
+		for i := 1; ; i++ {
+			name := fmt.Sprintf("%s-%d", set, i)
+			if _, err := os.Stat(filepath.Join("testdata", "photos", name+".jpg")); err != nil {
+				break
+			}
+			img := readTestPhoto(t, name+".jpg")
+			b := img.Bounds()
+			W, H := b.Dx(), b.Dy()
+			truth := maskFromImage(readTestPhoto(t, name+"-mask.png"))
+			auto, err := extractObject(img)
+			autoIoU := 0.0
+			if err == nil {
+				autoIoU = maskIoU(maskOf(auto, W, H), truth)
+			}
+			box := boundsOf(truth, W, H, max(W, H)/50)
+			boxed, err := extractObjectWith(img, &Hints{Box: box})
+			boxIoU := 0.0
+			if err == nil {
+				boxIoU = maskIoU(maskOf(boxed, W, H), truth)
+			} else {
+				t.Logf("%s with a box: %v", name, err)
+			}
+			// A keep stroke down the middle of the thing, as a person
+			// paints one: the mask's points on its central column.
+			stroke := keepStroke(truth, W, H)
+			kept, err := extractObjectWith(img, &Hints{Box: box, Keep: stroke})
+			keepIoU := 0.0
+			if err == nil {
+				keepIoU = maskIoU(maskOf(kept, W, H), truth)
+			}
+			sumKeep += keepIoU
+			ctl := make([]bool, W*H)
+			for y := box.Min.Y; y < box.Max.Y; y++ {
+				for x := box.Min.X; x < box.Max.X; x++ {
+					ctl[y*W+x] = true
+				}
+			}
+			ctlIoU := maskIoU(ctl, truth)
+			t.Logf("%-12s automatic %.3f, with a box %.3f, a box and a keep stroke %.3f (the box alone %.3f)", name, autoIoU, boxIoU, keepIoU, ctlIoU)
+			sumAuto, sumBox, sumCtl, n = sumAuto+autoIoU, sumBox+boxIoU, sumCtl+ctlIoU, n+1
+		}
+	}
+	if n == 0 {
+		t.Fatal("no photos")
+	}
+	auto, boxed, ctl := sumAuto/float64(n), sumBox/float64(n), sumCtl/float64(n)
+	t.Logf("mean IoU of %d photos: automatic %.3f, with a box %.3f, a box and a keep stroke %.3f, the box alone %.3f", n, auto, boxed, sumKeep/float64(n), ctl)
+	if auto < minAutoIoU || boxed < minBoxIoU {
+		t.Errorf("mean IoU: automatic %.3f (want ≥ %.2f), with a box %.3f (want ≥ %.2f)", auto, minAutoIoU, boxed, minBoxIoU)
+	}
+	if boxed < ctl+0.05 {
+		t.Errorf("the cut with a box (%.3f) is hardly better than the box itself (%.3f)", boxed, ctl)
+	}
+}
+
+// keepStroke is a vertical stroke through the middle of a mask: its
+// points on the column through the mask's centre, every 8 pixels, from
+// 15% to 85% of its height there.
+func keepStroke(m []bool, w, h int) []image.Point {
+	var sx, n int
+	for i, v := range m {
+		if v {
+			sx += i % w
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	cx := sx / n
+	var ys []int
+	for y := 0; y < h; y++ {
+		if m[y*w+cx] {
+			ys = append(ys, y)
+		}
+	}
+	var pts []image.Point
+	for k := len(ys) * 15 / 100; k < len(ys)*85/100; k += 8 {
+		pts = append(pts, image.Pt(cx, ys[k]))
+	}
+	return pts
+}
