@@ -11,16 +11,19 @@ import (
 
 // photoSets are the real photographs of one thing each, several photos
 // per thing, with masks drawn by hand (testdata/photos/README.md).
-var photoSets = []string{"cockatoo", "et"}
+var photoSets = []string{"cockatoo", "et", "kermit"}
 
-// What the cut reaches on them (mean IoU), kept so it cannot slip back:
-// on 2026-12-06 without the centre prior the automatic cut scored 0.24
-// and a box 0.34 (a pale bird on a pale wall collapsed to an eye);
-// with it 0.39 and 0.68; the box alone scores 0.59. The target
-// is 0.85 on every photo: not met.
+// What the cut reaches on them (mean IoU over 15 photos), kept so it
+// cannot slip back: on 2026-12-06 without the centre prior the automatic
+// cut scored 0.23 and a box 0.29 (a pale bird on a pale wall, a green
+// frog beside a green circuit board: the cut collapsed to a detail or
+// to nothing); with it 0.34 and 0.62, a box and one keep stroke 0.69;
+// the box itself scores 0.50. The target is 0.85 on every
+// photo: not met (the frog's box holds books of other colours, which a
+// remove stroke takes out).
 const (
-	minAutoIoU = 0.35
-	minBoxIoU  = 0.65
+	minAutoIoU = 0.30
+	minBoxIoU  = 0.58
 )
 
 // maskFromImage is a hand-drawn mask file as a hard mask (white: the
