@@ -137,7 +137,7 @@ func TestBenchCommand(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatalf("bench -json printed %q: %v", out, err)
 	}
-	for _, k := range []string{"sgemm_gflops_1024", "train_gflops", "train_gflops_over_sgemm", "sample_4x25_guided_s"} {
+	for _, k := range []string{"sgemm_gflops_1024", "train_gflops", "train_gflops_over_sgemm", "sample_4x25_guided_s", "sample_4x25_guided_base_config_s", "sample_4x25_guided_latent_64px_s"} {
 		if v, ok := res[k].(float64); !ok || v <= 0 {
 			t.Errorf("%s = %v in %s", k, res[k], out)
 		}

@@ -13,6 +13,7 @@ import (
 
 	"gorgonia.org/tensor"
 
+	"conceptstudio/engine/autoenc"
 	"conceptstudio/engine/dataset"
 	"conceptstudio/engine/diffusion"
 	"conceptstudio/engine/kernels"
@@ -65,6 +66,10 @@ type BenchResult struct {
 	// SampleSecondsBase is the same for the shipped base model's config
 	// (what the window's generate button runs).
 	SampleSecondsBase float64 `json:"sample_4x25_guided_base_config_s"`
+	// SampleSecondsLatent is the same for the latent design (the base
+	// UNet on 16×16×4 latents, decoded to 64×64 pictures by the default
+	// autoencoder): what a 64-pixel base would cost.
+	SampleSecondsLatent float64 `json:"sample_4x25_guided_latent_64px_s"`
 }
 
 // Bench measures sgemm and the reference model's training step.
@@ -102,18 +107,28 @@ func Bench(ctx context.Context, opt BenchOptions, progress func(stage string, st
 		}
 	}
 	if !opt.SkipSample {
-		progress("sampling", 0, 2)
+		progress("sampling", 0, 3)
 		var err error
-		if r.SampleSeconds, err = benchSample(ctx, opt.Model); err != nil {
+		if r.SampleSeconds, err = benchSample(ctx, opt.Model, nil); err != nil {
 			return r, err
 		}
-		progress("sampling", 1, 2)
+		progress("sampling", 1, 3)
 		if atlas, err := dataset.LoadAtlas(); err == nil {
-			if r.SampleSecondsBase, err = benchSample(ctx, BaseConfig(dataset.NewTokenizer(atlas, dataset.DefaultReserved))); err != nil {
+			base := BaseConfig(dataset.NewTokenizer(atlas, dataset.DefaultReserved))
+			if r.SampleSecondsBase, err = benchSample(ctx, base, nil); err != nil {
+				return r, err
+			}
+			progress("sampling", 2, 3)
+			ae, err := autoenc.Untrained(autoenc.Default(), 1)
+			if err != nil {
+				return r, err
+			}
+			defer ae.Close()
+			if r.SampleSecondsLatent, err = benchSample(ctx, latentConfig(base, ae.Record.Config), ae); err != nil {
 				return r, err
 			}
 		}
-		progress("sampling", 2, 2)
+		progress("sampling", 3, 3)
 	}
 	r.PeakRSSMB = peakRSSMB()
 	return r, nil
@@ -122,9 +137,9 @@ func Bench(ctx context.Context, opt BenchOptions, progress func(stage string, st
 // benchSample times what the generate button does for 4 images × 25 DDIM
 // steps with classifier-free guidance (each step one batch of 8: the
 // unconditional and conditional halves), through the same sampling code,
-// on untrained weights of config c.
-func benchSample(ctx context.Context, c model.Config) (float64, error) {
-	b := &Base{Cfg: c, Pred: diffusion.VPrediction, Sched: diffusion.Cosine(diffusion.DefaultT), W: nn.NewWeights(tensor.Float32, 1)}
+// on untrained weights of config c (with ae, on its latents, decoded).
+func benchSample(ctx context.Context, c model.Config, ae *autoenc.Model) (float64, error) {
+	b := &Base{Cfg: c, Pred: diffusion.VPrediction, Sched: diffusion.Cosine(diffusion.DefaultT), W: nn.NewWeights(tensor.Float32, 1), AE: ae}
 	defer b.closeNets()
 	encode := func(prompt string) ([]int, int, error) {
 		ids := make([]int, c.MaxLen)
@@ -284,7 +299,7 @@ func (r BenchResult) String() string {
 		fmt.Fprintf(&b, "achieved             %.1f GFLOPS = %.0f%% of the best sgemm above\n", r.TrainGFLOPS, 100*r.RatioToSgemm)
 	}
 	if r.SampleSeconds > 0 {
-		fmt.Fprintf(&b, "sampling             %.2f s for 4 images × 25 steps with guidance (base config: %.2f s)\n", r.SampleSeconds, r.SampleSecondsBase)
+		fmt.Fprintf(&b, "sampling             %.2f s for 4 images × 25 steps with guidance (base config: %.2f s at 32×32; its latent design: %.2f s at 64×64)\n", r.SampleSeconds, r.SampleSecondsBase, r.SampleSecondsLatent)
 	}
 	fmt.Fprintf(&b, "peak RSS             %.0f MB (%.1f MB allocated per step)\n", r.PeakRSSMB, r.AllocMBPerStep)
 	return b.String()

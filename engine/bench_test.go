@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"conceptstudio/engine/autoenc"
 	"conceptstudio/engine/dataset"
 	"conceptstudio/engine/model"
 	"conceptstudio/engine/region"
@@ -34,13 +35,29 @@ func BenchmarkTrainStepReference32(b *testing.B) { benchmarkTrain(b, model.Refer
 func BenchmarkTrainStepBase32(b *testing.B)      { benchmarkTrain(b, baseConfig(b), 32) }
 
 // BenchmarkSample4x25Base is what the generate button does for 4 images ×
-// 25 guided DDIM steps on the base config (untrained weights).
+// 25 guided DDIM steps on the base config (untrained weights): 32-pixel
+// pictures (Pixel32) against the latent design's 64-pixel ones, its UNet
+// on 16×16×4 latents plus the default autoencoder's decoder (Latent64),
+// in the same run.
 func BenchmarkSample4x25Base(b *testing.B) {
 	c := baseConfig(b)
-	for i := 0; i < b.N; i++ {
-		if _, err := benchSample(context.Background(), c); err != nil {
-			b.Fatal(err)
-		}
+	ae, err := autoenc.Untrained(autoenc.Default(), 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ae.Close()
+	for _, v := range []struct {
+		name string
+		c    model.Config
+		ae   *autoenc.Model
+	}{{"Pixel32", c, nil}, {"Latent64", latentConfig(c, ae.Record.Config), ae}} {
+		b.Run(v.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := benchSample(context.Background(), v.c, v.ae); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 

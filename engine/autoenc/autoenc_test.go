@@ -152,13 +152,10 @@ func TestTrainLowersLossAndResumesExactly(t *testing.T) {
 // encoded whole.
 func TestEncodeSplitAgrees(t *testing.T) {
 	c := Tiny()
-	w := nn.NewWeights(tensor.Float32, 5)
-	n, err := Build(w, c, 1, Training)
+	m, err := Untrained(c, 5)
 	if err != nil {
 		t.Fatal(err)
 	}
-	n.Close()
-	m := &Model{Record: Record{Config: c}, w: w, nets: map[[3]int]*Net{}}
 	defer m.Close()
 	S := c.ImageSize
 	x := make([]float32, 4*S*S*3)
@@ -191,13 +188,10 @@ func TestEncodeSplitAgrees(t *testing.T) {
 // the same run; on 2 free cores split should take about half).
 func BenchmarkEncodeTraining(b *testing.B) {
 	c := Default()
-	w := nn.NewWeights(tensor.Float32, 5)
-	n, err := Build(w, c, 1, Training)
+	m, err := Untrained(c, 5)
 	if err != nil {
 		b.Fatal(err)
 	}
-	n.Close()
-	m := &Model{Record: Record{Config: c}, w: w, nets: map[[3]int]*Net{}}
 	defer m.Close()
 	S := c.ImageSize
 	x := make([]float32, 32*S*S*3)

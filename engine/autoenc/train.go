@@ -327,6 +327,21 @@ func FromTensors(rec Record, ts []safetensors.Tensor, prefix string) (*Model, er
 	return &Model{Record: rec, w: w, nets: map[[3]int]*Net{}}, nil
 }
 
+// Untrained is a model of configuration c with freshly initialised
+// weights (seeded) and scale 1: what benchmarks time.
+func Untrained(c Config, seed uint64) (*Model, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	w := nn.NewWeights(tensor.Float32, seed)
+	n, err := Build(w, c, 1, Training)
+	if err != nil {
+		return nil, err
+	}
+	n.Close()
+	return &Model{Record: Record{Config: c, Scale: 1}, w: w, nets: map[[3]int]*Net{}}, nil
+}
+
 // AppendTo adds the weights to f under prefix (F16 when half) and the
 // record to its metadata.
 func (m *Model) AppendTo(f *safetensors.File, prefix string, half bool) error {
