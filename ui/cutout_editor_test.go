@@ -74,21 +74,29 @@ func colourCount(t *testing.T, path string) (red, green int) {
 // cut-out" puts it in the picture's place, checked like any image, and
 // training learns from it; without a box, a keep dab on the green ball
 // keeps it beside the red one the automatic cut takes.
-func TestAdjustCutOut(t *testing.T) {
-	f := &fakeBackend{vocab: testVocab, checker: app.CheckImages, cutDir: t.TempDir()}
-	m, _, drop := newTestScreen(t, f, nil)
-	photo := twoBallPhoto(t, t.TempDir())
+// sheetWithBalls drops the two-ball photo on a new screen and opens the
+// cut-out editor on it.
+func sheetWithBalls(t *testing.T) (f *fakeBackend, w fyne.Window, s *NewConceptSheet, photo string) {
+	t.Helper()
+	f = &fakeBackend{vocab: testVocab, checker: app.CheckImages, cutDir: t.TempDir()}
+	m, w, drop := newTestScreen(t, f, nil)
+	photo = twoBallPhoto(t, t.TempDir())
 	drop(fyne.NewPos(5, 5), uris(photo))
-	s := m.sheet
+	s = m.sheet
 	if s == nil {
 		t.Fatal("no sheet")
 	}
 	eventually(t, "the image check", func() bool { return !s.Checking() })
 	s.Adjust(photo)
-	d := s.adjust
-	if d == nil {
+	if s.adjust == nil {
 		t.Fatal("no editor")
 	}
+	return f, w, s, photo
+}
+
+func TestAdjustCutOut(t *testing.T) {
+	f, _, s, photo := sheetWithBalls(t)
+	d := s.adjust
 	e := d.editor
 	if e.Size().Width < 100 {
 		t.Fatalf("the editor is %v", e.Size())
@@ -152,13 +160,7 @@ func TestAdjustCutOut(t *testing.T) {
 // takes back one mark at a time, Start over clears them and Undo brings
 // them back; the shortcut is gone when the editor closes.
 func TestCutOutUndoAndBrushSizes(t *testing.T) {
-	f := &fakeBackend{vocab: testVocab, checker: app.CheckImages, cutDir: t.TempDir()}
-	m, w, drop := newTestScreen(t, f, nil)
-	photo := twoBallPhoto(t, t.TempDir())
-	drop(fyne.NewPos(5, 5), uris(photo))
-	s := m.sheet
-	eventually(t, "the image check", func() bool { return !s.Checking() })
-	s.Adjust(photo)
+	_, w, s, _ := sheetWithBalls(t)
 	d := s.adjust
 	e := d.editor
 	x, y, wd, ht := e.shown()
