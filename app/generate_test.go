@@ -161,6 +161,15 @@ func TestEveryGateRoundTripsThroughFrom(t *testing.T) {
 		if again := run(GenerateRequest{From: src, N: 1}); !bytes.Equal(again, first) {
 			t.Errorf("%s: -from did not reproduce the image made at gate %g", info.Name, g)
 		}
+		// The concept given as a file, not found in the library: its
+		// gate still comes from the picture (it fell back to the
+		// concept's own once) unless -gate sets another.
+		if again := run(GenerateRequest{From: src, N: 1, Concepts: []string{path}}); !bytes.Equal(again, first) {
+			t.Errorf("%s: -from with -concept did not reproduce the image made at gate %g", info.Name, g)
+		}
+		if other := run(GenerateRequest{From: src, N: 1, Concepts: []string{path}, Gates: []string{fmt.Sprintf("%s=%g", name, info.Gate.Max)}}); imagesEqual(t, other, first) {
+			t.Errorf("%s: -from with -gate %g drew the picture's gate %g", info.Name, info.Gate.Max, g)
+		}
 		req.Gates = nil
 		if plain := run(req); imagesEqual(t, plain, first) {
 			t.Errorf("%s: the gate %g changed nothing against the default", info.Name, g)

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"image"
 	"image/png"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -58,6 +59,10 @@ type GenerateRequest struct {
 	// Which of Seed, Steps, Guidance were given explicitly (they then win
 	// over From's).
 	SeedSet, StepsSet, GuidanceSet, LayoutSet bool
+
+	// fromGates are From's gates by concept name, for concepts given
+	// with -concept rather than found in the library (a -gate wins).
+	fromGates map[string]float64
 }
 
 // MethodInfo describes a personalization method (engine's registry).
@@ -364,6 +369,14 @@ func (a *App) Render(ctx context.Context, req GenerateRequest, progress Progress
 	if err != nil {
 		return out, err
 	}
+	for i, u := range uses {
+		if g, ok := req.fromGates[u.Concept.Name]; ok && !slices.ContainsFunc(req.Gates, func(s string) bool {
+			name, _, err := ParseGate(s)
+			return err == nil && name == u.Concept.Name
+		}) {
+			uses[i].Gate = g
+		}
+	}
 	start := time.Now()
 	var maps *engine.AttentionMaps
 	if req.Attention {
@@ -569,7 +582,18 @@ func (a *App) fromPNG(req GenerateRequest) (GenerateRequest, error) {
 	if len(req.Regions) == 0 {
 		req.Regions = st.Regions
 	}
-	if len(req.Concepts) == 0 {
+	if len(req.Concepts) > 0 {
+		// The concepts are given; their gates still come from the
+		// picture unless -gate sets them.
+		for _, c := range st.Concepts {
+			if c.Gate > 0 {
+				if req.fromGates == nil {
+					req.fromGates = map[string]float64{}
+				}
+				req.fromGates[c.Name] = c.Gate
+			}
+		}
+	} else {
 		for _, c := range st.Concepts {
 			path := store.NewLibrary(a.Library.Dir).ConceptPath(c.Name)
 			if _, err := os.Stat(path); err != nil {
