@@ -66,7 +66,7 @@ func NewLibraryPanel(win fyne.Window, lib ConceptLibrary, saver Saver) *LibraryP
 			p.OnUse(p.concepts[i].Name)
 		}
 	}
-	empty := widget.NewLabel("No concepts yet.\nDrop 3-5 images of your thing\non this window to teach it.")
+	empty := widget.NewLabel("No concepts yet.\nDrop 3-5 images of\nyour thing on this\nwindow to teach it.")
 	empty.Alignment = fyne.TextAlignCenter
 	p.empty = container.NewCenter(empty)
 	p.undoText = widget.NewLabel("")

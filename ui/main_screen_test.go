@@ -119,3 +119,19 @@ func TestMainScreenFitsSmallScreens(t *testing.T) {
 		t.Fatalf("the main screen needs %v, more than 1000×660", min)
 	}
 }
+
+// TestMainScreenFitsWithAFullGallery: an empty library (no concepts: the
+// left panel shows its hint) and a gallery of four pictures still fit
+// 1000×660; after the first generation the content once grew wider than
+// a 1024×700 screen and cut the training panel.
+func TestMainScreenFitsWithAFullGallery(t *testing.T) {
+	f := &fakeBackend{}
+	m, w, _ := newTestScreen(t, f, nil)
+	w.Resize(fyne.NewSize(1000, 660))
+	test.Type(m.prompt, "a big cat on a white background")
+	test.Tap(m.generate)
+	wait(t, m.generated, "the generation")
+	if min := m.root.MinSize(); min.Width > 1000 || min.Height > 660 {
+		t.Fatalf("with four pictures in the gallery the main screen needs %v, more than 1000×660", min)
+	}
+}
