@@ -124,3 +124,20 @@ func TestDiscardTraining(t *testing.T) {
 		t.Fatalf("discarding twice: %v", err)
 	}
 }
+
+// TestABusyPhotoIsNamedWithWhatToDo: a real photo nothing can be cut
+// out of automatically (a close-up of a pale cockatoo on a pale wall) is
+// refused naming the file, not "image 2", and saying how to cut it out.
+func TestABusyPhotoIsNamedWithWhatToDo(t *testing.T) {
+	m := testenv.TinyModelFile(t, t.TempDir())
+	a, err := New(Options{LibraryDir: t.TempDir(), Out: &bytes.Buffer{}, Err: &bytes.Buffer{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	imgs := []string{"../examples/teddy/1.png", "../engine/dataset/testdata/photos/cockatoo-2.jpg"}
+	err = a.Train(context.Background(), TrainRequest{Method: "ti", Name: "coco", Class: "parrot", Steps: 1,
+		OutPath: filepath.Join(t.TempDir(), "coco"+store.ConceptExt), Images: imgs, ModelPath: m}, nil)
+	if err == nil || !strings.HasPrefix(err.Error(), "cockatoo-2.jpg: ") || !strings.Contains(err.Error(), "Adjust…") {
+		t.Fatalf("got %v", err)
+	}
+}

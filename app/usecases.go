@@ -753,7 +753,7 @@ func (a *App) Train(ctx context.Context, req TrainRequest, progress ProgressFunc
 	}
 	cs, err := dataset.NewConceptSet(atlas, req.Name, req.Class, imgs)
 	if err != nil {
-		return err
+		return imageProblem(err, loaded)
 	}
 	for _, w := range cs.Warnings {
 		fmt.Fprintln(a.Err, "warning:", w)
@@ -1084,3 +1084,17 @@ func (a *App) Concepts(ctx context.Context, args []string) error {
 // DefaultLayout is the layout guidance of generation and evaluation
 // unless a request says otherwise.
 const DefaultLayout = engine.DefaultLayout
+
+// imageProblem names the file a concept image's problem is about, and
+// where nothing could be cut out of a photo, says what to do about it.
+func imageProblem(err error, loaded []store.LoadedImage) error {
+	var ie *dataset.ImageError
+	if !errors.As(err, &ie) || ie.Index >= len(loaded) {
+		return err
+	}
+	msg := fmt.Sprintf("%s: %v", filepath.Base(loaded[ie.Index].Path), ie.Err)
+	if errors.Is(err, dataset.ErrBusyBackground) || errors.Is(err, dataset.ErrNoObject) {
+		msg += ". To use this photo, cut the thing out in the window: New concept…, then Adjust… under the picture, and drag a box around it"
+	}
+	return errors.New(msg)
+}

@@ -729,6 +729,16 @@ type ConceptSet struct {
 	render *Renderer
 }
 
+// ImageError is a problem with one of a concept's images (Index counts
+// from 0); its message counts from 1.
+type ImageError struct {
+	Index int
+	Err   error
+}
+
+func (e *ImageError) Error() string { return fmt.Sprintf("image %d: %v", e.Index+1, e.Err) }
+func (e *ImageError) Unwrap() error { return e.Err }
+
 // NewConceptSet cuts the object out of each image (ExtractObject; an image
 // that fails is an error naming it) and prepares a private copy of atlas
 // in which each cut-out is an extra sprite named "name*" (fitted like the
@@ -763,12 +773,12 @@ func NewConceptSet(a *Atlas, name, class string, images []image.Image) (*Concept
 	for i, img := range images {
 		ex, err := extractObject(img)
 		if err != nil {
-			return nil, fmt.Errorf("image %d: %w", i+1, err)
+			return nil, &ImageError{Index: i, Err: err}
 		}
 		cs.Cutouts = append(cs.Cutouts, ex.cut)
 		fitted, err := trimAndShrink(ex.cut, CellSize)
 		if err != nil {
-			return nil, fmt.Errorf("image %d: %w", i+1, err)
+			return nil, &ImageError{Index: i, Err: err}
 		}
 		sprites = append(sprites, fitted)
 		b := alphaBounds(ex.cut, trimAlpha)
