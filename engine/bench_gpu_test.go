@@ -37,7 +37,7 @@ func benchmarkSampleGPU(b *testing.B, gpu bool) {
 	defer kernels.UseGPU(kernels.UseGPU(gpu))
 	c := baseConfig(b)
 	for i := 0; i < b.N; i++ {
-		if _, err := benchSample(context.Background(), c); err != nil {
+		if _, err := benchSample(context.Background(), c, nil); err != nil {
 			b.Fatal(err)
 		}
 	}
