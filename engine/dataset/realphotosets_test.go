@@ -18,12 +18,13 @@ var photoSets = []string{"cockatoo", "et", "kermit"}
 // cut scored 0.23 and a box 0.29 (a pale bird on a pale wall, a green
 // frog beside a green circuit board: the cut collapsed to a detail or
 // to nothing); with it 0.34 and 0.62, a box and one keep stroke 0.69;
-// the box itself scores 0.50. The target is 0.85 on every
-// photo: not met (the frog's box holds books of other colours, which a
-// remove stroke takes out).
+// computed at 160 pixels instead of 96, 0.34, 0.69 and 0.73. The box
+// itself scores 0.50. The target is 0.85 on every photo: not
+// met (the frog's box holds books of other colours, which a remove
+// stroke takes out).
 const (
 	minAutoIoU = 0.30
-	minBoxIoU  = 0.58
+	minBoxIoU  = 0.65
 )
 
 // maskFromImage is a hand-drawn mask file as a hard mask (white: the
@@ -145,4 +146,24 @@ func keepStroke(m []bool, w, h int) []image.Point {
 		pts = append(pts, image.Pt(cx, ys[k]))
 	}
 	return pts
+}
+
+// BenchmarkCutOutWithABox is one cut of a 640×480 photo with a box, what
+// the cut-out editor computes after each drag.
+func BenchmarkCutOutWithABox(b *testing.B) {
+	f, err := os.Open(filepath.Join("testdata", "photos", "kermit-2.jpg"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	img, _, err := image.Decode(f)
+	f.Close()
+	if err != nil {
+		b.Fatal(err)
+	}
+	box := image.Rect(300, 60, 560, 420)
+	for b.Loop() {
+		if _, err := extractObjectWith(img, &Hints{Box: box}); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
