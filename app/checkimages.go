@@ -1,6 +1,7 @@
 package app
 
 import (
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -58,7 +59,12 @@ func CheckImages(paths []string) []ImageCheck {
 		}
 		cut, box, err := dataset.ExtractObjectBox(img)
 		if err != nil {
-			out[i].Problem = "no object could be cut out: " + Explain(err)
+			if errors.Is(err, dataset.ErrBusyBackground) || errors.Is(err, dataset.ErrNoObject) {
+				// The way out is the button under the picture.
+				out[i].Problem = "nothing stands out from this photo's background to cut out by itself: use Adjust… and drag a box around the thing"
+			} else {
+				out[i].Problem = "no object could be cut out: " + Explain(err)
+			}
 			continue
 		}
 		out[i].Cutout = overCheckerboard(thumbnail(cut, 128))

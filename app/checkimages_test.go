@@ -101,3 +101,13 @@ func TestTinyObjectIsDoubted(t *testing.T) {
 		}
 	}
 }
+
+// TestAPhotoWithNothingToCutSaysAdjust: a real photo nothing can be cut
+// out of by itself (a cockatoo close-up on a pale wall) is marked with
+// what to do, the button under it, in a few words.
+func TestAPhotoWithNothingToCutSaysAdjust(t *testing.T) {
+	c := CheckImages([]string{filepath.Join("..", "engine", "dataset", "testdata", "photos", "cockatoo-2.jpg")})
+	if !strings.Contains(c[0].Problem, "Adjust…") || len(c[0].Problem) > 120 {
+		t.Errorf("the mark: %q", c[0].Problem)
+	}
+}

@@ -256,7 +256,6 @@ func (s *NewConceptSheet) rebuildStrip() {
 			size.Height += 40
 		}
 		if c := s.checks[p]; c.Problem != "" || c.Warning != "" {
-			size = fyne.NewSize(140, size.Height+70) // room for the reason
 			mark := widget.NewLabel(c.Problem)
 			mark.Importance = widget.DangerImportance
 			if c.Problem == "" {
@@ -267,6 +266,12 @@ func (s *NewConceptSheet) rebuildStrip() {
 			}
 			mark.SizeName = theme.SizeNameCaptionText
 			mark.Wrapping = fyne.TextWrapWord
+			// Room for the whole reason: a wrapped label's height is
+			// known once it has its width (a fixed 70 pixels cut long
+			// reasons and pushed the picture out of its cell).
+			size.Width = 140
+			mark.Resize(fyne.NewSize(size.Width, 0))
+			size.Height += mark.MinSize().Height + theme.Padding()
 			under = container.NewVBox(under, mark)
 		}
 		cells = append(cells, container.NewGridWrap(size,
@@ -280,7 +285,7 @@ func (s *NewConceptSheet) rebuildStrip() {
 	case s.checking > 0:
 		s.count.SetText(fmt.Sprintf("%d image(s): checking them…", n))
 	case bad > 0:
-		s.count.SetText(fmt.Sprintf("%d of %d image(s) cannot train, as marked: remove them (the bin on each), or drop others.", bad, n))
+		s.count.SetText(fmt.Sprintf("%d of %d image(s) cannot train, as marked: fix them with Adjust…, remove them (the bin on each), or drop others.", bad, n))
 	case n < 3:
 		s.count.SetText(fmt.Sprintf("%d image(s). 3-5 images of the same thing work best.", n))
 	default:
