@@ -3,7 +3,6 @@ package dataset
 import (
 	"image"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"testing"
 )
@@ -34,15 +33,7 @@ func composeAt(bg, cut *image.NRGBA, x0, y0 int, scale float64) []bool {
 
 func exampleCut(t *testing.T, name string) *image.NRGBA {
 	t.Helper()
-	f, err := os.Open(filepath.Join("..", "..", "examples", name, "1.png"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, _, err := image.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := readImage(t, filepath.Join("..", "..", "examples", name, "1.png"))
 	cut, err := ExtractObject(img)
 	if err != nil {
 		t.Fatal(err)

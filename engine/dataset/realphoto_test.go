@@ -7,9 +7,16 @@ import (
 	"testing"
 )
 
-func readTestPhoto(t *testing.T, name string) image.Image {
+// readTestPhoto reads a photo of testdata/photos.
+func readTestPhoto(t testing.TB, name string) image.Image {
 	t.Helper()
-	f, err := os.Open(filepath.Join("testdata", "photos", name))
+	return readImage(t, filepath.Join("testdata", "photos", name))
+}
+
+// readImage decodes the image file at path.
+func readImage(t testing.TB, path string) image.Image {
+	t.Helper()
+	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -151,15 +151,7 @@ func keepStroke(m []bool, w, h int) []image.Point {
 // BenchmarkCutOutWithABox is one cut of a 640×480 photo with a box, what
 // the cut-out editor computes after each drag.
 func BenchmarkCutOutWithABox(b *testing.B) {
-	f, err := os.Open(filepath.Join("testdata", "photos", "kermit-2.jpg"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	img, _, err := image.Decode(f)
-	f.Close()
-	if err != nil {
-		b.Fatal(err)
-	}
+	img := readTestPhoto(b, "kermit-2.jpg")
 	box := image.Rect(300, 60, 560, 420)
 	for b.Loop() {
 		if _, err := extractObjectWith(img, &Hints{Box: box}); err != nil {
