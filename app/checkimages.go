@@ -59,7 +59,7 @@ func CheckImages(paths []string) []ImageCheck {
 		}
 		cut, box, err := dataset.ExtractObjectBox(img)
 		if err != nil {
-			if errors.Is(err, dataset.ErrBusyBackground) || errors.Is(err, dataset.ErrNoObject) {
+			if nothingToCut(err) {
 				// The way out is the button under the picture.
 				out[i].Problem = "nothing stands out from this photo's background to cut out by itself: use Adjust… and drag a box around the thing"
 			} else {
@@ -249,4 +249,10 @@ func thumbnail(img image.Image, side int) image.Image {
 	dst := image.NewNRGBA(image.Rect(0, 0, w, h))
 	draw.ApproxBiLinear.Scale(dst, dst.Bounds(), img, b, draw.Over, nil)
 	return dst
+}
+
+// nothingToCut reports whether err says no object could be told from its
+// photo's background (the way out is a box drawn in the cut-out editor).
+func nothingToCut(err error) bool {
+	return errors.Is(err, dataset.ErrBusyBackground) || errors.Is(err, dataset.ErrNoObject)
 }

@@ -140,13 +140,11 @@ func loadForCut(path string) (image.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	lastCut.img = imgs[0].Image
-	lastCut.path = path
-	if statErr == nil {
-		lastCut.size, lastCut.modTime = st.Size(), st.ModTime()
-	} else {
+	img := imgs[0].Image
+	if statErr != nil {
 		lastCut.img = nil // nothing to tell a changed file by: keep no copy
-		return imgs[0].Image, nil
+		return img, nil
 	}
-	return lastCut.img, nil
+	lastCut.path, lastCut.size, lastCut.modTime, lastCut.img = path, st.Size(), st.ModTime(), img
+	return img, nil
 }

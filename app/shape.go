@@ -78,7 +78,8 @@ func (a *App) evalShape(ctx context.Context, req EvalRequest, progress ProgressF
 	if req.JSON {
 		return a.writeJSON(rep)
 	}
-	fmt.Fprintf(a.Out, "shape probe: %d classes × %d seeds (%s, %d steps, guidance %g), judged colour-blind\n", rep.Classes, rep.Seeds, samp.Sampler, cmp.Or(samp.Steps, 25), cmp.Or(samp.Guidance, 4))
+	drawn := samp.OrDefaults()
+	fmt.Fprintf(a.Out, "shape probe: %d classes × %d seeds (%s, %d steps, guidance %g), judged colour-blind\n", rep.Classes, rep.Seeds, drawn.Sampler, drawn.Steps, drawn.Guidance)
 	fmt.Fprintf(a.Out, "  generated      %v\n", rep.Generated)
 	fmt.Fprintf(a.Out, "  ground truth   %v (the ceiling)\n", rep.Truth)
 	fmt.Fprintf(a.Out, "  colour only    %v (a control that must fail)\n", rep.ColourOnly)

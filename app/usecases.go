@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"image"
 	"image/png"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -61,7 +60,8 @@ type GenerateRequest struct {
 	SeedSet, StepsSet, GuidanceSet, LayoutSet bool
 
 	// fromGates are From's gates by concept name, for concepts given
-	// with -concept rather than found in the library (a -gate wins).
+	// with -concept rather than found in the library, less those -gate
+	// sets.
 	fromGates map[string]float64
 }
 
@@ -370,10 +370,7 @@ func (a *App) Render(ctx context.Context, req GenerateRequest, progress Progress
 		return out, err
 	}
 	for i, u := range uses {
-		if g, ok := req.fromGates[u.Concept.Name]; ok && !slices.ContainsFunc(req.Gates, func(s string) bool {
-			name, _, err := ParseGate(s)
-			return err == nil && name == u.Concept.Name
-		}) {
+		if g, ok := req.fromGates[u.Concept.Name]; ok {
 			uses[i].Gate = g
 		}
 	}
@@ -585,8 +582,14 @@ func (a *App) fromPNG(req GenerateRequest) (GenerateRequest, error) {
 	if len(req.Concepts) > 0 {
 		// The concepts are given; their gates still come from the
 		// picture unless -gate sets them.
+		gated := map[string]bool{}
+		for _, g := range req.Gates {
+			if name, _, err := ParseGate(g); err == nil {
+				gated[name] = true
+			}
+		}
 		for _, c := range st.Concepts {
-			if c.Gate > 0 {
+			if c.Gate > 0 && !gated[c.Name] {
 				if req.fromGates == nil {
 					req.fromGates = map[string]float64{}
 				}
@@ -1093,7 +1096,7 @@ func imageProblem(err error, loaded []store.LoadedImage) error {
 		return err
 	}
 	msg := fmt.Sprintf("%s: %v", filepath.Base(loaded[ie.Index].Path), ie.Err)
-	if errors.Is(err, dataset.ErrBusyBackground) || errors.Is(err, dataset.ErrNoObject) {
+	if nothingToCut(err) {
 		msg += ". To use this photo, cut the thing out in the window: New concept…, then Adjust… under the picture, and drag a box around it"
 	}
 	return errors.New(msg)

@@ -117,6 +117,12 @@ type ShapeSampling struct {
 	Sampler  diffusion.SamplerKind
 }
 
+// OrDefaults is s with its zero steps and guidance filled in.
+func (s ShapeSampling) OrDefaults() ShapeSampling {
+	s.Steps, s.Guidance = cmp.Or(s.Steps, 25), cmp.Or(s.Guidance, evalGuidance)
+	return s
+}
+
 // EvalShape runs the shape probe on classes (nil: every class of the
 // sprite world) with seeds images per class (class k's images from seed
 // k), drawn as samp says. It returns the images too, for a grid.
@@ -141,6 +147,7 @@ func (b *Base) EvalShape(ctx context.Context, classes []string, seeds int, samp 
 	if seeds < 1 {
 		seeds = 1
 	}
+	samp = samp.OrDefaults()
 	rd := dataset.NewRenderer(atlas)
 	S := b.PictureSize()
 	rng := rand.New(rand.NewPCG(2026, 12))
@@ -156,7 +163,7 @@ func (b *Base) EvalShape(ctx context.Context, classes []string, seeds int, samp 
 		if err != nil {
 			return rep, nil, err
 		}
-		imgs, err := b.Generate(ctx, GenerateOptions{Prompt: prompt, N: seeds, Seed: uint64(k), Steps: cmp.Or(samp.Steps, 25), Guidance: cmp.Or(samp.Guidance, evalGuidance), Sampler: samp.Sampler}, nil)
+		imgs, err := b.Generate(ctx, GenerateOptions{Prompt: prompt, N: seeds, Seed: uint64(k), Steps: samp.Steps, Guidance: samp.Guidance, Sampler: samp.Sampler}, nil)
 		if err != nil {
 			return rep, nil, fmt.Errorf("prompt %q: %w", prompt, err)
 		}

@@ -115,14 +115,11 @@ func (e *cutEditor) paint(p fyne.Position, joined bool) {
 		pts = append(pts, f)
 	}
 	e.last = f
-	pts2, radii := &e.hints.Remove, &e.hints.RemoveRadius
+	marks, radii := &e.hints.Remove, &e.hints.RemoveRadius
 	if e.tool == toolKeep {
-		pts2, radii = &e.hints.Keep, &e.hints.KeepRadius
+		marks, radii = &e.hints.Keep, &e.hints.KeepRadius
 	}
-	for len(*radii) < len(*pts2) { // points from before sizes were kept
-		*radii = append(*radii, e.hints.Radius)
-	}
-	*pts2 = append(*pts2, pts...)
+	*marks = append(*marks, pts...)
 	for range pts {
 		*radii = append(*radii, e.radius)
 	}

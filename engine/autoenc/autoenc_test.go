@@ -151,17 +151,8 @@ func TestTrainLowersLossAndResumesExactly(t *testing.T) {
 // share of the batch it falls in; a batch that does not split evenly is
 // encoded whole.
 func TestEncodeSplitAgrees(t *testing.T) {
-	c := Tiny()
-	m, err := Untrained(c, 5)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, x := untrainedWithPictures(t, Tiny(), 4)
 	defer m.Close()
-	S := c.ImageSize
-	x := make([]float32, 4*S*S*3)
-	for i := range x {
-		x[i] = float32(math.Sin(float64(i)*0.29)) * 0.9
-	}
 	whole, err := m.Encode(x, 4)
 	if err != nil {
 		t.Fatal(err)
@@ -187,17 +178,8 @@ func TestEncodeSplitAgrees(t *testing.T) {
 // replica: whole on one goroutine against split in two (compare ns/op in
 // the same run; on 2 free cores split should take about half).
 func BenchmarkEncodeTraining(b *testing.B) {
-	c := Default()
-	m, err := Untrained(c, 5)
-	if err != nil {
-		b.Fatal(err)
-	}
+	m, x := untrainedWithPictures(b, Default(), 32)
 	defer m.Close()
-	S := c.ImageSize
-	x := make([]float32, 32*S*S*3)
-	for i := range x {
-		x[i] = float32(math.Sin(float64(i)*0.29)) * 0.9
-	}
 	kernels.BeginReplicas()
 	defer kernels.EndReplicas()
 	for _, parts := range []int{1, 2} {
@@ -209,4 +191,20 @@ func BenchmarkEncodeTraining(b *testing.B) {
 			}
 		})
 	}
+}
+
+// untrainedWithPictures is an untrained model of c and n smooth pictures
+// of its size to encode.
+func untrainedWithPictures(t testing.TB, c Config, n int) (*Model, []float32) {
+	t.Helper()
+	m, err := Untrained(c, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	S := c.ImageSize
+	x := make([]float32, n*S*S*3)
+	for i := range x {
+		x[i] = float32(math.Sin(float64(i)*0.29)) * 0.9
+	}
+	return m, x
 }
