@@ -15,6 +15,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,6 +24,7 @@ import (
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/basicfont"
 	"golang.org/x/image/math/fixed"
+	"gorgonia.org/tensor"
 
 	"conceptstudio/engine/autoenc"
 	"conceptstudio/engine/dataset"
@@ -299,7 +301,7 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 		if err != nil {
 			return err
 		}
-		fresh, err := copyWeights(base, from)
+		fresh, added, err := copyWeights(base, from)
 		if err != nil {
 			return fmt.Errorf("starting from %s: %w", opt.InitFrom, err)
 		}
@@ -309,6 +311,9 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 		msg := "starting from the weights in " + opt.InitFrom
 		if len(fresh) > 0 {
 			msg += "; its input differs, so these start fresh: " + strings.Join(fresh, ", ")
+		}
+		if len(added) > 0 {
+			msg += "; these blocks are added, set so that the model draws what it drew at first: " + strings.Join(added, ", ")
 		}
 		progress(PretrainProgress{Total: opt.Steps, Message: msg})
 	}
@@ -673,16 +678,30 @@ func loadCheckpoint(path string, b *Base, adam *optim.AdamW, ema *optim.EMA, pcg
 
 // copyWeights copies every weight of from into b (same architecture, or
 // b with zero-starting additions that from lacks: model.Config.Gainable).
-func copyWeights(b, from *Base) (fresh []string, err error) {
+func copyWeights(b, from *Base) (fresh, added []string, err error) {
+	grow := growsResBlocks(from.Cfg, b.Cfg)
 	// A model of another input (pixels against latents, unshuffled or
 	// not) shares everything but its first and last convolution: those
 	// start fresh (conv_out at zero, so the start predicts nothing) and
 	// the rest — text encoder, layout maps, attention, the UNet's body —
 	// starts from the other's.
 	otherInput := b.Cfg.InChannels != from.Cfg.InChannels || b.Cfg.Unshuffle != from.Cfg.Unshuffle
+	seen := map[string]bool{}
 	for _, name := range b.W.Names() {
 		dst, _ := b.W.Lookup(name)
-		src, ok := from.W.Lookup(name)
+		srcName := name
+		if grow {
+			var block string
+			if srcName, block = grownFrom(name); srcName == "" {
+				setIdentityBlock(name, dst)
+				if !seen[block] {
+					seen[block] = true
+					added = append(added, block)
+				}
+				continue
+			}
+		}
+		src, ok := from.W.Lookup(srcName)
 		if !ok && b.Cfg.Gainable(name) {
 			continue // gained: keeps its initial value, which changes nothing
 		}
@@ -691,12 +710,70 @@ func copyWeights(b, from *Base) (fresh []string, err error) {
 			continue
 		}
 		if !ok || !src.Shape().Eq(dst.Shape()) {
-			return nil, fmt.Errorf("weight %s is missing or differently shaped", name)
+			return nil, nil, fmt.Errorf("weight %s is missing or differently shaped", name)
 		}
 		copy(dst.Data().([]float32), src.Data().([]float32))
 	}
 	b.id = ""
-	return fresh, nil
+	return fresh, added, nil
+}
+
+// growsResBlocks: to is from with two residual blocks per level instead of
+// one (the deep design from the base design), which copyWeights grows into
+// without changing what the model computes.
+func growsResBlocks(from, to model.Config) bool {
+	f := from
+	f.ResBlocks = to.ResBlocks
+	return from.ResBlocks == 1 && to.ResBlocks == 2 && reflect.DeepEqual(f, to)
+}
+
+// grownFrom names the weight of a one-block-per-level model that weight
+// name of the two-block model it grows into starts from, or "" for a
+// weight of an added block (and the block's name). Each down level gains
+// a second residual block (and its attention) after the first; each up
+// level had two blocks, the first taking its own level's skip and the
+// second the skip from the level above, and gains one between them taking
+// the new block's skip. At the start the added blocks pass their input
+// through unchanged, so the skips hold what they held, and the up path's
+// first block and its last (the old second) see what they saw.
+func grownFrom(name string) (src, block string) {
+	parts := strings.SplitN(name, ".", 4)
+	if len(parts) < 4 || parts[0] != "unet" || !(strings.HasPrefix(parts[1], "down") || strings.HasPrefix(parts[1], "up")) {
+		return name, ""
+	}
+	kind, idx := strings.TrimRight(parts[2], "0123456789"), strings.TrimLeft(parts[2], "resatn")
+	if kind != "res" && kind != "attn" {
+		return name, "" // downsample, upsample
+	}
+	switch {
+	case idx == "1":
+		return "", parts[0] + "." + parts[1] + "." + parts[2]
+	case idx == "2" && strings.HasPrefix(parts[1], "up"):
+		return parts[0] + "." + parts[1] + "." + kind + "1." + parts[3], ""
+	}
+	return name, ""
+}
+
+// setIdentityBlock sets weight name of an added block so that the block
+// passes its input through: the residual branch's last convolution and the
+// transformer's output projection at zero, and where the block narrows a
+// concatenation (an up block's input is its input joined to a skip) the
+// shortcut keeps the first channels, the input's. Other weights keep their
+// fresh values, which then change nothing.
+func setIdentityBlock(name string, w *tensor.Dense) {
+	d := w.Data().([]float32)
+	switch {
+	case strings.Contains(name, ".conv2.") || strings.Contains(name, ".proj_out."):
+		clear(d)
+	case strings.HasSuffix(name, ".skip.w"):
+		sh := w.Shape() // (in, out)
+		clear(d)
+		for i := 0; i < min(sh[0], sh[1]); i++ {
+			d[i*sh[1]+i] = 1
+		}
+	case strings.HasSuffix(name, ".skip.b"):
+		clear(d)
+	}
 }
 
 // weightsState is the weights as an EMA state (shadow = current weights).

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"image"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -495,4 +496,87 @@ func TestWarmStartAcrossInputs(t *testing.T) {
 	if err := Pretrain(ctx, big, nil); err == nil || !strings.Contains(err.Error(), "differently shaped") {
 		t.Errorf("a wider model from a narrower one: %v", err)
 	}
+}
+
+// TestGrowingABlockPerLevelChangesNothing: a model with two residual
+// blocks per level (the deep design) started from one with one draws, at
+// first, what that one draws — every weight of the one-block model made
+// non-zero first, so nothing holds by accident — and the start names the
+// added blocks; the control: one added weight moved and the pictures
+// change, so the comparison can fail.
+func TestGrowingABlockPerLevelChangesNothing(t *testing.T) {
+	ctx := context.Background()
+	a := tinyBase(t)
+	rng := rand.New(rand.NewPCG(8, 9))
+	for _, name := range a.W.Names() {
+		w, _ := a.W.Lookup(name)
+		for i, d := 0, w.Data().([]float32); i < len(d); i++ {
+			d[i] += float32(0.05 * rng.NormFloat64())
+		}
+	}
+	cfg := a.Cfg
+	cfg.ResBlocks = 2
+	g, err := NewBase(cfg, a.Tok, a.Pred, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh, added, err := copyWeights(g, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := 0
+	for _, at := range cfg.CrossAttn {
+		blocks += 2 // a residual block on each path
+		if at {
+			blocks += 2 // and its attention
+		}
+	}
+	if len(fresh) != 0 || len(added) != blocks {
+		t.Errorf("fresh %v, added %v: want a residual block (and its attention, where the level has one) added per level and path", fresh, added)
+	}
+	opt := GenerateOptions{Prompt: "a big cat on the left", N: 2, Seed: 3, Steps: 4, Guidance: 4}
+	draw := func(b *Base) []*image.NRGBA {
+		imgs, err := b.Generate(ctx, opt, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return imgs
+	}
+	maxDiff := func(x, y []*image.NRGBA) int {
+		m := 0
+		for k := range x {
+			for i := range x[k].Pix {
+				m = max(m, absInt(int(x[k].Pix[i])-int(y[k].Pix[i])))
+			}
+		}
+		return m
+	}
+	want, got := draw(a), draw(g)
+	if d := maxDiff(want, got); d > 1 {
+		t.Errorf("the grown model draws other pictures: a pixel differs by %d", d)
+	}
+	w, _ := g.W.Lookup("unet.up0.res1.conv2.w")
+	for i, d := 0, w.Data().([]float32); i < len(d); i++ {
+		d[i] = float32(0.05 * rng.NormFloat64())
+	}
+	g.id = ""
+	if d := maxDiff(want, draw(g)); d <= 1 {
+		t.Errorf("moving an added block's weights left the pictures as they were (differ by %d): the comparison tells nothing", d)
+	}
+	// A model that is not the same design with one more block is refused.
+	cfg.Channels = []int{8, 24}
+	h, err := NewBase(cfg, a.Tok, a.Pred, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := copyWeights(h, a); err == nil {
+		t.Error("a wider model with two blocks from a narrower one with one: no error")
+	}
+}
+
+func absInt(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
 }
