@@ -572,6 +572,28 @@ func TestGrowingABlockPerLevelChangesNothing(t *testing.T) {
 	if _, _, err := copyWeights(h, a); err == nil {
 		t.Error("a wider model with two blocks from a narrower one with one: no error")
 	}
+	// Through pretrain -init, as a person starts the deep design from a
+	// model file: the start says which blocks it added.
+	if testing.Short() {
+		return
+	}
+	one := tinyPretrain(t.TempDir())
+	one.StopAfter, one.ShapeSeeds = 1, -1
+	if err := Pretrain(ctx, one, nil); err != nil {
+		t.Fatal(err)
+	}
+	two := tinyPretrain(t.TempDir())
+	c := *two.Config
+	c.ResBlocks = 2
+	two.Config, two.StopAfter, two.ShapeSeeds = &c, 1, -1
+	two.InitFrom = filepath.Join(one.Dir, emaModelFile)
+	var said []string
+	if err := Pretrain(ctx, two, func(p PretrainProgress) { said = append(said, p.Message) }); err != nil {
+		t.Fatalf("pretrain -init into two blocks per level: %v", err)
+	}
+	if all := strings.Join(said, "\n"); !strings.Contains(all, "these blocks are added") || !strings.Contains(all, "unet.up0.res1") {
+		t.Errorf("the start did not name the added blocks: %q", said)
+	}
 }
 
 func absInt(x int) int {
