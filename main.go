@@ -144,7 +144,7 @@ var commands = map[string]command{
 			fs.StringVar(&req.Design, "design", "", "architecture of a new run: "+designList()+" (default: base)")
 			fs.Float64Var(&req.CPUHours, "cpu-hours", 0, "stop the run once its training has used `F` hours of CPU time, all sittings and threads together (0: no limit)")
 			fs.IntVar(&req.SampleEvery, "sample-every", 0, "steps between sample grids and shape scores (shape.csv) (0: 1000)")
-			fs.StringVar(&req.InitFrom, "init", "", "start a new run from this model `file`'s weights")
+			fs.StringVar(&req.InitFrom, "init", "", "start a new run from this model `file`'s weights (another input's way in and out start fresh; -design deep grows a one-block model, its added blocks changing nothing at first)")
 			fs.StringVar(&req.Autoencoder, "autoencoder", "", "a latent design's autoencoder `file` (made by the autoencoder command; a new run keeps a copy)")
 			fs.Float64Var(&req.LR, "lr", 0, "peak learning rate `F` of a new run (0: 4e-4; a warm start from a trained model wants less, e.g. 1e-4)")
 			fs.IntVar(&req.Warmup, "warmup", 0, "learning-rate warm-up `steps` of a new run (0: 500)")
