@@ -677,7 +677,9 @@ func loadCheckpoint(path string, b *Base, adam *optim.AdamW, ema *optim.EMA, pcg
 }
 
 // copyWeights copies every weight of from into b (same architecture, or
-// b with zero-starting additions that from lacks: model.Config.Gainable).
+// b with zero-starting additions that from lacks: model.Config.Gainable,
+// or b with a second residual block per level: growsResBlocks). It
+// returns the weights that start fresh and the blocks it added.
 func copyWeights(b, from *Base) (fresh, added []string, err error) {
 	grow := growsResBlocks(from.Cfg, b.Cfg)
 	// A model of another input (pixels against latents, unshuffled or
