@@ -133,9 +133,10 @@ var commands = map[string]command{
 	},
 	"pretrain": {
 		summary: "train the base model (resumable)",
-		usage:   "pretrain [-resume] [-dir DIR] [-steps N] [-for N] [-design NAME [-autoencoder FILE]] [-cpu-hours F] [-sample-every N] [-batch N] [-high-noise F] [-init FILE [-lr F] [-warmup N]] [-shape-all] [-export FILE [-raw]]",
+		usage:   "pretrain [-resume] [-dir DIR] [-steps N] [-for N] [-design NAME [-autoencoder FILE]] [-cpu-hours F] [-sample-every N] [-batch N] [-high-noise F] [-init FILE [-lr F] [-warmup N]] [-shape-all] [-classes LIST] [-styles LIST] [-export FILE [-raw]]",
 		setup: func(fs *flag.FlagSet, a *app.App) func(context.Context, []string) error {
 			var req app.PretrainRequest
+			var classes, styles string
 			fs.StringVar(&req.Dir, "dir", "pretrain-run", "run `dir` for checkpoints, samples and the loss curve")
 			fs.BoolVar(&req.Resume, "resume", false, "continue from the newest checkpoint in -dir")
 			fs.IntVar(&req.Steps, "steps", 0, "total optimizer steps of the run (0: the default)")
@@ -149,10 +150,13 @@ var commands = map[string]command{
 			fs.Float64Var(&req.LR, "lr", 0, "peak learning rate `F` of a new run (0: 4e-4; a warm start from a trained model wants less, e.g. 1e-4)")
 			fs.IntVar(&req.Warmup, "warmup", 0, "learning-rate warm-up `steps` of a new run (0: 500)")
 			fs.BoolVar(&req.ShapeAll, "shape-all", false, "score all 120 classes with each sample grid instead of the grid's 24 (5× the sampling)")
+			fs.StringVar(&classes, "classes", "", "train on these classes only (comma-separated `LIST`, e.g. \"cat,dog,teddy bear\"; the shape probe then scores them)")
+			fs.StringVar(&styles, "styles", "", "train on these sprite styles only (comma-separated `LIST`: twemoji, noto)")
 			fs.Float64Var(&req.HighNoise, "high-noise", -1, "share `F` of timesteps drawn from the noisiest tenth, where the prompt must place things (negative: the default)")
 			fs.StringVar(&req.Export, "export", "", "write the run's EMA model (F16, with Perfusion statistics) to `file` and stop; engine/basemodel/base.safetensors is the embedded one")
 			fs.BoolVar(&req.Raw, "raw", false, "with -export: the newest checkpoint's weights, not their moving average (shows sooner what the run is learning)")
 			return func(ctx context.Context, _ []string) error {
+				req.Classes, req.Styles = splitList(classes), splitList(styles)
 				return a.Pretrain(ctx, req, a.Progress("pretrain"))
 			}
 		},

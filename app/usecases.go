@@ -230,6 +230,9 @@ type PretrainRequest struct {
 	// SampleEvery is the steps between sample grids and shape scores (0:
 	// the default, 1000).
 	SampleEvery int
+	// Classes and Styles narrow the world a new run trains on (class
+	// names and sprite styles; nil: all).
+	Classes, Styles []string
 }
 
 // DatasetRequest asks for the sprite atlas to be built.
@@ -929,6 +932,7 @@ func (a *App) Pretrain(ctx context.Context, req PretrainRequest, progress Progre
 		}
 		opt.HighNoiseShare = req.HighNoise
 	}
+	opt.Classes, opt.Styles = req.Classes, req.Styles
 	start := time.Now()
 	from := -1
 	err := engine.Pretrain(ctx, opt, func(p engine.PretrainProgress) {

@@ -101,6 +101,13 @@ type PretrainOptions struct {
 	// Autoencoder is the model file of a latent design's autoencoder (a
 	// new run copies it into its folder; a resumed run uses the copy).
 	Autoencoder string
+	// Classes narrows the world the run trains on to these names (nil:
+	// every name of the atlas), and Styles to these sprite styles (nil:
+	// both): pilots that ask whether a smaller world is drawn sooner. The
+	// shape probe then scores the run's own classes. A resumed run keeps
+	// the narrowing it started with unless the sitting sets another.
+	Classes []string
+	Styles  []string
 }
 
 // DefaultPretrain are the base model's training settings.
@@ -188,6 +195,12 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 	atlas, err := dataset.LoadAtlas()
 	if err != nil {
 		return err
+	}
+	if len(opt.Classes) > 0 || len(opt.Styles) > 0 {
+		// Before anything is written.
+		if _, _, err := worldSprites(atlas, opt.Classes, opt.Styles); err != nil {
+			return err
+		}
 	}
 	tok := dataset.NewTokenizer(atlas, dataset.DefaultReserved)
 	ckpt := filepath.Join(opt.Dir, checkpointFile)
@@ -335,6 +348,21 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 
 	renderer := dataset.NewRenderer(atlas)
 	sceneOpt := dataset.DefaultSceneOptions()
+	probeClasses := GridClasses
+	if opt.ShapeAll {
+		probeClasses = atlas.Names()
+	}
+	if len(opt.Classes) > 0 || len(opt.Styles) > 0 {
+		sprites, classes, err := worldSprites(atlas, opt.Classes, opt.Styles)
+		if err != nil {
+			return err
+		}
+		sceneOpt.Sprites = sprites
+		if len(opt.Classes) > 0 {
+			probeClasses = classes
+		}
+		progress(PretrainProgress{Step: st.Step, Total: opt.Steps, Message: fmt.Sprintf("training on %d sprites of %d classes", len(sprites), len(classes))})
+	}
 	B, S, C := opt.Batch, cfg.ImageSize, cfg.InChannels
 	per := S * S * C
 	// A latent design renders pictures at the autoencoder's size and
@@ -383,11 +411,7 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 		}
 		// The grid's shape score, so that a run's shape curve is visible
 		// while it trains.
-		classes := GridClasses
-		if opt.ShapeAll {
-			classes = atlas.Names()
-		}
-		rep, si, err := base.EvalShape(ctx, classes, cmp.Or(opt.ShapeSeeds, 2), ShapeSampling{}, nil)
+		rep, si, err := base.EvalShape(ctx, probeClasses, cmp.Or(opt.ShapeSeeds, 2), ShapeSampling{}, nil)
 		if err != nil {
 			return err
 		}
@@ -528,7 +552,52 @@ func keepRecipe(opt *PretrainOptions, stored string, def PretrainOptions) []stri
 		opt.ShapeAll = true
 		kept = append(kept, "shape probe of all classes")
 	}
+	if len(opt.Classes) == 0 && len(was.Classes) > 0 {
+		opt.Classes = was.Classes
+		kept = append(kept, fmt.Sprintf("%d classes", len(was.Classes)))
+	}
+	if len(opt.Styles) == 0 && len(was.Styles) > 0 {
+		opt.Styles = was.Styles
+		kept = append(kept, "styles "+strings.Join(was.Styles, ", "))
+	}
 	return kept
+}
+
+// worldSprites returns the atlas sprites of the named classes in the named
+// styles (either nil: all), and the classes they hold, in atlas order. A
+// name or style the atlas does not have is an error that says which, and
+// so is a narrowing that leaves nothing.
+func worldSprites(a *dataset.Atlas, classes, styles []string) ([]int, []string, error) {
+	for _, c := range classes {
+		if len(a.SpritesNamed(c)) == 0 {
+			return nil, nil, fmt.Errorf("the world has no class %q", c)
+		}
+	}
+	for _, s := range styles {
+		if !slices.Contains(dataset.Styles, s) {
+			return nil, nil, fmt.Errorf("the world has no style %q (its styles: %s)", s, strings.Join(dataset.Styles, ", "))
+		}
+	}
+	var sprites []int
+	var names []string
+	for _, name := range a.Names() {
+		if len(classes) > 0 && !slices.Contains(classes, name) {
+			continue
+		}
+		n := len(sprites)
+		for _, i := range a.SpritesNamed(name) {
+			if len(styles) == 0 || slices.Contains(styles, a.Sprites[i].Style) {
+				sprites = append(sprites, i)
+			}
+		}
+		if len(sprites) > n {
+			names = append(names, name)
+		}
+	}
+	if len(sprites) == 0 {
+		return nil, nil, errors.New("the classes and styles asked for leave no sprite to train on")
+	}
+	return sprites, names, nil
 }
 
 // appendShapeCSV adds one shape score to a run's shape.csv (written

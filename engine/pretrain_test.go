@@ -320,15 +320,17 @@ func TestResumeKeepsTheRunsRecipe(t *testing.T) {
 	def := DefaultPretrain()
 	started := def
 	started.LR, started.Warmup, started.Steps, started.HighNoiseShare, started.ShapeAll, started.SampleEvery = 1e-4, 200, 9000, 0, true, 400
+	started.Classes, started.Styles = []string{"cat", "dog"}, []string{dataset.StyleNoto}
 	stored, _ := json.Marshal(started)
 
 	opt := def
 	kept := keepRecipe(&opt, string(stored), def)
-	if opt.LR != 1e-4 || opt.Warmup != 200 || opt.Steps != 9000 || opt.HighNoiseShare != 0 || !opt.ShapeAll || opt.SampleEvery != 400 {
+	if opt.LR != 1e-4 || opt.Warmup != 200 || opt.Steps != 9000 || opt.HighNoiseShare != 0 || !opt.ShapeAll || opt.SampleEvery != 400 ||
+		!slices.Equal(opt.Classes, started.Classes) || !slices.Equal(opt.Styles, started.Styles) {
 		t.Fatalf("resumed with %+v, want the stored recipe", opt)
 	}
-	if len(kept) != 6 {
-		t.Errorf("kept %q, want 6 settings named", kept)
+	if len(kept) != 8 {
+		t.Errorf("kept %q, want 8 settings named", kept)
 	}
 
 	opt = def
@@ -601,4 +603,74 @@ func absInt(x int) int {
 		return -x
 	}
 	return x
+}
+
+// TestNarrowWorld: -classes and -styles pick the atlas's sprites of those
+// names and styles, refuse names and styles the world lacks before
+// anything is written, and a narrowed run's shape probe scores its own
+// classes (a probe of the 24 grid classes would score classes never
+// trained).
+func TestNarrowWorld(t *testing.T) {
+	a, err := dataset.LoadAtlas()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, names, err := worldSprites(a, []string{"dog", "cat"}, nil)
+	if err != nil || len(sp) != 2*len(dataset.Styles) || len(names) != 2 {
+		t.Fatalf("dog and cat: sprites %v, classes %q, %v", sp, names, err)
+	}
+	for _, i := range sp {
+		if n := a.Sprites[i].Name; n != "dog" && n != "cat" {
+			t.Errorf("sprite %d is a %s", i, n)
+		}
+	}
+	sp, _, err = worldSprites(a, nil, []string{dataset.StyleNoto})
+	if err != nil || len(sp) != len(a.Names()) {
+		t.Fatalf("noto only: %d sprites, %v; want %d", len(sp), err, len(a.Names()))
+	}
+	for _, i := range sp {
+		if a.Sprites[i].Style != dataset.StyleNoto {
+			t.Errorf("sprite %d is %s", i, a.Sprites[i].Style)
+		}
+	}
+	if _, _, err := worldSprites(a, []string{"cat", "unicorn"}, nil); err == nil || !strings.Contains(err.Error(), `"unicorn"`) {
+		t.Errorf("unknown class: %v", err)
+	}
+	if _, _, err := worldSprites(a, nil, []string{"pixel"}); err == nil || !strings.Contains(err.Error(), "twemoji") {
+		t.Errorf("unknown style: %v", err)
+	}
+
+	if testing.Short() {
+		return
+	}
+	o := tinyPretrain(filepath.Join(t.TempDir(), "run"))
+	o.Classes = []string{"unicorn"}
+	if err := Pretrain(context.Background(), o, nil); err == nil {
+		t.Fatal("a run on an unknown class started")
+	}
+	if _, err := os.Stat(o.Dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the refused run left its folder: %v", err)
+	}
+	o.Classes, o.CPUBudget, o.ShapeSeeds = []string{"dog", "cat"}, time.Nanosecond, 1
+	var msgs []string
+	if err := Pretrain(context.Background(), o, func(p PretrainProgress) { msgs = append(msgs, p.Message) }); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(msgs, "\n"), "training on 4 sprites of 2 classes") {
+		t.Errorf("no word of the narrowing in %q", msgs)
+	}
+	grid, err := os.Open(filepath.Join(o.Dir, "samples", "shape-000001.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer grid.Close()
+	cfg, _, err := image.DecodeConfig(grid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The probe grid has a row per class (cells of the 16-pixel pictures
+	// at 4×, a 20-pixel header): two rows, not the grid's 24.
+	if rows := (cfg.Height - 20) / (o.Config.ImageSize*4 + 4); rows != 2 {
+		t.Errorf("the probe grid has %d rows: it did not score the run's 2 classes", rows)
+	}
 }
