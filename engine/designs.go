@@ -41,6 +41,11 @@ var pretrainDesigns = map[string]pretrainDesign{
 		c.ResBlocks = 2
 		return c
 	}},
+	"pooled": {about: "the base design with the pooled prompt added to the time embedding, so every residual block sees what is asked for (grows from the base design unchanged)", config: func(tok *dataset.Tokenizer) model.Config {
+		c := BaseConfig(tok)
+		c.TextPooled = true
+		return c
+	}},
 	"latent": {about: "the base UNet on an autoencoder's 16×16×4 latents of 64×64 pictures (-autoencoder FILE, trained by the autoencoder command): 64-pixel output at about today's cost", config: BaseConfig, latent: true},
 	"latent-tiny": {about: "the tiny network on a tiny autoencoder's latents (tests)", config: func(tok *dataset.Tokenizer) model.Config {
 		c := model.Tiny()

@@ -48,6 +48,14 @@ type Config struct {
 	// scores on the right: the object word's own attention goes where
 	// the prompt puts it, which the pooled word maps cannot say.
 	TextPlaces bool `json:",omitempty"`
+	// TextPooled adds the prompt, pooled by attention over its tokens (the
+	// query starts at zero: a plain mean of the encodings), to the time
+	// embedding through a two-layer MLP whose last layer starts at zero:
+	// every residual block then sees what is asked for (as class-
+	// conditional UNets add the class to the time embedding, and SDXL and
+	// Imagen a pooled text embedding), where otherwise only the attention
+	// layers between them do. A model gains it unchanged.
+	TextPooled bool `json:",omitempty"`
 
 	Vocab      int // token rows, pseudo-word slots included
 	MaxLen     int // tokens per caption, start/end included
@@ -97,10 +105,13 @@ const (
 	LayoutDim       = 32
 	PlacesHidden    = 256
 	TextLayoutScope = "unet.mid.text_layout"
+	// TextPooledScope holds TextPooled's weights.
+	TextPooledScope = "unet.text_pool"
 )
 
 // Gainable reports whether weight name is one of the additions that start
-// so as to change nothing (PosEmb's position embeddings, TextLayout), so that
+// so as to change nothing (PosEmb's position embeddings, TextLayout,
+// TextPooled), so that
 // a model trained without them can gain them without changing what it
 // computes.
 func (c Config) Gainable(name string) bool {
@@ -108,6 +119,8 @@ func (c Config) Gainable(name string) bool {
 	case c.PosEmb && strings.HasSuffix(name, ".pos"):
 		return true
 	case c.TextLayout && strings.HasPrefix(name, TextLayoutScope+"."):
+		return true
+	case c.TextPooled && strings.HasPrefix(name, TextPooledScope+"."):
 		return true
 	}
 	return false

@@ -251,6 +251,35 @@ func TestGainedTextLayoutChangesNothing(t *testing.T) {
 	}
 }
 
+// TestGainedTextPooledChangesNothing: a trained model given the pooled
+// prompt in its time embedding (the MLP's last layer and the pooling
+// query at zero, as a run gains them) computes exactly what it computed
+// before, its weights are the gainable ones, and once the last layer is
+// non-zero the prompt moves the output through them.
+func TestGainedTextPooledChangesNothing(t *testing.T) {
+	a, b, added, n, w := gain(t, func(c *Config) { c.TextPooled = true })
+	if added != 5 {
+		t.Errorf("gained %d weights, want 5 (query, two layers' weights and biases)", added)
+	}
+	for _, name := range w.Names() {
+		want := strings.HasPrefix(name, TextPooledScope+".")
+		if n.Cfg.Gainable(name) != want {
+			t.Errorf("Gainable(%s) = %v", name, !want)
+		}
+	}
+	sameBits(t, "the gained pooled prompt", a, b)
+	fc2, ok := w.Lookup(TextPooledScope + ".fc2.w")
+	if !ok {
+		t.Fatal("no pooled-prompt layer")
+	}
+	for i, d := 0, fc2.Data().([]float32); i < len(d); i++ {
+		d[i] = float32(i%5-2) * 0.3
+	}
+	if slices.Equal(a, runTiny(t, n)) {
+		t.Error("a non-zero pooled-prompt layer leaves the output unchanged: the path is not connected")
+	}
+}
+
 // TestGainedTextLayoutAdditionsChangeNothing: a model with the text layout
 // path given the attention place bias (TextPlaces, its second layer zero) computes exactly what it computed before;
 // once that layer is non-zero the output moves.

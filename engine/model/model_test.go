@@ -65,6 +65,7 @@ func TestGradWholeTinyUNet(t *testing.T) {
 		c.PosEmb = unshuffle // the position embeddings and the text layout path are checked in the second pass
 		c.TextLayout = unshuffle
 		c.TextPlaces = unshuffle
+		c.TextPooled = unshuffle
 		w := nn.NewWeights(tensor.Float64, 1)
 		n, err := Build(w, c, NetOptions{Batch: 2, Train: true})
 		if err != nil {

@@ -136,7 +136,16 @@ func Build(w *nn.Weights, c Config, opt NetOptions) (n *Net, err error) {
 			return spread[[2]int{h, w}]
 		}
 	}
-	n.out = UNet(root.Sub("unet"), c, x, tsin, n.enc, layout)
+	var pooled *nn.Node
+	if c.TextPooled {
+		if n.zeroIDs == nil {
+			n.zeroIDs = &ops.TokenIDs{IDs: make([]int, B)}
+		}
+		ps := root.Sub(TextPooledScope)
+		q := g.B.Embedding(ps.Param("query", []int{1, c.TextDim}, nn.Zeros), n.zeroIDs, B, 1)
+		pooled = g.B.Reshape(g.B.Attention(q, n.enc, n.enc, 1, false, g.TextLen), B, c.TextDim)
+	}
+	n.out = UNet(root.Sub("unet"), c, x, tsin, n.enc, layout, pooled)
 	var cost *nn.Node
 	if opt.Train {
 		target := g.B.Input(inTarget, B, S, S, C)

@@ -7,10 +7,15 @@ import (
 // UNet predicts the noise (or v) for x [N, S, S, C] at the time embedding
 // temb [N, Channels[0]] (sinusoids, an input), conditioned on the text
 // encoding ctx [N, L, TextDim] and, when the config has TextLayout, the
-// prompt's pooled word maps layout [N, 1, G·G·LayoutDim] (else nil).
-func UNet(s nn.Scope, c Config, x, tsin, ctx, layout *nn.Node) *nn.Node {
+// prompt's pooled word maps layout [N, 1, G·G·LayoutDim] (else nil) and,
+// when it has TextPooled, the pooled prompt [N, TextDim] (else nil).
+func UNet(s nn.Scope, c Config, x, tsin, ctx, layout, pooled *nn.Node) *nn.Node {
 	b := s.G.B
 	temb := s.Sub("time.fc2").Linear(b.SiLU(s.Sub("time.fc1").Linear(tsin, c.TimeDim, true)), c.TimeDim, true)
+	if pooled != nil {
+		ps := s.Sub("text_pool")
+		temb = b.Add(temb, ps.Sub("fc2").LinearZero(b.SiLU(ps.Sub("fc1").Linear(pooled, c.TimeDim, true)), c.TimeDim))
+	}
 	h := s.Sub("conv_in").Conv(x, c.Channels[0], 3, 1)
 	skips := []*nn.Node{h}
 	withPos := func(s nn.Scope, h *nn.Node) *nn.Node {
