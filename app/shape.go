@@ -48,7 +48,10 @@ func (a *App) evalShape(ctx context.Context, req EvalRequest, progress ProgressF
 	if seeds == 0 {
 		seeds = 4
 	}
-	samp := engine.ShapeSampling{Steps: req.SampleSteps, Guidance: req.Guidance}
+	samp := engine.ShapeSampling{Steps: req.SampleSteps, Guidance: req.Guidance, FromTruth: req.FromTruth}
+	if req.FromTruth < 0 || req.FromTruth > 1 {
+		return usageError("-from-truth is a share of the schedule, from 0 to 1")
+	}
 	switch req.Sampler {
 	case "", "ddim":
 	case "euler_a":
@@ -80,6 +83,9 @@ func (a *App) evalShape(ctx context.Context, req EvalRequest, progress ProgressF
 	}
 	drawn := samp.OrDefaults()
 	fmt.Fprintf(a.Out, "shape probe: %d classes × %d seeds (%s, %d steps, guidance %g), judged colour-blind\n", rep.Classes, rep.Seeds, drawn.Sampler, drawn.Steps, drawn.Guidance)
+	if req.FromTruth > 0 {
+		fmt.Fprintf(a.Out, "  each image started from its ground truth noised to %g of the schedule\n", req.FromTruth)
+	}
 	fmt.Fprintf(a.Out, "  generated      %v\n", rep.Generated)
 	fmt.Fprintf(a.Out, "  ground truth   %v (the ceiling)\n", rep.Truth)
 	fmt.Fprintf(a.Out, "  colour only    %v (a control that must fail)\n", rep.ColourOnly)

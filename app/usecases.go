@@ -180,6 +180,9 @@ type EvalRequest struct {
 	// draws (0 and "": guidance 4, DDIM), with SampleSteps.
 	Guidance float64
 	Sampler  string
+	// FromTruth starts the shape probe's images from their ground truth
+	// noised to this share of the schedule (0: from noise).
+	FromTruth float64
 	// Judge measures the colour-blind shape judge itself on renders of
 	// every class and on its controls (eval.ValidateJudge).
 	Judge bool

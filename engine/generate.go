@@ -57,6 +57,11 @@ type GenerateOptions struct {
 	// thingColours are the concepts' colours for regions' starting
 	// layout, by pseudo-word (set by GenerateWith from the thumbnails).
 	thingColours map[string]color.NRGBA
+	// start, when set, holds N pictures (NHWC in [−1, 1], PictureSize)
+	// the sampler starts from, noised to startStrength of the schedule
+	// (SDEdit): the shape probe's FromTruth.
+	start         []float32
+	startStrength float64
 	// Attention, when set, receives where each word of the prompt was
 	// attended to in each image.
 	Attention *AttentionMaps
@@ -338,6 +343,19 @@ func (b *Base) sample(ctx context.Context, opt GenerateOptions, encode func(stri
 			}
 			dopt.InitStrength = regionStart
 		}
+	}
+	if opt.start != nil {
+		init := opt.start
+		if b.AE != nil {
+			var err error
+			if init, err = b.encodePictures(init, opt.N); err != nil {
+				return nil, err
+			}
+		}
+		if len(init) != opt.N*img {
+			return nil, fmt.Errorf("a start of %d values for %d images of %d", len(init), opt.N, img)
+		}
+		dopt.Init, dopt.InitStrength = init, opt.startStrength
 	}
 	out, err := diffusion.Sample(ctx, b.Sched, b.Pred, model, opt.N, img, rng, dopt)
 	if err != nil {

@@ -115,6 +115,12 @@ type ShapeSampling struct {
 	Steps    int
 	Guidance float64
 	Sampler  diffusion.SamplerKind
+	// FromTruth, when above 0, starts each image from its ground-truth
+	// render noised to this share of the schedule (SDEdit) instead of
+	// from noise: at 1 nothing of the truth is left, below it the shape
+	// is given and the score says whether the model keeps it — where in
+	// the schedule a model loses shapes.
+	FromTruth float64
 }
 
 // OrDefaults is s with its zero steps and guidance filled in.
@@ -163,7 +169,18 @@ func (b *Base) EvalShape(ctx context.Context, classes []string, seeds int, samp 
 		if err != nil {
 			return rep, nil, err
 		}
-		imgs, err := b.Generate(ctx, GenerateOptions{Prompt: prompt, N: seeds, Seed: uint64(k), Steps: samp.Steps, Guidance: samp.Guidance, Sampler: samp.Sampler}, nil)
+		scenes, tr := shapeTruth(atlas, rd, class, bg, seeds, S, rng)
+		_, tr2 := shapeTruth(atlas, rd, class, bg, seeds, S, rng)
+		gopt := GenerateOptions{Prompt: prompt, N: seeds, Seed: uint64(k), Steps: samp.Steps, Guidance: samp.Guidance, Sampler: samp.Sampler}
+		if samp.FromTruth > 0 {
+			for _, sc := range scenes {
+				x := make([]float32, S*S*3)
+				rd.Render(sc, S, x)
+				gopt.start = append(gopt.start, x...)
+			}
+			gopt.startStrength = samp.FromTruth
+		}
+		imgs, err := b.Generate(ctx, gopt, nil)
 		if err != nil {
 			return rep, nil, fmt.Errorf("prompt %q: %w", prompt, err)
 		}
@@ -171,8 +188,6 @@ func (b *Base) EvalShape(ctx context.Context, classes []string, seeds int, samp 
 		for i, img := range imgs {
 			row[i] = img
 		}
-		scenes, tr := shapeTruth(atlas, rd, class, bg, seeds, S, rng)
-		_, tr2 := shapeTruth(atlas, rd, class, bg, seeds, S, rng)
 		for i, sc := range scenes {
 			colour = append(colour, eval.FromNHWC(eval.ColourOnly(rd, sc, S), S))
 			hue = append(hue, eval.FromNHWC(eval.HueRotatedSprites(rd, sc, S, float64(1+i%3)*1.5707963267948966), S))
