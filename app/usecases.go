@@ -233,6 +233,8 @@ type PretrainRequest struct {
 	// SampleEvery is the steps between sample grids and shape scores (0:
 	// the default, 1000).
 	SampleEvery int
+	// InputPerturb is DDPM-IP's input perturbation of a new run (0: none).
+	InputPerturb float64
 	// Classes and Styles narrow the world a new run trains on (class
 	// names and sprite styles; nil: all).
 	Classes, Styles []string
@@ -936,6 +938,10 @@ func (a *App) Pretrain(ctx context.Context, req PretrainRequest, progress Progre
 		opt.HighNoiseShare = req.HighNoise
 	}
 	opt.Classes, opt.Styles = req.Classes, req.Styles
+	if req.InputPerturb < 0 || req.InputPerturb > 1 {
+		return usageError("-input-perturb is a share of the noise, from 0 to 1 (0.1 is usual)")
+	}
+	opt.InputPerturb = req.InputPerturb
 	start := time.Now()
 	from := -1
 	err := engine.Pretrain(ctx, opt, func(p engine.PretrainProgress) {

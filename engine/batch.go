@@ -20,6 +20,11 @@ type lossWeighting struct {
 	minSNR  float64 // min-SNR-γ (≤ 0: unit weights)
 	floored bool    // keep high-noise samples at full weight (diffusion.FlooredSNRWeight)
 	high    float64 // share of timesteps drawn from the high-noise band (diffusion.RandomTimestepsHigh)
+	// perturb is input perturbation (Ning et al. 2023, DDPM-IP): the
+	// network sees x0 noised with ε + perturb·ξ (ξ fresh noise) but is
+	// trained to predict from ε alone, as it will meet its own slightly
+	// wrong inputs when sampling (exposure bias). 0: none.
+	perturb float64
 }
 
 // noiseBatch draws noise and timesteps from rng for the clean batch x0
@@ -27,7 +32,15 @@ type lossWeighting struct {
 func (b *Base) noiseBatch(rng *rand.Rand, x0, noise []float32, batch int, lw lossWeighting) (noised, error) {
 	diffusion.FillNormal(rng, noise)
 	t := b.Sched.RandomTimestepsHigh(rng, batch, lw.high)
-	xt, err := b.Sched.AddNoise(x0, noise, t)
+	seen := noise
+	if lw.perturb > 0 {
+		seen = make([]float32, len(noise))
+		diffusion.FillNormal(rng, seen)
+		for i, e := range noise {
+			seen[i] = e + float32(lw.perturb)*seen[i]
+		}
+	}
+	xt, err := b.Sched.AddNoise(x0, seen, t)
 	if err != nil {
 		return noised{}, err
 	}

@@ -104,7 +104,7 @@ func trainSmallModel(t *testing.T, steps int, edit func(*model.Config), fill fun
 	}
 	defer reps.Close()
 	def := DefaultPretrain()
-	lw := lossWeighting{def.MinSNR, def.KeepHighNoise, def.HighNoiseShare}
+	lw := lossWeighting{def.MinSNR, def.KeepHighNoise, def.HighNoiseShare, 0}
 	adam := optim.NewAdamW(optim.Group{LR: 1e-3})
 	S, C, L := cfg.ImageSize, cfg.InChannels, cfg.MaxLen
 	per := S * S * C

@@ -63,6 +63,11 @@ type PretrainOptions struct {
 	// steps from the noisiest tenth it placed them apart. The run of
 	// 2026-11-25 switched to 0.4 at step 12.5k.
 	HighNoiseShare float64
+	// InputPerturb trains on inputs noised a little more than the target
+	// says (DDPM-IP, lossWeighting.perturb; 0: none): the sampler feeds
+	// the network its own slightly wrong pictures, and a model trained
+	// only on exact ones drifts along the way.
+	InputPerturb float64
 	// LayoutLRMult multiplies the learning rate of the text layout path
 	// (model.Config.TextLayout): the base run gained it at step 16655,
 	// where the cosine schedule had already fallen to ~2.7e-4, and a path
@@ -476,7 +481,7 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 				}
 				copy(x0, z)
 			}
-			nb, err := base.noiseBatch(rng, x0, noise, B, lossWeighting{opt.MinSNR, opt.KeepHighNoise, opt.HighNoiseShare})
+			nb, err := base.noiseBatch(rng, x0, noise, B, lossWeighting{opt.MinSNR, opt.KeepHighNoise, opt.HighNoiseShare, opt.InputPerturb})
 			if err != nil {
 				return 0, err
 			}
@@ -548,6 +553,7 @@ func keepRecipe(opt *PretrainOptions, stored string, def PretrainOptions) []stri
 		opt.HighNoiseShare = was.HighNoiseShare
 		kept = append(kept, fmt.Sprintf("high-noise share %g", was.HighNoiseShare))
 	}
+	keepF(&opt.InputPerturb, was.InputPerturb, def.InputPerturb, "input perturbation")
 	if !opt.ShapeAll && was.ShapeAll {
 		opt.ShapeAll = true
 		kept = append(kept, "shape probe of all classes")

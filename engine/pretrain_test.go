@@ -674,3 +674,39 @@ func TestNarrowWorld(t *testing.T) {
 		t.Errorf("the probe grid has %d rows: it did not score the run's 2 classes", rows)
 	}
 }
+
+// TestInputPerturbation: with input perturbation the network's input is
+// noised by ε + γξ while its target stays that of ε alone (DDPM-IP): the
+// same draws give the same timesteps and targets, and inputs that differ
+// by σ_t·γ·ξ, whose spread is γ.
+func TestInputPerturbation(t *testing.T) {
+	b := tinyBase(t)
+	const B, n = 4, 3 * 16 * 16
+	x0 := make([]float32, B*n)
+	for i := range x0 {
+		x0[i] = float32(i%7)/7 - 0.5
+	}
+	draw := func(gamma float64) noised {
+		rng := rand.New(rand.NewPCG(9, 9))
+		nb, err := b.noiseBatch(rng, x0, make([]float32, B*n), B, lossWeighting{minSNR: 5, perturb: gamma})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return nb
+	}
+	plain, pert := draw(0), draw(0.1)
+	if !slices.Equal(plain.t, pert.t) || !slices.Equal(plain.target, pert.target) {
+		t.Fatal("input perturbation changed the timesteps or the targets")
+	}
+	var sum, sq float64
+	for i := range plain.xt {
+		s := b.Sched.SqrtOneMinusAlphaBar(int(plain.t[i/n]))
+		d := float64(pert.xt[i]-plain.xt[i]) / s
+		sum += d
+		sq += d * d
+	}
+	sd := math.Sqrt(sq/float64(len(plain.xt)) - math.Pow(sum/float64(len(plain.xt)), 2))
+	if math.Abs(sd-0.1) > 0.01 {
+		t.Errorf("the inputs differ by %.4f·σ_t in spread, want 0.1", sd)
+	}
+}
