@@ -3,10 +3,6 @@ package engine
 import (
 	"context"
 	"testing"
-
-	"conceptstudio/engine/dataset"
-	"conceptstudio/engine/diffusion"
-	"conceptstudio/engine/model"
 )
 
 // TestShapeProbeFromTruth: the probe started from the ground truth
@@ -19,15 +15,7 @@ func TestShapeProbeFromTruth(t *testing.T) {
 	if testing.Short() {
 		t.Skip("samples 24 pictures twice")
 	}
-	atlas, err := dataset.LoadAtlas()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok := dataset.NewTokenizer(atlas, dataset.DefaultReserved)
-	c := model.Tiny()
-	c.ImageSize, c.Unshuffle, c.Channels = 32, true, []int{8, 16}
-	c.Vocab, c.MaxLen = len(tok.Vocab()), dataset.MaxCaptionTokens
-	b, err := NewBase(c, tok, diffusion.VPrediction, 3)
+	b, err := newTinyBase(32)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,15 +14,7 @@ import (
 // untrained UNet ends in zero-initialised layers). It draws noise, but
 // every step of training, generation and evaluation runs for real, fast.
 func NewTinyBase() (*Base, error) {
-	atlas, err := dataset.LoadAtlas()
-	if err != nil {
-		return nil, err
-	}
-	tok := dataset.NewTokenizer(atlas, dataset.DefaultReserved)
-	c := model.Tiny()
-	c.ImageSize, c.Unshuffle, c.Channels = 16, true, []int{8, 16}
-	c.Vocab, c.MaxLen = len(tok.Vocab()), dataset.MaxCaptionTokens
-	b, err := NewBase(c, tok, diffusion.VPrediction, 3)
+	b, err := newTinyBase(16)
 	if err != nil {
 		return nil, err
 	}
@@ -35,4 +27,18 @@ func NewTinyBase() (*Base, error) {
 		}
 	}
 	return b, nil
+}
+
+// newTinyBase is the tiny network at size pixels, as NewBase makes it
+// (its last layers at zero, so it predicts nothing yet).
+func newTinyBase(size int) (*Base, error) {
+	atlas, err := dataset.LoadAtlas()
+	if err != nil {
+		return nil, err
+	}
+	tok := dataset.NewTokenizer(atlas, dataset.DefaultReserved)
+	c := model.Tiny()
+	c.ImageSize, c.Unshuffle, c.Channels = size, true, []int{8, 16}
+	c.Vocab, c.MaxLen = len(tok.Vocab()), dataset.MaxCaptionTokens
+	return NewBase(c, tok, diffusion.VPrediction, 3)
 }

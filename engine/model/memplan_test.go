@@ -226,57 +226,45 @@ func TestZeroPositionEmbeddingChangesNothing(t *testing.T) {
 	sameBits(t, "zero position embeddings", a, b)
 }
 
-// TestGainedTextLayoutChangesNothing: a trained model given the text
-// layout path (zero word maps and query, as a resumed run gains them; the
-// projection random) computes exactly what it computed before, and once a
-// word's map is non-zero the prompt moves the output.
-func TestGainedTextLayoutChangesNothing(t *testing.T) {
-	a, b, _, n, w := gain(t, func(c *Config) { c.TextLayout = true })
-	for _, name := range w.Names() {
-		want := strings.HasPrefix(name, TextLayoutScope+".")
-		if n.Cfg.Gainable(name) != want {
-			t.Errorf("Gainable(%s) = %v", name, !want)
-		}
-	}
-	sameBits(t, "the gained layout path", a, b)
-	words, ok := w.Lookup(TextLayoutScope + ".words")
-	if !ok {
-		t.Fatal("no layout word maps")
-	}
-	for i, d := 0, words.Data().([]float32); i < len(d); i++ {
-		d[i] = float32(i%7) * 0.1
-	}
-	if slices.Equal(a, runTiny(t, n)) {
-		t.Error("non-zero word maps leave the output unchanged: the layout path is not connected")
-	}
-}
-
-// TestGainedTextPooledChangesNothing: a trained model given the pooled
+// TestGainedPathsChangeNothing: a trained model given the text layout
+// path (zero word maps and query; the projection random) or the pooled
 // prompt in its time embedding (the MLP's last layer and the pooling
-// query at zero, as a run gains them) computes exactly what it computed
-// before, its weights are the gainable ones, and once the last layer is
-// non-zero the prompt moves the output through them.
-func TestGainedTextPooledChangesNothing(t *testing.T) {
-	a, b, added, n, w := gain(t, func(c *Config) { c.TextPooled = true })
-	if added != 5 {
-		t.Errorf("gained %d weights, want 5 (query, two layers' weights and biases)", added)
-	}
-	for _, name := range w.Names() {
-		want := strings.HasPrefix(name, TextPooledScope+".")
-		if n.Cfg.Gainable(name) != want {
-			t.Errorf("Gainable(%s) = %v", name, !want)
-		}
-	}
-	sameBits(t, "the gained pooled prompt", a, b)
-	fc2, ok := w.Lookup(TextPooledScope + ".fc2.w")
-	if !ok {
-		t.Fatal("no pooled-prompt layer")
-	}
-	for i, d := 0, fc2.Data().([]float32); i < len(d); i++ {
-		d[i] = float32(i%5-2) * 0.3
-	}
-	if slices.Equal(a, runTiny(t, n)) {
-		t.Error("a non-zero pooled-prompt layer leaves the output unchanged: the path is not connected")
+// query at zero), as a run gains them, computes exactly what it computed
+// before, the added weights are the gainable ones, and once the path's
+// zero weight is set the prompt moves the output through it.
+func TestGainedPathsChangeNothing(t *testing.T) {
+	for _, tc := range []struct {
+		what, scope, weight string
+		added               int // weights the path adds (0: not checked)
+		add                 func(*Config)
+	}{
+		{"the layout path", TextLayoutScope, "words", 0, func(c *Config) { c.TextLayout = true }},
+		// the query, and two layers' weights and biases
+		{"the pooled prompt", TextPooledScope, "fc2.w", 5, func(c *Config) { c.TextPooled = true }},
+	} {
+		t.Run(tc.what, func(t *testing.T) {
+			a, b, added, n, w := gain(t, tc.add)
+			if tc.added > 0 && added != tc.added {
+				t.Errorf("gained %d weights, want %d", added, tc.added)
+			}
+			for _, name := range w.Names() {
+				want := strings.HasPrefix(name, tc.scope+".")
+				if n.Cfg.Gainable(name) != want {
+					t.Errorf("Gainable(%s) = %v", name, !want)
+				}
+			}
+			sameBits(t, tc.what, a, b)
+			zero, ok := w.Lookup(tc.scope + "." + tc.weight)
+			if !ok {
+				t.Fatalf("no weight %s.%s", tc.scope, tc.weight)
+			}
+			for i, d := 0, zero.Data().([]float32); i < len(d); i++ {
+				d[i] = float32(i%5-2) * 0.3
+			}
+			if slices.Equal(a, runTiny(t, n)) {
+				t.Errorf("setting %s.%s leaves the output unchanged: %s is not connected", tc.scope, tc.weight, tc.what)
+			}
+		})
 	}
 }
 
