@@ -41,6 +41,11 @@ var pretrainDesigns = map[string]pretrainDesign{
 		c.ResBlocks = 2
 		return c
 	}},
+	"attn16": {about: "the base design with self-attention at the 16×16 level too, so the finest level sees the whole object (about 1.05× the work; grows from the base design unchanged)", config: func(tok *dataset.Tokenizer) model.Config {
+		c := BaseConfig(tok)
+		c.SelfAttn = []bool{true, true, true}
+		return c
+	}},
 	"pooled": {about: "the base design with the pooled prompt added to the time embedding, so every residual block sees what is asked for (grows from the base design unchanged)", config: func(tok *dataset.Tokenizer) model.Config {
 		c := BaseConfig(tok)
 		c.TextPooled = true

@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -753,10 +754,12 @@ func loadCheckpoint(path string, b *Base, adam *optim.AdamW, ema *optim.EMA, pcg
 
 // copyWeights copies every weight of from into b (same architecture, or
 // b with zero-starting additions that from lacks: model.Config.Gainable,
-// or b with a second residual block per level: growsResBlocks). It
+// or b with a second residual block per level: growsResBlocks, or with
+// self-attention at more levels: gainsSelfAttention). It
 // returns the weights that start fresh and the blocks it added.
 func copyWeights(b, from *Base) (fresh, added []string, err error) {
 	grow := growsResBlocks(from.Cfg, b.Cfg)
+	attn := gainsSelfAttention(from.Cfg, b.Cfg)
 	// A model of another input (pixels against latents, unshuffled or
 	// not) shares everything but its first and last convolution: those
 	// start fresh (conv_out at zero, so the start predicts nothing) and
@@ -782,6 +785,18 @@ func copyWeights(b, from *Base) (fresh, added []string, err error) {
 		if !ok && b.Cfg.Gainable(name) {
 			continue // gained: keeps its initial value, which changes nothing
 		}
+		if block := selfAttentionOf(name); !ok && attn && block != "" {
+			// A gained self-attention adds its output to the transformer's
+			// stream: with that projection at zero it adds nothing.
+			if strings.Contains(name, ".attn1.out.") {
+				clear(dst.Data().([]float32))
+			}
+			if !seen[block] {
+				seen[block] = true
+				added = append(added, block)
+			}
+			continue
+		}
 		if ok && otherInput && !src.Shape().Eq(dst.Shape()) && (strings.HasPrefix(name, "unet.conv_in.") || strings.HasPrefix(name, "unet.conv_out.")) {
 			fresh = append(fresh, name)
 			continue
@@ -794,6 +809,43 @@ func copyWeights(b, from *Base) (fresh, added []string, err error) {
 	b.id = ""
 	return fresh, added, nil
 }
+
+// gainsSelfAttention: to is from with self-attention switched on at one
+// or more levels whose spatial transformers had cross-attention only (the
+// attn16 design from the base design), which copyWeights grows into
+// without changing what the model computes.
+func gainsSelfAttention(from, to model.Config) bool {
+	f := from
+	f.SelfAttn = to.SelfAttn
+	if !reflect.DeepEqual(f, to) || len(from.SelfAttn) != len(to.SelfAttn) {
+		return false
+	}
+	gained := false
+	for l, on := range to.SelfAttn {
+		switch {
+		case from.SelfAttn[l] && !on:
+			return false
+		case on && !from.SelfAttn[l]:
+			gained = true
+		}
+	}
+	return gained
+}
+
+// selfAttentionOf names the spatial transformer whose self-attention
+// weight name is (its attn1 projections and their LayerNorm ln1), or "".
+func selfAttentionOf(name string) string {
+	m := selfAttentionWeight.FindStringSubmatch(name)
+	if m == nil {
+		return ""
+	}
+	return m[1]
+}
+
+// selfAttentionWeight matches a spatial transformer's self-attention
+// weights: TRANSFORMER.attn1.{q,k,v,out}.PARAM and TRANSFORMER.ln1.PARAM,
+// the transformer being a level's attnN.
+var selfAttentionWeight = regexp.MustCompile(`^(unet\.(?:down|up)\d+\.attn\d+)\.(?:attn1\.(?:q|k|v|out)|ln1)\.\w+$`)
 
 // growsResBlocks: to is from with two residual blocks per level instead of
 // one (the deep design from the base design), which copyWeights grows into

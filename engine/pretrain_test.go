@@ -510,12 +510,7 @@ func TestGrowingABlockPerLevelChangesNothing(t *testing.T) {
 	ctx := context.Background()
 	a := tinyBase(t)
 	rng := rand.New(rand.NewPCG(8, 9))
-	for _, name := range a.W.Names() {
-		w, _ := a.W.Lookup(name)
-		for i, d := 0, w.Data().([]float32); i < len(d); i++ {
-			d[i] += float32(0.05 * rng.NormFloat64())
-		}
-	}
+	perturb(a, rng)
 	cfg := a.Cfg
 	cfg.ResBlocks = 2
 	g, err := NewBase(cfg, a.Tok, a.Pred, 5)
@@ -536,35 +531,7 @@ func TestGrowingABlockPerLevelChangesNothing(t *testing.T) {
 	if len(fresh) != 0 || len(added) != blocks {
 		t.Errorf("fresh %v, added %v: want a residual block (and its attention, where the level has one) added per level and path", fresh, added)
 	}
-	opt := GenerateOptions{Prompt: "a big cat on the left", N: 2, Seed: 3, Steps: 4, Guidance: 4}
-	draw := func(b *Base) []*image.NRGBA {
-		imgs, err := b.Generate(ctx, opt, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return imgs
-	}
-	maxDiff := func(x, y []*image.NRGBA) int {
-		m := 0
-		for k := range x {
-			for i := range x[k].Pix {
-				m = max(m, absInt(int(x[k].Pix[i])-int(y[k].Pix[i])))
-			}
-		}
-		return m
-	}
-	want, got := draw(a), draw(g)
-	if d := maxDiff(want, got); d > 1 {
-		t.Errorf("the grown model draws other pictures: a pixel differs by %d", d)
-	}
-	w, _ := g.W.Lookup("unet.up0.res1.conv2.w")
-	for i, d := 0, w.Data().([]float32); i < len(d); i++ {
-		d[i] = float32(0.05 * rng.NormFloat64())
-	}
-	g.id = ""
-	if d := maxDiff(want, draw(g)); d <= 1 {
-		t.Errorf("moving an added block's weights left the pictures as they were (differ by %d): the comparison tells nothing", d)
-	}
+	drawsTheSame(t, a, g, "unet.up0.res1.conv2.w", rng)
 	// A model that is not the same design with one more block is refused.
 	cfg.Channels = []int{8, 24}
 	h, err := NewBase(cfg, a.Tok, a.Pred, 5)
@@ -709,4 +676,88 @@ func TestInputPerturbation(t *testing.T) {
 	if math.Abs(sd-0.1) > 0.01 {
 		t.Errorf("the inputs differ by %.4f·σ_t in spread, want 0.1", sd)
 	}
+}
+
+// perturb moves every weight of b off its initial value, so that nothing
+// holds by accident (zero-initialised layers would hide a wrong copy).
+func perturb(b *Base, rng *rand.Rand) {
+	for _, name := range b.W.Names() {
+		w, _ := b.W.Lookup(name)
+		for i, d := 0, w.Data().([]float32); i < len(d); i++ {
+			d[i] += float32(0.05 * rng.NormFloat64())
+		}
+	}
+	b.id = ""
+}
+
+// drawsTheSame checks that the grown model g draws what a draws (within
+// 1/255), and, as the control, that moving g's added weight moved
+// changes the pictures, so the comparison can fail.
+func drawsTheSame(t *testing.T, a, g *Base, moved string, rng *rand.Rand) {
+	t.Helper()
+	opt := GenerateOptions{Prompt: "a big cat on the left", N: 2, Seed: 3, Steps: 4, Guidance: 4}
+	draw := func(b *Base) []*image.NRGBA {
+		imgs, err := b.Generate(context.Background(), opt, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return imgs
+	}
+	maxDiff := func(x, y []*image.NRGBA) int {
+		m := 0
+		for k := range x {
+			for i := range x[k].Pix {
+				m = max(m, absInt(int(x[k].Pix[i])-int(y[k].Pix[i])))
+			}
+		}
+		return m
+	}
+	want, got := draw(a), draw(g)
+	if d := maxDiff(want, got); d > 1 {
+		t.Errorf("the grown model draws other pictures: a pixel differs by %d", d)
+	}
+	w, ok := g.W.Lookup(moved)
+	if !ok {
+		t.Fatalf("no weight %s", moved)
+	}
+	for i, d := 0, w.Data().([]float32); i < len(d); i++ {
+		d[i] = float32(0.5 * rng.NormFloat64())
+	}
+	g.id = ""
+	if d := maxDiff(want, draw(g)); d <= 1 {
+		t.Errorf("moving the added %s left the pictures as they were (differ by %d): the comparison tells nothing", moved, d)
+	}
+}
+
+// TestGrowingSelfAttentionChangesNothing: a model with self-attention at a
+// level whose transformers had cross-attention only (the attn16 design
+// from the base design) draws, at first, what the model it grew from
+// draws, and names the transformers that gained it.
+func TestGrowingSelfAttentionChangesNothing(t *testing.T) {
+	a := tinyBase(t)
+	cfg := a.Cfg
+	cfg.CrossAttn = []bool{true, true}
+	a, err := NewBase(cfg, a.Tok, a.Pred, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(10, 11))
+	perturb(a, rng)
+	if cfg.SelfAttn[0] {
+		t.Fatal("the tiny model already has self-attention at its first level")
+	}
+	cfg.SelfAttn = []bool{true, true}
+	g, err := NewBase(cfg, a.Tok, a.Pred, 6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh, added, err := copyWeights(g, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(added)
+	if want := []string{"unet.down0.attn0", "unet.up0.attn0", "unet.up0.attn1"}; len(fresh) != 0 || !slices.Equal(added, want) {
+		t.Errorf("fresh %v, added %v; want the level's %v", fresh, added, want)
+	}
+	drawsTheSame(t, a, g, "unet.down0.attn0.attn1.out.w", rng)
 }
