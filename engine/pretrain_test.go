@@ -513,14 +513,7 @@ func TestGrowingABlockPerLevelChangesNothing(t *testing.T) {
 	perturb(a, rng)
 	cfg := a.Cfg
 	cfg.ResBlocks = 2
-	g, err := NewBase(cfg, a.Tok, a.Pred, 5)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fresh, added, err := copyWeights(g, a)
-	if err != nil {
-		t.Fatal(err)
-	}
+	g, fresh, added := growInto(t, a, cfg)
 	blocks := 0
 	for _, at := range cfg.CrossAttn {
 		blocks += 2 // a residual block on each path
@@ -678,6 +671,20 @@ func TestInputPerturbation(t *testing.T) {
 	}
 }
 
+// growInto makes a model of config cfg started from a's weights
+// (copyWeights), with the weights that start fresh and the blocks added.
+func growInto(t *testing.T, a *Base, cfg model.Config) (g *Base, fresh, added []string) {
+	t.Helper()
+	g, err := NewBase(cfg, a.Tok, a.Pred, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fresh, added, err = copyWeights(g, a); err != nil {
+		t.Fatal(err)
+	}
+	return g, fresh, added
+}
+
 // perturb moves every weight of b off its initial value, so that nothing
 // holds by accident (zero-initialised layers would hide a wrong copy).
 func perturb(b *Base, rng *rand.Rand) {
@@ -747,14 +754,7 @@ func TestGrowingSelfAttentionChangesNothing(t *testing.T) {
 		t.Fatal("the tiny model already has self-attention at its first level")
 	}
 	cfg.SelfAttn = []bool{true, true}
-	g, err := NewBase(cfg, a.Tok, a.Pred, 6)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fresh, added, err := copyWeights(g, a)
-	if err != nil {
-		t.Fatal(err)
-	}
+	g, fresh, added := growInto(t, a, cfg)
 	slices.Sort(added)
 	if want := []string{"unet.down0.attn0", "unet.up0.attn0", "unet.up0.attn1"}; len(fresh) != 0 || !slices.Equal(added, want) {
 		t.Errorf("fresh %v, added %v; want the level's %v", fresh, added, want)
