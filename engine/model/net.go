@@ -46,7 +46,7 @@ type Net struct {
 	out, loss, enc *nn.Node
 	hasTarget      bool
 	keyIDs         *ops.TokenIDs
-	zeroIDs        *ops.TokenIDs // TextLayout: B zeros, to repeat the pooling query
+	zeroIDs        *ops.TokenIDs // TextLayout, TextPooled: B zeros, to repeat the pooling query (pool)
 	textOnly       bool
 	guide          bool
 }
@@ -123,9 +123,7 @@ func Build(w *nn.Weights, c Config, opt NetOptions) (n *Net, err error) {
 			}
 			maps = learned
 		}
-		n.zeroIDs = &ops.TokenIDs{IDs: make([]int, B)}
-		q := g.B.Embedding(ls.Param("query", []int{1, d}, nn.Zeros), n.zeroIDs, B, 1)
-		layout = g.B.Attention(q, rows, rows, 1, false, g.TextLen)
+		layout = n.pool(ls, rows, d, B)
 	}
 	if maps != nil {
 		spread := map[[2]int]*nn.Node{}
@@ -138,12 +136,7 @@ func Build(w *nn.Weights, c Config, opt NetOptions) (n *Net, err error) {
 	}
 	var pooled *nn.Node
 	if c.TextPooled {
-		if n.zeroIDs == nil {
-			n.zeroIDs = &ops.TokenIDs{IDs: make([]int, B)}
-		}
-		ps := root.Sub(TextPooledScope)
-		q := g.B.Embedding(ps.Param("query", []int{1, c.TextDim}, nn.Zeros), n.zeroIDs, B, 1)
-		pooled = g.B.Reshape(g.B.Attention(q, n.enc, n.enc, 1, false, g.TextLen), B, c.TextDim)
+		pooled = g.B.Reshape(n.pool(root.Sub(TextPooledScope), n.enc, c.TextDim, B), B, c.TextDim)
 	}
 	n.out = UNet(root.Sub("unet"), c, x, tsin, n.enc, layout, pooled)
 	var cost *nn.Node
@@ -393,4 +386,16 @@ func (n *Net) SetKeyIDs(ids []int) error {
 	}
 	n.keyIDs.IDs = ids
 	return nil
+}
+
+// pool pools rows [B, L, d] over each prompt's tokens by attention with a
+// learned query (s's "query", zero at the start: a plain mean of the
+// prompt's rows), giving [B, 1, d]. TextLayout's word maps and
+// TextPooled's encodings are pooled so.
+func (n *Net) pool(s nn.Scope, rows *nn.Node, d, B int) *nn.Node {
+	if n.zeroIDs == nil {
+		n.zeroIDs = &ops.TokenIDs{IDs: make([]int, B)}
+	}
+	q := s.G.B.Embedding(s.Param("query", []int{1, d}, nn.Zeros), n.zeroIDs, B, 1)
+	return s.G.B.Attention(q, rows, rows, 1, false, s.G.TextLen)
 }
