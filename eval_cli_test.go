@@ -98,11 +98,12 @@ func TestEvalShapeAndJudgeCommands(t *testing.T) {
 }
 
 // TestPretrainCommand: `pretrain` end to end on the tiny design: a run
-// stops at its CPU budget with a checkpoint and a shape score, resumes,
-// and exports a model that generate reads.
+// stops at its CPU budget with a checkpoint and a shape score, resumes
+// (keeping its representation alignment), and exports a model that
+// generate reads.
 func TestPretrainCommand(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "run")
-	code, _, errOut := runCLI(t, "pretrain", "-design", "tiny", "-dir", dir, "-steps", "3", "-batch", "2", "-cpu-hours", "0.0000001")
+	code, _, errOut := runCLI(t, "pretrain", "-design", "tiny", "-dir", dir, "-steps", "3", "-batch", "2", "-cpu-hours", "0.0000001", "-align", "1")
 	if code != 0 {
 		t.Fatalf("pretrain: exit %d: %s", code, errOut)
 	}
@@ -112,6 +113,9 @@ func TestPretrainCommand(t *testing.T) {
 	code, _, errOut = runCLI(t, "pretrain", "-dir", dir, "-resume", "-steps", "3", "-batch", "2")
 	if code != 0 {
 		t.Fatalf("pretrain -resume: exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(errOut, "alignment weight 1") {
+		t.Errorf("the resumed run does not say it keeps its alignment: %s", errOut)
 	}
 	model := filepath.Join(t.TempDir(), "m.safetensors")
 	if code, _, errOut = runCLI(t, "pretrain", "-dir", dir, "-export", model); code != 0 {

@@ -50,6 +50,7 @@ func TestCommandLineExitCodes(t *testing.T) {
 		{[]string{"train", "-name", "t", "-class", "teddy bear", "-out", "t.s", "a.png"}, 1, "cannot open a.png", ""},
 		{[]string{"eval"}, 2, "missing -concept", ""},
 		{[]string{"pretrain", "-steps", "-1"}, 2, "must not be negative", ""},
+		{[]string{"pretrain", "-dir", "TMP", "-align", "-1"}, 2, "-align is a weight from 0 to 100", ""},
 		{[]string{"pretrain", "-dir", "TMP", "-classes", "cat,unicorn"}, 1, `the world has no class "unicorn"`, ""},
 		{[]string{"concepts"}, 2, "concepts needs a subcommand", ""},
 		{[]string{"concepts", "frobnicate"}, 2, "unknown concepts subcommand", ""},

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"image"
 	"image/png"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -235,6 +236,9 @@ type PretrainRequest struct {
 	SampleEvery int
 	// InputPerturb is DDPM-IP's input perturbation of a new run (0: none).
 	InputPerturb float64
+	// Align is the weight of representation alignment to the colour
+	// oracle's features (engine.PretrainOptions.Align; 0: none).
+	Align float64
 	// Classes and Styles narrow the world a new run trains on (class
 	// names and sprite styles; nil: all).
 	Classes, Styles []string
@@ -942,6 +946,10 @@ func (a *App) Pretrain(ctx context.Context, req PretrainRequest, progress Progre
 		return usageError("-input-perturb is a share of the noise, from 0 to 1 (0.1 is usual)")
 	}
 	opt.InputPerturb = req.InputPerturb
+	if req.Align < 0 || req.Align > 100 || math.IsNaN(req.Align) {
+		return usageError("-align is a weight from 0 to 100 (1 is a good start; 0: none)")
+	}
+	opt.Align = req.Align
 	start := time.Now()
 	from := -1
 	err := engine.Pretrain(ctx, opt, func(p engine.PretrainProgress) {

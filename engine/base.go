@@ -11,6 +11,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -113,6 +114,9 @@ func (b *Base) ID() string {
 		h := sha256.New()
 		hash := func(w *nn.Weights, prefix string) {
 			for _, name := range w.Names() {
+				if trainingOnly(name) {
+					continue
+				}
 				t, _ := w.Lookup(name)
 				io.WriteString(h, prefix+name)
 				for _, v := range t.Data().([]float32) {
@@ -136,8 +140,14 @@ func (b *Base) EncodeModel(w io.Writer, half bool) error {
 	if err != nil {
 		return err
 	}
+	f.Tensors = slices.DeleteFunc(f.Tensors, func(t safetensors.Tensor) bool { return trainingOnly(t.Name) })
 	return safetensors.Encode(w, f)
 }
+
+// trainingOnly reports whether weight name is training's own (the
+// representation alignment's MLP), kept in checkpoints but not in model
+// files nor in the model's ID.
+func trainingOnly(name string) bool { return strings.HasPrefix(name, model.AlignScope+".") }
 
 func (b *Base) file(half bool) (*safetensors.File, error) {
 	meta, err := json.Marshal(baseMeta{Config: b.Cfg, Pred: b.Pred.String(), Schedule: "cosine", Vocab: b.Tok.Vocab()})

@@ -3,6 +3,7 @@ package engine
 import (
 	"cmp"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"image/png"
 	"io"
 	"io/fs"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -30,6 +32,7 @@ import (
 	"conceptstudio/engine/autoenc"
 	"conceptstudio/engine/dataset"
 	"conceptstudio/engine/diffusion"
+	"conceptstudio/engine/eval"
 	"conceptstudio/engine/model"
 	"conceptstudio/engine/optim"
 	"conceptstudio/engine/safefile"
@@ -69,6 +72,17 @@ type PretrainOptions struct {
 	// the network its own slightly wrong pictures, and a model trained
 	// only on exact ones drifts along the way.
 	InputPerturb float64
+	// Align is the weight of representation alignment (REPA, Yu et al.
+	// 2024; model.NetOptions.Align; 0: none): the UNet's middle block is
+	// taught, through a small MLP that only training uses, to predict at
+	// each place the colour oracle's last feature map of the clean
+	// picture, so that what the network makes of a noisy picture is
+	// what a classifier of the world sees in the clean one. 1 makes the
+	// alignment's starting error weigh as much as a typical diffusion
+	// loss (0.03). The shape judge, which measures the runs, is another
+	// network (colour-blind), so it is not what the model is taught to
+	// please. Pixel designs only.
+	Align float64
 	// LayoutLRMult multiplies the learning rate of the text layout path
 	// (model.Config.TextLayout): the base run gained it at step 16655,
 	// where the cosine schedule had already fallen to ~2.7e-4, and a path
@@ -291,7 +305,42 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 		return err
 	}
 	base.AE = ae
-	reps, err := newReplicas(base.W, cfg, opt.Batch, opt.Replicas, model.NetOptions{}, func(name string) int {
+	// A resumed run's alignment shapes its networks (and its checkpoint
+	// holds the alignment's weights), so it is known before they are built.
+	var keptAlign []string
+	if exists && opt.Align == def.Align {
+		if was, err := storedRecipe(ckpt); err == nil && was.Align != def.Align {
+			opt.Align = was.Align
+			keptAlign = append(keptAlign, fmt.Sprintf("alignment weight %g", was.Align))
+		}
+	}
+	netOpt := model.NetOptions{}
+	var aligner *eval.Oracle
+	alignUp := 1 // the oracle's pictures are this many times the design's side
+	if opt.Align > 0 {
+		if ae != nil {
+			return fmt.Errorf("alignment (-align) works on pixel designs only")
+		}
+		if aligner, err = eval.LoadOracle(); err != nil {
+			return err
+		}
+		c := aligner.Record.Config
+		g := cfg.GuideGrid()
+		if c.ImageSize%cfg.ImageSize != 0 {
+			return fmt.Errorf("alignment: the oracle sees %d-pixel pictures, the design draws %d", c.ImageSize, cfg.ImageSize)
+		}
+		alignUp = c.ImageSize / cfg.ImageSize
+		_, side, ch, err := aligner.PlaceFeatures(make([]float32, c.ImageSize*c.ImageSize*3), 1)
+		if err != nil {
+			return err
+		}
+		if side != g {
+			return fmt.Errorf("alignment: the oracle's feature map is %d×%d, the UNet's middle %d×%d", side, side, g, g)
+		}
+		n1 := cfg.ImageSize * cfg.ImageSize * cfg.InChannels
+		netOpt.Align, netOpt.AlignScale = ch, math.Sqrt(opt.Align*alignLossLevel*float64(n1)/float64(g*g))
+	}
+	reps, err := newReplicas(base.W, cfg, opt.Batch, opt.Replicas, netOpt, func(name string) int {
 		switch t, _ := base.W.Lookup(name); {
 		case strings.HasPrefix(name, model.TextLayoutScope+"."):
 			return 2
@@ -341,7 +390,7 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 			return fmt.Errorf("resuming from %s: %w", ckpt, err)
 		}
 		msg := fmt.Sprintf("resumed at step %d", st.Step)
-		if kept := keepRecipe(&opt, st.Options, def); len(kept) > 0 {
+		if kept := append(keepRecipe(&opt, st.Options, def), keptAlign...); len(kept) > 0 {
 			msg += "; keeping the run's " + strings.Join(kept, ", ")
 		}
 		if len(st.Gained) > 0 {
@@ -487,7 +536,21 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 				return 0, err
 			}
 			L := cfg.MaxLen
+			var feats []float32
+			fper := 0
+			if aligner != nil {
+				var side, ch int
+				if feats, side, ch, err = aligner.PlaceFeatures(upscale(x0, B, S, alignUp), B); err != nil {
+					return 0, err
+				}
+				fper = side * side * ch
+			}
 			return reps.run(func(net *model.Net, lo, hi int) error {
+				if feats != nil {
+					if err := net.SetAlign(feats[lo*fper : hi*fper]); err != nil {
+						return err
+					}
+				}
 				return net.Set(nb.xt[lo*per:hi*per], nb.t[lo:hi], ids[lo*L:hi*L], lengths[lo:hi], nb.target[lo*per:hi*per], nb.weights[lo:hi])
 			})
 		},
@@ -520,6 +583,64 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 	}
 	return nil
 }
+
+// upscale repeats each pixel of count NHWC RGB pictures of side s f×f
+// times (nearest neighbour); f = 1 returns x itself.
+func upscale(x []float32, count, s, f int) []float32 {
+	if f == 1 {
+		return x
+	}
+	S := s * f
+	out := make([]float32, count*S*S*3)
+	for i := 0; i < count; i++ {
+		for y := 0; y < S; y++ {
+			for xx := 0; xx < S; xx++ {
+				src := ((i*s+y/f)*s + xx/f) * 3
+				copy(out[((i*S+y)*S+xx)*3:][:3], x[src:src+3])
+			}
+		}
+	}
+	return out
+}
+
+// storedRecipe reads the options a run was started with from its
+// checkpoint's header alone.
+func storedRecipe(ckpt string) (PretrainOptions, error) {
+	var was PretrainOptions
+	f, err := os.Open(ckpt)
+	if err != nil {
+		return was, err
+	}
+	defer f.Close()
+	var n [8]byte
+	if _, err := io.ReadFull(f, n[:]); err != nil {
+		return was, err
+	}
+	size := binary.LittleEndian.Uint64(n[:])
+	if size > 64<<20 {
+		return was, fmt.Errorf("%s: a header of %d bytes", ckpt, size)
+	}
+	head := make([]byte, size)
+	if _, err := io.ReadFull(f, head); err != nil {
+		return was, err
+	}
+	var h struct {
+		Meta map[string]string `json:"__metadata__"`
+	}
+	if err := json.Unmarshal(head, &h); err != nil {
+		return was, err
+	}
+	var st trainState
+	if err := json.Unmarshal([]byte(h.Meta[trainStateKey]), &st); err != nil {
+		return was, err
+	}
+	return was, json.Unmarshal([]byte(st.Options), &was)
+}
+
+// alignLossLevel is a typical diffusion loss of the base design (v-
+// prediction, floored min-SNR weights), which PretrainOptions.Align
+// scales the alignment's error against.
+const alignLossLevel = 0.03
 
 // keepRecipe gives a resumed run the recipe it was started with where
 // this sitting's options are the defaults: the learning rate, its warm-up
@@ -782,7 +903,7 @@ func copyWeights(b, from *Base) (fresh, added []string, err error) {
 			}
 		}
 		src, ok := from.W.Lookup(srcName)
-		if !ok && b.Cfg.Gainable(name) {
+		if !ok && (b.Cfg.Gainable(name) || trainingOnly(name)) {
 			continue // gained: keeps its initial value, which changes nothing
 		}
 		if block := selfAttentionOf(name); !ok && attn && block != "" {

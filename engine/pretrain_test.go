@@ -761,3 +761,61 @@ func TestGrowingSelfAttentionChangesNothing(t *testing.T) {
 	}
 	drawsTheSame(t, a, g, "unet.down0.attn0.attn1.out.w", rng)
 }
+
+// TestAlignedPretrain: a run with representation alignment
+// (PretrainOptions.Align) trains the alignment's MLP — its last layer,
+// which starts at zero, moves, so the oracle's features reached the loss —
+// keeps it in the checkpoint for a resumed run, and leaves it out of the
+// model file, which loads as any other. A run without alignment has no
+// such weights.
+func TestAlignedPretrain(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a tiny model")
+	}
+	for _, align := range []float64{0, 1} {
+		dir := filepath.Join(t.TempDir(), "run")
+		o := tinyPretrain(dir)
+		o.Align, o.ShapeSeeds = align, -1
+		if err := Pretrain(context.Background(), o, nil); err != nil {
+			t.Fatal(err)
+		}
+		moved := false
+		n := 0
+		for name, v := range weightsOf(t, filepath.Join(dir, checkpointFile)) {
+			if !strings.HasPrefix(name, checkpointWeights+model.AlignScope+".") {
+				continue
+			}
+			n++
+			if strings.HasSuffix(name, "fc2.w") {
+				moved = slices.ContainsFunc(v, func(x float32) bool { return x != 0 })
+			}
+		}
+		switch {
+		case align == 0 && n > 0:
+			t.Errorf("a run without alignment has %d alignment weights", n)
+		case align > 0 && (n != 4 || !moved):
+			t.Errorf("alignment: %d weights in the checkpoint (want 4), its last layer moved: %v", n, moved)
+		}
+		model := filepath.Join(dir, emaModelFile)
+		for name := range weightsOf(t, model) {
+			if trainingOnly(name) {
+				t.Errorf("the model file holds %s", name)
+			}
+		}
+		if _, err := LoadBaseFile(model); err != nil {
+			t.Fatal(err)
+		}
+		if align == 0 {
+			continue
+		}
+		o = tinyPretrain(dir)
+		o.Steps, o.ShapeSeeds, o.Resume = 8, -1, true
+		var msgs []string
+		if err := Pretrain(context.Background(), o, func(p PretrainProgress) { msgs = append(msgs, p.Message) }); err != nil {
+			t.Fatal(err)
+		}
+		if all := strings.Join(msgs, "\n"); !strings.Contains(all, "alignment weight 1") {
+			t.Errorf("the resumed run did not keep its alignment: %q", all)
+		}
+	}
+}

@@ -114,6 +114,7 @@ type oracleNet struct {
 	prog         *ops.Program
 	batch        int
 	feat, logits *ops.Node
+	places       *ops.Node // the last feature map [batch, side, side, channels]
 	loss         *ops.Node // training graphs only
 }
 
@@ -150,8 +151,8 @@ func buildOracleNet(w *nn.Weights, c OracleConfig, classes, batch int, train boo
 		}
 	}
 	side := c.finalSide()
+	n = &oracleNet{g: g, batch: batch, places: h}
 	h = b.Reshape(h, batch, side*side*c.Channels[len(c.Channels)-1])
-	n = &oracleNet{g: g, batch: batch}
 	n.feat = root.Sub("feat").Linear(h, c.Feature, true)
 	n.logits = root.Sub("head").Linear(b.SiLU(n.feat), classes, true)
 	if train {
@@ -160,7 +161,7 @@ func buildOracleNet(w *nn.Weights, c OracleConfig, classes, batch int, train boo
 			return nil, err
 		}
 	}
-	if n.prog, err = b.Compile(n.loss, n.logits, n.feat); err != nil {
+	if n.prog, err = b.Compile(n.loss, n.logits, n.feat, n.places); err != nil {
 		return nil, err
 	}
 	return n, nil
@@ -280,6 +281,48 @@ func (o *Oracle) run(x []float32, count int) (logits, feats [][]float32, err err
 		}
 	}
 	return logits, feats, nil
+}
+
+// PlaceFeatures returns the oracle's last feature map for NHWC images x
+// (count×S×S×3 in [-1, 1], S = ImageSize) as [count, side, side,
+// channels], each place's vector scaled to unit length: what a diffusion
+// model's middle block is aligned to while it trains (representation
+// alignment). Side and channels are the map's.
+func (o *Oracle) PlaceFeatures(x []float32, count int) (feats []float32, side, channels int, err error) {
+	c := o.Record.Config
+	per := c.ImageSize * c.ImageSize * 3
+	if count < 1 || len(x) != count*per {
+		return nil, 0, 0, fmt.Errorf("eval: %d values for %d images of %d×%d", len(x), count, c.ImageSize, c.ImageSize)
+	}
+	side, channels = c.finalSide(), c.Channels[len(c.Channels)-1]
+	in := slices.Clone(x)
+	if c.Input == InputShape {
+		for i := 0; i < count; i++ {
+			shapeInput(in[i*per:(i+1)*per], c.ImageSize)
+		}
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	fper := side * side * channels
+	feats = make([]float32, count*fper)
+	for lo := 0; lo < count; lo += oracleBatch {
+		hi := min(count, lo+oracleBatch)
+		n, err := o.net(min(count, oracleBatch))
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		dst := n.g.B.InputValue(inImages).Data().([]float32)
+		clear(dst)
+		copy(dst, in[lo*per:hi*per])
+		if err := n.prog.Run(); err != nil {
+			return nil, 0, 0, err
+		}
+		copy(feats[lo*fper:hi*fper], ops.Value(n.places).Data().([]float32)[:(hi-lo)*fper])
+	}
+	for p := 0; p < count*side*side; p++ {
+		normalise(feats[p*channels : (p+1)*channels])
+	}
+	return feats, side, channels, nil
 }
 
 // objectViewExtent is the extent (longest side, as a share of the image

@@ -276,3 +276,57 @@ func TestTrainOracleTiny(t *testing.T) {
 		t.Errorf("a cancelled run returned no error")
 	}
 }
+
+// TestPlaceFeatures: the oracle's last feature map, as the base model's
+// training aligns to it (PlaceFeatures), has unit vectors at every place
+// of its 4×4 grid, and says where the object is: a dog on the left and the
+// same dog on the right differ most in the columns the dog moved between,
+// and least where both pictures are background.
+func TestPlaceFeatures(t *testing.T) {
+	o := testOracle(t)
+	a, r := testAtlas(t)
+	dog, _ := a.Sprite("dog", dataset.StyleTwemoji)
+	s := o.Record.Config.ImageSize
+	per := s * s * 3
+	x := make([]float32, 2*per)
+	for i, pos := range []string{"left", "right"} {
+		p, err := a.PlaceSingle(nil, dog, pos, "small", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		toModelInput(render(r, dataset.Scene{Objects: []dataset.Placed{p}, Background: dataset.Background{Colour: "blue"}}), s, x[i*per:(i+1)*per])
+	}
+	f, side, ch, err := o.PlaceFeatures(x, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if side != 4 || ch != o.Record.Config.Channels[len(o.Record.Config.Channels)-1] || len(f) != 2*side*side*ch {
+		t.Fatalf("%d values, side %d, %d channels", len(f), side, ch)
+	}
+	for p := 0; p < 2*side*side; p++ {
+		var n float64
+		for _, v := range f[p*ch : (p+1)*ch] {
+			n += float64(v) * float64(v)
+		}
+		if math.Abs(n-1) > 1e-4 {
+			t.Fatalf("place %d: norm² %v", p, n)
+		}
+	}
+	// Mean cosine between the two pictures' places, per column.
+	col := make([]float64, side)
+	for y := 0; y < side; y++ {
+		for xx := 0; xx < side; xx++ {
+			i := (y*side + xx) * ch
+			for k := 0; k < ch; k++ {
+				col[xx] += float64(f[i+k]*f[side*side*ch+i+k]) / float64(side)
+			}
+		}
+	}
+	t.Logf("cosine of the left and right dogs' places by column: %.3f", col)
+	if !(col[0] < col[1] || col[0] < col[2]) || !(col[3] < col[1] || col[3] < col[2]) {
+		t.Errorf("the outer columns (where the dog was and went) are not the ones that differ: %.3f", col)
+	}
+	if _, _, _, err := o.PlaceFeatures(x[:per-1], 1); err == nil {
+		t.Error("a short picture gave no error")
+	}
+}

@@ -67,12 +67,26 @@ func TestGradWholeTinyUNet(t *testing.T) {
 		c.TextPlaces = unshuffle
 		c.TextPooled = unshuffle
 		w := nn.NewWeights(tensor.Float64, 1)
-		n, err := Build(w, c, NetOptions{Batch: 2, Train: true})
+		opt := NetOptions{Batch: 2, Train: true}
+		if unshuffle {
+			opt.Align, opt.AlignScale = 3, 0.2 // the representation alignment's MLP; a small share keeps the loss at the size these differences are judged at
+		}
+		n, err := Build(w, c, opt)
 		if err != nil {
 			t.Fatal(err)
 		}
 		randomize(w, 2)
 		tinyInputs(t, n, 4)
+		if unshuffle {
+			g := c.GuideGrid()
+			feats := make([]float32, 2*g*g*3)
+			for i := range feats {
+				feats[i] = float32(math.Sin(float64(i)))
+			}
+			if err := n.SetAlign(feats); err != nil {
+				t.Fatal(err)
+			}
+		}
 		loss := func() float64 {
 			if err := n.Run(); err != nil {
 				t.Fatal(err)
@@ -199,5 +213,72 @@ func tinyInputsNoTarget(t *testing.T, n *Net) {
 	lengths := []int{c.MaxLen, 2}
 	if err := n.Set(x, []float64{10, 500}, ids, lengths, nil, nil); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestAlignmentDrawsTheSame: the representation alignment (NetOptions.Align)
+// adds to the loss only. With the same weights the net's output is the
+// same as without it, and while its MLP's last layer is at zero (as it
+// starts) and the features are zero, the loss is the plain loss's share
+// of the joined values; features of unit length then add AlignScale² per
+// place to the summed error.
+func TestAlignmentDrawsTheSame(t *testing.T) {
+	c := Tiny()
+	c.Unshuffle = true
+	w := nn.NewWeights(tensor.Float64, 1)
+	plain, err := Build(w, c, NetOptions{Batch: 2, Train: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	randomize(w, 2) // before the alignment's weights exist: its last layer stays at zero
+	const D, scale = 5, 1.5
+	aligned, err := Build(w, c, NetOptions{Batch: 2, Train: true, Align: D, AlignScale: scale})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer aligned.Close()
+	tinyInputs(t, plain, 4)
+	tinyInputs(t, aligned, 4)
+	g := c.GuideGrid()
+	feats := make([]float32, 2*g*g*D)
+	if err := aligned.SetAlign(feats); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []*Net{plain, aligned} {
+		if err := n.Run(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, b := plain.Output(), aligned.Output()
+	for i := range a {
+		if a[i] != b[i] {
+			t.Fatalf("output %d: %v without the alignment, %v with it", i, a[i], b[i])
+		}
+	}
+	n1 := c.ImageSize * c.ImageSize * c.InChannels
+	n2 := g * g * D
+	share := float64(n1) / float64(n1+n2)
+	if got, want := aligned.Loss(), plain.Loss()*share; math.Abs(got-want) > 1e-6*want {
+		t.Fatalf("loss with zero features %v, want the plain loss's share %v", got, want)
+	}
+	// Unit features at every place: each place adds scale² to the summed
+	// error (the MLP predicts zero), weighted as tinyInputs weighs samples.
+	for p := 0; p < 2*g*g; p++ {
+		feats[p*D] = 1
+	}
+	if err := aligned.SetAlign(feats); err != nil {
+		t.Fatal(err)
+	}
+	if err := aligned.Run(); err != nil {
+		t.Fatal(err)
+	}
+	wsum := 0.5 + 1.5 // tinyInputs' sample weights 0.5 and 1.5
+	extra := scale * scale * float64(g*g) * wsum / 2 / float64(n1+n2)
+	if got, want := aligned.Loss(), plain.Loss()*share+extra; math.Abs(got-want) > 1e-5*want {
+		t.Fatalf("loss with unit features %v, want %v", got, want)
+	}
+	if err := plain.SetAlign(feats); err == nil {
+		t.Fatal("SetAlign on a net built without alignment: no error")
 	}
 }

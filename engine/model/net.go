@@ -1,6 +1,7 @@
 package model
 
 import (
+	"cmp"
 	"fmt"
 
 	"gorgonia.org/tensor"
@@ -32,7 +33,24 @@ type NetOptions struct {
 	// added to the image-to-text attention scores of every cross-attention
 	// layer, on top of TextPlaces' own maps: layout guidance at sampling.
 	PlaceGuide bool
+	// Align adds representation alignment (REPA, Yu et al. 2024) to the
+	// training loss: a two-layer MLP of the middle block's output predicts,
+	// at each place of the lowest level's grid, Align features of the clean
+	// image from another network (set with SetAlign, unit length per
+	// place), and its squared error, times AlignScale², joins the loss (one
+	// mean squared error over the prediction and the features together).
+	// The MLP's weights live under AlignScope; they are training's only and
+	// change nothing the network draws.
+	Align      int
+	AlignScale float64
 }
+
+// AlignScope holds the alignment MLP's weights (NetOptions.Align); model
+// files leave them out.
+const AlignScope = "align"
+
+// AlignHidden is the alignment MLP's hidden width.
+const AlignHidden = 256
 
 // Net is the text encoder and UNet compiled for one batch size. Fill its
 // inputs with Set, Run it, read Output, Loss and Grad.
@@ -49,6 +67,7 @@ type Net struct {
 	zeroIDs        *ops.TokenIDs // TextLayout, TextPooled: B zeros, to repeat the pooling query (pool)
 	textOnly       bool
 	guide          bool
+	align          int
 }
 
 // Input names.
@@ -58,6 +77,7 @@ const (
 	inTime   = "tsin"
 	inTarget = "target"
 	inWeight = "loss_weight"
+	inAlign  = "align_target"
 )
 
 // Build compiles a Net over weights w (missing weights are created from
@@ -138,12 +158,26 @@ func Build(w *nn.Weights, c Config, opt NetOptions) (n *Net, err error) {
 	if c.TextPooled {
 		pooled = g.B.Reshape(n.pool(root.Sub(TextPooledScope), n.enc, c.TextDim, B), B, c.TextDim)
 	}
-	n.out = UNet(root.Sub("unet"), c, x, tsin, n.enc, layout, pooled)
+	var mid *nn.Node
+	n.out, mid = unet(root.Sub("unet"), c, x, tsin, n.enc, layout, pooled)
 	var cost *nn.Node
 	if opt.Train {
 		target := g.B.Input(inTarget, B, S, S, C)
 		lw := g.B.Input(inWeight, B)
-		n.loss = g.B.WeightedMSE(n.out, target, lw)
+		pred, want := n.out, target
+		if opt.Align > 0 {
+			// One loss over the prediction and the alignment together: the
+			// two joined per sample, the features scaled by AlignScale.
+			as := root.Sub(AlignScope)
+			head := as.Sub("fc2").LinearZero(g.B.SiLU(as.Sub("fc1").Linear(mid, AlignHidden, true)), opt.Align)
+			feats := g.B.Input(inAlign, B, grid, grid, opt.Align)
+			n1, n2 := S*S*C, grid*grid*opt.Align
+			s := cmp.Or(opt.AlignScale, 1)
+			pred = g.B.Concat(g.B.Reshape(n.out, B, n1), g.B.Reshape(g.B.Scale(head, s), B, n2))
+			want = g.B.Concat(g.B.Reshape(target, B, n1), g.B.Reshape(g.B.Scale(feats, s), B, n2))
+			n.align = opt.Align
+		}
+		n.loss = g.B.WeightedMSE(pred, want, lw)
 		cost = n.loss
 		n.hasTarget = true
 	}
@@ -207,6 +241,20 @@ func (n *Net) Set(x []float32, t []float64, ids, lengths []int, target []float32
 		}
 		n.fillRaw(inWeight, w)
 	}
+	return nil
+}
+
+// SetAlign fills the alignment's features (NetOptions.Align): [B, G, G,
+// Align], G the lowest level's grid, each place's vector of unit length.
+func (n *Net) SetAlign(feats []float32) error {
+	if n.align == 0 {
+		return fmt.Errorf("model: the net was built without alignment")
+	}
+	g := n.Cfg.GuideGrid()
+	if len(feats) != n.Batch*g*g*n.align {
+		return fmt.Errorf("model: %d alignment features, want %d", len(feats), n.Batch*g*g*n.align)
+	}
+	n.fillRaw(inAlign, feats)
 	return nil
 }
 

@@ -10,6 +10,14 @@ import (
 // prompt's pooled word maps layout [N, 1, G·G·LayoutDim] (else nil) and,
 // when it has TextPooled, the pooled prompt [N, TextDim] (else nil).
 func UNet(s nn.Scope, c Config, x, tsin, ctx, layout, pooled *nn.Node) *nn.Node {
+	out, _ := unet(s, c, x, tsin, ctx, layout, pooled)
+	return out
+}
+
+// unet is UNet that also returns the middle block's output [N, G, G,
+// Channels[last]] (G the lowest level's grid), which representation
+// alignment reads (NetOptions.Align).
+func unet(s nn.Scope, c Config, x, tsin, ctx, layout, pooled *nn.Node) (out, mid *nn.Node) {
 	b := s.G.B
 	temb := s.Sub("time.fc2").Linear(b.SiLU(s.Sub("time.fc1").Linear(tsin, c.TimeDim, true)), c.TimeDim, true)
 	if pooled != nil {
@@ -53,6 +61,7 @@ func UNet(s nn.Scope, c Config, x, tsin, ctx, layout, pooled *nn.Node) *nn.Node 
 	h = m.Sub("res0").ResBlock(h, temb, c.Channels[last], c.Groups)
 	h = m.Sub("attn").SpatialTransformer(withPos(m.Sub("attn"), h), ctx, c.Heads, c.Groups, true)
 	h = m.Sub("res1").ResBlock(h, temb, c.Channels[last], c.Groups)
+	mid = h
 	for lv := last; lv >= 0; lv-- {
 		u := s.Sub("up" + itoa(lv))
 		ch := c.Channels[lv]
@@ -70,5 +79,5 @@ func UNet(s nn.Scope, c Config, x, tsin, ctx, layout, pooled *nn.Node) *nn.Node 
 		}
 	}
 	h = b.SiLU(s.Sub("norm_out").GroupNorm(h, c.Groups))
-	return s.Sub("conv_out").ConvZero(h, c.latentChannels(), 3)
+	return s.Sub("conv_out").ConvZero(h, c.latentChannels(), 3), mid
 }
