@@ -3,7 +3,6 @@ package engine
 import (
 	"cmp"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -607,31 +606,12 @@ func upscale(x []float32, count, s, f int) []float32 {
 // checkpoint's header alone.
 func storedRecipe(ckpt string) (PretrainOptions, error) {
 	var was PretrainOptions
-	f, err := os.Open(ckpt)
+	meta, err := safetensors.ReadMetadata(ckpt, safetensors.ReadOptions{MaxHeaderSize: 64 << 20})
 	if err != nil {
 		return was, err
 	}
-	defer f.Close()
-	var n [8]byte
-	if _, err := io.ReadFull(f, n[:]); err != nil {
-		return was, err
-	}
-	size := binary.LittleEndian.Uint64(n[:])
-	if size > 64<<20 {
-		return was, fmt.Errorf("%s: a header of %d bytes", ckpt, size)
-	}
-	head := make([]byte, size)
-	if _, err := io.ReadFull(f, head); err != nil {
-		return was, err
-	}
-	var h struct {
-		Meta map[string]string `json:"__metadata__"`
-	}
-	if err := json.Unmarshal(head, &h); err != nil {
-		return was, err
-	}
 	var st trainState
-	if err := json.Unmarshal([]byte(h.Meta[trainStateKey]), &st); err != nil {
+	if err := json.Unmarshal([]byte(meta[trainStateKey]), &st); err != nil {
 		return was, err
 	}
 	return was, json.Unmarshal([]byte(st.Options), &was)
