@@ -249,6 +249,9 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 		return fmt.Errorf("unknown design %q", design)
 	}
 	cfg = d.config(tok)
+	if d.latent && opt.Align > 0 {
+		return fmt.Errorf("alignment (-align) works on pixel designs only, not on the %s design", design)
+	}
 	var ae *autoenc.Model
 	if d.latent {
 		// The run keeps a copy of its autoencoder, so a resume needs no flag.
@@ -317,9 +320,6 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 	var aligner *eval.Oracle
 	alignUp := 1 // the oracle's pictures are this many times the design's side
 	if opt.Align > 0 {
-		if ae != nil {
-			return fmt.Errorf("alignment (-align) works on pixel designs only")
-		}
 		if aligner, err = eval.LoadOracle(); err != nil {
 			return err
 		}
