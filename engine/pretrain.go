@@ -231,6 +231,16 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 	if !exists && opt.Resume && !errors.Is(statErr, fs.ErrNotExist) {
 		return statErr
 	}
+	// A resumed run keeps its recipe, known before anything is built (its
+	// alignment, for one, shapes the networks and the checkpoint's weights).
+	var kept []string
+	if exists {
+		stored, err := storedOptions(ckpt)
+		if err != nil {
+			return fmt.Errorf("resuming from %s: %w", ckpt, err)
+		}
+		kept = keepRecipe(&opt, stored, def)
+	}
 	design := cmp.Or(opt.Design, "base")
 	if exists {
 		// A run keeps its design; one without a design file is a base run.
@@ -307,15 +317,6 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 		return err
 	}
 	base.AE = ae
-	// A resumed run's alignment shapes its networks (and its checkpoint
-	// holds the alignment's weights), so it is known before they are built.
-	var keptAlign []string
-	if exists && opt.Align == def.Align {
-		if was, err := storedRecipe(ckpt); err == nil && was.Align != def.Align {
-			opt.Align = was.Align
-			keptAlign = append(keptAlign, fmt.Sprintf("alignment weight %g", was.Align))
-		}
-	}
 	netOpt := model.NetOptions{}
 	var aligner *eval.Oracle
 	alignUp := 1 // the oracle's pictures are this many times the design's side
@@ -389,7 +390,7 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 			return fmt.Errorf("resuming from %s: %w", ckpt, err)
 		}
 		msg := fmt.Sprintf("resumed at step %d", st.Step)
-		if kept := append(keepRecipe(&opt, st.Options, def), keptAlign...); len(kept) > 0 {
+		if len(kept) > 0 {
 			msg += "; keeping the run's " + strings.Join(kept, ", ")
 		}
 		if len(st.Gained) > 0 {
@@ -602,19 +603,18 @@ func upscale(x []float32, count, s, f int) []float32 {
 	return out
 }
 
-// storedRecipe reads the options a run was started with from its
-// checkpoint's header alone.
-func storedRecipe(ckpt string) (PretrainOptions, error) {
-	var was PretrainOptions
+// storedOptions reads the options a run was started with (as JSON) from
+// its checkpoint's header alone.
+func storedOptions(ckpt string) (string, error) {
 	meta, err := safetensors.ReadMetadata(ckpt, safetensors.ReadOptions{MaxHeaderSize: 64 << 20})
 	if err != nil {
-		return was, err
+		return "", err
 	}
 	var st trainState
 	if err := json.Unmarshal([]byte(meta[trainStateKey]), &st); err != nil {
-		return was, err
+		return "", err
 	}
-	return was, json.Unmarshal([]byte(st.Options), &was)
+	return st.Options, nil
 }
 
 // alignLossLevel is a typical diffusion loss of the base design (v-
@@ -656,6 +656,7 @@ func keepRecipe(opt *PretrainOptions, stored string, def PretrainOptions) []stri
 		kept = append(kept, fmt.Sprintf("high-noise share %g", was.HighNoiseShare))
 	}
 	keepF(&opt.InputPerturb, was.InputPerturb, def.InputPerturb, "input perturbation")
+	keepF(&opt.Align, was.Align, def.Align, "alignment weight")
 	if !opt.ShapeAll && was.ShapeAll {
 		opt.ShapeAll = true
 		kept = append(kept, "shape probe of all classes")
