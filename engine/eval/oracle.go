@@ -250,35 +250,44 @@ func (o *Oracle) net(batch int) (*oracleNet, error) {
 	return n, nil
 }
 
-// run computes logits and features for NHWC images (count×S×S×3).
-func (o *Oracle) run(x []float32, count int) (logits, feats [][]float32, err error) {
+// batches runs the oracle over NHWC images x (count×S×S×3) in batches
+// of at most oracleBatch and hands each run net to read with the range
+// [lo, hi) of the images it held (the net's first hi−lo rows).
+func (o *Oracle) batches(x []float32, count int, read func(n *oracleNet, lo, hi int)) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	c := o.Record.Config
 	per := c.ImageSize * c.ImageSize * 3
 	for lo := 0; lo < count; lo += oracleBatch {
 		hi := min(count, lo+oracleBatch)
-		bs := oracleBatch
-		if count < oracleBatch {
-			bs = count
-		}
-		n, err := o.net(bs)
+		n, err := o.net(min(count, oracleBatch))
 		if err != nil {
-			return nil, nil, err
+			return err
 		}
 		in := n.g.B.InputValue(inImages).Data().([]float32)
 		clear(in)
 		copy(in, x[lo*per:hi*per])
 		if err := n.prog.Run(); err != nil {
-			return nil, nil, err
+			return err
 		}
+		read(n, lo, hi)
+	}
+	return nil
+}
+
+// run computes logits and features for NHWC images (count×S×S×3).
+func (o *Oracle) run(x []float32, count int) (logits, feats [][]float32, err error) {
+	k, f := len(o.Record.Classes), o.Record.Config.Feature
+	err = o.batches(x, count, func(n *oracleNet, lo, hi int) {
 		lg := ops.Value(n.logits).Data().([]float32)
 		ft := ops.Value(n.feat).Data().([]float32)
-		k, f := len(o.Record.Classes), c.Feature
 		for i := 0; i < hi-lo; i++ {
 			logits = append(logits, slices.Clone(lg[i*k:(i+1)*k]))
 			feats = append(feats, slices.Clone(ft[i*f:(i+1)*f]))
 		}
+	})
+	if err != nil {
+		return nil, nil, err
 	}
 	return logits, feats, nil
 }
@@ -295,29 +304,20 @@ func (o *Oracle) PlaceFeatures(x []float32, count int) (feats []float32, side, c
 		return nil, 0, 0, fmt.Errorf("eval: %d values for %d images of %d×%d", len(x), count, c.ImageSize, c.ImageSize)
 	}
 	side, channels = c.finalSide(), c.Channels[len(c.Channels)-1]
-	in := slices.Clone(x)
+	in := x
 	if c.Input == InputShape {
+		in = slices.Clone(x) // the caller's pictures stay as they are
 		for i := 0; i < count; i++ {
 			shapeInput(in[i*per:(i+1)*per], c.ImageSize)
 		}
 	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
 	fper := side * side * channels
 	feats = make([]float32, count*fper)
-	for lo := 0; lo < count; lo += oracleBatch {
-		hi := min(count, lo+oracleBatch)
-		n, err := o.net(min(count, oracleBatch))
-		if err != nil {
-			return nil, 0, 0, err
-		}
-		dst := n.g.B.InputValue(inImages).Data().([]float32)
-		clear(dst)
-		copy(dst, in[lo*per:hi*per])
-		if err := n.prog.Run(); err != nil {
-			return nil, 0, 0, err
-		}
+	err = o.batches(in, count, func(n *oracleNet, lo, hi int) {
 		copy(feats[lo*fper:hi*fper], ops.Value(n.places).Data().([]float32)[:(hi-lo)*fper])
+	})
+	if err != nil {
+		return nil, 0, 0, err
 	}
 	for p := 0; p < count*side*side; p++ {
 		normalise(feats[p*channels : (p+1)*channels])
