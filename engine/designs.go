@@ -51,6 +51,11 @@ var pretrainDesigns = map[string]pretrainDesign{
 		c.TextPooled = true
 		return c
 	}},
+	"frames": {about: "the base design told where each object goes (a square frame per object, drawn per pixel; model.Config.Frames): shape is then one mapping from a place in the object to its colour, at every position and size (grows from the base design unchanged)", config: func(tok *dataset.Tokenizer) model.Config {
+		c := BaseConfig(tok)
+		c.Frames = true
+		return c
+	}},
 	"latent": {about: "the base UNet on an autoencoder's 16×16×4 latents of 64×64 pictures (-autoencoder FILE, trained by the autoencoder command): 64-pixel output at about today's cost", config: BaseConfig, latent: true},
 	"latent-tiny": {about: "the tiny network on a tiny autoencoder's latents (tests)", config: func(tok *dataset.Tokenizer) model.Config {
 		c := model.Tiny()

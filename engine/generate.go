@@ -62,6 +62,11 @@ type GenerateOptions struct {
 	// (SDEdit): the shape probe's FromTruth.
 	start         []float32
 	startStrength float64
+	// frames, for a frames design (model.Config.Frames), say where each
+	// image's objects go (one set per image; nil: planned from the regions
+	// or the prompt, planFrames); noFrames draws from the prompt alone.
+	frames   [][model.FrameSlots]model.Frame
+	noFrames bool
 	// Attention, when set, receives where each word of the prompt was
 	// attended to in each image.
 	Attention *AttentionMaps
@@ -270,6 +275,21 @@ func (b *Base) sample(ctx context.Context, opt GenerateOptions, encode func(stri
 	if keyIDs != nil {
 		keys = keyIDs(allIDs)
 	}
+	if b.Cfg.Frames && opt.frames == nil && !opt.noFrames {
+		frng := rand.New(rand.NewPCG(opt.Seed, 0xF4A3E5))
+		words := dataset.Words(opt.Prompt)
+		for i := 0; i < opt.N; i++ {
+			opt.frames = append(opt.frames, planFrames(words, opt.Regions, frng))
+		}
+	}
+	var frames [][model.FrameSlots]model.Frame // the conditional rows' frames; the rest none
+	if b.Cfg.Frames && opt.frames != nil && !opt.noFrames {
+		if len(opt.frames) != opt.N {
+			return nil, fmt.Errorf("%d frame sets for %d images", len(opt.frames), opt.N)
+		}
+		frames = make([][model.FrameSlots]model.Frame, batch)
+		copy(frames[batch-opt.N:], opt.frames)
+	}
 	tf := make([]float64, batch)
 	img := b.Cfg.ImageSize * b.Cfg.ImageSize * b.Cfg.InChannels
 	var acc [][][]float32 // [image][token position] maps, summed over steps
@@ -298,6 +318,9 @@ func (b *Base) sample(ctx context.Context, opt GenerateOptions, encode func(stri
 				err := net.Set(x[lo*img:hi*img], tf[lo:hi], allIDs[lo*L:hi*L], lengths[lo:hi], nil, nil)
 				if err == nil && keys != nil {
 					err = net.SetKeyIDs(keys[lo*L : hi*L])
+				}
+				if err == nil && frames != nil {
+					err = net.SetFrames(frames[lo:hi])
 				}
 				if err == nil && guides != nil {
 					err = net.SetPlaceGuide(guides[lo*L*G*G : hi*L*G*G])

@@ -431,6 +431,10 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 	noise := make([]float32, B*per)
 	ids := make([]int, B*cfg.MaxLen)
 	lengths := make([]int, B)
+	var frames [][model.FrameSlots]model.Frame
+	if cfg.Frames {
+		frames = make([][model.FrameSlots]model.Frame, B)
+	}
 	empty, emptyLen, _ := base.Encode("")
 
 	save := func() error {
@@ -510,10 +514,16 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 				}
 				caption := dataset.Caption(atlas, sc, rng)
 				row := ids[i*cfg.MaxLen : (i+1)*cfg.MaxLen]
+				if frames != nil {
+					frames[i] = [model.FrameSlots]model.Frame{}
+				}
 				if rng.Float64() < opt.DropCaption {
 					copy(row, empty)
 					lengths[i] = emptyLen
 					continue
+				}
+				if frames != nil && rng.Float64() >= dropFrames {
+					frames[i] = sceneFrames(sc)
 				}
 				enc, n, err := base.Encode(caption)
 				if err != nil {
@@ -551,7 +561,13 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 						return err
 					}
 				}
-				return net.Set(nb.xt[lo*per:hi*per], nb.t[lo:hi], ids[lo*L:hi*L], lengths[lo:hi], nb.target[lo*per:hi*per], nb.weights[lo:hi])
+				if err := net.Set(nb.xt[lo*per:hi*per], nb.t[lo:hi], ids[lo*L:hi*L], lengths[lo:hi], nb.target[lo*per:hi*per], nb.weights[lo:hi]); err != nil {
+					return err
+				}
+				if frames != nil {
+					return net.SetFrames(frames[lo:hi])
+				}
+				return nil
 			})
 		},
 		Report: func(r optim.Report) {
@@ -582,6 +598,22 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 		progress(PretrainProgress{Step: st.Step, Total: opt.Steps, Message: fmt.Sprintf("stopped at the CPU budget: %.2f CPU-hours", st.CPUSeconds/3600)})
 	}
 	return nil
+}
+
+// dropFrames is the share of captioned training pictures a frames design
+// (model.Config.Frames) sees without their frames, so that it still draws
+// from the prompt alone; an empty caption has no frames either.
+const dropFrames = 0.1
+
+// sceneFrames are where a scene's objects are, in caption order (the
+// subject first), as square frames.
+func sceneFrames(sc dataset.Scene) (f [model.FrameSlots]model.Frame) {
+	for i, o := range sc.Objects {
+		if i < model.FrameSlots {
+			f[i] = model.Frame{CX: o.CX, CY: o.CY, Extent: o.Extent}
+		}
+	}
+	return f
 }
 
 // upscale repeats each pixel of count NHWC RGB pictures of side s f×f

@@ -121,6 +121,9 @@ type ShapeSampling struct {
 	// is given and the score says whether the model keeps it — where in
 	// the schedule a model loses shapes.
 	FromTruth float64
+	// NoFrames draws a frames design (model.Config.Frames) from the
+	// prompt alone.
+	NoFrames bool
 }
 
 // OrDefaults is s with its zero steps and guidance filled in.
@@ -170,8 +173,16 @@ func (b *Base) EvalShape(ctx context.Context, classes []string, seeds int, samp 
 			return rep, nil, err
 		}
 		scenes, tr := shapeTruth(atlas, rd, class, bg, seeds, S, rng)
-		_, tr2 := shapeTruth(atlas, rd, class, bg, seeds, S, rng)
+		scenes2, tr2 := shapeTruth(atlas, rd, class, bg, seeds, S, rng)
 		gopt := GenerateOptions{Prompt: prompt, N: seeds, Seed: uint64(k), Steps: samp.Steps, Guidance: samp.Guidance, Sampler: samp.Sampler}
+		gopt.noFrames = samp.NoFrames
+		if b.Cfg.Frames && !samp.NoFrames {
+			// Where to draw: the second ground-truth set's places, drawn
+			// from the prompt's layout as the first set's are.
+			for _, sc := range scenes2 {
+				gopt.frames = append(gopt.frames, sceneFrames(sc))
+			}
+		}
 		if samp.FromTruth > 0 {
 			for _, sc := range scenes {
 				x := make([]float32, S*S*3)

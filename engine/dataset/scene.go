@@ -142,6 +142,21 @@ func (a *Atlas) PlaceSingle(rng *rand.Rand, sprite int, position, size string, f
 	if sprite < 0 || sprite >= len(a.Sprites) {
 		return Placed{}, fmt.Errorf("dataset: no sprite %d", sprite)
 	}
+	p, err := placeSingle(rng, func(ext float64) (float64, float64) { return a.boxFrac(sprite, ext) }, position, size)
+	p.Sprite, p.Flip = sprite, flip
+	return p, err
+}
+
+// PlanSingle is where PlaceSingle would put an object whose box is
+// square, drawn from rng the same way: the layout a prompt's words ask
+// for, before anything is drawn (a frames design's frames).
+func PlanSingle(rng *rand.Rand, position, size string) (Placed, error) {
+	return placeSingle(rng, func(ext float64) (float64, float64) { return ext, ext }, position, size)
+}
+
+// placeSingle places a box (its width and height for an extent from
+// box) at a named position and size.
+func placeSingle(rng *rand.Rand, box func(ext float64) (w, h float64), position, size string) (Placed, error) {
 	if !slices.Contains(Positions, position) {
 		return Placed{}, fmt.Errorf("dataset: unknown position %q", position)
 	}
@@ -158,7 +173,7 @@ func (a *Atlas) PlaceSingle(rng *rand.Rand, sprite int, position, size string, f
 	default:
 		return Placed{}, fmt.Errorf("dataset: unknown size %q", size)
 	}
-	w, h := a.boxFrac(sprite, ext)
+	w, h := box(ext)
 	var horiz, vert string // "left"/"right"/"" and "top"/"bottom"/""
 	switch position {
 	case "left", "right":
@@ -183,7 +198,7 @@ func (a *Atlas) PlaceSingle(rng *rand.Rand, sprite int, position, size string, f
 		cy = 1 - uniform(rng, edgeMargin) - h/2
 	}
 	return Placed{
-		Sprite: sprite, Position: position, Size: size, Flip: flip,
+		Position: position, Size: size,
 		CX: clamp(cx, w/2, 1-w/2), CY: clamp(cy, h/2, 1-h/2), Extent: ext,
 	}, nil
 }
@@ -192,13 +207,31 @@ func (a *Atlas) PlaceSingle(rng *rand.Rand, sprite int, position, size string, f
 // holds. For RelNextTo the left/right order is drawn from rng (subject on
 // the left with a nil rng).
 func (a *Atlas) PlacePair(rng *rand.Rand, subject, object int, relation string, sizes [2]string, flips [2]bool) ([2]Placed, error) {
-	var out [2]Placed
 	ids := [2]int{subject, object}
-	exts := [2]float64{}
 	for i := range 2 {
 		if ids[i] < 0 || ids[i] >= len(a.Sprites) {
-			return out, fmt.Errorf("dataset: no sprite %d", ids[i])
+			return [2]Placed{}, fmt.Errorf("dataset: no sprite %d", ids[i])
 		}
+	}
+	out, err := placePair(rng, func(i int, ext float64) (float64, float64) { return a.boxFrac(ids[i], ext) }, relation, sizes)
+	for i := range out {
+		out[i].Sprite, out[i].Flip = ids[i], flips[i]
+	}
+	return out, err
+}
+
+// PlanPair is where PlacePair would put two objects whose boxes are
+// square, drawn from rng the same way (see PlanSingle).
+func PlanPair(rng *rand.Rand, relation string, sizes [2]string) ([2]Placed, error) {
+	return placePair(rng, func(_ int, ext float64) (float64, float64) { return ext, ext }, relation, sizes)
+}
+
+// placePair places two boxes (box gives each one's width and height for
+// an extent) so that the first <relation> the second holds.
+func placePair(rng *rand.Rand, box func(i int, ext float64) (w, h float64), relation string, sizes [2]string) ([2]Placed, error) {
+	var out [2]Placed
+	exts := [2]float64{}
+	for i := range 2 {
 		switch sizes[i] {
 		case "small":
 			exts[i] = uniform(rng, smallPairExtent)
@@ -226,7 +259,7 @@ func (a *Atlas) PlacePair(rng *rand.Rand, subject, object int, relation string, 
 		return out, fmt.Errorf("dataset: unknown relation %q", relation)
 	}
 	for i := range 2 {
-		w, h := a.boxFrac(ids[i], exts[i])
+		w, h := box(i, exts[i])
 		along, across := w, h
 		if vertical {
 			along, across = h, w
@@ -248,7 +281,7 @@ func (a *Atlas) PlacePair(rng *rand.Rand, subject, object int, relation string, 
 			}
 		}
 		c := clamp(0.5+jitter(rng, pairCrossJitter), across/2, 1-across/2)
-		p := Placed{Sprite: ids[i], Position: pos, Size: sizes[i], Flip: flips[i], Extent: exts[i]}
+		p := Placed{Position: pos, Size: sizes[i], Extent: exts[i]}
 		if vertical {
 			p.CX, p.CY = c, a0
 		} else {

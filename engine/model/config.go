@@ -56,6 +56,18 @@ type Config struct {
 	// Imagen a pooled text embedding), where otherwise only the attention
 	// layers between them do. A model gains it unchanged.
 	TextPooled bool `json:",omitempty"`
+	// Frames gives the UNet where each object of the prompt goes: for up
+	// to FrameSlots objects (in caption order) a square frame (its centre
+	// and side, FrameMaps), drawn per pixel as whether the pixel is inside
+	// it, where in it (u, v) and sinusoids of u and v, and added to the
+	// first convolution's output through a convolution that starts at
+	// zero (so a model gains it unchanged). Inside the frame each pixel
+	// then knows which part of the object it is, at every position and
+	// size, so the object's shape is one mapping to learn instead of one
+	// per place and size; the frames come from the scene when training,
+	// from the prompt's layout or the canvas when drawing (no frames: the
+	// input is zero, as when training drops them).
+	Frames bool `json:",omitempty"`
 
 	Vocab      int // token rows, pseudo-word slots included
 	MaxLen     int // tokens per caption, start/end included
@@ -107,6 +119,8 @@ const (
 	TextLayoutScope = "unet.mid.text_layout"
 	// TextPooledScope holds TextPooled's weights.
 	TextPooledScope = "unet.text_pool"
+	// FramesScope holds Frames' convolution.
+	FramesScope = "unet.frames_in"
 )
 
 // Gainable reports whether weight name is one of the additions that start
@@ -121,6 +135,8 @@ func (c Config) Gainable(name string) bool {
 	case c.TextLayout && strings.HasPrefix(name, TextLayoutScope+"."):
 		return true
 	case c.TextPooled && strings.HasPrefix(name, TextPooledScope+"."):
+		return true
+	case c.Frames && strings.HasPrefix(name, FramesScope+"."):
 		return true
 	}
 	return false

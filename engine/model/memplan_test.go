@@ -241,6 +241,9 @@ func TestGainedPathsChangeNothing(t *testing.T) {
 		{"the layout path", TextLayoutScope, "words", 0, func(c *Config) { c.TextLayout = true }},
 		// the query, and two layers' weights and biases
 		{"the pooled prompt", TextPooledScope, "fc2.w", 5, func(c *Config) { c.TextPooled = true }},
+		// a convolution's weight and bias; the bias shows it is connected
+		// (frames themselves: TestFramesPlaceTheOutput)
+		{"the frames", FramesScope, "b", 2, func(c *Config) { c.Frames = true }},
 	} {
 		t.Run(tc.what, func(t *testing.T) {
 			a, b, added, n, w := gain(t, tc.add)

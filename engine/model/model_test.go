@@ -66,6 +66,7 @@ func TestGradWholeTinyUNet(t *testing.T) {
 		c.TextLayout = unshuffle
 		c.TextPlaces = unshuffle
 		c.TextPooled = unshuffle
+		c.Frames = unshuffle
 		w := nn.NewWeights(tensor.Float64, 1)
 		opt := NetOptions{Batch: 2, Train: true}
 		if unshuffle {
@@ -84,6 +85,9 @@ func TestGradWholeTinyUNet(t *testing.T) {
 				feats[i] = float32(math.Sin(float64(i)))
 			}
 			if err := n.SetAlign(feats); err != nil {
+				t.Fatal(err)
+			}
+			if err := n.SetFrames([][FrameSlots]Frame{{{CX: 0.4, CY: 0.5, Extent: 0.6}}, {{CX: 0.3, CY: 0.3, Extent: 0.5}, {CX: 0.7, CY: 0.6, Extent: 0.4}}}); err != nil {
 				t.Fatal(err)
 			}
 		}

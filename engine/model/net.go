@@ -78,6 +78,7 @@ const (
 	inTarget = "target"
 	inWeight = "loss_weight"
 	inAlign  = "align_target"
+	inFrames = "frames"
 )
 
 // Build compiles a Net over weights w (missing weights are created from
@@ -159,7 +160,11 @@ func Build(w *nn.Weights, c Config, opt NetOptions) (n *Net, err error) {
 		pooled = g.B.Reshape(n.pool(root.Sub(TextPooledScope), n.enc, c.TextDim, B), B, c.TextDim)
 	}
 	var mid *nn.Node
-	n.out, mid = unet(root.Sub("unet"), c, x, tsin, n.enc, layout, pooled)
+	var frames *nn.Node
+	if c.Frames {
+		frames = g.B.Input(inFrames, B, S, S, c.FrameChannels())
+	}
+	n.out, mid = unet(root.Sub("unet"), c, x, tsin, n.enc, layout, pooled, frames)
 	var cost *nn.Node
 	if opt.Train {
 		target := g.B.Input(inTarget, B, S, S, C)
@@ -221,6 +226,9 @@ func (n *Net) Set(x []float32, t []float64, ids, lengths []int, target []float32
 		return nil
 	}
 	n.fill(inX, x)
+	if c.Frames {
+		n.fillRaw(inFrames, make([]float32, n.Batch*c.latentSize()*c.latentSize()*c.FrameChannels())) // no frames unless SetFrames says
+	}
 	sin := make([]float32, B*c.Channels[0])
 	kernels.TimestepEmbedding(t, c.Channels[0], sin)
 	n.fill(inTime, sin)
@@ -255,6 +263,20 @@ func (n *Net) SetAlign(feats []float32) error {
 		return fmt.Errorf("model: %d alignment features, want %d", len(feats), n.Batch*g*g*n.align)
 	}
 	n.fillRaw(inAlign, feats)
+	return nil
+}
+
+// SetFrames fills where each picture's objects go (Config.Frames), one
+// set per picture of the batch; call it after Set, which clears them. A
+// nil or zero set is a picture without frames.
+func (n *Net) SetFrames(frames [][FrameSlots]Frame) error {
+	if !n.Cfg.Frames {
+		return fmt.Errorf("model: the network takes no frames")
+	}
+	if len(frames) != n.Batch {
+		return fmt.Errorf("model: %d frame sets for batch %d", len(frames), n.Batch)
+	}
+	n.fillRaw(inFrames, n.Cfg.FrameMaps(frames))
 	return nil
 }
 

@@ -10,14 +10,16 @@ import (
 // prompt's pooled word maps layout [N, 1, G·G·LayoutDim] (else nil) and,
 // when it has TextPooled, the pooled prompt [N, TextDim] (else nil).
 func UNet(s nn.Scope, c Config, x, tsin, ctx, layout, pooled *nn.Node) *nn.Node {
-	out, _ := unet(s, c, x, tsin, ctx, layout, pooled)
+	out, _ := unet(s, c, x, tsin, ctx, layout, pooled, nil)
 	return out
 }
 
 // unet is UNet that also returns the middle block's output [N, G, G,
 // Channels[last]] (G the lowest level's grid), which representation
 // alignment reads (NetOptions.Align).
-func unet(s nn.Scope, c Config, x, tsin, ctx, layout, pooled *nn.Node) (out, mid *nn.Node) {
+// frames [N, S, S, FrameChannels] (Config.Frames; else nil) is added
+// after the first convolution.
+func unet(s nn.Scope, c Config, x, tsin, ctx, layout, pooled, frames *nn.Node) (out, mid *nn.Node) {
 	b := s.G.B
 	temb := s.Sub("time.fc2").Linear(b.SiLU(s.Sub("time.fc1").Linear(tsin, c.TimeDim, true)), c.TimeDim, true)
 	if pooled != nil {
@@ -25,6 +27,9 @@ func unet(s nn.Scope, c Config, x, tsin, ctx, layout, pooled *nn.Node) (out, mid
 		temb = b.Add(temb, ps.Sub("fc2").LinearZero(b.SiLU(ps.Sub("fc1").Linear(pooled, c.TimeDim, true)), c.TimeDim))
 	}
 	h := s.Sub("conv_in").Conv(x, c.Channels[0], 3, 1)
+	if frames != nil {
+		h = b.Add(h, s.Sub("frames_in").ConvZero(frames, c.Channels[0], 3))
+	}
 	skips := []*nn.Node{h}
 	withPos := func(s nn.Scope, h *nn.Node) *nn.Node {
 		if !c.PosEmb {

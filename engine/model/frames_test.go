@@ -1,0 +1,93 @@
+package model
+
+import (
+	"math"
+	"slices"
+	"testing"
+)
+
+// TestFrameMaps: a frame is drawn where it is — its inside covers the
+// pixels whose centres fall in its square, u and v run from −0.5 to 0.5
+// across it, the second slot is drawn in its own channels, an empty slot
+// is all zeros — and the unshuffled input is the same maps moved to
+// depth.
+func TestFrameMaps(t *testing.T) {
+	c := Tiny() // 8×8 pixels
+	F := FramePixelFeatures
+	f := Frame{CX: 0.5, CY: 0.25, Extent: 0.5} // pixels 2..5 across, 0..3 down
+	m := c.FrameMaps([][FrameSlots]Frame{{f}})
+	if len(m) != 8*8*c.FrameChannels() {
+		t.Fatalf("%d values, want %d", len(m), 8*8*c.FrameChannels())
+	}
+	inside := 0
+	for y := 0; y < 8; y++ {
+		for x := 0; x < 8; x++ {
+			d := m[(y*8+x)*2*F:][:2*F]
+			want := x >= 2 && x <= 5 && y <= 3
+			if (d[0] == 1) != want {
+				t.Errorf("pixel (%d,%d): inside %v, want %v", x, y, d[0], want)
+			}
+			if d[0] == 1 {
+				inside++
+			}
+			if u := float64(d[1]); math.Abs(u-((float64(x)+0.5)/8-0.5)/0.5) > 1e-6 && math.Abs(u) < 1 {
+				t.Errorf("pixel (%d,%d): u %v", x, y, u)
+			}
+			if slices.ContainsFunc(d[F:], func(v float32) bool { return v != 0 }) {
+				t.Fatalf("pixel (%d,%d): the empty second slot is drawn", x, y)
+			}
+		}
+	}
+	if inside != 16 {
+		t.Errorf("%d pixels inside, want 16", inside)
+	}
+	two := c.FrameMaps([][FrameSlots]Frame{{{}, f}})
+	for p := 0; p < 64; p++ {
+		if !slices.Equal(two[p*2*F+F:][:F], m[p*2*F:][:F]) || slices.ContainsFunc(two[p*2*F:][:F], func(v float32) bool { return v != 0 }) {
+			t.Fatalf("pixel %d: the second slot's frame is not drawn in its channels alone", p)
+		}
+	}
+	c.Unshuffle = true
+	un := c.FrameMaps([][FrameSlots]Frame{{f}})
+	want := make([]float32, len(m))
+	SpaceToDepth(1, 8, 2*F, m, want)
+	if !slices.Equal(un, want) || len(un) != 4*4*c.FrameChannels() {
+		t.Error("the unshuffled frames are not the pixels' maps moved to depth")
+	}
+}
+
+// TestFramesPlaceTheOutput: a model that gains frames computes what it
+// computed before even when given frames (the convolution starts at
+// zero); once its weights move, different frames give different outputs,
+// and no frames give the output of a model without them.
+func TestFramesPlaceTheOutput(t *testing.T) {
+	plain, _, _, n, w := gain(t, func(c *Config) { c.Frames = true })
+	at := func(f ...Frame) []float32 {
+		tinyInputsNoTarget(t, n)
+		if f != nil {
+			if err := n.SetFrames([][FrameSlots]Frame{{f[0]}, {f[1]}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := n.Run(); err != nil {
+			t.Fatal(err)
+		}
+		return append([]float32(nil), n.Output()...)
+	}
+	left, right := Frame{CX: 0.3, CY: 0.5, Extent: 0.5}, Frame{CX: 0.7, CY: 0.5, Extent: 0.5}
+	sameBits(t, "frames before training", plain, at(left, right))
+	conv, ok := w.Lookup(FramesScope + ".w")
+	if !ok {
+		t.Fatal("no frames convolution")
+	}
+	for i, d := 0, conv.Data().([]float32); i < len(d); i++ {
+		d[i] = float32(i%5-2) * 0.3
+	}
+	if slices.Equal(at(left, right), at(right, left)) {
+		t.Error("moving the frames does not move the output")
+	}
+	sameBits(t, "no frames", plain, at())
+	if err := n.SetFrames(make([][FrameSlots]Frame, 3)); err == nil {
+		t.Error("three frame sets for a batch of two were taken")
+	}
+}
