@@ -218,8 +218,11 @@ func (b *Base) ConceptLoss(ctx context.Context, uses []ConceptUse, data ConceptD
 		if err := ctx.Err(); err != nil {
 			return 0, err
 		}
+		var frames [][model.FrameSlots]model.Frame
 		for i := 0; i < B; i++ {
-			enc, n, err := s.encode(data.Sample(rng, x0[i*per:(i+1)*per]))
+			caption, f := b.sampleFramed(data, rng, x0[i*per:(i+1)*per])
+			frames = append(frames, f)
+			enc, n, err := s.encode(caption)
 			if err != nil {
 				return 0, err
 			}
@@ -232,6 +235,11 @@ func (b *Base) ConceptLoss(ctx context.Context, uses []ConceptUse, data ConceptD
 		}
 		if err := net.Set(nb.xt, nb.t, ids, lengths, nb.target, nil); err != nil {
 			return 0, err
+		}
+		if b.Cfg.Frames {
+			if err := net.SetFrames(frames); err != nil {
+				return 0, err
+			}
 		}
 		if s.keyMap != nil {
 			if err := net.SetKeyIDs(s.keyIDs(ids)); err != nil {

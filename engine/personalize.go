@@ -25,6 +25,29 @@ type ConceptData interface {
 	Sample(rng *rand.Rand, dst []float32) (caption string)
 }
 
+// sceneData is ConceptData that also says where its picture's objects
+// are (dataset.ConceptSampler), which a frames base
+// (model.Config.Frames) trains on.
+type sceneData interface {
+	SampleScene(rng *rand.Rand, dst []float32) (string, dataset.Scene)
+}
+
+// sampleFramed draws a sample of d into dst with its frames when the base
+// takes frames and d knows them (else none); like pretraining, a share
+// dropFrames goes without, so that the concept draws from the prompt
+// alone too.
+func (b *Base) sampleFramed(d ConceptData, rng *rand.Rand, dst []float32) (string, [model.FrameSlots]model.Frame) {
+	sd, ok := d.(sceneData)
+	if !b.Cfg.Frames || !ok {
+		return d.Sample(rng, dst), [model.FrameSlots]model.Frame{}
+	}
+	caption, sc := sd.SampleScene(rng, dst)
+	if rng.Float64() < dropFrames {
+		return caption, [model.FrameSlots]model.Frame{}
+	}
+	return caption, sceneFrames(sc)
+}
+
 // TrainOptions configure TrainConcept. Zero values take Defaults(Method).
 type TrainOptions struct {
 	Method      Method
@@ -402,6 +425,10 @@ func (b *Base) TrainConcept(ctx context.Context, opt TrainOptions, progress func
 	noise := make([]float32, B*per)
 	ids := make([]int, B*L)
 	lengths := make([]int, B)
+	var frames [][model.FrameSlots]model.Frame
+	if b.Cfg.Frames {
+		frames = make([][model.FrameSlots]model.Frame, B)
+	}
 	var loss float64
 	loop := &optim.Loop{
 		Params: params, Adam: adam,
@@ -412,10 +439,14 @@ func (b *Base) TrainConcept(ctx context.Context, opt TrainOptions, progress func
 				if pix != nil {
 					dst = pix[i*P*P*3 : (i+1)*P*P*3]
 				}
+				var f [model.FrameSlots]model.Frame
 				if prior != nil && i%2 == 1 {
-					caption = prior.sample(rng, dst)
+					caption = prior.sample(rng, dst) // generated: where it put things is not kept
 				} else {
-					caption = opt.Data.Sample(rng, dst)
+					caption, f = b.sampleFramed(opt.Data, rng, dst)
+				}
+				if frames != nil {
+					frames[i] = f
 				}
 				enc, n, err := s.encode(caption)
 				if err != nil {
@@ -442,6 +473,11 @@ func (b *Base) TrainConcept(ctx context.Context, opt TrainOptions, progress func
 			loss, err = reps.run(func(net *model.Net, lo, hi int) error {
 				if err := net.Set(nb.xt[lo*per:hi*per], nb.t[lo:hi], ids[lo*L:hi*L], lengths[lo:hi], nb.target[lo*per:hi*per], nb.weights[lo:hi]); err != nil {
 					return err
+				}
+				if frames != nil {
+					if err := net.SetFrames(frames[lo:hi]); err != nil {
+						return err
+					}
 				}
 				if keys != nil {
 					return net.SetKeyIDs(keys[lo*L : hi*L])

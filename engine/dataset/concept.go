@@ -1174,6 +1174,14 @@ func (s *ConceptSampler) Sample(rng *rand.Rand, dst []float32) string {
 	return s.Set.Caption(sc, rng)
 }
 
+// SampleScene is Sample that also returns the scene (where its objects
+// are: a frames base trains on their frames).
+func (s *ConceptSampler) SampleScene(rng *rand.Rand, dst []float32) (string, Scene) {
+	sc := s.Set.RandomScene(rng, s.Options)
+	s.Set.Render(sc, s.Size, dst)
+	return s.Set.Caption(sc, rng), sc.Scene
+}
+
 // SampleMasked is Sample that also writes the concept's mask (RenderMask).
 func (s *ConceptSampler) SampleMasked(rng *rand.Rand, dst, mask []float32) string {
 	sc := s.Set.RandomScene(rng, s.Options)
