@@ -56,6 +56,11 @@ var pretrainDesigns = map[string]pretrainDesign{
 		c.Frames = true
 		return c
 	}},
+	"parts": {about: "the frames design with a template per frame (model.Config.FrameParts: 64 parts, each a value made from the thing's words, that every place inside the frame mixes by where it is): the thing's words reach the finest level, where its shape is drawn (grows from the base or the frames design unchanged)", config: func(tok *dataset.Tokenizer) model.Config {
+		c := BaseConfig(tok)
+		c.Frames, c.FrameParts = true, 64
+		return c
+	}},
 	"latent": {about: "the base UNet on an autoencoder's 16×16×4 latents of 64×64 pictures (-autoencoder FILE, trained by the autoencoder command): 64-pixel output at about today's cost", config: BaseConfig, latent: true},
 	"latent-tiny": {about: "the tiny network on a tiny autoencoder's latents (tests)", config: func(tok *dataset.Tokenizer) model.Config {
 		c := model.Tiny()

@@ -25,6 +25,49 @@ var relationConsts = map[string]string{
 	"above": dataset.RelAbove, "below": dataset.RelBelow, "next to": dataset.RelNextTo,
 }
 
+// frameTokens marks each thing's words in a prompt's words for
+// model.Frame.Tokens (bit j+1 for word j: position 0 is <start>): with a
+// relation, the named words before it are the first thing's and those
+// after it the second's; without one, every named word is the first
+// thing's. Background phrases and grammar words name nothing.
+func frameTokens(words []string) (out [model.FrameSlots]uint32) {
+	inBackground := backgroundWords(words)
+	named := func(i int) bool { return i+1 < 32 && !inBackground[i] && !grammarWord(words[i]) }
+	mark := func(slot, lo, hi int) bool {
+		any := false
+		for i := lo; i < hi; i++ {
+			if named(i) {
+				out[slot] |= 1 << (i + 1)
+				any = true
+			}
+		}
+		return any
+	}
+	for i := range words {
+		for _, r := range relationWords {
+			if i+len(r.words) > len(words) || !slices.Equal(words[i:i+len(r.words)], r.words) {
+				continue
+			}
+			if mark(0, 0, i) && mark(1, i+len(r.words), len(words)) {
+				return out
+			}
+			out = [model.FrameSlots]uint32{}
+		}
+	}
+	mark(0, 0, len(words))
+	return out
+}
+
+// withTokens is frames with each thing's words marked (frameTokens).
+func withTokens(f [model.FrameSlots]model.Frame, words []string) [model.FrameSlots]model.Frame {
+	for s, t := range frameTokens(words) {
+		if f[s].Extent > 0 {
+			f[s].Tokens = t
+		}
+	}
+	return f
+}
+
 // planFrames plans one picture's frames for a prompt's words (and its
 // regions, which win where given), drawing what the words leave open from
 // rng. A prompt that names nothing has no frames.
@@ -42,7 +85,13 @@ func planFrames(words []string, regions []region.Region, rng *rand.Rand) [model.
 				if s < model.FrameSlots {
 					r := regions[ri]
 					cx, cy := r.Centre()
-					out[s] = model.Frame{CX: cx, CY: cy, Extent: max(r.W, r.H)}
+					var tok uint32
+					for _, w := range things[ri] {
+						if w+1 < 32 {
+							tok |= 1 << (w + 1)
+						}
+					}
+					out[s] = model.Frame{CX: cx, CY: cy, Extent: max(r.W, r.H), Tokens: tok}
 				}
 			}
 			return out
@@ -83,7 +132,7 @@ func planFrames(words []string, regions []region.Region, rng *rand.Rand) [model.
 			for k, p := range ps {
 				out[k] = model.Frame{CX: p.CX, CY: p.CY, Extent: p.Extent}
 			}
-			return out
+			return withTokens(out, words)
 		}
 	}
 	if !named(0, len(words)) {
@@ -105,5 +154,5 @@ func planFrames(words []string, regions []region.Region, rng *rand.Rand) [model.
 		return out // unreachable: the grammar's own words
 	}
 	out[0] = model.Frame{CX: p.CX, CY: p.CY, Extent: p.Extent}
-	return out
+	return withTokens(out, words)
 }

@@ -46,6 +46,12 @@ func TestPlanFrames(t *testing.T) {
 	if plan("a dog", 3) == plan("a dog", 4) && plan("a dog", 5) == plan("a dog", 6) {
 		t.Error("an unstated place is always the same")
 	}
+	if f := plan("a cat on the right of a big teapot", 1); f[0].Tokens != 1<<2 || f[1].Tokens != 1<<9 {
+		t.Errorf("a cat on the right of a big teapot: words %b and %b, want %b and %b", f[0].Tokens, f[1].Tokens, 1<<2, 1<<9)
+	}
+	if f := plan("on a green background, a teddy* in the middle", 1); f[0].Tokens != 1<<6 {
+		t.Errorf("a teddy* in the middle: words %b, want %b", f[0].Tokens, 1<<6)
+	}
 	if f := plan("on a blue background", 1); f != ([model.FrameSlots]model.Frame{}) {
 		t.Errorf("a prompt naming nothing got frames %+v", f)
 	}

@@ -523,7 +523,7 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 					continue
 				}
 				if frames != nil && rng.Float64() >= dropFrames {
-					frames[i] = sceneFrames(sc)
+					frames[i] = withTokens(sceneFrames(sc), dataset.Words(caption))
 				}
 				enc, n, err := base.Encode(caption)
 				if err != nil {

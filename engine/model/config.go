@@ -68,6 +68,17 @@ type Config struct {
 	// from the prompt's layout or the canvas when drawing (no frames: the
 	// input is zero, as when training drops them).
 	Frames bool `json:",omitempty"`
+	// FrameParts (with Frames) gives each frame a template of its thing:
+	// each slot's words (Frame.Tokens) are pooled from the prompt's
+	// encodings, a linear map turns that into FrameParts value vectors
+	// (one per part of the frame), and every place attends, by its frame
+	// features alone, over the parts of all slots (learned keys): its
+	// share of each part's value is added after the first convolution
+	// (through a layer that starts at zero). What a place inside a frame
+	// gets then depends on which part of which thing it is, a template
+	// of the thing at the finest level, where otherwise the thing's words
+	// reach only the coarser levels' cross-attention.
+	FrameParts int `json:",omitempty"`
 
 	Vocab      int // token rows, pseudo-word slots included
 	MaxLen     int // tokens per caption, start/end included
@@ -121,6 +132,8 @@ const (
 	TextPooledScope = "unet.text_pool"
 	// FramesScope holds Frames' convolution.
 	FramesScope = "unet.frames_in"
+	// FramePartsScope holds FrameParts' weights.
+	FramePartsScope = "unet.frame_parts"
 )
 
 // Gainable reports whether weight name is one of the additions that start
@@ -137,6 +150,8 @@ func (c Config) Gainable(name string) bool {
 	case c.TextPooled && strings.HasPrefix(name, TextPooledScope+"."):
 		return true
 	case c.Frames && strings.HasPrefix(name, FramesScope+"."):
+		return true
+	case c.FrameParts > 0 && strings.HasPrefix(name, FramePartsScope+"."):
 		return true
 	}
 	return false

@@ -5,7 +5,14 @@ import "math"
 // Frame is where one object goes: the centre of its square frame and the
 // frame's side, as fractions of the picture's side (a placed sprite's
 // centre and extent, its longest side). The zero Frame is no object.
-type Frame struct{ CX, CY, Extent float64 }
+//
+// Tokens marks the prompt's tokens that name the thing (bit j: token
+// position j, position 0 being <start>), which a FrameParts network pools
+// into the frame's template; 0: none.
+type Frame struct {
+	CX, CY, Extent float64
+	Tokens         uint32
+}
 
 // FrameSlots is how many objects a picture's frames can place (the
 // caption grammar's one or two, in caption order).
@@ -70,5 +77,28 @@ func (c Config) FrameMaps(frames [][FrameSlots]Frame) []float32 {
 	}
 	out := make([]float32, len(pix))
 	SpaceToDepth(len(frames), P, per, pix, out)
+	return out
+}
+
+// partsWordBias is the bias on a slot's pooling scores of a token that
+// does not name its thing: far enough below zero that the softmax leaves
+// it out.
+const partsWordBias = -30
+
+// FrameWordBias is a FrameParts network's pooling bias [n, FrameSlots,
+// MaxLen]: 0 on each slot's tokens, partsWordBias elsewhere.
+func (c Config) FrameWordBias(frames [][FrameSlots]Frame) []float32 {
+	L := c.MaxLen
+	out := make([]float32, len(frames)*FrameSlots*L)
+	for i, set := range frames {
+		for s, f := range set {
+			row := out[(i*FrameSlots+s)*L:][:L]
+			for j := range row {
+				if j >= 32 || f.Tokens&(1<<j) == 0 {
+					row[j] = partsWordBias
+				}
+			}
+		}
+	}
 	return out
 }

@@ -3,6 +3,7 @@ package model
 import (
 	"math"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -89,5 +90,52 @@ func TestFramesPlaceTheOutput(t *testing.T) {
 	sameBits(t, "no frames", plain, at())
 	if err := n.SetFrames(make([][FrameSlots]Frame, 3)); err == nil {
 		t.Error("three frame sets for a batch of two were taken")
+	}
+}
+
+// TestFramePartsChangeNothingAtFirst: a frames model that gains the
+// frames' templates (FrameParts) computes what it computed before, the
+// weights it gains are the gainable ones, and once their last layer moves
+// the output follows which words each frame names.
+func TestFramePartsChangeNothingAtFirst(t *testing.T) {
+	frames := func(c *Config) { c.Frames = true }
+	_, _, added, n, w := gainFrom(t, frames, func(c *Config) { c.FrameParts = 4 })
+	fc := n.Cfg
+	fc.FrameParts = 0
+	without, err := Build(w, fc, NetOptions{Batch: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer without.Close()
+	if added != 10 { // slot query, keys, and the place, query, values and out layers' weights and biases
+		t.Errorf("gained %d weights, want 10", added)
+	}
+	for _, name := range w.Names() {
+		if strings.HasPrefix(name, FramePartsScope+".") && !n.Cfg.Gainable(name) {
+			t.Errorf("%s is not gainable", name)
+		}
+	}
+	atNet := func(n *Net, tokens uint32) []float32 {
+		tinyInputsNoTarget(t, n)
+		f := Frame{CX: 0.5, CY: 0.5, Extent: 0.6, Tokens: tokens}
+		if err := n.SetFrames([][FrameSlots]Frame{{f}, {f}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := n.Run(); err != nil {
+			t.Fatal(err)
+		}
+		return append([]float32(nil), n.Output()...)
+	}
+	at := func(tokens uint32) []float32 { return atNet(n, tokens) }
+	sameBits(t, "the gained templates", atNet(without, 0b10), at(0b10))
+	out, ok := w.Lookup(FramePartsScope + ".out.w")
+	if !ok {
+		t.Fatal("no output layer")
+	}
+	for i, d := 0, out.Data().([]float32); i < len(d); i++ {
+		d[i] = float32(i%5-2) * 0.3
+	}
+	if slices.Equal(at(0b10), at(0b100)) {
+		t.Error("the frame's words do not reach the output")
 	}
 }

@@ -67,6 +67,9 @@ func TestGradWholeTinyUNet(t *testing.T) {
 		c.TextPlaces = unshuffle
 		c.TextPooled = unshuffle
 		c.Frames = unshuffle
+		if unshuffle {
+			c.FrameParts = 3
+		}
 		w := nn.NewWeights(tensor.Float64, 1)
 		opt := NetOptions{Batch: 2, Train: true}
 		if unshuffle {
@@ -87,7 +90,7 @@ func TestGradWholeTinyUNet(t *testing.T) {
 			if err := n.SetAlign(feats); err != nil {
 				t.Fatal(err)
 			}
-			if err := n.SetFrames([][FrameSlots]Frame{{{CX: 0.4, CY: 0.5, Extent: 0.6}}, {{CX: 0.3, CY: 0.3, Extent: 0.5}, {CX: 0.7, CY: 0.6, Extent: 0.4}}}); err != nil {
+			if err := n.SetFrames([][FrameSlots]Frame{{{CX: 0.4, CY: 0.5, Extent: 0.6, Tokens: 0b110}}, {{CX: 0.3, CY: 0.3, Extent: 0.5, Tokens: 0b10}, {CX: 0.7, CY: 0.6, Extent: 0.4, Tokens: 0b1000}}}); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -79,6 +79,7 @@ const (
 	inWeight = "loss_weight"
 	inAlign  = "align_target"
 	inFrames = "frames"
+	inFrameW = "frame_words"
 )
 
 // Build compiles a Net over weights w (missing weights are created from
@@ -160,11 +161,14 @@ func Build(w *nn.Weights, c Config, opt NetOptions) (n *Net, err error) {
 		pooled = g.B.Reshape(n.pool(root.Sub(TextPooledScope), n.enc, c.TextDim, B), B, c.TextDim)
 	}
 	var mid *nn.Node
-	var frames *nn.Node
+	var frames, parts *nn.Node
 	if c.Frames {
 		frames = g.B.Input(inFrames, B, S, S, c.FrameChannels())
+		if c.FrameParts > 0 {
+			parts = n.frameParts(root.Sub(FramePartsScope), frames, g.B.Input(inFrameW, B, FrameSlots, c.MaxLen), B)
+		}
 	}
-	n.out, mid = unet(root.Sub("unet"), c, x, tsin, n.enc, layout, pooled, frames)
+	n.out, mid = unet(root.Sub("unet"), c, x, tsin, n.enc, layout, pooled, frames, parts)
 	var cost *nn.Node
 	if opt.Train {
 		target := g.B.Input(inTarget, B, S, S, C)
@@ -228,6 +232,9 @@ func (n *Net) Set(x []float32, t []float64, ids, lengths []int, target []float32
 	n.fill(inX, x)
 	if c.Frames {
 		n.fillRaw(inFrames, make([]float32, n.Batch*c.latentSize()*c.latentSize()*c.FrameChannels())) // no frames unless SetFrames says
+		if c.FrameParts > 0 {
+			n.fillRaw(inFrameW, c.FrameWordBias(make([][FrameSlots]Frame, n.Batch)))
+		}
 	}
 	sin := make([]float32, B*c.Channels[0])
 	kernels.TimestepEmbedding(t, c.Channels[0], sin)
@@ -277,7 +284,45 @@ func (n *Net) SetFrames(frames [][FrameSlots]Frame) error {
 		return fmt.Errorf("model: %d frame sets for batch %d", len(frames), n.Batch)
 	}
 	n.fillRaw(inFrames, n.Cfg.FrameMaps(frames))
+	if n.Cfg.FrameParts > 0 {
+		n.fillRaw(inFrameW, n.Cfg.FrameWordBias(frames))
+	}
 	return nil
+}
+
+// framePartsDim is the width of FrameParts' keys and values, and
+// framePartsHeads its attention's heads.
+const (
+	framePartsDim   = 64
+	framePartsHeads = 4
+)
+
+// frameParts builds Config.FrameParts' templates: [B, S, S, Channels[0]]
+// to add after the first convolution (zero at the start). frames [B, S,
+// S, FrameChannels]; bias [B, FrameSlots, MaxLen] (FrameWordBias).
+func (n *Net) frameParts(s nn.Scope, frames, bias *nn.Node, B int) *nn.Node {
+	c := n.Cfg
+	b := s.G.B
+	K, D := c.FrameParts, framePartsDim
+	// Each slot's words pooled from the encodings (queries start at zero:
+	// a plain mean of the slot's tokens).
+	slotIDs := &ops.TokenIDs{IDs: make([]int, B*FrameSlots)}
+	for i := range slotIDs.IDs {
+		slotIDs.IDs[i] = i % FrameSlots
+	}
+	q := b.Embedding(s.Param("slot_query", []int{FrameSlots, c.TextDim}, nn.Zeros), slotIDs, B, FrameSlots)
+	words := b.AttentionBiased(q, n.enc, n.enc, bias, 1, false, s.G.TextLen) // [B, FrameSlots, TextDim]
+	// K values per slot: the template's parts.
+	values := b.Reshape(s.Sub("values").Linear(words, K*D, true), B, FrameSlots*K, D)
+	partIDs := &ops.TokenIDs{IDs: make([]int, B*FrameSlots*K)}
+	for i := range partIDs.IDs {
+		partIDs.IDs[i] = i % (FrameSlots * K)
+	}
+	keys := b.Embedding(s.Param("keys", []int{FrameSlots * K, D}, nn.Normal(1)), partIDs, B, FrameSlots*K)
+	// Each place asks, by its frame features, which part of which thing it is.
+	query := s.Sub("query").Linear(b.GELU(s.Sub("place").Linear(frames, D, true)), D, true)
+	got := b.Attention(query, keys, values, framePartsHeads, false, nil)
+	return s.Sub("out").LinearZero(got, c.Channels[0])
 }
 
 // fill copies an image-space tensor into a graph input, unshuffling when

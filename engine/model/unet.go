@@ -10,7 +10,7 @@ import (
 // prompt's pooled word maps layout [N, 1, G·G·LayoutDim] (else nil) and,
 // when it has TextPooled, the pooled prompt [N, TextDim] (else nil).
 func UNet(s nn.Scope, c Config, x, tsin, ctx, layout, pooled *nn.Node) *nn.Node {
-	out, _ := unet(s, c, x, tsin, ctx, layout, pooled, nil)
+	out, _ := unet(s, c, x, tsin, ctx, layout, pooled, nil, nil)
 	return out
 }
 
@@ -19,7 +19,8 @@ func UNet(s nn.Scope, c Config, x, tsin, ctx, layout, pooled *nn.Node) *nn.Node 
 // alignment reads (NetOptions.Align).
 // frames [N, S, S, FrameChannels] (Config.Frames; else nil) is added
 // after the first convolution.
-func unet(s nn.Scope, c Config, x, tsin, ctx, layout, pooled, frames *nn.Node) (out, mid *nn.Node) {
+// parts (Config.FrameParts; else nil) [N, S, S, Channels[0]] is added there too.
+func unet(s nn.Scope, c Config, x, tsin, ctx, layout, pooled, frames, parts *nn.Node) (out, mid *nn.Node) {
 	b := s.G.B
 	temb := s.Sub("time.fc2").Linear(b.SiLU(s.Sub("time.fc1").Linear(tsin, c.TimeDim, true)), c.TimeDim, true)
 	if pooled != nil {
@@ -29,6 +30,9 @@ func unet(s nn.Scope, c Config, x, tsin, ctx, layout, pooled, frames *nn.Node) (
 	h := s.Sub("conv_in").Conv(x, c.Channels[0], 3, 1)
 	if frames != nil {
 		h = b.Add(h, s.Sub("frames_in").ConvZero(frames, c.Channels[0], 3))
+	}
+	if parts != nil {
+		h = b.Add(h, parts)
 	}
 	skips := []*nn.Node{h}
 	withPos := func(s nn.Scope, h *nn.Node) *nn.Node {
