@@ -4,6 +4,7 @@ import (
 	"context"
 	"image"
 	"math/rand/v2"
+	"path/filepath"
 	"slices"
 	"testing"
 
@@ -129,5 +130,47 @@ func TestConceptsOnAFramesBase(t *testing.T) {
 	}
 	if slices.Equal(gen(), gen(box...)) {
 		t.Error("the boxes' frames change nothing")
+	}
+}
+
+// TestGrowingIntoPartsChangesNothing: a model grown into the parts design
+// (frames and their templates) draws, at first, what it drew — its
+// frames planned from the prompt and its words pooled — and moving the
+// templates' last layer changes the pictures (the control); pretraining
+// the parts design from a file trains the frames' and the templates'
+// weights off zero.
+func TestGrowingIntoPartsChangesNothing(t *testing.T) {
+	a := tinyBase(t)
+	rng := rand.New(rand.NewPCG(8, 10))
+	perturb(a, rng)
+	cfg := a.Cfg
+	cfg.Frames, cfg.FrameParts = true, 4
+	g, fresh, added := growInto(t, a, cfg)
+	if len(fresh)+len(added) != 0 {
+		t.Errorf("fresh %v, added %v: the frames' paths are gained silently", fresh, added)
+	}
+	drawsTheSame(t, a, g, model.FramePartsScope+".out.w", rng)
+	if testing.Short() {
+		return
+	}
+	ctx := context.Background()
+	one := tinyPretrain(t.TempDir())
+	one.StopAfter, one.ShapeSeeds = 1, -1
+	if err := Pretrain(ctx, one, nil); err != nil {
+		t.Fatal(err)
+	}
+	parts := tinyPretrain(t.TempDir())
+	c := *parts.Config
+	c.Frames, c.FrameParts = true, 4
+	parts.Config, parts.StopAfter, parts.ShapeSeeds, parts.LR = &c, 3, -1, 1e-2
+	parts.InitFrom = filepath.Join(one.Dir, emaModelFile)
+	if err := Pretrain(ctx, parts, nil); err != nil {
+		t.Fatalf("pretrain -init into the parts design: %v", err)
+	}
+	w := weightsOf(t, filepath.Join(parts.Dir, emaModelFile))
+	for _, name := range []string{model.FramesScope + ".w", model.FramePartsScope + ".out.w"} {
+		if !slices.ContainsFunc(w[name], func(v float32) bool { return v != 0 }) {
+			t.Errorf("%s is still zero after training: the frames do not reach it", name)
+		}
 	}
 }
