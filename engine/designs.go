@@ -29,39 +29,24 @@ func latentConfig(c model.Config, ae autoenc.Config) model.Config {
 	return c
 }
 
+// baseWith is the base design changed by change.
+func baseWith(change func(c *model.Config)) func(tok *dataset.Tokenizer) model.Config {
+	return func(tok *dataset.Tokenizer) model.Config {
+		c := BaseConfig(tok)
+		change(&c)
+		return c
+	}
+}
+
 var pretrainDesigns = map[string]pretrainDesign{
-	"base": {about: "the embedded model's: the reference UNet on pixel-unshuffled 16×16×12", config: BaseConfig},
-	"pixel32": {about: "the same UNet on 32×32×3 pixels, without the unshuffle (about 4× the work per image)", config: func(tok *dataset.Tokenizer) model.Config {
-		c := BaseConfig(tok)
-		c.Unshuffle = false
-		return c
-	}},
-	"deep": {about: "the base design with two residual blocks per level (about 1.6× the work)", config: func(tok *dataset.Tokenizer) model.Config {
-		c := BaseConfig(tok)
-		c.ResBlocks = 2
-		return c
-	}},
-	"attn16": {about: "the base design with self-attention at the 16×16 level too, so the finest level sees the whole object (about 1.05× the work; grows from the base design unchanged)", config: func(tok *dataset.Tokenizer) model.Config {
-		c := BaseConfig(tok)
-		c.SelfAttn = []bool{true, true, true}
-		return c
-	}},
-	"pooled": {about: "the base design with the pooled prompt added to the time embedding, so every residual block sees what is asked for (grows from the base design unchanged)", config: func(tok *dataset.Tokenizer) model.Config {
-		c := BaseConfig(tok)
-		c.TextPooled = true
-		return c
-	}},
-	"frames": {about: "the base design told where each object goes (a square frame per object, drawn per pixel; model.Config.Frames): shape is then one mapping from a place in the object to its colour, at every position and size (grows from the base design unchanged)", config: func(tok *dataset.Tokenizer) model.Config {
-		c := BaseConfig(tok)
-		c.Frames = true
-		return c
-	}},
-	"parts": {about: "the frames design with a template per frame (model.Config.FrameParts: 64 parts, each a value made from the thing's words, that every place inside the frame mixes by where it is): the thing's words reach the finest level, where its shape is drawn (grows from the base or the frames design unchanged)", config: func(tok *dataset.Tokenizer) model.Config {
-		c := BaseConfig(tok)
-		c.Frames, c.FrameParts = true, 64
-		return c
-	}},
-	"latent": {about: "the base UNet on an autoencoder's 16×16×4 latents of 64×64 pictures (-autoencoder FILE, trained by the autoencoder command): 64-pixel output at about today's cost", config: BaseConfig, latent: true},
+	"base":    {about: "the embedded model's: the reference UNet on pixel-unshuffled 16×16×12", config: BaseConfig},
+	"pixel32": {about: "the same UNet on 32×32×3 pixels, without the unshuffle (about 4× the work per image)", config: baseWith(func(c *model.Config) { c.Unshuffle = false })},
+	"deep":    {about: "the base design with two residual blocks per level (about 1.6× the work)", config: baseWith(func(c *model.Config) { c.ResBlocks = 2 })},
+	"attn16":  {about: "the base design with self-attention at the 16×16 level too, so the finest level sees the whole object (about 1.05× the work; grows from the base design unchanged)", config: baseWith(func(c *model.Config) { c.SelfAttn = []bool{true, true, true} })},
+	"pooled":  {about: "the base design with the pooled prompt added to the time embedding, so every residual block sees what is asked for (grows from the base design unchanged)", config: baseWith(func(c *model.Config) { c.TextPooled = true })},
+	"frames":  {about: "the base design told where each object goes (a square frame per object, drawn per pixel; model.Config.Frames): shape is then one mapping from a place in the object to its colour, at every position and size (grows from the base design unchanged)", config: baseWith(func(c *model.Config) { c.Frames = true })},
+	"parts":   {about: "the frames design with a template per frame (model.Config.FrameParts: 64 parts, each a value made from the thing's words, that every place inside the frame mixes by where it is): the thing's words reach the finest level, where its shape is drawn (grows from the base or the frames design unchanged)", config: baseWith(func(c *model.Config) { c.Frames, c.FrameParts = true, 64 })},
+	"latent":  {about: "the base UNet on an autoencoder's 16×16×4 latents of 64×64 pictures (-autoencoder FILE, trained by the autoencoder command): 64-pixel output at about today's cost", config: BaseConfig, latent: true},
 	"latent-tiny": {about: "the tiny network on a tiny autoencoder's latents (tests)", config: func(tok *dataset.Tokenizer) model.Config {
 		c := model.Tiny()
 		c.Channels = []int{8, 16}

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"image"
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
@@ -82,22 +81,8 @@ func TestConceptsOnAFramesBase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := rand.New(rand.NewPCG(5, 5))
-	for _, name := range b.W.Names() {
-		w, _ := b.W.Lookup(name)
-		for i, d := 0, w.Data().([]float32); i < len(d); i++ {
-			d[i] += float32(r.NormFloat64() * 0.2)
-		}
-	}
-	rd := dataset.NewRenderer(atlas)
-	var refs []image.Image
-	for _, sp := range atlas.SpritesNamed("dog")[:2] {
-		refs = append(refs, rd.RenderImage(dataset.Scene{Objects: []dataset.Placed{{Sprite: sp, CX: 0.5, CY: 0.5, Extent: 0.7}}, Background: dataset.Background{Colour: "white"}}, 64))
-	}
-	cs, err := dataset.NewConceptSet(atlas, "rex", "dog", refs)
-	if err != nil {
-		t.Fatal(err)
-	}
+	perturb(b, rand.New(rand.NewPCG(5, 5)))
+	cs := rexConcept(t)
 	data := cs.Sampler(b.PictureSize(), dataset.DefaultConceptSceneOptions())
 	rng := rand.New(rand.NewPCG(1, 2))
 	S := b.PictureSize()

@@ -406,16 +406,7 @@ func TestLatentDesignTrainsOnLatents(t *testing.T) {
 		t.Fatalf("round trip: %v (AE %v)", err, again != nil && again.AE != nil)
 	}
 	// A concept trains on the latent base (its pictures encoded) and draws.
-	atlas, _ := dataset.LoadAtlas()
-	rd := dataset.NewRenderer(atlas)
-	var refs []image.Image
-	for _, sp := range atlas.SpritesNamed("dog")[:2] {
-		refs = append(refs, rd.RenderImage(dataset.Scene{Objects: []dataset.Placed{{Sprite: sp, CX: 0.5, CY: 0.5, Extent: 0.7}}, Background: dataset.Background{Colour: "white"}}, 64))
-	}
-	cs, err := dataset.NewConceptSet(atlas, "rex", "dog", refs)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cs := rexConcept(t)
 	c, err := b.TrainConcept(ctx, TrainOptions{Method: TI, Name: "rex", Class: "dog", Steps: 2, Batch: 2, Seed: 1,
 		Data: cs.Sampler(b.PictureSize(), dataset.DefaultConceptSceneOptions()), Images: 2}, nil)
 	if err != nil {
@@ -556,6 +547,26 @@ func TestGrowingABlockPerLevelChangesNothing(t *testing.T) {
 	if all := strings.Join(said, "\n"); !strings.Contains(all, "these blocks are added") || !strings.Contains(all, "unet.up0.res1") {
 		t.Errorf("the start did not name the added blocks: %q", said)
 	}
+}
+
+// rexConcept is a concept "rex*" of class dog made from the two dog
+// sprites, big and centred on white.
+func rexConcept(t *testing.T) *dataset.ConceptSet {
+	t.Helper()
+	atlas, err := dataset.LoadAtlas()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd := dataset.NewRenderer(atlas)
+	var refs []image.Image
+	for _, sp := range atlas.SpritesNamed("dog")[:2] {
+		refs = append(refs, rd.RenderImage(dataset.Scene{Objects: []dataset.Placed{{Sprite: sp, CX: 0.5, CY: 0.5, Extent: 0.7}}, Background: dataset.Background{Colour: "white"}}, 64))
+	}
+	cs, err := dataset.NewConceptSet(atlas, "rex", "dog", refs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cs
 }
 
 func absInt(x int) int {
