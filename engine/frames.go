@@ -25,36 +25,45 @@ var relationConsts = map[string]string{
 	"above": dataset.RelAbove, "below": dataset.RelBelow, "next to": dataset.RelNextTo,
 }
 
-// frameTokens marks each thing's words in a prompt's words for
-// model.Frame.Tokens (bit j+1 for word j: position 0 is <start>): with a
-// relation, the named words before it are the first thing's and those
-// after it the second's; without one, every named word is the first
-// thing's. Background phrases and grammar words name nothing.
-func frameTokens(words []string) (out [model.FrameSlots]uint32) {
+// thingWords finds a prompt's things: with a relation phrase that has
+// named words (not grammar, not background) on both sides, the first
+// thing is the words before it and the second those after it (rel its
+// entry in relationWords, at its index); otherwise the one thing is all
+// the words (rel −1). named reports whether words[lo:hi] name anything.
+func thingWords(words []string) (spans [model.FrameSlots][2]int, rel int, named func(lo, hi int) bool) {
 	inBackground := backgroundWords(words)
-	named := func(i int) bool { return i+1 < 32 && !inBackground[i] && !grammarWord(words[i]) }
-	mark := func(slot, lo, hi int) bool {
-		any := false
+	named = func(lo, hi int) bool {
 		for i := lo; i < hi; i++ {
-			if named(i) {
-				out[slot] |= 1 << (i + 1)
-				any = true
+			if !inBackground[i] && !grammarWord(words[i]) {
+				return true
 			}
 		}
-		return any
+		return false
 	}
 	for i := range words {
-		for _, r := range relationWords {
-			if i+len(r.words) > len(words) || !slices.Equal(words[i:i+len(r.words)], r.words) {
-				continue
+		for k, r := range relationWords {
+			end := i + len(r.words)
+			if end <= len(words) && slices.Equal(words[i:end], r.words) && named(0, i) && named(end, len(words)) {
+				spans[0], spans[1] = [2]int{0, i}, [2]int{end, len(words)}
+				return spans, k, named
 			}
-			if mark(0, 0, i) && mark(1, i+len(r.words), len(words)) {
-				return out
-			}
-			out = [model.FrameSlots]uint32{}
 		}
 	}
-	mark(0, 0, len(words))
+	spans[0] = [2]int{0, len(words)}
+	return spans, -1, named
+}
+
+// frameTokens marks each thing's words (thingWords) for
+// model.Frame.Tokens: bit j+1 for word j (position 0 is <start>).
+func frameTokens(words []string) (out [model.FrameSlots]uint32) {
+	spans, _, named := thingWords(words)
+	for s, sp := range spans {
+		for i := sp[0]; i < sp[1] && i+1 < 32; i++ {
+			if named(i, i+1) {
+				out[s] |= 1 << (i + 1)
+			}
+		}
+	}
 	return out
 }
 
@@ -97,43 +106,25 @@ func planFrames(words []string, regions []region.Region, rng *rand.Rand) [model.
 			return out
 		}
 	}
+	spans, rel, named := thingWords(words)
 	inBackground := backgroundWords(words)
-	named := func(lo, hi int) bool {
-		for i := lo; i < hi; i++ {
-			if !inBackground[i] && !grammarWord(words[i]) {
-				return true
-			}
-		}
-		return false
-	}
-	size := func(lo, hi int) string {
-		for i := lo; i < hi; i++ {
+	size := func(sp [2]int) string {
+		for i := sp[0]; i < sp[1]; i++ {
 			if !inBackground[i] && slices.Contains(dataset.Sizes, words[i]) {
 				return words[i]
 			}
 		}
 		return dataset.Sizes[rng.IntN(len(dataset.Sizes))]
 	}
-	for i := range words {
-		for _, r := range relationWords {
-			phrase := strings.Join(r.words, " ")
-			if i+len(r.words) > len(words) || !slices.Equal(words[i:i+len(r.words)], r.words) {
-				continue
-			}
-			end := i + len(r.words)
-			if !named(0, i) || !named(end, len(words)) {
-				continue
-			}
-			sizes := [2]string{size(0, i), size(end, len(words))}
-			ps, err := dataset.PlanPair(rng, relationConsts[phrase], sizes)
-			if err != nil {
-				return out // unreachable: the grammar's own words
-			}
-			for k, p := range ps {
-				out[k] = model.Frame{CX: p.CX, CY: p.CY, Extent: p.Extent}
-			}
-			return withTokens(out, words)
+	if rel >= 0 {
+		ps, err := dataset.PlanPair(rng, relationConsts[strings.Join(relationWords[rel].words, " ")], [2]string{size(spans[0]), size(spans[1])})
+		if err != nil {
+			return out // unreachable: the grammar's own words
 		}
+		for k, p := range ps {
+			out[k] = model.Frame{CX: p.CX, CY: p.CY, Extent: p.Extent}
+		}
+		return withTokens(out, words)
 	}
 	if !named(0, len(words)) {
 		return out
@@ -149,7 +140,7 @@ func planFrames(words []string, regions []region.Region, rng *rand.Rand) [model.
 	if pos == "" {
 		pos = dataset.Positions[rng.IntN(len(dataset.Positions))]
 	}
-	p, err := dataset.PlanSingle(rng, pos, size(0, len(words)))
+	p, err := dataset.PlanSingle(rng, pos, size(spans[0]))
 	if err != nil {
 		return out // unreachable: the grammar's own words
 	}
