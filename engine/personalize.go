@@ -45,7 +45,7 @@ func (b *Base) sampleFramed(d ConceptData, rng *rand.Rand, dst []float32) (strin
 	if rng.Float64() < dropFrames {
 		return caption, [model.FrameSlots]model.Frame{}
 	}
-	return caption, withTokens(sceneFrames(sc), dataset.Words(caption))
+	return caption, captionedFrames(sc, caption)
 }
 
 // TrainOptions configure TrainConcept. Zero values take Defaults(Method).

@@ -523,7 +523,7 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 					continue
 				}
 				if frames != nil && rng.Float64() >= dropFrames {
-					frames[i] = withTokens(sceneFrames(sc), dataset.Words(caption))
+					frames[i] = captionedFrames(sc, caption)
 				}
 				enc, n, err := base.Encode(caption)
 				if err != nil {
@@ -614,6 +614,12 @@ func sceneFrames(sc dataset.Scene) (f [model.FrameSlots]model.Frame) {
 		}
 	}
 	return f
+}
+
+// captionedFrames are a scene's frames with each thing's words in its
+// caption marked (what a frames design trains on).
+func captionedFrames(sc dataset.Scene, caption string) [model.FrameSlots]model.Frame {
+	return withTokens(sceneFrames(sc), dataset.Words(caption))
 }
 
 // upscale repeats each pixel of count NHWC RGB pictures of side s f×f
