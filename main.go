@@ -134,7 +134,7 @@ var commands = map[string]command{
 	},
 	"pretrain": {
 		summary: "train the base model (resumable)",
-		usage:   "pretrain [-resume] [-dir DIR] [-steps N] [-for N] [-design NAME [-autoencoder FILE]] [-cpu-hours F] [-sample-every N] [-batch N] [-high-noise F] [-init FILE [-lr F] [-warmup N]] [-shape-all] [-classes LIST] [-styles LIST] [-input-perturb F] [-align F] [-export FILE [-raw]]",
+		usage:   "pretrain [-resume] [-dir DIR] [-steps N] [-for N] [-design NAME [-autoencoder FILE]] [-cpu-hours F] [-sample-every N] [-batch N] [-high-noise F] [-init FILE [-lr F] [-warmup N]] [-shape-all] [-classes LIST] [-styles LIST] [-input-perturb F] [-align F] [-gained-lr F] [-export FILE [-raw]]",
 		setup: func(fs *flag.FlagSet, a *app.App) func(context.Context, []string) error {
 			var req app.PretrainRequest
 			var classes, styles string
@@ -152,6 +152,7 @@ var commands = map[string]command{
 			fs.IntVar(&req.Warmup, "warmup", 0, "learning-rate warm-up `steps` of a new run (0: 500)")
 			fs.BoolVar(&req.ShapeAll, "shape-all", false, "score all 120 classes with each sample grid instead of the grid's 24 (5× the sampling)")
 			fs.Float64Var(&req.Align, "align", 0, "align the UNet's middle block to the colour oracle's features of the clean picture with weight `F` (REPA; 1 is a good start; pixel designs; 0: none)")
+			fs.Float64Var(&req.GainedLR, "gained-lr", 0, "multiply the learning rate of the paths a model grown with -init gains (frames, parts, pooled prompt) by `F` (they start at zero; 0: 1)")
 			fs.Float64Var(&req.InputPerturb, "input-perturb", 0, "train on inputs noised with ε + `F`·ξ against the target of ε (DDPM-IP, against the sampler's drift; 0.1 is usual; 0: none)")
 			fs.StringVar(&classes, "classes", "", "train on these classes only (comma-separated `LIST`, e.g. \"cat,dog,teddy bear\"; the shape probe then scores them)")
 			fs.StringVar(&styles, "styles", "", "train on these sprite styles only (comma-separated `LIST`: twemoji, noto)")

@@ -239,6 +239,9 @@ type PretrainRequest struct {
 	// Align is the weight of representation alignment to the colour
 	// oracle's features (engine.PretrainOptions.Align; 0: none).
 	Align float64
+	// GainedLR multiplies the learning rate of the paths a grown model
+	// gains (engine.PretrainOptions.GainedLRMult; 0: 1).
+	GainedLR float64
 	// Classes and Styles narrow the world a new run trains on (class
 	// names and sprite styles; nil: all).
 	Classes, Styles []string
@@ -950,6 +953,10 @@ func (a *App) Pretrain(ctx context.Context, req PretrainRequest, progress Progre
 		return usageError("-align is a weight from 0 to 100 (1 is a good start; 0: none)")
 	}
 	opt.Align = req.Align
+	if req.GainedLR < 0 || req.GainedLR > 100 || math.IsNaN(req.GainedLR) {
+		return usageError("-gained-lr multiplies the learning rate, from 0 to 100 (10 is a fast start; 0: 1)")
+	}
+	opt.GainedLRMult = req.GainedLR
 	start := time.Now()
 	from := -1
 	err := engine.Pretrain(ctx, opt, func(p engine.PretrainProgress) {

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"math"
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
@@ -157,5 +158,56 @@ func TestGrowingIntoPartsChangesNothing(t *testing.T) {
 		if !slices.ContainsFunc(w[name], func(v float32) bool { return v != 0 }) {
 			t.Errorf("%s is still zero after training: the frames do not reach it", name)
 		}
+	}
+}
+
+// TestGainedLRMult: -gained-lr speeds up the paths a grown model gains
+// (here the frames and the parts, which start at zero) and leaves the
+// rest at the run's learning rate: from the same start, with the factor
+// 10 the frames' weights move several times as far in three steps as
+// with 1, and the first convolution about as far.
+func TestGainedLRMult(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains three tiny runs")
+	}
+	ctx := context.Background()
+	one := tinyPretrain(t.TempDir())
+	one.StopAfter, one.ShapeSeeds = 1, -1
+	if err := Pretrain(ctx, one, nil); err != nil {
+		t.Fatal(err)
+	}
+	start := weightsOf(t, filepath.Join(one.Dir, emaModelFile))
+	moved := func(mult float64) map[string]float64 {
+		run := tinyPretrain(t.TempDir())
+		c := *run.Config
+		c.Frames, c.FrameParts = true, 4
+		run.Config, run.StopAfter, run.ShapeSeeds, run.LR, run.Warmup = &c, 3, -1, 1e-3, 1
+		run.GainedLRMult = mult
+		run.InitFrom = filepath.Join(one.Dir, emaModelFile)
+		if err := Pretrain(ctx, run, nil); err != nil {
+			t.Fatal(err)
+		}
+		w := weightsOf(t, filepath.Join(run.Dir, emaModelFile))
+		out := map[string]float64{}
+		for _, name := range []string{model.FramesScope + ".w", "unet.conv_in.w"} {
+			var s float64
+			for i, v := range w[name] {
+				was := float32(0)
+				if old, ok := start[name]; ok {
+					was = old[i]
+				}
+				s += float64(v-was) * float64(v-was)
+			}
+			out[name] = math.Sqrt(s)
+		}
+		return out
+	}
+	slow, fast := moved(1), moved(10)
+	t.Logf("moved with factor 1: %v; with 10: %v", slow, fast)
+	if f := fast[model.FramesScope+".w"] / slow[model.FramesScope+".w"]; !(f > 4) {
+		t.Errorf("the frames' weights moved %.2f× as far with -gained-lr 10, want > 4×", f)
+	}
+	if f := fast["unet.conv_in.w"] / slow["unet.conv_in.w"]; !(f > 0.5 && f < 2) {
+		t.Errorf("the first convolution moved %.2f× as far with -gained-lr 10, want about the same (0.5-2×)", f)
 	}
 }

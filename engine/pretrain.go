@@ -87,7 +87,13 @@ type PretrainOptions struct {
 	// where the cosine schedule had already fallen to ~2.7e-4, and a path
 	// that starts at zero on a run that late needs a faster start (small
 	// UNets took ~1000 steps at 1e-3 to begin placing things).
-	LayoutLRMult    float64
+	LayoutLRMult float64
+	// GainedLRMult multiplies the learning rate of the other paths a
+	// grown model gains (model.Config.Gainable: frames, frame parts, the
+	// pooled prompt, position embeddings; 0: 1). They start at zero, and
+	// at a warm start's rate (1e-4) a zero-started output layer grows by
+	// about 1e-4 a step.
+	GainedLRMult    float64
 	DropCaption     float64 // share of empty captions (classifier-free guidance)
 	CheckpointEvery time.Duration
 	SampleEvery     int // steps between sample grids
@@ -344,6 +350,8 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 		switch t, _ := base.W.Lookup(name); {
 		case strings.HasPrefix(name, model.TextLayoutScope+"."):
 			return 2
+		case cfg.Gainable(name):
+			return 3
 		case len(t.Shape()) == 1:
 			return 1 // no weight decay on biases and norm scales
 		}
@@ -355,7 +363,8 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 	defer reps.Close()
 	params := reps
 	layoutLR := cmp.Or(opt.LayoutLRMult, 1)
-	adam := optim.NewAdamW(optim.Group{LR: opt.LR, WeightDecay: 0.01}, optim.Group{LR: opt.LR}, optim.Group{LR: opt.LR * layoutLR, WeightDecay: 0.01})
+	gainedLR := cmp.Or(opt.GainedLRMult, 1)
+	adam := optim.NewAdamW(optim.Group{LR: opt.LR, WeightDecay: 0.01}, optim.Group{LR: opt.LR}, optim.Group{LR: opt.LR * layoutLR, WeightDecay: 0.01}, optim.Group{LR: opt.LR * gainedLR})
 	ema, err := optim.NewEMA(params.Params, opt.EMADecay)
 	if err != nil {
 		return err
@@ -501,7 +510,7 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 		Params: params.Params, Adam: adam, EMA: ema, Skipped: &st.Skipped,
 		Schedule: func(step int) {
 			lr := optim.CosineLR(step, opt.Warmup, opt.Steps, opt.LR, opt.LR/10)
-			adam.Groups[0].LR, adam.Groups[1].LR, adam.Groups[2].LR = lr, lr, lr*layoutLR
+			adam.Groups[0].LR, adam.Groups[1].LR, adam.Groups[2].LR, adam.Groups[3].LR = lr, lr, lr*layoutLR, lr*gainedLR
 		},
 		Grads: func(int) (float64, error) {
 			// A batch of scenes and captions.
@@ -695,6 +704,7 @@ func keepRecipe(opt *PretrainOptions, stored string, def PretrainOptions) []stri
 	}
 	keepF(&opt.InputPerturb, was.InputPerturb, def.InputPerturb, "input perturbation")
 	keepF(&opt.Align, was.Align, def.Align, "alignment weight")
+	keepF(&opt.GainedLRMult, was.GainedLRMult, def.GainedLRMult, "gained paths' learning-rate factor")
 	if !opt.ShapeAll && was.ShapeAll {
 		opt.ShapeAll = true
 		kept = append(kept, "shape probe of all classes")
