@@ -99,11 +99,12 @@ func TestEvalShapeAndJudgeCommands(t *testing.T) {
 
 // TestPretrainCommand: `pretrain` end to end on the tiny design: a run
 // stops at its CPU budget with a checkpoint and a shape score, resumes
-// (keeping its representation alignment), and exports a model that
+// (keeping its representation alignment and its gained paths' learning
+// rate), and exports a model that
 // generate reads.
 func TestPretrainCommand(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "run")
-	code, _, errOut := runCLI(t, "pretrain", "-design", "tiny", "-dir", dir, "-steps", "3", "-batch", "2", "-cpu-hours", "0.0000001", "-align", "1")
+	code, _, errOut := runCLI(t, "pretrain", "-design", "tiny", "-dir", dir, "-steps", "3", "-batch", "2", "-cpu-hours", "0.0000001", "-align", "1", "-gained-lr", "5")
 	if code != 0 {
 		t.Fatalf("pretrain: exit %d: %s", code, errOut)
 	}
@@ -114,8 +115,8 @@ func TestPretrainCommand(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("pretrain -resume: exit %d: %s", code, errOut)
 	}
-	if !strings.Contains(errOut, "alignment weight 1") {
-		t.Errorf("the resumed run does not say it keeps its alignment: %s", errOut)
+	if !strings.Contains(errOut, "alignment weight 1") || !strings.Contains(errOut, "learning-rate factor 5") {
+		t.Errorf("the resumed run does not say it keeps its alignment and its gained paths' learning rate: %s", errOut)
 	}
 	model := filepath.Join(t.TempDir(), "m.safetensors")
 	if code, _, errOut = runCLI(t, "pretrain", "-dir", dir, "-export", model); code != 0 {
