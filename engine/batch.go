@@ -54,3 +54,23 @@ func (b *Base) noiseBatch(rng *rand.Rand, x0, noise []float32, batch int, lw los
 	}
 	return out, nil
 }
+
+// selfCondEstimate is what a self-conditioned network (model.Config.
+// SelfCond) is given of its own previous output: the clean pictures its
+// predictions pred at xt and timesteps t imply, clamped to [−1, 1] as
+// the sampler clamps them.
+func (b *Base) selfCondEstimate(xt, pred []float32, t []int) ([]float32, error) {
+	x0, _, err := b.Sched.PredToX0Eps(b.Pred, xt, pred, t)
+	if err != nil {
+		return nil, err
+	}
+	for i, v := range x0 {
+		x0[i] = max(-1, min(1, v))
+	}
+	return x0, nil
+}
+
+// selfCondShare is the share of training batches a self-conditioned
+// network sees its own first estimate in (the rest see none), as in
+// "Analog Bits".
+const selfCondShare = 0.5

@@ -39,14 +39,15 @@ func baseWith(change func(c *model.Config)) func(tok *dataset.Tokenizer) model.C
 }
 
 var pretrainDesigns = map[string]pretrainDesign{
-	"base":    {about: "the embedded model's: the reference UNet on pixel-unshuffled 16×16×12", config: BaseConfig},
-	"pixel32": {about: "the same UNet on 32×32×3 pixels, without the unshuffle (about 4× the work per image)", config: baseWith(func(c *model.Config) { c.Unshuffle = false })},
-	"deep":    {about: "the base design with two residual blocks per level (about 1.6× the work)", config: baseWith(func(c *model.Config) { c.ResBlocks = 2 })},
-	"attn16":  {about: "the base design with self-attention at the 16×16 level too, so the finest level sees the whole object (about 1.05× the work; grows from the base design unchanged)", config: baseWith(func(c *model.Config) { c.SelfAttn = []bool{true, true, true} })},
-	"pooled":  {about: "the base design with the pooled prompt added to the time embedding, so every residual block sees what is asked for (grows from the base design unchanged)", config: baseWith(func(c *model.Config) { c.TextPooled = true })},
-	"frames":  {about: "the base design told where each object goes (a square frame per object, drawn per pixel; model.Config.Frames): shape is then one mapping from a place in the object to its colour, at every position and size (grows from the base design unchanged)", config: baseWith(func(c *model.Config) { c.Frames = true })},
-	"parts":   {about: "the frames design with a template per frame (model.Config.FrameParts: 64 parts, each a value made from the thing's words, that every place inside the frame mixes by where it is): the thing's words reach the finest level, where its shape is drawn (grows from the base or the frames design unchanged)", config: baseWith(func(c *model.Config) { c.Frames, c.FrameParts = true, 64 })},
-	"latent":  {about: "the base UNet on an autoencoder's 16×16×4 latents of 64×64 pictures (-autoencoder FILE, trained by the autoencoder command): 64-pixel output at about today's cost", config: BaseConfig, latent: true},
+	"base":     {about: "the embedded model's: the reference UNet on pixel-unshuffled 16×16×12", config: BaseConfig},
+	"pixel32":  {about: "the same UNet on 32×32×3 pixels, without the unshuffle (about 4× the work per image)", config: baseWith(func(c *model.Config) { c.Unshuffle = false })},
+	"deep":     {about: "the base design with two residual blocks per level (about 1.6× the work)", config: baseWith(func(c *model.Config) { c.ResBlocks = 2 })},
+	"attn16":   {about: "the base design with self-attention at the 16×16 level too, so the finest level sees the whole object (about 1.05× the work; grows from the base design unchanged)", config: baseWith(func(c *model.Config) { c.SelfAttn = []bool{true, true, true} })},
+	"pooled":   {about: "the base design with the pooled prompt added to the time embedding, so every residual block sees what is asked for (grows from the base design unchanged)", config: baseWith(func(c *model.Config) { c.TextPooled = true })},
+	"frames":   {about: "the base design told where each object goes (a square frame per object, drawn per pixel; model.Config.Frames): shape is then one mapping from a place in the object to its colour, at every position and size (grows from the base design unchanged)", config: baseWith(func(c *model.Config) { c.Frames = true })},
+	"parts":    {about: "the frames design with a template per frame (model.Config.FrameParts: 64 parts, each a value made from the thing's words, that every place inside the frame mixes by where it is): the thing's words reach the finest level, where its shape is drawn (grows from the base or the frames design unchanged)", config: baseWith(func(c *model.Config) { c.Frames, c.FrameParts = true, 64 })},
+	"selfcond": {about: "the parts design that also sees its own previous estimate of the clean picture (self-conditioning, model.Config.SelfCond): half the training batches get a first pass's estimate, and the sampler gives each step the step before's, so a shape seen once is kept rather than redrawn from the noise (grows from the base, frames or parts design unchanged)", config: baseWith(func(c *model.Config) { c.Frames, c.FrameParts, c.SelfCond = true, 64, true })},
+	"latent":   {about: "the base UNet on an autoencoder's 16×16×4 latents of 64×64 pictures (-autoencoder FILE, trained by the autoencoder command): 64-pixel output at about today's cost", config: BaseConfig, latent: true},
 	"latent-tiny": {about: "the tiny network on a tiny autoencoder's latents (tests)", config: func(tok *dataset.Tokenizer) model.Config {
 		c := model.Tiny()
 		c.Channels = []int{8, 16}

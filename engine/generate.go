@@ -303,6 +303,7 @@ func (b *Base) sample(ctx context.Context, opt GenerateOptions, encode func(stri
 			}
 		}
 	}
+	var estimate []float32 // self-conditioning: each row's clean picture as the step before saw it
 	den := func(x []float32, t []int, n int) ([]float32, error) {
 		for i, ti := range t {
 			tf[i] = float64(ti)
@@ -322,6 +323,9 @@ func (b *Base) sample(ctx context.Context, opt GenerateOptions, encode func(stri
 				if err == nil && frames != nil {
 					err = net.SetFrames(frames[lo:hi])
 				}
+				if err == nil && estimate != nil {
+					err = net.SetSelfCond(estimate[lo*img : hi*img])
+				}
 				if err == nil && guides != nil {
 					err = net.SetPlaceGuide(guides[lo*L*G*G : hi*L*G*G])
 				}
@@ -339,7 +343,17 @@ func (b *Base) sample(ctx context.Context, opt GenerateOptions, encode func(stri
 			}()
 		}
 		wg.Wait()
-		return out, errors.Join(errs...)
+		if err := errors.Join(errs...); err != nil {
+			return nil, err
+		}
+		if b.Cfg.SelfCond {
+			est, err := b.selfCondEstimate(x, out, t)
+			if err != nil {
+				return nil, err
+			}
+			estimate = est
+		}
+		return out, nil
 	}
 	model := diffusion.Denoiser(den)
 	if guided {

@@ -564,6 +564,30 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 				}
 				fper = side * side * ch
 			}
+			var estimate []float32
+			if cfg.SelfCond && rng.Float64() < selfCondShare {
+				// Self-conditioning: a first pass without an estimate,
+				// whose clean pictures the trained pass then sees.
+				out, err := reps.inferPass(func(net *model.Net, lo, hi int) error {
+					if err := net.Set(nb.xt[lo*per:hi*per], nb.t[lo:hi], ids[lo*L:hi*L], lengths[lo:hi], nil, nil); err != nil {
+						return err
+					}
+					if frames != nil {
+						return net.SetFrames(frames[lo:hi])
+					}
+					return nil
+				})
+				if err != nil {
+					return 0, err
+				}
+				ti := make([]int, B)
+				for i, v := range nb.t {
+					ti[i] = int(v)
+				}
+				if estimate, err = base.selfCondEstimate(nb.xt, out, ti); err != nil {
+					return 0, err
+				}
+			}
 			return reps.run(func(net *model.Net, lo, hi int) error {
 				if feats != nil {
 					if err := net.SetAlign(feats[lo*fper : hi*fper]); err != nil {
@@ -572,6 +596,11 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 				}
 				if err := net.Set(nb.xt[lo*per:hi*per], nb.t[lo:hi], ids[lo*L:hi*L], lengths[lo:hi], nb.target[lo*per:hi*per], nb.weights[lo:hi]); err != nil {
 					return err
+				}
+				if estimate != nil {
+					if err := net.SetSelfCond(estimate[lo*per : hi*per]); err != nil {
+						return err
+					}
 				}
 				if frames != nil {
 					return net.SetFrames(frames[lo:hi])

@@ -18,6 +18,11 @@ import (
 // too instead of beside a spinning BLAS thread. Gradients are averaged.
 type replicas struct {
 	nets  []*model.Net
+	// infer are forward-only nets on the same weights, one per replica,
+	// built on first use (infer's first pass for self-conditioning).
+	infer []*model.Net
+	w     *nn.Weights
+	cfg   model.Config
 	parts []*netParams
 	// Params are the optimizer's view: values shared with the weights,
 	// gradients the replicas' average.
@@ -42,7 +47,7 @@ func replicaCount(batch, want int) int {
 // newReplicas builds the replicas of a training net of the given batch.
 func newReplicas(w *nn.Weights, c model.Config, batch, want int, opt model.NetOptions, group func(string) int) (*replicas, error) {
 	n := replicaCount(batch, want)
-	r := &replicas{per: batch / n}
+	r := &replicas{per: batch / n, w: w, cfg: c}
 	opt.Batch, opt.Train = r.per, true
 	for i := 0; i < n; i++ {
 		net, err := model.Build(w, c, opt)
@@ -68,10 +73,52 @@ func (r *replicas) Close() {
 	for _, n := range r.nets {
 		n.Close()
 	}
+	for _, n := range r.infer {
+		n.Close()
+	}
 	if r.began {
 		kernels.EndReplicas()
 		r.began = false
 	}
+}
+
+// inferPass runs the forward-only nets concurrently, each filled by set with
+// its share of the batch, and returns their outputs in batch order
+// (image space): a pass that computes no gradients and leaves the
+// training nets' inputs alone.
+func (r *replicas) inferPass(set func(net *model.Net, lo, hi int) error) ([]float32, error) {
+	if r.infer == nil {
+		for range r.nets {
+			net, err := model.Build(r.w, r.cfg, model.NetOptions{Batch: r.per})
+			if err != nil {
+				return nil, err
+			}
+			r.infer = append(r.infer, net)
+		}
+	}
+	outs := make([][]float32, len(r.infer))
+	errs := make([]error, len(r.infer))
+	var wg sync.WaitGroup
+	for i, net := range r.infer {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if errs[i] = set(net, i*r.per, (i+1)*r.per); errs[i] == nil {
+				if errs[i] = net.Run(); errs[i] == nil {
+					outs[i] = net.Output()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	var all []float32
+	for i, e := range errs {
+		if e != nil {
+			return nil, fmt.Errorf("replica %d: %w", i, e)
+		}
+		all = append(all, outs[i]...)
+	}
+	return all, nil
 }
 
 // run fills each replica with set (its net and the half-open range of

@@ -79,6 +79,16 @@ type Config struct {
 	// of the thing at the finest level, where otherwise the thing's words
 	// reach only the coarser levels' cross-attention.
 	FrameParts int `json:",omitempty"`
+	// SelfCond gives the UNet its own previous estimate of the clean
+	// picture (self-conditioning, Chen, Zhang and Hinton 2022, "Analog
+	// Bits"), in the UNet's input space, added to the first
+	// convolution's output through a convolution that starts at zero (so
+	// a model gains it unchanged). Training feeds half the batches the
+	// estimate of a first pass at the same noise, the rest zeros; the
+	// sampler feeds each step the estimate of the step before, so a
+	// shape seen once is kept instead of redrawn from the noise at every
+	// step. Zero (what Set leaves) is "no estimate".
+	SelfCond bool `json:",omitempty"`
 
 	Vocab      int // token rows, pseudo-word slots included
 	MaxLen     int // tokens per caption, start/end included
@@ -134,6 +144,8 @@ const (
 	FramesScope = "unet.frames_in"
 	// FramePartsScope holds FrameParts' weights.
 	FramePartsScope = "unet.frame_parts"
+	// SelfCondScope holds SelfCond's convolution.
+	SelfCondScope = "unet.self_cond_in"
 )
 
 // Gainable reports whether weight name is one of the additions that start
@@ -152,6 +164,8 @@ func (c Config) Gainable(name string) bool {
 	case c.Frames && strings.HasPrefix(name, FramesScope+"."):
 		return true
 	case c.FrameParts > 0 && strings.HasPrefix(name, FramePartsScope+"."):
+		return true
+	case c.SelfCond && strings.HasPrefix(name, SelfCondScope+"."):
 		return true
 	}
 	return false

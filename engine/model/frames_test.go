@@ -139,3 +139,45 @@ func TestFramePartsChangeNothingAtFirst(t *testing.T) {
 		t.Error("the frame's words do not reach the output")
 	}
 }
+
+// TestSelfCondReachesTheOutput: a model that gains self-conditioning
+// draws what it drew, with or without an estimate, until its convolution
+// moves; then the estimate changes the output, a zero estimate is what
+// Set leaves, and an estimate of the wrong size is refused.
+func TestSelfCondReachesTheOutput(t *testing.T) {
+	plain, _, _, n, w := gain(t, func(c *Config) { c.SelfCond = true })
+	c := n.Cfg
+	per := c.ImageSize * c.ImageSize * c.InChannels
+	at := func(est []float32) []float32 {
+		tinyInputsNoTarget(t, n)
+		if est != nil {
+			if err := n.SetSelfCond(est); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := n.Run(); err != nil {
+			t.Fatal(err)
+		}
+		return append([]float32(nil), n.Output()...)
+	}
+	est := make([]float32, 2*per)
+	for i := range est {
+		est[i] = float32(math.Sin(0.37 * float64(i)))
+	}
+	sameBits(t, "an estimate before training", plain, at(est))
+	conv, ok := w.Lookup(SelfCondScope + ".w")
+	if !ok {
+		t.Fatal("no self-conditioning convolution")
+	}
+	for i, d := 0, conv.Data().([]float32); i < len(d); i++ {
+		d[i] = float32(i%5-2) * 0.3
+	}
+	moved := at(est)
+	if slices.Equal(moved, plain) {
+		t.Error("the estimate does not reach the output")
+	}
+	sameBits(t, "a zero estimate against none", at(nil), at(make([]float32, 2*per)))
+	if err := n.SetSelfCond(make([]float32, per)); err == nil {
+		t.Error("an estimate for one picture was taken for a batch of two")
+	}
+}

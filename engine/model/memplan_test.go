@@ -244,6 +244,9 @@ func TestGainedPathsChangeNothing(t *testing.T) {
 		// a convolution's weight and bias; the bias shows it is connected
 		// (frames themselves: TestFramesPlaceTheOutput)
 		{"the frames", FramesScope, "b", 2, func(c *Config) { c.Frames = true }},
+		// the same for self-conditioning (the estimate itself:
+		// TestSelfCondReachesTheOutput)
+		{"self-conditioning", SelfCondScope, "b", 2, func(c *Config) { c.SelfCond = true }},
 	} {
 		t.Run(tc.what, func(t *testing.T) {
 			a, b, added, n, w := gain(t, tc.add)

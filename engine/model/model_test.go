@@ -67,6 +67,7 @@ func TestGradWholeTinyUNet(t *testing.T) {
 		c.TextPlaces = unshuffle
 		c.TextPooled = unshuffle
 		c.Frames = unshuffle
+		c.SelfCond = unshuffle
 		if unshuffle {
 			c.FrameParts = 3
 		}
@@ -91,6 +92,13 @@ func TestGradWholeTinyUNet(t *testing.T) {
 				t.Fatal(err)
 			}
 			if err := n.SetFrames([][FrameSlots]Frame{{{CX: 0.4, CY: 0.5, Extent: 0.6, Tokens: 0b110}}, {{CX: 0.3, CY: 0.3, Extent: 0.5, Tokens: 0b10}, {CX: 0.7, CY: 0.6, Extent: 0.4, Tokens: 0b1000}}}); err != nil {
+				t.Fatal(err)
+			}
+			est := make([]float32, 2*c.ImageSize*c.ImageSize*c.InChannels)
+			for i := range est {
+				est[i] = float32(math.Cos(0.7 * float64(i)))
+			}
+			if err := n.SetSelfCond(est); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -80,6 +80,7 @@ const (
 	inAlign  = "align_target"
 	inFrames = "frames"
 	inFrameW = "frame_words"
+	inSelf   = "self_cond"
 )
 
 // Build compiles a Net over weights w (missing weights are created from
@@ -168,7 +169,11 @@ func Build(w *nn.Weights, c Config, opt NetOptions) (n *Net, err error) {
 			parts = n.frameParts(root.Sub(FramePartsScope), frames, g.B.Input(inFrameW, B, FrameSlots, c.MaxLen), B)
 		}
 	}
-	n.out, mid = unet(root.Sub("unet"), c, x, tsin, n.enc, layout, pooled, frames, parts)
+	var selfCond *nn.Node
+	if c.SelfCond {
+		selfCond = g.B.Input(inSelf, B, S, S, C)
+	}
+	n.out, mid = unet(root.Sub("unet"), c, x, tsin, n.enc, layout, pooled, frames, parts, selfCond)
 	var cost *nn.Node
 	if opt.Train {
 		target := g.B.Input(inTarget, B, S, S, C)
@@ -230,6 +235,9 @@ func (n *Net) Set(x []float32, t []float64, ids, lengths []int, target []float32
 		return nil
 	}
 	n.fill(inX, x)
+	if c.SelfCond {
+		n.fillRaw(inSelf, make([]float32, len(x))) // no estimate unless SetSelfCond says
+	}
 	if c.Frames {
 		n.fillRaw(inFrames, make([]float32, n.Batch*c.latentSize()*c.latentSize()*c.FrameChannels())) // no frames unless SetFrames says
 		if c.FrameParts > 0 {
@@ -270,6 +278,20 @@ func (n *Net) SetAlign(feats []float32) error {
 		return fmt.Errorf("model: %d alignment features, want %d", len(feats), n.Batch*g*g*n.align)
 	}
 	n.fillRaw(inAlign, feats)
+	return nil
+}
+
+// SetSelfCond fills the network's previous estimate of the clean
+// pictures (Config.SelfCond), in image space like Set's x; call it after
+// Set, which clears it. Zeros are "no estimate".
+func (n *Net) SetSelfCond(x0 []float32) error {
+	if !n.Cfg.SelfCond {
+		return fmt.Errorf("model: the network takes no estimate of its own")
+	}
+	if per := n.Cfg.ImageSize * n.Cfg.ImageSize * n.Cfg.InChannels; len(x0) != n.Batch*per {
+		return fmt.Errorf("model: %d estimate values, want %d", len(x0), n.Batch*per)
+	}
+	n.fill(inSelf, x0)
 	return nil
 }
 
@@ -328,7 +350,7 @@ func (n *Net) frameParts(s nn.Scope, frames, bias *nn.Node, B int) *nn.Node {
 // fill copies an image-space tensor into a graph input, unshuffling when
 // configured.
 func (n *Net) fill(name string, src []float32) {
-	if (name == inX || name == inTarget) && n.Cfg.Unshuffle {
+	if (name == inX || name == inTarget || name == inSelf) && n.Cfg.Unshuffle {
 		dst := make([]float32, len(src))
 		SpaceToDepth(n.Batch, n.Cfg.ImageSize, n.Cfg.InChannels, src, dst)
 		src = dst

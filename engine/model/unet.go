@@ -10,7 +10,7 @@ import (
 // prompt's pooled word maps layout [N, 1, G·G·LayoutDim] (else nil) and,
 // when it has TextPooled, the pooled prompt [N, TextDim] (else nil).
 func UNet(s nn.Scope, c Config, x, tsin, ctx, layout, pooled *nn.Node) *nn.Node {
-	out, _ := unet(s, c, x, tsin, ctx, layout, pooled, nil, nil)
+	out, _ := unet(s, c, x, tsin, ctx, layout, pooled, nil, nil, nil)
 	return out
 }
 
@@ -19,8 +19,10 @@ func UNet(s nn.Scope, c Config, x, tsin, ctx, layout, pooled *nn.Node) *nn.Node 
 // alignment reads (NetOptions.Align).
 // frames [N, S, S, FrameChannels] (Config.Frames; else nil) is added
 // after the first convolution.
-// parts (Config.FrameParts; else nil) [N, S, S, Channels[0]] is added there too.
-func unet(s nn.Scope, c Config, x, tsin, ctx, layout, pooled, frames, parts *nn.Node) (out, mid *nn.Node) {
+// parts (Config.FrameParts; else nil) [N, S, S, Channels[0]] is added there too,
+// and so is selfCond [N, S, S, C] (Config.SelfCond; else nil) through a
+// convolution that starts at zero.
+func unet(s nn.Scope, c Config, x, tsin, ctx, layout, pooled, frames, parts, selfCond *nn.Node) (out, mid *nn.Node) {
 	b := s.G.B
 	temb := s.Sub("time.fc2").Linear(b.SiLU(s.Sub("time.fc1").Linear(tsin, c.TimeDim, true)), c.TimeDim, true)
 	if pooled != nil {
@@ -33,6 +35,9 @@ func unet(s nn.Scope, c Config, x, tsin, ctx, layout, pooled, frames, parts *nn.
 	}
 	if parts != nil {
 		h = b.Add(h, parts)
+	}
+	if selfCond != nil {
+		h = b.Add(h, s.Sub("self_cond_in").ConvZero(selfCond, c.Channels[0], 3))
 	}
 	skips := []*nn.Node{h}
 	withPos := func(s nn.Scope, h *nn.Node) *nn.Node {
