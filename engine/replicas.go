@@ -17,9 +17,9 @@ import (
 // elementwise kernels between the matrix products then run on both cores
 // too instead of beside a spinning BLAS thread. Gradients are averaged.
 type replicas struct {
-	nets  []*model.Net
+	nets []*model.Net
 	// infer are forward-only nets on the same weights, one per replica,
-	// built on first use (infer's first pass for self-conditioning).
+	// built on first use (self-conditioning's first pass, inferPass).
 	infer []*model.Net
 	w     *nn.Weights
 	cfg   model.Config
@@ -97,50 +97,60 @@ func (r *replicas) inferPass(set func(net *model.Net, lo, hi int) error) ([]floa
 		}
 	}
 	outs := make([][]float32, len(r.infer))
-	errs := make([]error, len(r.infer))
+	err := r.each(r.infer, func(i int, net *model.Net, lo, hi int) error {
+		if err := set(net, lo, hi); err != nil {
+			return err
+		}
+		if err := net.Run(); err != nil {
+			return err
+		}
+		outs[i] = net.Output()
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var all []float32
+	for _, o := range outs {
+		all = append(all, o...)
+	}
+	return all, nil
+}
+
+// each calls f for every net concurrently with its index and the
+// half-open range of batch samples it owns, and returns the first
+// replica's error that went wrong, saying which.
+func (r *replicas) each(nets []*model.Net, f func(i int, net *model.Net, lo, hi int) error) error {
+	errs := make([]error, len(nets))
 	var wg sync.WaitGroup
-	for i, net := range r.infer {
+	for i, net := range nets {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if errs[i] = set(net, i*r.per, (i+1)*r.per); errs[i] == nil {
-				if errs[i] = net.Run(); errs[i] == nil {
-					outs[i] = net.Output()
-				}
-			}
+			errs[i] = f(i, net, i*r.per, (i+1)*r.per)
 		}()
 	}
 	wg.Wait()
-	var all []float32
 	for i, e := range errs {
 		if e != nil {
-			return nil, fmt.Errorf("replica %d: %w", i, e)
+			return fmt.Errorf("replica %d: %w", i, e)
 		}
-		all = append(all, outs[i]...)
 	}
-	return all, nil
+	return nil
 }
 
 // run fills each replica with set (its net and the half-open range of
 // batch samples it owns), runs all concurrently, and averages losses and
 // gradients.
 func (r *replicas) run(set func(net *model.Net, lo, hi int) error) (loss float64, err error) {
-	errs := make([]error, len(r.nets))
-	var wg sync.WaitGroup
-	for i, net := range r.nets {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if errs[i] = set(net, i*r.per, (i+1)*r.per); errs[i] == nil {
-				errs[i] = net.Run()
-			}
-		}()
-	}
-	wg.Wait()
-	for i, e := range errs {
-		if e != nil {
-			return 0, fmt.Errorf("replica %d: %w", i, e)
+	err = r.each(r.nets, func(_ int, net *model.Net, lo, hi int) error {
+		if err := set(net, lo, hi); err != nil {
+			return err
 		}
+		return net.Run()
+	})
+	if err != nil {
+		return 0, err
 	}
 	inv := 1 / float32(len(r.nets))
 	for _, part := range r.parts {
