@@ -107,11 +107,33 @@ func TestCutOutReadsAChangedFileAgain(t *testing.T) {
 	if err != nil || again.Bounds() != first.Bounds() {
 		t.Fatalf("a second cut of the same file: %v, %v", again.Bounds(), err)
 	}
-	// The ball moves elsewhere (a new file at the same path, a later time).
+	// The ball moves elsewhere, wholly out of the box (a new file at the
+	// same path, a later time).
 	time.Sleep(10 * time.Millisecond)
-	stripedPhoto(t, dir, 80, 30, 18)
+	stripedPhoto(t, dir, 100, 20, 18)
 	os.Chtimes(photo, time.Now().Add(time.Second), time.Now().Add(time.Second))
-	if _, _, err := CutOut(photo, box); err == nil {
-		t.Error("the old box cut the new picture as if the ball were still in it")
+	// The box now holds only cloth: the cut is refused or holds no red
+	// of the ball (the cut-out may keep a patch of cloth, as GrabCut with
+	// a box keeps what is most walled off inside it).
+	if img, _, err := CutOut(photo, box); err == nil && redPixels(img) > 0 {
+		t.Errorf("the old box cut the new picture as if the ball were still in it (%d red pixels)", redPixels(img))
 	}
+	if red := redPixels(first); red < 100 {
+		t.Errorf("the first cut holds %d red pixels of the ball: the control tells nothing", red)
+	}
+}
+
+// redPixels counts the opaque, ball-red pixels of a cut-out.
+func redPixels(img image.Image) int {
+	n := 0
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			c := color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA)
+			if c.A >= 128 && c.R > 150 && c.G < 90 && c.B < 90 {
+				n++
+			}
+		}
+	}
+	return n
 }

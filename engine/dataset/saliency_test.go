@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"image"
 	"math"
 	"testing"
 )
@@ -78,5 +79,22 @@ func TestOtsu(t *testing.T) {
 	}
 	if th := otsu(v); th <= 0.149 || th > 0.7 {
 		t.Errorf("threshold %.3f, want between the clusters (above 0.149, at most 0.7)", th)
+	}
+}
+
+// TestBareSurfacesAreRefused: crops of a real photo's bare wooden table
+// (the espresso cup's, away from the cup) hold no thing, and the
+// automatic cut-out refuses them — the barrier prior alone always finds
+// a most walled-off part, so it must not decide whether there is a thing
+// (it did, and cut these, before grabCutMask asked the colour models
+// first).
+func TestBareSurfacesAreRefused(t *testing.T) {
+	photo := readTestPhoto(t, "coffee.png").(interface {
+		SubImage(image.Rectangle) image.Image
+	})
+	for _, r := range []image.Rectangle{image.Rect(0, 0, 120, 120), image.Rect(480, 0, 600, 120), image.Rect(0, 280, 160, 400)} {
+		if _, err := extractObject(photo.SubImage(r)); err == nil {
+			t.Errorf("the bare table at %v was cut out", r)
+		}
 	}
 }
