@@ -140,11 +140,7 @@ func TestGrowingIntoPartsChangesNothing(t *testing.T) {
 		return
 	}
 	ctx := context.Background()
-	one := tinyPretrain(t.TempDir())
-	one.StopAfter, one.ShapeSeeds = 1, -1
-	if err := Pretrain(ctx, one, nil); err != nil {
-		t.Fatal(err)
-	}
+	one := oneStepRun(t)
 	parts := tinyPretrain(t.TempDir())
 	c := *parts.Config
 	c.Frames, c.FrameParts = true, 4
@@ -171,11 +167,7 @@ func TestGainedLRMult(t *testing.T) {
 		t.Skip("trains three tiny runs")
 	}
 	ctx := context.Background()
-	one := tinyPretrain(t.TempDir())
-	one.StopAfter, one.ShapeSeeds = 1, -1
-	if err := Pretrain(ctx, one, nil); err != nil {
-		t.Fatal(err)
-	}
+	one := oneStepRun(t)
 	start := weightsOf(t, filepath.Join(one.Dir, emaModelFile))
 	moved := func(mult float64) map[string]float64 {
 		run := tinyPretrain(t.TempDir())

@@ -33,6 +33,18 @@ func tinyPretrain(dir string) PretrainOptions {
 	return o
 }
 
+// oneStepRun is a tiny run trained for one step (no shape probe), for
+// tests that start another run from its model (Dir/emaModelFile).
+func oneStepRun(t *testing.T) PretrainOptions {
+	t.Helper()
+	one := tinyPretrain(t.TempDir())
+	one.StopAfter, one.ShapeSeeds = 1, -1
+	if err := Pretrain(context.Background(), one, nil); err != nil {
+		t.Fatal(err)
+	}
+	return one
+}
+
 func weightsOf(t *testing.T, path string) map[string][]float32 {
 	t.Helper()
 	f, err := safetensors.ReadFile(path, safetensors.ReadOptions{MaxHeaderSize: 64 << 20})
@@ -530,11 +542,7 @@ func TestGrowingABlockPerLevelChangesNothing(t *testing.T) {
 	if testing.Short() {
 		return
 	}
-	one := tinyPretrain(t.TempDir())
-	one.StopAfter, one.ShapeSeeds = 1, -1
-	if err := Pretrain(ctx, one, nil); err != nil {
-		t.Fatal(err)
-	}
+	one := oneStepRun(t)
 	two := tinyPretrain(t.TempDir())
 	c := *two.Config
 	c.ResBlocks = 2
