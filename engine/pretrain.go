@@ -350,8 +350,8 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 		switch t, _ := base.W.Lookup(name); {
 		case strings.HasPrefix(name, model.TextLayoutScope+"."):
 			return 2
-		case cfg.Gainable(name):
-			return 3
+		case opt.GainedLRMult > 0 && opt.GainedLRMult != 1 && cfg.Gainable(name):
+			return 3 // only when asked: the default keeps each weight's decay as it was
 		case len(t.Shape()) == 1:
 			return 1 // no weight decay on biases and norm scales
 		}
