@@ -564,19 +564,27 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 				}
 				fper = side * side * ch
 			}
+			// fill gives a net its share of the batch: the noisy pictures,
+			// timesteps, captions and frames, and for the trained pass the
+			// targets and loss weights.
+			fill := func(net *model.Net, lo, hi int, trained bool) error {
+				var target, weights []float32
+				if trained {
+					target, weights = nb.target[lo*per:hi*per], nb.weights[lo:hi]
+				}
+				if err := net.Set(nb.xt[lo*per:hi*per], nb.t[lo:hi], ids[lo*L:hi*L], lengths[lo:hi], target, weights); err != nil {
+					return err
+				}
+				if frames != nil {
+					return net.SetFrames(frames[lo:hi])
+				}
+				return nil
+			}
 			var estimate []float32
 			if cfg.SelfCond && rng.Float64() < selfCondShare {
 				// Self-conditioning: a first pass without an estimate,
 				// whose clean pictures the trained pass then sees.
-				out, err := reps.inferPass(func(net *model.Net, lo, hi int) error {
-					if err := net.Set(nb.xt[lo*per:hi*per], nb.t[lo:hi], ids[lo*L:hi*L], lengths[lo:hi], nil, nil); err != nil {
-						return err
-					}
-					if frames != nil {
-						return net.SetFrames(frames[lo:hi])
-					}
-					return nil
-				})
+				out, err := reps.inferPass(func(net *model.Net, lo, hi int) error { return fill(net, lo, hi, false) })
 				if err != nil {
 					return 0, err
 				}
@@ -594,16 +602,11 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 						return err
 					}
 				}
-				if err := net.Set(nb.xt[lo*per:hi*per], nb.t[lo:hi], ids[lo*L:hi*L], lengths[lo:hi], nb.target[lo*per:hi*per], nb.weights[lo:hi]); err != nil {
+				if err := fill(net, lo, hi, true); err != nil {
 					return err
 				}
 				if estimate != nil {
-					if err := net.SetSelfCond(estimate[lo*per : hi*per]); err != nil {
-						return err
-					}
-				}
-				if frames != nil {
-					return net.SetFrames(frames[lo:hi])
+					return net.SetSelfCond(estimate[lo*per : hi*per])
 				}
 				return nil
 			})

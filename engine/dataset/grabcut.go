@@ -51,9 +51,8 @@ const (
 	// → 0.436 (the plush toy on a book 0.54 → 0.83; the frog among books
 	// and the close-ups of the bird unchanged; 0.459 when the prior also
 	// decided whether there is a thing, see grabCutMask), with a box
-	// 0.689 → 0.743,
-	// the drawn surfaces 0.934 → 0.970 (worst 0.793), the espresso cup
-	// 0.97 as before. 12: 0.468, 0.699 and 0.971; 15 and above lose a
+	// 0.689 → 0.743, the drawn surfaces 0.934 → 0.970 (worst 0.793), the
+	// espresso cup 0.97 as before. 12: 0.468, 0.699 and 0.971; 15 and above lose a
 	// drawn surface (worst 0.13); as the object's starting region
 	// instead of a prior (init from the saliency's Otsu threshold) the
 	// cup fell to 0.74.

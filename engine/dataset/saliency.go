@@ -122,8 +122,8 @@ func barrierPrior(z [][3]float64, w, h int, sureBG []bool, weight float64, prior
 }
 
 // otsu is the threshold (on 256 levels of [0, 1]; below it is the first
-// class) that best parts v into
-// two classes (Otsu 1979: the largest between-class variance).
+// class) that best parts v into two classes (Otsu 1979: the largest
+// between-class variance).
 func otsu(v []float64) float64 {
 	var hist [256]float64
 	for _, x := range v {
