@@ -95,7 +95,7 @@ var commands = map[string]command{
 	},
 	"eval": {
 		summary: "measure a concept's identity and prompt fidelity, or compare the methods",
-		usage:   "eval -concept FILE [-json] [-beta B] IMAGE... | eval -base [-prompts N] [-json] | eval -shape [-classes LIST] [-seeds N] [-sample-steps N] [-guidance F] [-sampler ddim|euler_a] [-from-truth F] [-out GRID.png] | eval -regions [-prompts N] [-seeds N] [-layout F] [-out GRID.png] | eval -judge | eval -pareto -concept FILE -out PLOT.png IMAGE... | eval -compare -out DIR [-methods " + strings.Join(app.CompareMethods, ",") + "] [-concepts teddy,teapot,dog,couch] [-images 4] [-steps N]",
+		usage:   "eval -concept FILE [-json] [-beta B] IMAGE... | eval -base [-prompts N] [-json] | eval -shape [-classes LIST] [-seeds N] [-sample-steps N] [-guidance F] [-sampler ddim|euler_a] [-from-truth F] [-no-refs] [-out GRID.png] | eval -regions [-prompts N] [-seeds N] [-layout F] [-out GRID.png] | eval -judge | eval -pareto -concept FILE -out PLOT.png IMAGE... | eval -compare -out DIR [-methods " + strings.Join(app.CompareMethods, ",") + "] [-concepts teddy,teapot,dog,couch] [-images 4] [-steps N]",
 		setup: func(fs *flag.FlagSet, a *app.App) func(context.Context, []string) error {
 			var req app.EvalRequest
 			var methods, concepts, classes string
@@ -110,6 +110,7 @@ var commands = map[string]command{
 			fs.Float64Var(&req.Guidance, "guidance", 4, "-shape: classifier-free guidance scale")
 			fs.StringVar(&req.Sampler, "sampler", "ddim", "-shape: the sampler, ddim or euler_a")
 			fs.Float64Var(&req.FromTruth, "from-truth", 0, "-shape: start each image from its ground truth noised to share `F` of the schedule (0: from noise), to see where a model loses shapes")
+			fs.BoolVar(&req.NoRefs, "no-refs", false, "-shape: draw a model that takes reference pictures (the refs design) without them")
 			fs.BoolVar(&req.Shape, "shape", false, "draw \"a big CLASS on a white background\" for -classes, -seeds images each, and score them with the colour-blind shape judge beside the ground truth and its controls; -out writes the grid (PNG)")
 			fs.BoolVar(&req.Regions, "regions", false, "draw scenes of 2, 3 and 4 things in boxes (-prompts scenes per layout, -seeds images each) with and without the boxes steering them, and score each thing's place with the shape judge beside the ground truth and controls; -out writes the grid (PNG)")
 			fs.StringVar(&classes, "classes", "", "-shape: the classes, comma-separated, or all (default: 24 varied classes)")

@@ -48,7 +48,7 @@ func (a *App) evalShape(ctx context.Context, req EvalRequest, progress ProgressF
 	if seeds == 0 {
 		seeds = 4
 	}
-	samp := engine.ShapeSampling{Steps: req.SampleSteps, Guidance: req.Guidance, FromTruth: req.FromTruth}
+	samp := engine.ShapeSampling{Steps: req.SampleSteps, Guidance: req.Guidance, FromTruth: req.FromTruth, NoRefs: req.NoRefs}
 	if req.FromTruth < 0 || req.FromTruth > 1 {
 		return usageError("-from-truth is a share of the schedule, from 0 to 1")
 	}
@@ -85,6 +85,13 @@ func (a *App) evalShape(ctx context.Context, req EvalRequest, progress ProgressF
 	fmt.Fprintf(a.Out, "shape probe: %d classes × %d seeds (%s, %d steps, guidance %g), judged colour-blind\n", rep.Classes, rep.Seeds, drawn.Sampler, drawn.Steps, drawn.Guidance)
 	if req.FromTruth > 0 {
 		fmt.Fprintf(a.Out, "  each image started from its ground truth noised to %g of the schedule\n", req.FromTruth)
+	}
+	if base.Cfg.Refs {
+		if req.NoRefs {
+			fmt.Fprintf(a.Out, "  drawn without reference pictures (-no-refs)\n")
+		} else {
+			fmt.Fprintf(a.Out, "  each thing drawn from a reference picture: a sprite of the class the prompt names, in a style and mirroring drawn from the seed (the ground truth's are drawn apart)\n")
+		}
 	}
 	fmt.Fprintf(a.Out, "  generated      %v\n", rep.Generated)
 	fmt.Fprintf(a.Out, "  ground truth   %v (the ceiling)\n", rep.Truth)

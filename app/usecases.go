@@ -184,6 +184,9 @@ type EvalRequest struct {
 	// FromTruth starts the shape probe's images from their ground truth
 	// noised to this share of the schedule (0: from noise).
 	FromTruth float64
+	// NoRefs draws a model given reference pictures (the refs design)
+	// without them.
+	NoRefs bool
 	// Judge measures the colour-blind shape judge itself on renders of
 	// every class and on its controls (eval.ValidateJudge).
 	Judge bool

@@ -67,6 +67,9 @@ type GenerateOptions struct {
 	// or the prompt, planFrames); noFrames draws from the prompt alone.
 	frames   [][model.FrameSlots]model.Frame
 	noFrames bool
+	// noRefs draws a refs design (model.Config.Refs) without reference
+	// pictures.
+	noRefs bool
 	// Attention, when set, receives where each word of the prompt was
 	// attended to in each image.
 	Attention *AttentionMaps
@@ -290,6 +293,24 @@ func (b *Base) sample(ctx context.Context, opt GenerateOptions, encode func(stri
 		frames = make([][model.FrameSlots]model.Frame, batch)
 		copy(frames[batch-opt.N:], opt.frames)
 	}
+	var refs []float32 // the conditional rows' reference pictures; the rest none
+	rper := b.Cfg.ImageSize * b.Cfg.ImageSize * model.RefPixelChannels
+	if b.Cfg.Refs && frames != nil && !opt.noRefs {
+		atlas, err := sharedAtlas()
+		if err != nil {
+			return nil, err
+		}
+		rd, err := sharedRenderer()
+		if err != nil {
+			return nil, err
+		}
+		refs = make([]float32, batch*rper)
+		rrng := rand.New(rand.NewPCG(opt.Seed, 0x5EF5))
+		words := dataset.Words(opt.Prompt)
+		for i, f := range opt.frames {
+			planRefs(atlas, rd, words, f, b.Cfg.ImageSize, rrng, refs[(batch-opt.N+i)*rper:])
+		}
+	}
 	tf := make([]float64, batch)
 	img := b.Cfg.ImageSize * b.Cfg.ImageSize * b.Cfg.InChannels
 	var acc [][][]float32 // [image][token position] maps, summed over steps
@@ -322,6 +343,9 @@ func (b *Base) sample(ctx context.Context, opt GenerateOptions, encode func(stri
 				}
 				if err == nil && frames != nil {
 					err = net.SetFrames(frames[lo:hi])
+				}
+				if err == nil && refs != nil {
+					err = net.SetRefs(refs[lo*rper : hi*rper])
 				}
 				if err == nil && estimate != nil {
 					err = net.SetSelfCond(estimate[lo*img : hi*img])

@@ -444,6 +444,11 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 	if cfg.Frames {
 		frames = make([][model.FrameSlots]model.Frame, B)
 	}
+	var refs []float32 // each picture's references (model.Config.Refs)
+	rper := S * S * model.RefPixelChannels
+	if cfg.Refs {
+		refs = make([]float32, B*rper)
+	}
 	empty, emptyLen, _ := base.Encode("")
 
 	save := func() error {
@@ -526,6 +531,9 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 				if frames != nil {
 					frames[i] = [model.FrameSlots]model.Frame{}
 				}
+				if refs != nil {
+					clear(refs[i*rper : (i+1)*rper])
+				}
 				if rng.Float64() < opt.DropCaption {
 					copy(row, empty)
 					lengths[i] = emptyLen
@@ -533,6 +541,9 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 				}
 				if frames != nil && rng.Float64() >= dropFrames {
 					frames[i] = captionedFrames(sc, caption)
+					if refs != nil && rng.Float64() >= dropRefs {
+						trainingRefs(renderer, sc, S, rng, refs[i*rper:(i+1)*rper])
+					}
 				}
 				enc, n, err := base.Encode(caption)
 				if err != nil {
@@ -576,7 +587,12 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 					return err
 				}
 				if frames != nil {
-					return net.SetFrames(frames[lo:hi])
+					if err := net.SetFrames(frames[lo:hi]); err != nil {
+						return err
+					}
+				}
+				if refs != nil {
+					return net.SetRefs(refs[lo*rper : hi*rper])
 				}
 				return nil
 			}

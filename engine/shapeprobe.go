@@ -124,6 +124,9 @@ type ShapeSampling struct {
 	// NoFrames draws a frames design (model.Config.Frames) from the
 	// prompt alone.
 	NoFrames bool
+	// NoRefs draws a refs design (model.Config.Refs) without reference
+	// pictures.
+	NoRefs bool
 }
 
 // OrDefaults is s with its zero steps and guidance filled in.
@@ -175,7 +178,7 @@ func (b *Base) EvalShape(ctx context.Context, classes []string, seeds int, samp 
 		scenes, tr := shapeTruth(atlas, rd, class, bg, seeds, S, rng)
 		scenes2, tr2 := shapeTruth(atlas, rd, class, bg, seeds, S, rng)
 		gopt := GenerateOptions{Prompt: prompt, N: seeds, Seed: uint64(k), Steps: samp.Steps, Guidance: samp.Guidance, Sampler: samp.Sampler}
-		gopt.noFrames = samp.NoFrames
+		gopt.noFrames, gopt.noRefs = samp.NoFrames, samp.NoRefs
 		if b.Cfg.Frames && !samp.NoFrames {
 			// Where to draw: the second ground-truth set's places, drawn
 			// from the prompt's layout as the first set's are.

@@ -89,6 +89,18 @@ type Config struct {
 	// shape seen once is kept instead of redrawn from the noise at every
 	// step. Zero (what Set leaves) is "no estimate".
 	SelfCond bool `json:",omitempty"`
+	// Refs gives the UNet a reference picture of each thing, drawn into
+	// the thing's frame (retrieval-conditioned generation, as in RDM and
+	// Re-Imagen): per pixel the reference's colour premultiplied by its
+	// alpha and the alpha ([−1, 1] colours; zero where no reference
+	// reaches), added to the first convolution's output through a
+	// convolution that starts at zero (so a model gains it unchanged).
+	// Training draws each thing's own sprite, slightly moved and scaled,
+	// into its frame (and drops it for some pictures); drawing takes the
+	// sprite of the word the prompt names, or a concept's own picture, so
+	// the shape comes from a picture instead of from memory. Pixel
+	// designs only (InChannels 3).
+	Refs bool `json:",omitempty"`
 
 	Vocab      int // token rows, pseudo-word slots included
 	MaxLen     int // tokens per caption, start/end included
@@ -146,6 +158,8 @@ const (
 	FramePartsScope = "unet.frame_parts"
 	// SelfCondScope holds SelfCond's convolution.
 	SelfCondScope = "unet.self_cond_in"
+	// RefsScope holds Refs' convolution.
+	RefsScope = "unet.refs_in"
 )
 
 // Gainable reports whether weight name is one of the additions that start
@@ -167,6 +181,8 @@ func (c Config) Gainable(name string) bool {
 		return true
 	case c.SelfCond && strings.HasPrefix(name, SelfCondScope+"."):
 		return true
+	case c.Refs && strings.HasPrefix(name, RefsScope+"."):
+		return true
 	}
 	return false
 }
@@ -183,6 +199,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("model: bad head counts")
 	case c.Vocab < 4 || c.MaxLen < 2:
 		return fmt.Errorf("model: bad text settings")
+	case c.Refs && c.InChannels != 3:
+		return fmt.Errorf("model: reference pictures need a pixel design (3 channels, not %d)", c.InChannels)
 	}
 	for _, ch := range c.Channels {
 		if ch%c.Groups != 0 || ch%c.Heads != 0 {
@@ -198,6 +216,19 @@ func (c Config) latentSize() int {
 		return c.ImageSize / 2
 	}
 	return c.ImageSize
+}
+
+// RefPixelChannels is a reference picture's values per pixel (Config.
+// Refs): red, green and blue premultiplied by alpha, and alpha.
+const RefPixelChannels = 4
+
+// RefChannels is the UNet's reference input's channels per place of its
+// grid (the unshuffled pixels').
+func (c Config) RefChannels() int {
+	if c.Unshuffle {
+		return 4 * RefPixelChannels
+	}
+	return RefPixelChannels
 }
 
 // latentChannels is the UNet's input and output channel count.

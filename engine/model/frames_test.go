@@ -181,3 +181,84 @@ func TestSelfCondReachesTheOutput(t *testing.T) {
 		t.Error("an estimate for one picture was taken for a batch of two")
 	}
 }
+
+// TestRefsReachTheOutput: a model that gains reference pictures draws
+// what it drew, with or without them, until their convolution moves; then
+// a reference changes the output where it is drawn (unshuffled into the
+// network's grid, so a reference in one corner changes that corner
+// most), zeros are what Set leaves, and references of the wrong size, or
+// for a network without the path, are refused.
+func TestRefsReachTheOutput(t *testing.T) {
+	plain, _, _, n, w := gain(t, func(c *Config) { c.Refs = true })
+	c := n.Cfg
+	P := c.ImageSize
+	per := P * P * RefPixelChannels
+	at := func(refs []float32) []float32 {
+		tinyInputsNoTarget(t, n)
+		if refs != nil {
+			if err := n.SetRefs(refs); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := n.Run(); err != nil {
+			t.Fatal(err)
+		}
+		return append([]float32(nil), n.Output()...)
+	}
+	// An opaque reference in the top-left quarter of each picture.
+	refs := make([]float32, 2*per)
+	for i := 0; i < 2; i++ {
+		for y := 0; y < P/4; y++ {
+			for x := 0; x < P/4; x++ {
+				o := i*per + (y*P+x)*RefPixelChannels
+				refs[o], refs[o+1], refs[o+2], refs[o+3] = 0.8, -0.5, 0.1, 1
+			}
+		}
+	}
+	sameBits(t, "a reference before training", plain, at(refs))
+	conv, ok := w.Lookup(RefsScope + ".w")
+	if !ok {
+		t.Fatal("no reference convolution")
+	}
+	for i, d := 0, conv.Data().([]float32); i < len(d); i++ {
+		d[i] = float32(i%5-2) * 0.3
+	}
+	base := at(nil)
+	moved := at(refs)
+	// Where the change is: the top-left quarter against the bottom-right.
+	diff := func(x0, y0 int) (s float64) {
+		for y := y0; y < y0+P/4; y++ {
+			for x := x0; x < x0+P/4; x++ {
+				for ch := 0; ch < c.InChannels; ch++ {
+					o := (y*P+x)*c.InChannels + ch
+					s += math.Abs(float64(moved[o] - base[o]))
+				}
+			}
+		}
+		return s
+	}
+	near, far := diff(0, 0), diff(P-P/4, P-P/4)
+	if !(near > 0) {
+		t.Fatal("the reference does not reach the output")
+	}
+	if !(near > 2*far) {
+		t.Errorf("the reference changed its own corner by %.3g and the far corner by %.3g: not drawn where it is", near, far)
+	}
+	sameBits(t, "zero references against none", base, at(make([]float32, 2*per)))
+	if err := n.SetRefs(make([]float32, per)); err == nil {
+		t.Error("references for one picture were taken for a batch of two")
+	}
+	plainNet, err := Build(w, Tiny(), NetOptions{Batch: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plainNet.Close()
+	if err := plainNet.SetRefs(make([]float32, 2*per)); err == nil {
+		t.Error("a network without the reference path took references")
+	}
+	bad := Tiny()
+	bad.Refs, bad.InChannels = true, 4
+	if err := bad.Validate(); err == nil {
+		t.Error("references on a 4-channel (latent) design were accepted")
+	}
+}

@@ -247,6 +247,8 @@ func TestGainedPathsChangeNothing(t *testing.T) {
 		// the same for self-conditioning (the estimate itself:
 		// TestSelfCondReachesTheOutput)
 		{"self-conditioning", SelfCondScope, "b", 2, func(c *Config) { c.SelfCond = true }},
+		// and for reference pictures (TestRefsReachTheOutput)
+		{"reference pictures", RefsScope, "b", 2, func(c *Config) { c.Refs = true }},
 	} {
 		t.Run(tc.what, func(t *testing.T) {
 			a, b, added, n, w := gain(t, tc.add)

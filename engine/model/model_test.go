@@ -68,6 +68,7 @@ func TestGradWholeTinyUNet(t *testing.T) {
 		c.TextPooled = unshuffle
 		c.Frames = unshuffle
 		c.SelfCond = unshuffle
+		c.Refs = unshuffle
 		if unshuffle {
 			c.FrameParts = 3
 		}
@@ -99,6 +100,13 @@ func TestGradWholeTinyUNet(t *testing.T) {
 				est[i] = float32(math.Cos(0.7 * float64(i)))
 			}
 			if err := n.SetSelfCond(est); err != nil {
+				t.Fatal(err)
+			}
+			refs := make([]float32, 2*c.ImageSize*c.ImageSize*RefPixelChannels)
+			for i := range refs {
+				refs[i] = float32(math.Sin(1.3*float64(i) + 0.2))
+			}
+			if err := n.SetRefs(refs); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -81,6 +81,7 @@ const (
 	inFrames = "frames"
 	inFrameW = "frame_words"
 	inSelf   = "self_cond"
+	inRefs   = "refs"
 )
 
 // Build compiles a Net over weights w (missing weights are created from
@@ -173,7 +174,11 @@ func Build(w *nn.Weights, c Config, opt NetOptions) (n *Net, err error) {
 	if c.SelfCond {
 		selfCond = g.B.Input(inSelf, B, S, S, C)
 	}
-	n.out, mid = unet(root.Sub("unet"), c, x, tsin, n.enc, layout, pooled, frames, parts, selfCond)
+	var refs *nn.Node
+	if c.Refs {
+		refs = g.B.Input(inRefs, B, S, S, c.RefChannels())
+	}
+	n.out, mid = unet(root.Sub("unet"), c, x, tsin, n.enc, layout, pooled, frames, parts, selfCond, refs)
 	var cost *nn.Node
 	if opt.Train {
 		target := g.B.Input(inTarget, B, S, S, C)
@@ -238,6 +243,9 @@ func (n *Net) Set(x []float32, t []float64, ids, lengths []int, target []float32
 	if c.SelfCond {
 		n.fillRaw(inSelf, make([]float32, len(x))) // no estimate unless SetSelfCond says
 	}
+	if c.Refs {
+		n.fillRaw(inRefs, make([]float32, B*c.ImageSize*c.ImageSize*RefPixelChannels)) // no references unless SetRefs says
+	}
 	if c.Frames {
 		n.fillRaw(inFrames, make([]float32, n.Batch*c.latentSize()*c.latentSize()*c.FrameChannels())) // no frames unless SetFrames says
 		if c.FrameParts > 0 {
@@ -292,6 +300,27 @@ func (n *Net) SetSelfCond(x0 []float32) error {
 		return fmt.Errorf("model: %d estimate values, want %d", len(x0), n.Batch*per)
 	}
 	n.fill(inSelf, x0)
+	return nil
+}
+
+// SetRefs fills each picture's reference pictures (Config.Refs): [B,
+// ImageSize, ImageSize, RefPixelChannels] in image space, each pixel the
+// reference's colour in [−1, 1] premultiplied by its alpha, then the
+// alpha; call it after Set, which clears them. Zeros are "no reference".
+func (n *Net) SetRefs(refs []float32) error {
+	c := n.Cfg
+	if !c.Refs {
+		return fmt.Errorf("model: the network takes no reference pictures")
+	}
+	if per := c.ImageSize * c.ImageSize * RefPixelChannels; len(refs) != n.Batch*per {
+		return fmt.Errorf("model: %d reference values, want %d", len(refs), n.Batch*per)
+	}
+	if c.Unshuffle {
+		dst := make([]float32, len(refs))
+		SpaceToDepth(n.Batch, c.ImageSize, RefPixelChannels, refs, dst)
+		refs = dst
+	}
+	n.fillRaw(inRefs, refs)
 	return nil
 }
 

@@ -10,7 +10,7 @@ import (
 // prompt's pooled word maps layout [N, 1, G·G·LayoutDim] (else nil) and,
 // when it has TextPooled, the pooled prompt [N, TextDim] (else nil).
 func UNet(s nn.Scope, c Config, x, tsin, ctx, layout, pooled *nn.Node) *nn.Node {
-	out, _ := unet(s, c, x, tsin, ctx, layout, pooled, nil, nil, nil)
+	out, _ := unet(s, c, x, tsin, ctx, layout, pooled, nil, nil, nil, nil)
 	return out
 }
 
@@ -21,8 +21,9 @@ func UNet(s nn.Scope, c Config, x, tsin, ctx, layout, pooled *nn.Node) *nn.Node 
 // after the first convolution.
 // parts (Config.FrameParts; else nil) [N, S, S, Channels[0]] is added there too,
 // and so is selfCond [N, S, S, C] (Config.SelfCond; else nil) through a
-// convolution that starts at zero.
-func unet(s nn.Scope, c Config, x, tsin, ctx, layout, pooled, frames, parts, selfCond *nn.Node) (out, mid *nn.Node) {
+// convolution that starts at zero, and refs [N, S, S, RefChannels]
+// (Config.Refs; else nil) through another.
+func unet(s nn.Scope, c Config, x, tsin, ctx, layout, pooled, frames, parts, selfCond, refs *nn.Node) (out, mid *nn.Node) {
 	b := s.G.B
 	temb := s.Sub("time.fc2").Linear(b.SiLU(s.Sub("time.fc1").Linear(tsin, c.TimeDim, true)), c.TimeDim, true)
 	if pooled != nil {
@@ -38,6 +39,9 @@ func unet(s nn.Scope, c Config, x, tsin, ctx, layout, pooled, frames, parts, sel
 	}
 	if selfCond != nil {
 		h = b.Add(h, s.Sub("self_cond_in").ConvZero(selfCond, c.Channels[0], 3))
+	}
+	if refs != nil {
+		h = b.Add(h, s.Sub("refs_in").ConvZero(refs, c.Channels[0], 3))
 	}
 	skips := []*nn.Node{h}
 	withPos := func(s nn.Scope, h *nn.Node) *nn.Node {

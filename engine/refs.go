@@ -1,0 +1,112 @@
+package engine
+
+import (
+	"math/rand/v2"
+	"strings"
+	"sync"
+
+	"conceptstudio/engine/dataset"
+	"conceptstudio/engine/model"
+)
+
+// A refs design (model.Config.Refs) is given a reference picture of each
+// thing, drawn into the thing's frame: training draws the thing's own
+// sprite there, a little moved and scaled (refJitter) so that the network
+// learns to draw the thing from the picture rather than to copy pixels in
+// place, and leaves it out of dropRefs of the pictures; drawing takes the
+// sprite of the class the prompt names for each thing (a style and a
+// mirroring drawn from the seed), so what the network is shown is what a
+// user's words pick, never the picture it is judged against.
+
+// dropRefs is the share of framed training pictures a refs design sees
+// without references, so that it still draws from the words alone.
+const dropRefs = 0.15
+
+// refJitter is how far a training reference is moved (fractions of the
+// thing's extent, each way) and scaled (±) from where the thing is.
+const refJitter = 0.08
+
+// sharedRenderer draws the atlas's sprites for references.
+var sharedRenderer = sync.OnceValues(func() (*dataset.Renderer, error) {
+	a, err := sharedAtlas()
+	if err != nil {
+		return nil, err
+	}
+	return dataset.NewRenderer(a), nil
+})
+
+// refsFromLayer turns a layer drawn over nothing (dataset.Renderer.
+// RenderLayer: premultiplied RGBA in [0, 1]) into the reference input
+// (model.Net.SetRefs): colour in [−1, 1] times alpha, then alpha.
+func refsFromLayer(layer, dst []float32) {
+	for i := 0; i+3 < len(layer); i += 4 {
+		a := layer[i+3]
+		dst[i], dst[i+1], dst[i+2], dst[i+3] = 2*layer[i]-a, 2*layer[i+1]-a, 2*layer[i+2]-a, a
+	}
+}
+
+// trainingRefs draws a training scene's things into dst (size×size×4) as
+// their references: each its own sprite, moved and scaled by up to
+// refJitter.
+func trainingRefs(rd *dataset.Renderer, sc dataset.Scene, size int, rng *rand.Rand, dst []float32) {
+	ref := dataset.Scene{Objects: make([]dataset.Placed, len(sc.Objects))}
+	for i, o := range sc.Objects {
+		j := func() float64 { return (2*rng.Float64() - 1) * refJitter }
+		o.CX += j() * o.Extent
+		o.CY += j() * o.Extent
+		o.Extent *= 1 + j()
+		ref.Objects[i] = o
+	}
+	refsFromLayer(rd.RenderLayer(ref, size), dst)
+}
+
+// slotClass is the class of the sprite world a frame's words name (the
+// longest class name among them; "" when none does: a pseudo-word, a
+// word the world does not draw).
+func slotClass(atlas *dataset.Atlas, words []string, tokens uint32) string {
+	var mine []string
+	for j, w := range words {
+		if j+1 < 32 && tokens&(1<<(j+1)) != 0 {
+			mine = append(mine, w)
+		}
+	}
+	text := " " + strings.Join(mine, " ") + " "
+	best := ""
+	for _, name := range atlas.Names() {
+		if len(name) > len(best) && strings.Contains(text, " "+name+" ") {
+			best = name
+		}
+	}
+	return best
+}
+
+// planRefs draws the references of one picture for a prompt's words and
+// its frames into dst (size×size×4): each framed thing whose words name a
+// class of the sprite world gets one of that class's sprites (its style
+// and mirroring drawn from rng) filling its frame.
+func planRefs(atlas *dataset.Atlas, rd *dataset.Renderer, words []string, frames [model.FrameSlots]model.Frame, size int, rng *rand.Rand, dst []float32) {
+	marks := frameTokens(words)
+	var sc dataset.Scene
+	for s, f := range frames {
+		if f.Extent <= 0 {
+			continue
+		}
+		tokens := f.Tokens
+		if tokens == 0 {
+			tokens = marks[s]
+		}
+		class := slotClass(atlas, words, tokens)
+		// Draw the choices whether or not the slot names a class, so each
+		// slot's choice does not depend on the others'.
+		pick, flip := rng.IntN(1<<20), rng.Float64() < 0.5
+		sprites := atlas.SpritesNamed(class)
+		if len(sprites) == 0 {
+			continue
+		}
+		sc.Objects = append(sc.Objects, dataset.Placed{Sprite: sprites[pick%len(sprites)], Flip: flip, CX: f.CX, CY: f.CY, Extent: f.Extent})
+	}
+	clear(dst[:size*size*model.RefPixelChannels])
+	if len(sc.Objects) > 0 {
+		refsFromLayer(rd.RenderLayer(sc, size), dst)
+	}
+}

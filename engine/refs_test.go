@@ -1,0 +1,176 @@
+package engine
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"conceptstudio/engine/dataset"
+	"conceptstudio/engine/model"
+)
+
+// TestReferencePictures: drawing, each framed thing whose words name a
+// class gets one of that class's sprites (a style, mirrored or not)
+// filling its frame and nothing outside the frames; a pseudo-word or a
+// prompt without things gets none; the longest class name wins ("teddy
+// bear", not a shorter name inside it). Training moves and scales each
+// thing's own sprite by up to refJitter, and does move it.
+func TestReferencePictures(t *testing.T) {
+	atlas, err := sharedAtlas()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd, err := sharedRenderer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const size = 32
+	per := size * size * model.RefPixelChannels
+	words := dataset.Words("a big teddy bear on the left of a small cat on a white background")
+	marks := frameTokens(words)
+	if got := slotClass(atlas, words, marks[0]); got != "teddy bear" {
+		t.Errorf("the first thing's class is %q, want teddy bear", got)
+	}
+	if got := slotClass(atlas, words, marks[1]); got != "cat" {
+		t.Errorf("the second thing's class is %q, want cat", got)
+	}
+	frng := rand.New(rand.NewPCG(1, 2))
+	frames := planFrames(words, nil, frng)
+	refs := make([]float32, per)
+	planRefs(atlas, rd, words, frames, size, rand.New(rand.NewPCG(3, 4)), refs)
+	for s, class := range []string{"teddy bear", "cat"} {
+		f := frames[s]
+		// Exactly one of the class's sprites, in one of two mirrorings,
+		// drawn alone where the frame is, is what the slot shows.
+		matches := 0
+		for _, sp := range atlas.SpritesNamed(class) {
+			for _, flip := range []bool{false, true} {
+				one := make([]float32, per)
+				refsFromLayer(rd.RenderLayer(dataset.Scene{Objects: []dataset.Placed{{Sprite: sp, Flip: flip, CX: f.CX, CY: f.CY, Extent: f.Extent}}}, size), one)
+				same, any := true, false
+				for i := 0; i < size*size; i++ {
+					if one[4*i+3] > 0.99 {
+						any = true
+						for c := 0; c < 4; c++ {
+							same = same && math.Abs(float64(one[4*i+c]-refs[4*i+c])) < 1e-5
+						}
+					}
+				}
+				if any && same {
+					matches++
+				}
+			}
+		}
+		if matches != 1 {
+			t.Errorf("slot %d (%s): %d of its sprites and mirrorings match the reference, want 1", s, class, matches)
+		}
+	}
+	for y := 0; y < size; y++ {
+		for x := 0; x < size; x++ {
+			inside := false
+			for _, f := range frames {
+				u, v := (float64(x)+0.5)/size-f.CX, (float64(y)+0.5)/size-f.CY
+				inside = inside || (f.Extent > 0 && math.Abs(u) < f.Extent/2+1.0/size && math.Abs(v) < f.Extent/2+1.0/size)
+			}
+			if a := refs[(y*size+x)*4+3]; !inside && a != 0 {
+				t.Fatalf("a reference reaches (%d, %d), outside every frame (alpha %.3f)", x, y, a)
+			}
+		}
+	}
+	for _, prompt := range []string{"a big teddy* on a white background", "a white background"} {
+		w := dataset.Words(prompt)
+		got := slices.Repeat([]float32{7}, per)
+		planRefs(atlas, rd, w, planFrames(w, nil, frng), size, frng, got)
+		if slices.ContainsFunc(got, func(v float32) bool { return v != 0 }) {
+			t.Errorf("%q got a reference picture", prompt)
+		}
+	}
+
+	// Training: the thing's own sprite, moved by at most refJitter.
+	sp, _ := atlas.Sprite("cat", dataset.StyleNoto)
+	sc := dataset.Scene{Objects: []dataset.Placed{{Sprite: sp, CX: 0.5, CY: 0.5, Extent: 0.6}}}
+	centre := func(r []float32) (cx, cy, mass float64) {
+		for i := 0; i < size*size; i++ {
+			a := float64(r[4*i+3])
+			cx += a * (float64(i%size) + 0.5) / size
+			cy += a * (float64(i/size) + 0.5) / size
+			mass += a
+		}
+		return cx / mass, cy / mass, mass
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	exact := make([]float32, per)
+	refsFromLayer(rd.RenderLayer(sc, size), exact)
+	x0, y0, m0 := centre(exact)
+	movedAny := false
+	for k := 0; k < 20; k++ {
+		tr := make([]float32, per)
+		trainingRefs(rd, sc, size, rng, tr)
+		x, y, m := centre(tr)
+		if d := math.Hypot(x-x0, y-y0); d > 1.5*refJitter*0.6+0.01 {
+			t.Errorf("a training reference moved %.3f, more than its jitter allows", d)
+		}
+		if r := m / m0; r < 0.8 || r > 1.25 {
+			t.Errorf("a training reference's area is %.2f× the thing's", r)
+		}
+		movedAny = movedAny || !slices.Equal(tr, exact)
+	}
+	if !movedAny {
+		t.Error("training references are never moved or scaled")
+	}
+}
+
+// TestRefsDesign: a model grown into reference pictures draws what it drew
+// (their convolution starts at zero), and once that convolution moves the
+// pictures change, so the sampler does hand it the named class's sprite;
+// the same seed draws the same picture, and drawing without references
+// draws another. Pretraining the design trains the convolution off zero.
+func TestRefsDesign(t *testing.T) {
+	a := tinyBase(t)
+	rng := rand.New(rand.NewPCG(8, 13))
+	perturb(a, rng)
+	cfg := a.Cfg
+	cfg.Frames, cfg.Refs = true, true
+	g, fresh, added := growInto(t, a, cfg)
+	if len(fresh)+len(added) != 0 {
+		t.Errorf("fresh %v, added %v: frames and references are gained silently", fresh, added)
+	}
+	drawsTheSame(t, a, g, model.RefsScope+".w", rng)
+	opt := GenerateOptions{Prompt: "a big cat", N: 2, Seed: 4, Steps: 3, Guidance: 3}
+	draw := func(o GenerateOptions) [][]uint8 {
+		imgs, err := g.Generate(context.Background(), o, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out [][]uint8
+		for _, im := range imgs {
+			out = append(out, im.Pix)
+		}
+		return out
+	}
+	one, two := draw(opt), draw(opt)
+	if !slices.EqualFunc(one, two, slices.Equal[[]uint8]) {
+		t.Error("the same seed drew different pictures")
+	}
+	opt.noRefs = true
+	if slices.EqualFunc(one, draw(opt), slices.Equal[[]uint8]) {
+		t.Error("drawing without references drew the same pictures")
+	}
+	if testing.Short() {
+		return
+	}
+	run := tinyPretrain(t.TempDir())
+	c := *run.Config
+	c.Frames, c.Refs = true, true
+	run.Config, run.StopAfter, run.ShapeSeeds, run.LR = &c, 6, -1, 1e-2
+	if err := Pretrain(context.Background(), run, nil); err != nil {
+		t.Fatalf("pretraining with reference pictures: %v", err)
+	}
+	w := weightsOf(t, filepath.Join(run.Dir, emaModelFile))
+	if !slices.ContainsFunc(w[model.RefsScope+".w"], func(v float32) bool { return v != 0 }) {
+		t.Error("the reference convolution is still zero after training: no batch had a reference")
+	}
+}
