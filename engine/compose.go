@@ -105,6 +105,16 @@ func (b *Base) GenerateWith(ctx context.Context, opt GenerateOptions, uses []Con
 	if len(uses) == 0 {
 		return b.Generate(ctx, opt, progress)
 	}
+	if b.Cfg.Refs {
+		opt.thingRefs = map[string]dataset.Layer{}
+		for _, u := range uses {
+			if img, err := png.Decode(bytes.NewReader(u.Concept.Thumbnail)); err == nil {
+				if l, ok := dataset.NewLayer(img); ok {
+					opt.thingRefs[u.Concept.Name+"*"] = l
+				}
+			}
+		}
+	}
 	if len(opt.Regions) > 0 {
 		opt.thingColours = map[string]color.NRGBA{}
 		for _, u := range uses {
@@ -213,6 +223,7 @@ func (b *Base) ConceptLoss(ctx context.Context, uses []ConceptUse, data ConceptD
 	per := S * S * b.Cfg.InChannels
 	x0, noise := make([]float32, B*per), make([]float32, B*per)
 	ids, lengths := make([]int, B*L), make([]int, B)
+	refs, rper := b.refBuffer(B)
 	total := 0.0
 	for k := 0; k < batches; k++ {
 		if err := ctx.Err(); err != nil {
@@ -220,7 +231,7 @@ func (b *Base) ConceptLoss(ctx context.Context, uses []ConceptUse, data ConceptD
 		}
 		var frames [][model.FrameSlots]model.Frame
 		for i := 0; i < B; i++ {
-			caption, f := b.sampleFramed(data, rng, x0[i*per:(i+1)*per])
+			caption, f := b.sampleFramed(data, rng, x0[i*per:(i+1)*per], refsOf(refs, i, rper))
 			frames = append(frames, f)
 			enc, n, err := s.encode(caption)
 			if err != nil {
@@ -238,6 +249,11 @@ func (b *Base) ConceptLoss(ctx context.Context, uses []ConceptUse, data ConceptD
 		}
 		if b.Cfg.Frames {
 			if err := net.SetFrames(frames); err != nil {
+				return 0, err
+			}
+		}
+		if refs != nil {
+			if err := net.SetRefs(refs); err != nil {
 				return 0, err
 			}
 		}

@@ -90,7 +90,7 @@ func TestConceptsOnAFramesBase(t *testing.T) {
 	framed := 0
 	for k := 0; k < 40; k++ {
 		x := make([]float32, S*S*3)
-		_, f := b.sampleFramed(data, rng, x)
+		_, f := b.sampleFramed(data, rng, x, nil)
 		if f[0].Extent > 0 {
 			framed++
 		}

@@ -68,8 +68,10 @@ type GenerateOptions struct {
 	frames   [][model.FrameSlots]model.Frame
 	noFrames bool
 	// noRefs draws a refs design (model.Config.Refs) without reference
-	// pictures.
-	noRefs bool
+	// pictures; thingRefs are the concepts' reference pictures (their
+	// thumbnails), by pseudo-word (set by GenerateWith).
+	noRefs    bool
+	thingRefs map[string]dataset.Layer
 	// Attention, when set, receives where each word of the prompt was
 	// attended to in each image.
 	Attention *AttentionMaps
@@ -308,7 +310,7 @@ func (b *Base) sample(ctx context.Context, opt GenerateOptions, encode func(stri
 		rrng := rand.New(rand.NewPCG(opt.Seed, 0x5EF5))
 		words := dataset.Words(opt.Prompt)
 		for i, f := range opt.frames {
-			planRefs(atlas, rd, words, f, b.Cfg.ImageSize, rrng, refs[(batch-opt.N+i)*rper:])
+			planRefs(atlas, rd, opt.thingRefs, words, f, b.Cfg.ImageSize, rrng, refs[(batch-opt.N+i)*rper:])
 		}
 	}
 	tf := make([]float64, batch)

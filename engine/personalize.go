@@ -35,8 +35,12 @@ type sceneData interface {
 // sampleFramed draws a sample of d into dst with its frames when the base
 // takes frames and d knows them (else none); like pretraining, a share
 // dropFrames goes without, so that the concept draws from the prompt
-// alone too.
-func (b *Base) sampleFramed(d ConceptData, rng *rand.Rand, dst []float32) (string, [model.FrameSlots]model.Frame) {
+// alone too. A base that takes reference pictures (model.Config.Refs)
+// gets them in refs (ImageSize²×RefPixelChannels, cleared first; nil
+// when it takes none) as pretraining gives them: each thing's own
+// picture (the concept's cut-out), moved a little, left out of dropRefs.
+func (b *Base) sampleFramed(d ConceptData, rng *rand.Rand, dst, refs []float32) (string, [model.FrameSlots]model.Frame) {
+	clear(refs)
 	sd, ok := d.(sceneData)
 	if !b.Cfg.Frames || !ok {
 		return d.Sample(rng, dst), [model.FrameSlots]model.Frame{}
@@ -45,7 +49,28 @@ func (b *Base) sampleFramed(d ConceptData, rng *rand.Rand, dst []float32) (strin
 	if rng.Float64() < dropFrames {
 		return caption, [model.FrameSlots]model.Frame{}
 	}
+	if rr, ok := d.(interface{ Renderer() *dataset.Renderer }); ok && refs != nil && b.Cfg.Refs && rng.Float64() >= dropRefs {
+		trainingRefs(rr.Renderer(), sc, b.Cfg.ImageSize, rng, refs)
+	}
 	return caption, captionedFrames(sc, caption)
+}
+
+// refBuffer is a batch's reference pictures for a base that takes them
+// (model.Config.Refs), with the values per picture; nil otherwise.
+func (b *Base) refBuffer(batch int) (refs []float32, per int) {
+	per = b.Cfg.ImageSize * b.Cfg.ImageSize * model.RefPixelChannels
+	if !b.Cfg.Refs {
+		return nil, per
+	}
+	return make([]float32, batch*per), per
+}
+
+// refsOf is picture i's share of a refBuffer (nil for nil).
+func refsOf(refs []float32, i, per int) []float32 {
+	if refs == nil {
+		return nil
+	}
+	return refs[i*per : (i+1)*per]
 }
 
 // TrainOptions configure TrainConcept. Zero values take Defaults(Method).
@@ -429,6 +454,7 @@ func (b *Base) TrainConcept(ctx context.Context, opt TrainOptions, progress func
 	if b.Cfg.Frames {
 		frames = make([][model.FrameSlots]model.Frame, B)
 	}
+	refs, rper := b.refBuffer(B)
 	var loss float64
 	loop := &optim.Loop{
 		Params: params, Adam: adam,
@@ -442,8 +468,9 @@ func (b *Base) TrainConcept(ctx context.Context, opt TrainOptions, progress func
 				var f [model.FrameSlots]model.Frame
 				if prior != nil && i%2 == 1 {
 					caption = prior.sample(rng, dst) // generated: where it put things is not kept
+					clear(refsOf(refs, i, rper))
 				} else {
-					caption, f = b.sampleFramed(opt.Data, rng, dst)
+					caption, f = b.sampleFramed(opt.Data, rng, dst, refsOf(refs, i, rper))
 				}
 				if frames != nil {
 					frames[i] = f
@@ -476,6 +503,11 @@ func (b *Base) TrainConcept(ctx context.Context, opt TrainOptions, progress func
 				}
 				if frames != nil {
 					if err := net.SetFrames(frames[lo:hi]); err != nil {
+						return err
+					}
+				}
+				if refs != nil {
+					if err := net.SetRefs(refs[lo*rper : hi*rper]); err != nil {
 						return err
 					}
 				}

@@ -81,12 +81,19 @@ func slotClass(atlas *dataset.Atlas, words []string, tokens uint32) string {
 }
 
 // planRefs draws the references of one picture for a prompt's words and
-// its frames into dst (size×size×4): each framed thing whose words name a
-// class of the sprite world gets one of that class's sprites (its style
-// and mirroring drawn from rng) filling its frame.
-func planRefs(atlas *dataset.Atlas, rd *dataset.Renderer, words []string, frames [model.FrameSlots]model.Frame, size int, rng *rand.Rand, dst []float32) {
+// its frames into dst (size×size×4): each framed thing gets a picture
+// filling its frame — a concept's own (concepts, by pseudo-word), else one
+// of the sprites of the class its words name (its style and mirroring
+// drawn from rng); a thing that is neither gets none.
+func planRefs(atlas *dataset.Atlas, rd *dataset.Renderer, concepts map[string]dataset.Layer, words []string, frames [model.FrameSlots]model.Frame, size int, rng *rand.Rand, dst []float32) {
 	marks := frameTokens(words)
 	var sc dataset.Scene
+	type placedLayer struct {
+		l    dataset.Layer
+		f    model.Frame
+		flip bool
+	}
+	var own []placedLayer
 	for s, f := range frames {
 		if f.Extent <= 0 {
 			continue
@@ -95,18 +102,37 @@ func planRefs(atlas *dataset.Atlas, rd *dataset.Renderer, words []string, frames
 		if tokens == 0 {
 			tokens = marks[s]
 		}
-		class := slotClass(atlas, words, tokens)
-		// Draw the choices whether or not the slot names a class, so each
-		// slot's choice does not depend on the others'.
+		// Draw the choices whatever the slot holds, so each slot's
+		// choice does not depend on the others'.
 		pick, flip := rng.IntN(1<<20), rng.Float64() < 0.5
-		sprites := atlas.SpritesNamed(class)
+		if l, ok := slotConcept(concepts, words, tokens); ok {
+			own = append(own, placedLayer{l, f, flip})
+			continue
+		}
+		sprites := atlas.SpritesNamed(slotClass(atlas, words, tokens))
 		if len(sprites) == 0 {
 			continue
 		}
 		sc.Objects = append(sc.Objects, dataset.Placed{Sprite: sprites[pick%len(sprites)], Flip: flip, CX: f.CX, CY: f.CY, Extent: f.Extent})
 	}
 	clear(dst[:size*size*model.RefPixelChannels])
-	if len(sc.Objects) > 0 {
-		refsFromLayer(rd.RenderLayer(sc, size), dst)
+	if len(sc.Objects) == 0 && len(own) == 0 {
+		return
 	}
+	layer := rd.RenderLayer(sc, size)
+	for _, p := range own {
+		p.l.DrawOver(layer, size, p.f.CX, p.f.CY, p.f.Extent, p.flip)
+	}
+	refsFromLayer(layer, dst)
+}
+
+// slotConcept is the reference picture of the concept a frame's words
+// name, if any.
+func slotConcept(concepts map[string]dataset.Layer, words []string, tokens uint32) (dataset.Layer, bool) {
+	for j, w := range words {
+		if l, ok := concepts[w]; ok && j+1 < 32 && tokens&(1<<(j+1)) != 0 {
+			return l, true
+		}
+	}
+	return dataset.Layer{}, false
 }

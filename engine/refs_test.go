@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"bytes"
 	"context"
+	"image/png"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
@@ -9,6 +11,7 @@ import (
 	"testing"
 
 	"conceptstudio/engine/dataset"
+	"conceptstudio/engine/diffusion"
 	"conceptstudio/engine/model"
 )
 
@@ -40,7 +43,7 @@ func TestReferencePictures(t *testing.T) {
 	frng := rand.New(rand.NewPCG(1, 2))
 	frames := planFrames(words, nil, frng)
 	refs := make([]float32, per)
-	planRefs(atlas, rd, words, frames, size, rand.New(rand.NewPCG(3, 4)), refs)
+	planRefs(atlas, rd, nil, words, frames, size, rand.New(rand.NewPCG(3, 4)), refs)
 	for s, class := range []string{"teddy bear", "cat"} {
 		f := frames[s]
 		// Exactly one of the class's sprites, in one of two mirrorings,
@@ -83,7 +86,7 @@ func TestReferencePictures(t *testing.T) {
 	for _, prompt := range []string{"a big teddy* on a white background", "a white background"} {
 		w := dataset.Words(prompt)
 		got := slices.Repeat([]float32{7}, per)
-		planRefs(atlas, rd, w, planFrames(w, nil, frng), size, frng, got)
+		planRefs(atlas, rd, nil, w, planFrames(w, nil, frng), size, frng, got)
 		if slices.ContainsFunc(got, func(v float32) bool { return v != 0 }) {
 			t.Errorf("%q got a reference picture", prompt)
 		}
@@ -172,5 +175,77 @@ func TestRefsDesign(t *testing.T) {
 	w := weightsOf(t, filepath.Join(run.Dir, emaModelFile))
 	if !slices.ContainsFunc(w[model.RefsScope+".w"], func(v float32) bool { return v != 0 }) {
 		t.Error("the reference convolution is still zero after training: no batch had a reference")
+	}
+}
+
+// TestConceptsOnARefsBase: on a base that takes reference pictures a
+// concept trains with its own cut-outs as references (in most of its
+// framed samples, inside the frames), and draws with its thumbnail as
+// its reference: without the thumbnail the same seed draws another
+// picture, with it the same picture twice.
+func TestConceptsOnARefsBase(t *testing.T) {
+	atlas, err := dataset.LoadAtlas()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := dataset.NewTokenizer(atlas, dataset.DefaultReserved)
+	c := model.Tiny()
+	c.ImageSize, c.Unshuffle, c.Channels, c.Frames, c.Refs = 16, true, []int{8, 16}, true, true
+	c.Vocab, c.MaxLen = len(tok.Vocab()), dataset.MaxCaptionTokens
+	b, err := NewBase(c, tok, diffusion.VPrediction, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(5, 7))
+	perturb(b, rng)
+	// The reference path moved off zero, so references change pictures.
+	w, _ := b.W.Lookup(model.RefsScope + ".w")
+	for i, d := 0, w.Data().([]float32); i < len(d); i++ {
+		d[i] = float32(0.5 * rng.NormFloat64())
+	}
+	b.id = ""
+	cs := rexConcept(t)
+	data := cs.Sampler(b.PictureSize(), dataset.DefaultConceptSceneOptions())
+	S := b.PictureSize()
+	withRefs := 0
+	for k := 0; k < 40; k++ {
+		x := make([]float32, S*S*3)
+		refs := slices.Repeat([]float32{9}, S*S*model.RefPixelChannels)
+		_, f := b.sampleFramed(data, rng, x, refs)
+		if !slices.ContainsFunc(refs, func(v float32) bool { return v != 0 }) {
+			continue
+		}
+		withRefs++
+		if f[0].Extent <= 0 {
+			t.Fatal("a sample without frames got references")
+		}
+	}
+	if withRefs < 22 || withRefs == 40 {
+		t.Errorf("%d of 40 concept samples had references, want about 75%%", withRefs)
+	}
+	ctx := context.Background()
+	con, err := b.TrainConcept(ctx, TrainOptions{Method: TI, Name: "rex", Class: "dog", Steps: 2, Batch: 2, Seed: 1, Data: data, Images: 2}, nil)
+	if err != nil {
+		t.Fatalf("a concept on a refs base: %v", err)
+	}
+	var thumb bytes.Buffer
+	if err := png.Encode(&thumb, cs.Cutouts[0]); err != nil {
+		t.Fatal(err)
+	}
+	gen := func() []byte {
+		imgs, err := b.GenerateWith(ctx, GenerateOptions{Prompt: "a rex* next to a small car", N: 1, Seed: 1, Steps: 2, Guidance: 2}, []ConceptUse{{Concept: con}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return imgs[0].Pix
+	}
+	without := gen()
+	con.Thumbnail = thumb.Bytes()
+	with := gen()
+	if !slices.Equal(with, gen()) {
+		t.Error("the same seed drew different images")
+	}
+	if slices.Equal(with, without) {
+		t.Error("the concept's thumbnail changed nothing: it is not its reference")
 	}
 }

@@ -1182,6 +1182,10 @@ func (s *ConceptSampler) SampleScene(rng *rand.Rand, dst []float32) (string, Sce
 	return s.Set.Caption(sc, rng), sc.Scene
 }
 
+// Renderer draws the sampler's scenes, the concept's cut-outs among the
+// sprites (a reference-taking base trains on their layers).
+func (s *ConceptSampler) Renderer() *Renderer { return s.Set.render }
+
 // SampleMasked is Sample that also writes the concept's mask (RenderMask).
 func (s *ConceptSampler) SampleMasked(rng *rand.Rand, dst, mask []float32) string {
 	sc := s.Set.RandomScene(rng, s.Options)

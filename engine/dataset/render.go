@@ -165,3 +165,37 @@ func patternFunc(pattern string, phase float64) func(u, v float64) bool {
 	}
 	return func(u, v float64) bool { return false }
 }
+
+// A Layer is a picture drawn over others as sprites are (a concept's
+// cut-out given to a model as its reference), held premultiplied and
+// trimmed to its visible pixels.
+type Layer struct{ p premult }
+
+// NewLayer prepares img (its transparent margins trimmed); ok is false
+// when nothing of it is visible.
+func NewLayer(img image.Image) (l Layer, ok bool) {
+	b := img.Bounds()
+	vis := image.Rectangle{}
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			if _, _, _, a := img.At(x, y).RGBA(); a > 0 {
+				vis = vis.Union(image.Rect(x, y, x+1, y+1))
+			}
+		}
+	}
+	if vis.Empty() {
+		return Layer{}, false
+	}
+	return Layer{toPremult(img, vis)}, true
+}
+
+// DrawOver draws the layer into buf (premultiplied RGBA in [0, 1],
+// size×size, as RenderLayer's) as a sprite is placed: its longest side
+// extent, centred at (cx, cy), all fractions of the side; mirrored when
+// flip.
+func (l Layer) DrawOver(buf []float32, size int, cx, cy, extent float64, flip bool) {
+	m := float64(max(l.p.w, l.p.h))
+	w := extent * float64(size) * float64(l.p.w) / m
+	h := extent * float64(size) * float64(l.p.h) / m
+	l.p.drawOver(buf, size, size, cx*float64(size)-w/2, cy*float64(size)-h/2, w, h, flip)
+}
