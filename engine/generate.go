@@ -298,20 +298,12 @@ func (b *Base) sample(ctx context.Context, opt GenerateOptions, encode func(stri
 	var refs []float32 // the conditional rows' reference pictures; the rest none
 	rper := b.Cfg.ImageSize * b.Cfg.ImageSize * model.RefPixelChannels
 	if b.Cfg.Refs && frames != nil && !opt.noRefs {
-		atlas, err := sharedAtlas()
-		if err != nil {
-			return nil, err
-		}
-		rd, err := sharedRenderer()
+		own, err := b.referencePictures(opt)
 		if err != nil {
 			return nil, err
 		}
 		refs = make([]float32, batch*rper)
-		rrng := rand.New(rand.NewPCG(opt.Seed, 0x5EF5))
-		words := dataset.Words(opt.Prompt)
-		for i, f := range opt.frames {
-			planRefs(atlas, rd, opt.thingRefs, words, f, b.Cfg.ImageSize, rrng, refs[(batch-opt.N+i)*rper:])
-		}
+		copy(refs[(batch-opt.N)*rper:], own)
 	}
 	tf := make([]float64, batch)
 	img := b.Cfg.ImageSize * b.Cfg.ImageSize * b.Cfg.InChannels

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"image"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -124,6 +125,51 @@ func planRefs(atlas *dataset.Atlas, rd *dataset.Renderer, concepts map[string]da
 		p.l.DrawOver(layer, size, p.f.CX, p.f.CY, p.f.Extent, p.flip)
 	}
 	refsFromLayer(layer, dst)
+}
+
+// referencePictures are the reference pictures a refs design is given
+// for opt's images (opt.frames set): N×ImageSize²×RefPixelChannels, drawn
+// from the seed, so the same seed gives the same references.
+func (b *Base) referencePictures(opt GenerateOptions) ([]float32, error) {
+	atlas, err := sharedAtlas()
+	if err != nil {
+		return nil, err
+	}
+	rd, err := sharedRenderer()
+	if err != nil {
+		return nil, err
+	}
+	S := b.Cfg.ImageSize
+	per := S * S * model.RefPixelChannels
+	out := make([]float32, len(opt.frames)*per)
+	rng := rand.New(rand.NewPCG(opt.Seed, 0x5EF5))
+	words := dataset.Words(opt.Prompt)
+	for i, f := range opt.frames {
+		planRefs(atlas, rd, opt.thingRefs, words, f, S, rng, out[i*per:(i+1)*per])
+	}
+	return out, nil
+}
+
+// refImage shows one picture's references for looking at: over a grey
+// checkerboard where none reaches.
+func refImage(refs []float32, size int) *image.NRGBA {
+	img := image.NewNRGBA(image.Rect(0, 0, size, size))
+	for y := 0; y < size; y++ {
+		for x := 0; x < size; x++ {
+			i := (y*size + x) * model.RefPixelChannels
+			bg := float32(0.55)
+			if (x/4+y/4)%2 == 0 {
+				bg = 0.75
+			}
+			a := refs[i+3]
+			for c := 0; c < 3; c++ {
+				v := (refs[i+c]+a)/2 + bg*(1-a) // premultiplied [0, 1] colour over the board
+				img.Pix[(y*size+x)*4+c] = uint8(max(0, min(255, v*255+0.5)))
+			}
+			img.Pix[(y*size+x)*4+3] = 255
+		}
+	}
+	return img
 }
 
 // slotConcept is the reference picture of the concept a frame's words

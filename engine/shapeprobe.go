@@ -55,6 +55,9 @@ type ShapeImages struct {
 	Prompts   []string
 	Generated [][]image.Image
 	Truth     [][]image.Image
+	// Refs are the reference pictures a refs design (model.Config.Refs)
+	// was given for each generated image; nil for other designs.
+	Refs [][]image.Image
 }
 
 // GridClasses are the 24 classes of the by-eye grid (eval -shape's
@@ -198,6 +201,18 @@ func (b *Base) EvalShape(ctx context.Context, classes []string, seeds int, samp 
 		if err != nil {
 			return rep, nil, fmt.Errorf("prompt %q: %w", prompt, err)
 		}
+		if b.Cfg.Refs && !samp.NoRefs && gopt.frames != nil {
+			refs, err := b.referencePictures(gopt)
+			if err != nil {
+				return rep, nil, err
+			}
+			var row []image.Image
+			per := S * S * 4
+			for i := range imgs {
+				row = append(row, refImage(refs[i*per:(i+1)*per], S))
+			}
+			si.Refs = append(si.Refs, row)
+		}
 		row := make([]image.Image, len(imgs))
 		for i, img := range imgs {
 			row[i] = img
@@ -266,6 +281,14 @@ func ShapeGrid(si *ShapeImages, truthCols, scale int) *image.NRGBA {
 	label := 110
 	gens := len(si.Generated[0])
 	truthCols = min(truthCols, len(si.Truth[0]))
+	refCols := 0
+	if len(si.Refs) == len(si.Generated) {
+		refCols = len(si.Refs[0])
+	}
+	label += refCols * cell
+	if refCols > 0 {
+		label += 12
+	}
 	w := label + cell*gens + 12 + cell*truthCols
 	h := cell*len(si.Generated) + 20
 	out := image.NewNRGBA(image.Rect(0, 0, w, h))
@@ -276,6 +299,9 @@ func ShapeGrid(si *ShapeImages, truthCols, scale int) *image.NRGBA {
 		d.DrawString(s)
 	}
 	text(label, 14, "generated")
+	if refCols > 0 {
+		text(label-12-refCols*cell, 14, "references")
+	}
 	text(label+cell*gens+12, 14, "ground truth")
 	put := func(img image.Image, x0, y0 int) {
 		b := img.Bounds()
@@ -290,6 +316,9 @@ func ShapeGrid(si *ShapeImages, truthCols, scale int) *image.NRGBA {
 		text(4, y0+cell/2+4, class)
 		for c, img := range si.Generated[r] {
 			put(img, label+c*cell+2, y0)
+		}
+		for c := 0; c < refCols; c++ {
+			put(si.Refs[r][c], label-12-refCols*cell+c*cell+2, y0)
 		}
 		for c := 0; c < truthCols; c++ {
 			put(si.Truth[r][c], label+cell*gens+12+c*cell+2, y0)

@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"image"
+	"slices"
 	"testing"
 )
 
@@ -36,5 +38,54 @@ func TestShapeProbeFromTruth(t *testing.T) {
 	}
 	if far.Generated.Top1 > 0.25 {
 		t.Errorf("an untrained model from noise names %.3f of the shapes", far.Generated.Top1)
+	}
+}
+
+// TestShapeProbeShowsItsReferences: probing a refs design keeps the
+// reference picture each image was given (a sprite of the class over the
+// checkerboard) and draws it in the grid beside the image; drawn without
+// references, there are none to show.
+func TestShapeProbeShowsItsReferences(t *testing.T) {
+	if testing.Short() {
+		t.Skip("samples 8 pictures")
+	}
+	b, err := newTinyBase(32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := b.Cfg
+	cfg.Frames, cfg.Refs = true, true
+	g, err := NewBase(cfg, b.Tok, b.Pred, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	classes := GridClasses[:2]
+	_, si, err := g.EvalShape(ctx, classes, 2, ShapeSampling{Steps: 2}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(si.Refs) != 2 || len(si.Refs[0]) != 2 {
+		t.Fatalf("references for %d classes, want 2 × 2", len(si.Refs))
+	}
+	board := refImage(make([]float32, 32*32*4), 32)
+	for r, row := range si.Refs {
+		for c, img := range row {
+			if slices.Equal(img.(*image.NRGBA).Pix, board.Pix) {
+				t.Errorf("%s, seed %d: the reference shows nothing", classes[r], c)
+			}
+		}
+	}
+	with, without := ShapeGrid(si, 2, 2).Bounds().Dx(), 0
+	_, si2, err := g.EvalShape(ctx, classes, 2, ShapeSampling{Steps: 2, NoRefs: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if si2.Refs != nil {
+		t.Error("drawn without references, the probe shows some")
+	}
+	without = ShapeGrid(si2, 2, 2).Bounds().Dx()
+	if with <= without {
+		t.Errorf("the grid is %d wide with references and %d without: they are not drawn", with, without)
 	}
 }
