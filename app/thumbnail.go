@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"image"
 	"image/color"
+	"image/draw"
 	"image/png"
+	"math"
 
 	"github.com/disintegration/imaging"
+
+	"conceptstudio/engine/eval"
 )
 
 // thumbSide bounds the concept file's thumbnail. Textual Inversion's
@@ -90,6 +94,47 @@ func nearest(centres [][3]float64, p [3]float64) int {
 		d := (c[0]-p[0])*(c[0]-p[0]) + (c[1]-p[1])*(c[1]-p[1]) + (c[2]-p[2])*(c[2]-p[2])
 		if d < bd {
 			best, bd = j, d
+		}
+	}
+	return best
+}
+
+// referenceCutout is which cut-out a concept keeps as its thumbnail, the
+// picture a base that takes reference pictures (the refs design) draws
+// the concept from: the one most like the others to the colour-blind
+// judge (the medoid of their features, each cut-out over white), so
+// that one poor cut (a wall patch, half the thing) does not become the
+// concept's picture. The first with fewer than three, or without a judge.
+func referenceCutout(cuts []*image.NRGBA) int {
+	if len(cuts) < 3 {
+		return 0
+	}
+	judge, err := eval.LoadJudge()
+	if err != nil {
+		return 0
+	}
+	defer judge.Close()
+	views := make([]image.Image, len(cuts))
+	for i, c := range cuts {
+		v := image.NewNRGBA(c.Bounds())
+		draw.Draw(v, v.Bounds(), image.White, image.Point{}, draw.Src)
+		draw.Draw(v, v.Bounds(), c, c.Bounds().Min, draw.Over)
+		views[i] = v
+	}
+	f, err := judge.Features(views)
+	if err != nil {
+		return 0
+	}
+	best, bestSum := 0, math.Inf(-1)
+	for i := range cuts {
+		sum := 0.0
+		for j := range cuts {
+			if j != i {
+				sum += eval.Identity(f[i:i+1], f[j:j+1])
+			}
+		}
+		if sum > bestSum {
+			best, bestSum = i, sum
 		}
 	}
 	return best

@@ -5,10 +5,13 @@ import (
 	"image"
 	"image/png"
 	"math"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/disintegration/imaging"
 
+	"conceptstudio/engine/dataset"
 	"conceptstudio/internal/testenv"
 )
 
@@ -59,5 +62,38 @@ func TestThumbnailIsSmallAndFaithful(t *testing.T) {
 		t.Errorf("thumbnail colours differ from the source by %.1f/255 on average", mean)
 	} else {
 		t.Logf("%d bytes, mean colour error %.2f/255", len(data), mean)
+	}
+}
+
+// TestReferenceCutoutIsTheTypicalOne: among a teapot's cut-out and four
+// teddy bears' the concept keeps a teddy bear as its picture, though the
+// teapot came first; two cut-outs keep the first.
+func TestReferenceCutoutIsTheTypicalOne(t *testing.T) {
+	atlas, err := dataset.LoadAtlas()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var imgs []image.Image
+	for _, p := range []string{"teapot/1", "teddy/1", "teddy/2", "teddy/3", "teddy/4"} {
+		f, err := os.Open(filepath.Join("..", "examples", p+".png"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		imgs = append(imgs, img)
+	}
+	cs, err := dataset.NewConceptSet(atlas, "mix", "teddy bear", imgs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := referenceCutout(cs.Cutouts); got == 0 {
+		t.Error("the teapot, unlike the four others, was kept as the concept's picture")
+	}
+	if got := referenceCutout(cs.Cutouts[:2]); got != 0 {
+		t.Errorf("of two cut-outs the %d-th was kept, want the first", got)
 	}
 }
