@@ -8,6 +8,7 @@ import (
 
 	"conceptstudio/engine/dataset"
 	"conceptstudio/engine/model"
+	"conceptstudio/engine/region"
 )
 
 // A refs design (model.Config.Refs) is given a reference picture of each
@@ -86,7 +87,7 @@ func slotClass(atlas *dataset.Atlas, words []string, tokens uint32) string {
 // filling its frame — a concept's own (concepts, by pseudo-word), else one
 // of the sprites of the class its words name (its style and mirroring
 // drawn from rng); a thing that is neither gets none.
-func planRefs(atlas *dataset.Atlas, rd *dataset.Renderer, concepts map[string]dataset.Layer, words []string, frames [model.FrameSlots]model.Frame, size int, rng *rand.Rand, dst []float32) {
+func planRefs(atlas *dataset.Atlas, rd *dataset.Renderer, concepts map[string]dataset.Layer, words []string, frames []model.Frame, size int, rng *rand.Rand, dst []float32) {
 	marks := frameTokens(words)
 	var sc dataset.Scene
 	type placedLayer struct {
@@ -100,7 +101,7 @@ func planRefs(atlas *dataset.Atlas, rd *dataset.Renderer, concepts map[string]da
 			continue
 		}
 		tokens := f.Tokens
-		if tokens == 0 {
+		if tokens == 0 && s < model.FrameSlots {
 			tokens = marks[s]
 		}
 		// Draw the choices whatever the slot holds, so each slot's
@@ -145,9 +146,32 @@ func (b *Base) referencePictures(opt GenerateOptions) ([]float32, error) {
 	rng := rand.New(rand.NewPCG(opt.Seed, 0x5EF5))
 	words := dataset.Words(opt.Prompt)
 	for i, f := range opt.frames {
-		planRefs(atlas, rd, opt.thingRefs, words, f, S, rng, out[i*per:(i+1)*per])
+		planRefs(atlas, rd, opt.thingRefs, words, refPlaces(words, opt.Regions, f), S, rng, out[i*per:(i+1)*per])
 	}
 	return out, nil
+}
+
+// refPlaces are where a picture's references are drawn: each box's thing
+// when the prompt has boxes (all of them, where frames place only the
+// first FrameSlots), else the frames.
+func refPlaces(words []string, regions []region.Region, frames [model.FrameSlots]model.Frame) []model.Frame {
+	if len(regions) > 0 {
+		if things, err := regionThings(words, regions); err == nil {
+			out := make([]model.Frame, len(regions))
+			for ri, r := range regions {
+				cx, cy := r.Centre()
+				var tok uint32
+				for _, w := range things[ri] {
+					if w+1 < 32 {
+						tok |= 1 << (w + 1)
+					}
+				}
+				out[ri] = model.Frame{CX: cx, CY: cy, Extent: max(r.W, r.H), Tokens: tok}
+			}
+			return out
+		}
+	}
+	return frames[:]
 }
 
 // refImage shows one picture's references for looking at: over a grey

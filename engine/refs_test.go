@@ -13,6 +13,7 @@ import (
 	"conceptstudio/engine/dataset"
 	"conceptstudio/engine/diffusion"
 	"conceptstudio/engine/model"
+	"conceptstudio/engine/region"
 )
 
 // TestReferencePictures: drawing, each framed thing whose words name a
@@ -43,7 +44,7 @@ func TestReferencePictures(t *testing.T) {
 	frng := rand.New(rand.NewPCG(1, 2))
 	frames := planFrames(words, nil, frng)
 	refs := make([]float32, per)
-	planRefs(atlas, rd, nil, words, frames, size, rand.New(rand.NewPCG(3, 4)), refs)
+	planRefs(atlas, rd, nil, words, frames[:], size, rand.New(rand.NewPCG(3, 4)), refs)
 	for s, class := range []string{"teddy bear", "cat"} {
 		f := frames[s]
 		// Exactly one of the class's sprites, in one of two mirrorings,
@@ -86,7 +87,8 @@ func TestReferencePictures(t *testing.T) {
 	for _, prompt := range []string{"a big teddy* on a white background", "a white background"} {
 		w := dataset.Words(prompt)
 		got := slices.Repeat([]float32{7}, per)
-		planRefs(atlas, rd, nil, w, planFrames(w, nil, frng), size, frng, got)
+		pf := planFrames(w, nil, frng)
+		planRefs(atlas, rd, nil, w, pf[:], size, frng, got)
 		if slices.ContainsFunc(got, func(v float32) bool { return v != 0 }) {
 			t.Errorf("%q got a reference picture", prompt)
 		}
@@ -247,5 +249,47 @@ func TestConceptsOnARefsBase(t *testing.T) {
 	}
 	if slices.Equal(with, without) {
 		t.Error("the concept's thumbnail changed nothing: it is not its reference")
+	}
+}
+
+// TestEveryBoxGetsItsReference: with boxes, each box's thing is drawn
+// into the references — all of them, though frames place only the first
+// FrameSlots — inside its box's square, and nothing far from the boxes.
+func TestEveryBoxGetsItsReference(t *testing.T) {
+	b := tinyBase(t)
+	const prompt = "a cat and a car and a tree on a white background"
+	regions := []region.Region{{Name: "cat", X: 0, Y: 0, W: 0.3, H: 0.3}, {Name: "car", X: 0.7, Y: 0, W: 0.3, H: 0.3}, {Name: "tree", X: 0.35, Y: 0.65, W: 0.3, H: 0.3}}
+	words := dataset.Words(prompt)
+	if n := len(refPlaces(words, regions, [model.FrameSlots]model.Frame{})); n != 3 {
+		t.Fatalf("%d places for three boxes", n)
+	}
+	opt := GenerateOptions{Prompt: prompt, Seed: 2, Regions: regions}
+	opt.frames = append(opt.frames, planFrames(words, regions, rand.New(rand.NewPCG(1, 1))))
+	refs, err := b.referencePictures(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	S := b.Cfg.ImageSize
+	mass := make([]float64, len(regions)+1) // per box, and outside them all
+	for y := 0; y < S; y++ {
+		for x := 0; x < S; x++ {
+			a := float64(refs[(y*S+x)*4+3])
+			u, v := (float64(x)+0.5)/float64(S), (float64(y)+0.5)/float64(S)
+			k := len(regions)
+			for ri, r := range regions {
+				if u >= r.X-0.02 && u <= r.X+r.W+0.02 && v >= r.Y-0.02 && v <= r.Y+r.H+0.02 {
+					k = ri
+				}
+			}
+			mass[k] += a
+		}
+	}
+	for ri, r := range regions {
+		if mass[ri] < 1 {
+			t.Errorf("the %s box got no reference (alpha %.2f)", r.Name, mass[ri])
+		}
+	}
+	if mass[len(regions)] > 0.5 {
+		t.Errorf("references reach %.2f of alpha outside every box", mass[len(regions)])
 	}
 }
