@@ -1045,7 +1045,7 @@ func benchModel(name string) (model.Config, error) {
 		if err != nil {
 			return model.Config{}, err
 		}
-		return engine.BaseConfig(dataset.NewTokenizer(atlas, dataset.DefaultReserved)), nil
+		return engine.EmbeddedConfig(dataset.NewTokenizer(atlas, dataset.DefaultReserved)), nil
 	}
 	return model.Config{}, usageError("-config is reference, base or tiny, not %q", excerpt(name))
 }

@@ -62,6 +62,15 @@ func (b *Base) PictureSize() int {
 	return b.Cfg.ImageSize
 }
 
+// EmbeddedConfig is the embedded model's architecture (the refs design:
+// BaseConfig told where each thing goes and given a reference picture of
+// it; model.Config.Frames and Refs) for a tokenizer.
+func EmbeddedConfig(tok *dataset.Tokenizer) model.Config {
+	c := BaseConfig(tok)
+	c.Frames, c.Refs = true, true
+	return c
+}
+
 // BaseConfig is the base model's architecture for a tokenizer: the
 // reference network on a pixel-unshuffled 16×16×12 latent (a quarter of
 // the 32×32 network's work per image) with text attention at every level.

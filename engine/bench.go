@@ -114,7 +114,7 @@ func Bench(ctx context.Context, opt BenchOptions, progress func(stage string, st
 		}
 		progress("sampling", 1, 3)
 		if atlas, err := dataset.LoadAtlas(); err == nil {
-			base := BaseConfig(dataset.NewTokenizer(atlas, dataset.DefaultReserved))
+			base := EmbeddedConfig(dataset.NewTokenizer(atlas, dataset.DefaultReserved))
 			if r.SampleSecondsBase, err = benchSample(ctx, base, nil); err != nil {
 				return r, err
 			}

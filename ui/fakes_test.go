@@ -336,8 +336,11 @@ func eventually(t *testing.T, msg string, cond func() bool) {
 	t.Helper()
 	// Generous: the image checks run GrabCut, which under -race on a
 	// loaded 2-core machine took over 5 s (TestCutOutUndoAndBrushSizes
-	// timed out in CI); the wait ends as soon as cond holds.
-	deadline := time.Now().Add(30 * time.Second)
+	// timed out in CI), and since the automatic cut-out cuts twice (a
+	// barrier prior) about 30 s (it timed out at 30 s on 2026-12-07, the
+	// check's own CPU 7.5 s and the race detector's twice that); the wait
+	// ends as soon as cond holds.
+	deadline := time.Now().Add(90 * time.Second)
 	for drainMain(); !cond(); drainMain() {
 		if time.Now().After(deadline) {
 			t.Fatal("timed out waiting for " + msg)
