@@ -77,6 +77,19 @@ func withTokens(f [model.FrameSlots]model.Frame, words []string) [model.FrameSlo
 	return f
 }
 
+// regionFrame is a box's square frame (its centre, its longer side) with
+// its thing's words (indices into the prompt's words) marked.
+func regionFrame(r region.Region, thing []int) model.Frame {
+	cx, cy := r.Centre()
+	var tok uint32
+	for _, w := range thing {
+		if w+1 < 32 {
+			tok |= 1 << (w + 1)
+		}
+	}
+	return model.Frame{CX: cx, CY: cy, Extent: max(r.W, r.H), Tokens: tok}
+}
+
 // planFrames plans one picture's frames for a prompt's words (and its
 // regions, which win where given), drawing what the words leave open from
 // rng. A prompt that names nothing has no frames.
@@ -92,15 +105,7 @@ func planFrames(words []string, regions []region.Region, rng *rand.Rand) [model.
 			sort.SliceStable(order, func(i, j int) bool { return things[order[i]][0] < things[order[j]][0] })
 			for s, ri := range order {
 				if s < model.FrameSlots {
-					r := regions[ri]
-					cx, cy := r.Centre()
-					var tok uint32
-					for _, w := range things[ri] {
-						if w+1 < 32 {
-							tok |= 1 << (w + 1)
-						}
-					}
-					out[s] = model.Frame{CX: cx, CY: cy, Extent: max(r.W, r.H), Tokens: tok}
+					out[s] = regionFrame(regions[ri], things[ri])
 				}
 			}
 			return out

@@ -159,14 +159,7 @@ func refPlaces(words []string, regions []region.Region, frames [model.FrameSlots
 		if things, err := regionThings(words, regions); err == nil {
 			out := make([]model.Frame, len(regions))
 			for ri, r := range regions {
-				cx, cy := r.Centre()
-				var tok uint32
-				for _, w := range things[ri] {
-					if w+1 < 32 {
-						tok |= 1 << (w + 1)
-					}
-				}
-				out[ri] = model.Frame{CX: cx, CY: cy, Extent: max(r.W, r.H), Tokens: tok}
+				out[ri] = regionFrame(r, things[ri])
 			}
 			return out
 		}
