@@ -114,8 +114,8 @@ func Bench(ctx context.Context, opt BenchOptions, progress func(stage string, st
 		}
 		progress("sampling", 1, 3)
 		if atlas, err := dataset.LoadAtlas(); err == nil {
-			base := EmbeddedConfig(dataset.NewTokenizer(atlas, dataset.DefaultReserved))
-			if r.SampleSecondsBase, err = benchSample(ctx, base, nil); err != nil {
+			tok := dataset.NewTokenizer(atlas, dataset.DefaultReserved)
+			if r.SampleSecondsBase, err = benchSample(ctx, EmbeddedConfig(tok), nil); err != nil {
 				return r, err
 			}
 			progress("sampling", 2, 3)
@@ -124,7 +124,7 @@ func Bench(ctx context.Context, opt BenchOptions, progress func(stage string, st
 				return r, err
 			}
 			defer ae.Close()
-			if r.SampleSecondsLatent, err = benchSample(ctx, latentConfig(base, ae.Record.Config), ae); err != nil {
+			if r.SampleSecondsLatent, err = benchSample(ctx, latentConfig(BaseConfig(tok), ae.Record.Config), ae); err != nil {
 				return r, err
 			}
 		}
