@@ -444,11 +444,7 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 	if cfg.Frames {
 		frames = make([][model.FrameSlots]model.Frame, B)
 	}
-	var refs []float32 // each picture's references (model.Config.Refs)
-	rper := S * S * model.RefPixelChannels
-	if cfg.Refs {
-		refs = make([]float32, B*rper)
-	}
+	refs, rper := base.refBuffer(B) // each picture's references (model.Config.Refs)
 	empty, emptyLen, _ := base.Encode("")
 
 	save := func() error {
@@ -531,9 +527,7 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 				if frames != nil {
 					frames[i] = [model.FrameSlots]model.Frame{}
 				}
-				if refs != nil {
-					clear(refs[i*rper : (i+1)*rper])
-				}
+				clear(refsOf(refs, i, rper))
 				if rng.Float64() < opt.DropCaption {
 					copy(row, empty)
 					lengths[i] = emptyLen
@@ -542,7 +536,7 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 				if frames != nil && rng.Float64() >= dropFrames {
 					frames[i] = captionedFrames(sc, caption)
 					if refs != nil && rng.Float64() >= dropRefs {
-						trainingRefs(renderer, sc, S, rng, refs[i*rper:(i+1)*rper])
+						trainingRefs(renderer, sc, S, rng, refsOf(refs, i, rper))
 					}
 				}
 				enc, n, err := base.Encode(caption)
