@@ -34,9 +34,15 @@ type BaseReport struct {
 	// IdentityTop1 is the colour oracle's top-1 on the single objects:
 	// colour identity, which a blob of the right colour passes (kept for
 	// comparison with earlier reports; Shape is the measure).
-	IdentityTop1    float64 `json:"colour_identity_top1"`
-	BothObjects     float64 `json:"both_objects_present"`
-	AttributesRight float64 `json:"attributes_right"`
+	IdentityTop1 float64 `json:"colour_identity_top1"`
+	// BothObjects is the share of two-object prompts whose second object
+	// the colour-blind judge names (ScoreImage with the judge, which also
+	// decides which piece is the subject for the relation and sizes);
+	// BothObjectsColour is the colour oracle's (kept for comparison: it
+	// names a blob of the right colour).
+	BothObjects       float64 `json:"both_objects_present"`
+	BothObjectsColour float64 `json:"both_objects_present_colour"`
+	AttributesRight   float64 `json:"attributes_right"`
 	// RelationRight is the share of two-object prompts whose objects
 	// stand as the relation says (from the foreground masks' halves).
 	RelationRight float64 `json:"relation_right"`
@@ -481,7 +487,7 @@ func (b *Base) EvalBase(ctx context.Context, n int, layout float64, progress fun
 	rd := dataset.NewRenderer(atlas)
 	var singles, singleTruth []image.Image
 	var singleClass []string
-	var bg, pos, size, id, both, rel, attrs, bothAlone, relAlone ratio
+	var bg, pos, size, id, both, bothColour, rel, attrs, bothAlone, relAlone ratio
 	rep := BaseReport{Prompts: len(texts), Layout: layout}
 	// With layout guidance, the two-object prompts are drawn again
 	// without it: what the model does alone.
@@ -507,7 +513,14 @@ func (b *Base) EvalBase(ctx context.Context, n int, layout float64, progress fun
 		if err != nil {
 			return rep, fmt.Errorf("prompt %q: %w", text, err)
 		}
-		sc := eval.ScoreImage(imgs[0], p, oracle)
+		sc := eval.ScoreImage(imgs[0], p, judge)
+		if k < len(texts) && len(p.Objects) == 2 {
+			for _, c := range eval.ScoreImage(imgs[0], p, oracle).Checks {
+				if c.Attribute == "object 2" {
+					bothColour.add(c.OK)
+				}
+			}
+		}
 		if k >= len(texts) {
 			for _, c := range sc.Checks {
 				switch c.Attribute {
@@ -550,7 +563,7 @@ func (b *Base) EvalBase(ctx context.Context, n int, layout float64, progress fun
 	}
 	rep.BackgroundRight, rep.PositionRight, rep.SizeRight = bg.value(), pos.value(), size.value()
 	rep.IdentityTop1, rep.BothObjects, rep.AttributesRight = id.value(), both.value(), attrs.value()
-	rep.RelationRight = rel.value()
+	rep.RelationRight, rep.BothObjectsColour = rel.value(), bothColour.value()
 	rep.BothObjectsUnguided, rep.RelationRightUnguided = both.value(), rel.value()
 	if layout != 0 {
 		rep.BothObjectsUnguided, rep.RelationRightUnguided = bothAlone.value(), relAlone.value()

@@ -129,3 +129,52 @@ func TestScoreImageWrongPrompt(t *testing.T) {
 	}
 	_ = image.Image(img2)
 }
+
+// TestSecondObjectJudgedColourBlind: ScoreImage's "object 2" check, given
+// the colour-blind judge, passes on two-object renders (the ceiling) and
+// fails when each sprite is an ellipse of its mean colour (a control at
+// chance), where the colour oracle passes far more of those: why eval
+// -base names both objects with the judge.
+func TestSecondObjectJudgedColourBlind(t *testing.T) {
+	a, r := testAtlas(t)
+	judge, oracle := testJudge(t), testOracle(t)
+	rng := rand.New(rand.NewPCG(12, 12))
+	var n, truth, blobJudge, blobOracle int
+	for n < 120 {
+		sc := a.RandomScene(rng, dataset.DefaultSceneOptions())
+		if len(sc.Objects) != 2 {
+			continue
+		}
+		_, st := dataset.Describe(a, sc, rng)
+		p := PromptFor(a, sc, st)
+		second := func(img image.Image, o *Oracle) bool {
+			for _, c := range ScoreImage(img, p, o).Checks {
+				if c.Attribute == "object 2" {
+					return c.OK
+				}
+			}
+			return false
+		}
+		n++
+		if second(render(r, sc), judge) {
+			truth++
+		}
+		blob := FromNHWC(ColourOnly(r, sc, 32), 32)
+		if second(blob, judge) {
+			blobJudge++
+		}
+		if second(blob, oracle) {
+			blobOracle++
+		}
+	}
+	t.Logf("second object named, %d two-object scenes: renders %d, colour-only blobs %d (colour oracle %d)", n, truth, blobJudge, blobOracle)
+	if truth < n*85/100 {
+		t.Errorf("the judge names the second object of only %d of %d renders", truth, n)
+	}
+	if blobJudge > n*10/100 {
+		t.Errorf("the judge names %d of %d colour-only blobs", blobJudge, n)
+	}
+	if blobOracle < 2*blobJudge+n/10 {
+		t.Errorf("the colour oracle names %d blobs, the judge %d: the control no longer tells them apart", blobOracle, blobJudge)
+	}
+}
