@@ -458,6 +458,15 @@ func (b *Base) TrainEncoder(ctx context.Context, opt EncoderTrainOptions, progre
 	noise := make([]float32, B*per)
 	ids := make([]int, B*L)
 	lengths := make([]int, B)
+	// A base that takes frames (and reference pictures) is given them as
+	// concept training gives them (trainingFrames): the slot's own
+	// picture in its frame, so the encoder learns what the words add to
+	// the picture the base draws from.
+	var frames [][model.FrameSlots]model.Frame
+	if b.Cfg.Frames {
+		frames = make([][model.FrameSlots]model.Frame, B)
+	}
+	refs, rper := b.refBuffer(B)
 	classEmb := make([]float32, B*D)
 	upstream := make([]float32, B*D)
 	nSprites := len(atlas.Sprites)
@@ -494,6 +503,10 @@ func (b *Base) TrainEncoder(ctx context.Context, opt EncoderTrainOptions, progre
 				}
 				copy(ids[i*L:(i+1)*L], e)
 				lengths[i] = n
+				if frames != nil {
+					clear(refsOf(refs, i, rper))
+					frames[i] = b.trainingFrames(renderer, sc, caption, rng, refsOf(refs, i, rper))
+				}
 				words := dataset.Words(name)
 				cid, ok := s.tok.ID(words[len(words)-1])
 				if !ok {
@@ -523,7 +536,18 @@ func (b *Base) TrainEncoder(ctx context.Context, opt EncoderTrainOptions, progre
 				return 0, err
 			}
 			loss, err := reps.run(func(net *model.Net, lo, hi int) error {
-				return net.Set(nb.xt[lo*per:hi*per], nb.t[lo:hi], ids[lo*L:hi*L], lengths[lo:hi], nb.target[lo*per:hi*per], nb.weights[lo:hi])
+				if err := net.Set(nb.xt[lo*per:hi*per], nb.t[lo:hi], ids[lo*L:hi*L], lengths[lo:hi], nb.target[lo*per:hi*per], nb.weights[lo:hi]); err != nil {
+					return err
+				}
+				if frames != nil {
+					if err := net.SetFrames(frames[lo:hi]); err != nil {
+						return err
+					}
+				}
+				if refs != nil {
+					return net.SetRefs(refs[lo*rper : hi*rper])
+				}
+				return nil
 			})
 			if err != nil {
 				return 0, err

@@ -46,13 +46,26 @@ func (b *Base) sampleFramed(d ConceptData, rng *rand.Rand, dst, refs []float32) 
 		return d.Sample(rng, dst), [model.FrameSlots]model.Frame{}
 	}
 	caption, sc := sd.SampleScene(rng, dst)
+	var rd *dataset.Renderer
+	if rr, ok := d.(interface{ Renderer() *dataset.Renderer }); ok {
+		rd = rr.Renderer()
+	}
+	return caption, b.trainingFrames(rd, sc, caption, rng, refs)
+}
+
+// trainingFrames are a training scene's frames on a base that takes
+// them, none for a share dropFrames; with frames, a base that takes
+// reference pictures gets each thing's own picture (drawn by rd) in refs
+// (trainingRefs), but for a share dropRefs. refs is left as it is when
+// there are none to give (callers clear it).
+func (b *Base) trainingFrames(rd *dataset.Renderer, sc dataset.Scene, caption string, rng *rand.Rand, refs []float32) [model.FrameSlots]model.Frame {
 	if rng.Float64() < dropFrames {
-		return caption, [model.FrameSlots]model.Frame{}
+		return [model.FrameSlots]model.Frame{}
 	}
-	if rr, ok := d.(interface{ Renderer() *dataset.Renderer }); ok && refs != nil && b.Cfg.Refs && rng.Float64() >= dropRefs {
-		trainingRefs(rr.Renderer(), sc, b.Cfg.ImageSize, rng, refs)
+	if rd != nil && refs != nil && b.Cfg.Refs && rng.Float64() >= dropRefs {
+		trainingRefs(rd, sc, b.Cfg.ImageSize, rng, refs)
 	}
-	return caption, captionedFrames(sc, caption)
+	return captionedFrames(sc, caption)
 }
 
 // refBuffer is a batch's reference pictures for a base that takes them

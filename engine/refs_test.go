@@ -186,26 +186,8 @@ func TestRefsDesign(t *testing.T) {
 // its reference: without the thumbnail the same seed draws another
 // picture, with it the same picture twice.
 func TestConceptsOnARefsBase(t *testing.T) {
-	atlas, err := dataset.LoadAtlas()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok := dataset.NewTokenizer(atlas, dataset.DefaultReserved)
-	c := model.Tiny()
-	c.ImageSize, c.Unshuffle, c.Channels, c.Frames, c.Refs = 16, true, []int{8, 16}, true, true
-	c.Vocab, c.MaxLen = len(tok.Vocab()), dataset.MaxCaptionTokens
-	b, err := NewBase(c, tok, diffusion.VPrediction, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
 	rng := rand.New(rand.NewPCG(5, 7))
-	perturb(b, rng)
-	// The reference path moved off zero, so references change pictures.
-	w, _ := b.W.Lookup(model.RefsScope + ".w")
-	for i, d := 0, w.Data().([]float32); i < len(d); i++ {
-		d[i] = float32(0.5 * rng.NormFloat64())
-	}
-	b.id = ""
+	b := tinyRefsBase(t, rng, 0.5)
 	cs := rexConcept(t)
 	data := cs.Sampler(b.PictureSize(), dataset.DefaultConceptSceneOptions())
 	S := b.PictureSize()
@@ -291,5 +273,61 @@ func TestEveryBoxGetsItsReference(t *testing.T) {
 	}
 	if mass[len(regions)] > 0.5 {
 		t.Errorf("references reach %.2f of alpha outside every box", mass[len(regions)])
+	}
+}
+
+// tinyRefsBase is a tiny refs design (frames and references), perturbed
+// off its grown start, with its reference path's weights drawn at the
+// given scale (0: left at zero, so references change nothing).
+func tinyRefsBase(t *testing.T, rng *rand.Rand, refScale float64) *Base {
+	t.Helper()
+	atlas, err := dataset.LoadAtlas()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := dataset.NewTokenizer(atlas, dataset.DefaultReserved)
+	c := model.Tiny()
+	c.ImageSize, c.Unshuffle, c.Channels, c.Frames, c.Refs = 16, true, []int{8, 16}, true, true
+	c.Vocab, c.MaxLen = len(tok.Vocab()), dataset.MaxCaptionTokens
+	b, err := NewBase(c, tok, diffusion.VPrediction, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	perturb(b, rng)
+	w, _ := b.W.Lookup(model.RefsScope + ".w")
+	for i, d := 0, w.Data().([]float32); i < len(d); i++ {
+		d[i] = float32(refScale * rng.NormFloat64())
+	}
+	b.id = ""
+	return b
+}
+
+// TestEncoderSeesReferences: on a refs base the encoder's pretraining
+// gives the frozen base each picture's frames and references, as concept
+// training does: the same run on the same base with its reference path
+// at zero trains another encoder (were the references never given, the
+// path would add nothing and the two would be equal).
+func TestEncoderSeesReferences(t *testing.T) {
+	train := func(refScale float64) *Encoder {
+		b := tinyRefsBase(t, rand.New(rand.NewPCG(5, 7)), refScale)
+		dir := t.TempDir()
+		if err := b.TrainEncoder(context.Background(), EncoderTrainOptions{Dir: dir, Config: TinyEncoderConfig(b.Cfg.TextDim), Steps: 3, Batch: 4, LR: 3e-3}, nil); err != nil {
+			t.Fatal(err)
+		}
+		e, err := LoadEncoder(filepath.Join(dir, EncoderFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	with, without := train(0.5), train(0)
+	same := true
+	for _, name := range with.w.Names() {
+		a, _ := with.w.Lookup(name)
+		c, _ := without.w.Lookup(name)
+		same = same && slices.Equal(a.Data().([]float32), c.Data().([]float32))
+	}
+	if same {
+		t.Error("the encoder trained the same with and without a reference path: the frozen base got no references")
 	}
 }
