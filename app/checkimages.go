@@ -6,6 +6,8 @@ import (
 	"image"
 	"image/color"
 	"path/filepath"
+	"runtime"
+	"sync"
 
 	"golang.org/x/image/draw"
 
@@ -41,40 +43,38 @@ type ImageCheck struct {
 // it: readable as an image, big enough, with an object that can be cut
 // out of it, and not a near duplicate of another.
 func CheckImages(paths []string) []ImageCheck {
+	return checkImages(paths, runtime.NumCPU())
+}
+
+// checkImages is CheckImages with each file's own checks (reading,
+// size, the cut-out) run on up to workers goroutines: the answers are
+// the same in the same order, however many.
+func checkImages(paths []string, workers int) []ImageCheck {
 	out := make([]ImageCheck, len(paths))
+	own := make([]*store.LoadedImage, len(paths))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range max(1, min(workers, len(paths))) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				out[i], own[i] = checkImage(paths[i])
+			}
+		}()
+	}
+	for i := range paths {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 	var loaded []store.LoadedImage
 	var at []int
-	for i, p := range paths {
-		out[i].Path = p
-		imgs, _, err := store.LoadImages([]string{p}, 1)
-		if err != nil {
-			out[i].Problem = Explain(err)
-			continue
+	for i, l := range own {
+		if l != nil {
+			loaded = append(loaded, *l)
+			at = append(at, i)
 		}
-		img := imgs[0].Image
-		out[i].Thumbnail = thumbnail(img, 128)
-		if b := img.Bounds(); b.Dx() < MinImageSide || b.Dy() < MinImageSide {
-			out[i].Problem = fmt.Sprintf("%s is %d×%d pixels, too small to learn from; use one at least %d pixels on each side", filepath.Base(p), b.Dx(), b.Dy(), MinImageSide)
-			continue
-		}
-		cut, box, err := dataset.ExtractObjectBox(img)
-		if err != nil {
-			if nothingToCut(err) {
-				// The way out is the button under the picture.
-				out[i].Problem = "nothing stands out from this photo's background to cut out by itself: use Adjust… and drag a box around the thing"
-			} else {
-				out[i].Problem = "no object could be cut out: " + Explain(err)
-			}
-			continue
-		}
-		out[i].Cutout = overCheckerboard(thumbnail(cut, 128))
-		if share := opaqueShare(cut, img.Bounds()); share < minObjectShare {
-			out[i].Warning = fmt.Sprintf("the object found covers only %.1f%% of the image: check the cut-out, it may be a detail, not the whole thing; if so, mark the thing with Adjust…, or use a photo with the whole thing clear of its surroundings", 100*share)
-		} else if b := img.Bounds(); (box.Min.X <= b.Min.X || box.Min.Y <= b.Min.Y || box.Max.X >= b.Max.X || box.Max.Y >= b.Max.Y) && opaqueAtEdge(img) {
-			out[i].Warning = "the object touches the image's edge and may be cut off"
-		}
-		loaded = append(loaded, imgs[0])
-		at = append(at, i)
 	}
 	index := map[string]int{}
 	for k, l := range loaded {
@@ -94,6 +94,41 @@ func CheckImages(paths []string) []ImageCheck {
 		out[at[0]].Warning = "one image: the concept will copy this one view closely; 3-5 images from different sides make it recognisable in new scenes"
 	}
 	return out
+}
+
+// checkImage is one file's own checks: readable as an image, big
+// enough, with an object that can be cut out of it; the image, when it
+// can train, for the checks across files.
+func checkImage(p string) (ImageCheck, *store.LoadedImage) {
+	c := ImageCheck{Path: p}
+	imgs, _, err := store.LoadImages([]string{p}, 1)
+	if err != nil {
+		c.Problem = Explain(err)
+		return c, nil
+	}
+	img := imgs[0].Image
+	c.Thumbnail = thumbnail(img, 128)
+	if b := img.Bounds(); b.Dx() < MinImageSide || b.Dy() < MinImageSide {
+		c.Problem = fmt.Sprintf("%s is %d×%d pixels, too small to learn from; use one at least %d pixels on each side", filepath.Base(p), b.Dx(), b.Dy(), MinImageSide)
+		return c, nil
+	}
+	cut, box, err := dataset.ExtractObjectBox(img)
+	if err != nil {
+		if nothingToCut(err) {
+			// The way out is the button under the picture.
+			c.Problem = "nothing stands out from this photo's background to cut out by itself: use Adjust… and drag a box around the thing"
+		} else {
+			c.Problem = "no object could be cut out: " + Explain(err)
+		}
+		return c, nil
+	}
+	c.Cutout = overCheckerboard(thumbnail(cut, 128))
+	if share := opaqueShare(cut, img.Bounds()); share < minObjectShare {
+		c.Warning = fmt.Sprintf("the object found covers only %.1f%% of the image: check the cut-out, it may be a detail, not the whole thing; if so, mark the thing with Adjust…, or use a photo with the whole thing clear of its surroundings", 100*share)
+	} else if b := img.Bounds(); (box.Min.X <= b.Min.X || box.Min.Y <= b.Min.Y || box.Max.X >= b.Max.X || box.Max.Y >= b.Max.Y) && opaqueAtEdge(img) {
+		c.Warning = "the object touches the image's edge and may be cut off"
+	}
+	return c, &imgs[0]
 }
 
 // sameObject is the colour-blind judge's feature similarity (cosine)

@@ -1,11 +1,13 @@
 package app
 
 import (
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -109,5 +111,76 @@ func TestAPhotoWithNothingToCutSaysAdjust(t *testing.T) {
 	c := CheckImages([]string{filepath.Join("..", "engine", "dataset", "testdata", "photos", "cockatoo-2.jpg")})
 	if !strings.Contains(c[0].Problem, "Adjust…") || len(c[0].Problem) > 120 {
 		t.Errorf("the mark: %q", c[0].Problem)
+	}
+}
+
+// checkFiles is a drop as people make one: a photo where it was taken,
+// a file that is not an image, a cut-out, one too small and the cut-out
+// again.
+func checkFiles(t testing.TB) []string {
+	dir := t.TempDir()
+	photo := func(n string) string { return filepath.Join("..", "engine", "dataset", "testdata", "photos", n) }
+	notImage := filepath.Join(dir, "notes.png")
+	os.WriteFile(notImage, []byte("not an image"), 0o644)
+	tiny := filepath.Join(dir, "tiny.png")
+	f, _ := os.Create(tiny)
+	png.Encode(f, image.NewNRGBA(image.Rect(0, 0, 1, 1)))
+	f.Close()
+	teddy := filepath.Join("..", "examples", "teddy", "1.png")
+	return []string{photo("et-1.jpg"), notImage, teddy, tiny, teddy}
+}
+
+// TestChecksInParallelAnswerTheSame: every file's checks, run on several
+// goroutines, give the answers one at a time gives, file for file.
+func TestChecksInParallelAnswerTheSame(t *testing.T) {
+	paths := checkFiles(t)
+	one, many := checkImages(paths, 1), checkImages(paths, 3)
+	for i := range paths {
+		a, b := one[i], many[i]
+		if a.Path != b.Path || a.Problem != b.Problem || a.Warning != b.Warning || (a.Cutout == nil) != (b.Cutout == nil) {
+			t.Errorf("%s: one at a time %q/%q, in parallel %q/%q", paths[i], a.Problem, a.Warning, b.Problem, b.Warning)
+			continue
+		}
+		if a.Cutout != nil && !sameImage(a.Cutout, b.Cutout) {
+			t.Errorf("%s: the cut-outs differ", paths[i])
+		}
+	}
+	if one[1].Problem == "" || one[3].Problem == "" || !strings.Contains(one[4].Warning, "nearly the same") || one[0].Cutout == nil {
+		t.Errorf("the drop was not checked: %q, %q, %q, photo cut out %v", one[1].Problem, one[3].Problem, one[4].Warning, one[0].Cutout != nil)
+	}
+}
+
+func sameImage(a, b image.Image) bool {
+	if a.Bounds() != b.Bounds() {
+		return false
+	}
+	for y := a.Bounds().Min.Y; y < a.Bounds().Max.Y; y++ {
+		for x := a.Bounds().Min.X; x < a.Bounds().Max.X; x++ {
+			if a.At(x, y) != b.At(x, y) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// BenchmarkCheckImages is what the new-concept sheet does with a drop of
+// four phone photos of one thing (the plush toy), the files' own checks
+// one at a time (Serial) and on every core (Parallel, what CheckImages
+// does), in the same run.
+func BenchmarkCheckImages(b *testing.B) {
+	var paths []string
+	for n := 1; n <= 4; n++ {
+		paths = append(paths, filepath.Join("..", "engine", "dataset", "testdata", "photos", fmt.Sprintf("et-%d.jpg", n)))
+	}
+	for _, c := range []struct {
+		name    string
+		workers int
+	}{{"Serial", 1}, {"Parallel", runtime.NumCPU()}} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				checkImages(paths, c.workers)
+			}
+		})
 	}
 }
