@@ -817,7 +817,7 @@ func (a *App) Train(ctx context.Context, req TrainRequest, progress ProgressFunc
 	if err != nil {
 		return err
 	}
-	if thumb, err := thumbnailPNG(cs.Cutouts[referenceCutout(cs.Cutouts)]); err == nil {
+	if thumb, err := engine.ConceptThumbnail(cs); err == nil {
 		c.Thumbnail = thumb
 	}
 	if err := a.writeTrained(req.OutPath, c, imgs); err != nil {

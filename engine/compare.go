@@ -240,6 +240,12 @@ func (b *Base) Compare(ctx context.Context, opt CompareOptions, progress func(Co
 			if c, sha, err := readConceptHashed(p.path); err == nil && c.BaseID == b.ID() && c.Method == trains(m) && c.Settings.TrainedKeys == (m == PerfusionTrainedKeys) && c.Name == cc.Name &&
 				c.Class == cc.Class && c.Settings.Steps == p.steps && c.Settings.Images == len(cc.Train) {
 				p.concept, p.sha = c, sha
+				if c.Thumbnail == nil {
+					if err := compareThumbnail(p); err != nil {
+						return nil, err
+					}
+					sha = p.sha
+				}
 				if prev != nil {
 					for _, pc := range prev.Cells {
 						if pc.Method == m && pc.Concept == cc.Name && pc.SHA256 == sha {
@@ -466,10 +472,13 @@ func readConceptHashed(path string) (*Concept, string, error) {
 	return c, hex.EncodeToString(sum[:]), nil
 }
 
-// compareTrain trains one concept and writes its file (without a
-// thumbnail, so that its size is the method's alone). The training
-// checkpoint is named by the base model and the steps, so an interrupted
-// run continues only on the same model and settings.
+// compareTrain trains one concept and writes its file, with the
+// thumbnail the app gives every concept (ConceptThumbnail: on a base
+// that takes reference pictures the concept is drawn from it, so a
+// concept without one would be measured as no user has it; the size
+// reported is the whole file's). The training checkpoint is named by the
+// base model and the steps, so an interrupted run continues only on the
+// same model and settings.
 func (b *Base) compareTrain(ctx context.Context, p *comparePlan, seed uint64, step func(int)) (*Concept, error) {
 	atlas, err := dataset.LoadAtlas()
 	if err != nil {
@@ -488,10 +497,36 @@ func (b *Base) compareTrain(ctx context.Context, p *comparePlan, seed uint64, st
 	if err != nil {
 		return nil, err
 	}
+	if c.Thumbnail, err = ConceptThumbnail(cs); err != nil {
+		return nil, err
+	}
 	if err := WriteConceptFile(p.path, c); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// compareThumbnail gives a concept file an earlier comparison trained
+// without a thumbnail the one compareTrain gives (training does not read
+// it, so the weights stand) and writes it again; its SHA-256 changes, so
+// its evaluations are made again.
+func compareThumbnail(p *comparePlan) error {
+	atlas, err := dataset.LoadAtlas()
+	if err != nil {
+		return err
+	}
+	cs, err := dataset.NewConceptSet(atlas, p.cc.Name, p.cc.Class, p.cc.Train)
+	if err != nil {
+		return fmt.Errorf("%s: %w", p.cc.Name, err)
+	}
+	if p.concept.Thumbnail, err = ConceptThumbnail(cs); err != nil {
+		return err
+	}
+	if err := WriteConceptFile(p.path, p.concept); err != nil {
+		return err
+	}
+	_, p.sha, err = readConceptHashed(p.path)
+	return err
 }
 
 // save computes the table rows and writes results.json and table.md.

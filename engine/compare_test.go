@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -259,8 +261,29 @@ func TestCompareFlowAndResume(t *testing.T) {
 	if len(res.Cells) != 1 || !res.Cells[0].TrainedNow {
 		t.Errorf("a concept of another base model was reused: %+v", res.Cells)
 	}
-	if c, _ := ReadConceptFile(teddyTI); c.BaseID != b.ID() {
-		t.Errorf("the retrained file is of base %s", c.BaseID)
+	if c, _ := ReadConceptFile(teddyTI); c.BaseID != b.ID() || c.Thumbnail == nil {
+		t.Errorf("the retrained file is of base %s, thumbnail %v", c.BaseID, c.Thumbnail != nil)
+	}
+
+	// Every concept carries the thumbnail a user's would (a refs base
+	// draws the concept from it); a file of an earlier comparison without
+	// one gets it back, its weights kept (not trained again).
+	c, _ = ReadConceptFile(teddyTI)
+	want := c.Thumbnail
+	c.Thumbnail = nil
+	if err := WriteConceptFile(teddyTI, c); err != nil {
+		t.Fatal(err)
+	}
+	res, err = b.Compare(context.Background(), opt, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, _ := ReadConceptFile(teddyTI)
+	if len(res.Cells) != 1 || res.Cells[0].TrainedNow || !bytes.Equal(back.Thumbnail, want) || !slices.Equal(back.Tensors["emb"].Data, c.Tensors["emb"].Data) {
+		t.Errorf("a file without a thumbnail: cells %+v, thumbnail given back %v", res.Cells, bytes.Equal(back.Thumbnail, want))
+	}
+	if _, sha, _ := readConceptHashed(teddyTI); res.Cells[0].SHA256 != sha {
+		t.Errorf("the cell names file %s, the file on disk is %s", res.Cells[0].SHA256, sha)
 	}
 }
 

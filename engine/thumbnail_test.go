@@ -1,4 +1,4 @@
-package app
+package engine
 
 import (
 	"bytes"
@@ -12,7 +12,6 @@ import (
 	"github.com/disintegration/imaging"
 
 	"conceptstudio/engine/dataset"
-	"conceptstudio/internal/testenv"
 )
 
 // TestThumbnailIsSmallAndFaithful: the thumbnail of a real example photo
@@ -20,7 +19,10 @@ import (
 // with it), keeps the cut-out's transparency, and its colours stay close
 // to the source's.
 func TestThumbnailIsSmallAndFaithful(t *testing.T) {
-	src := testenv.ReadPNG(t, "../examples/teddy/1.png")
+	src, err := loadTestPNG("../examples/teddy/1.png")
+	if err != nil {
+		t.Fatal(err)
+	}
 	// a cut-out: transparent left third
 	cut := imaging.Clone(src)
 	b := cut.Bounds()

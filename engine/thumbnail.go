@@ -1,7 +1,8 @@
-package app
+package engine
 
 import (
 	"bytes"
+	"errors"
 	"image"
 	"image/color"
 	"image/draw"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/disintegration/imaging"
 
+	"conceptstudio/engine/dataset"
 	"conceptstudio/engine/eval"
 )
 
@@ -138,4 +140,17 @@ func referenceCutout(cuts []*image.NRGBA) int {
 		}
 	}
 	return best
+}
+
+// ConceptThumbnail is the thumbnail a concept file keeps of its training
+// images' cut-outs: the one most like the others (referenceCutout), as a
+// small paletted PNG (thumbnailPNG). On a base that takes reference
+// pictures it is what the concept is drawn from, so every concept
+// trained for use gets one (the window's, the command line's, the
+// method comparison's).
+func ConceptThumbnail(cs *dataset.ConceptSet) ([]byte, error) {
+	if len(cs.Cutouts) == 0 {
+		return nil, errors.New("no cut-outs to make a thumbnail of")
+	}
+	return thumbnailPNG(cs.Cutouts[referenceCutout(cs.Cutouts)])
 }
