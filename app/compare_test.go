@@ -141,7 +141,7 @@ func TestEvalCompareUsage(t *testing.T) {
 		want string
 	}{
 		{EvalRequest{Compare: true}, "-compare needs -out DIR"},
-		{EvalRequest{Compare: true, Out: dir, Methods: []string{"e4t"}}, "unknown or untrainable method"},
+		{EvalRequest{Compare: true, Out: dir, Methods: []string{"clip"}}, "unknown or untrainable method"},
 		{EvalRequest{Compare: true, Out: dir, Methods: []string{"ti", "ti"}}, "named twice"},
 		{EvalRequest{Compare: true, Out: dir, Concepts: []string{"unicorn"}, ExamplesDir: "../examples"}, "not an example concept"},
 		{EvalRequest{Compare: true, Out: dir, Concepts: []string{"teddy"}, ExamplesDir: dir}, "fewer than -images"},

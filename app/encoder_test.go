@@ -15,8 +15,8 @@ import (
 // TestEncoderThenInstantConcept: the encoder command end to end on a tiny
 // model (a folder that does not exist yet, two sittings), then
 // `train -method e4t -encoder FILE` with one picture makes a concept that
-// generates; the window's list leaves e4t out (no shipped encoder), and
-// bad requests are refused in plain words.
+// generates; the window's list leaves e4t out for a model without an
+// encoder and offers it for one with (the embedded model's), and bad requests are refused in plain words.
 func TestEncoderThenInstantConcept(t *testing.T) {
 	var out bytes.Buffer
 	a, err := New(Options{LibraryDir: t.TempDir(), Out: &out, Err: &bytes.Buffer{}})
@@ -73,6 +73,7 @@ func TestEncoderThenInstantConcept(t *testing.T) {
 	if err := a.Train(context.Background(), tr, nil); err == nil || !strings.Contains(err.Error(), "needs an encoder") {
 		t.Errorf("e4t without an encoder: %v", err)
 	}
+	t.Setenv(EnvModel, m) // a model without an encoder (the embedded one carries one)
 	for _, info := range Methods() {
 		if info.Name == engine.E4T {
 			t.Error("the window offers e4t without an encoder to start from")
@@ -92,6 +93,10 @@ func TestEncoderThenInstantConcept(t *testing.T) {
 	t.Setenv(EnvModel, shipped)
 	if !slices.ContainsFunc(Methods(), func(m MethodInfo) bool { return m.Name == engine.E4T }) {
 		t.Error("the window does not offer e4t on a model that carries an encoder")
+	}
+	t.Setenv(EnvModel, "") // the embedded model ships with its encoder
+	if !slices.ContainsFunc(Methods(), func(m MethodInfo) bool { return m.Name == engine.E4T }) {
+		t.Error("the window does not offer e4t on the embedded model")
 	}
 	for _, bad := range []struct {
 		req  EncoderRequest

@@ -299,3 +299,52 @@ func TestEncoderShipsWithTheBase(t *testing.T) {
 		t.Error("an encoder of another base model was attached")
 	}
 }
+
+// TestEmbeddedBaseCarriesItsEncoder: the embedded model ships with an
+// encoder trained for it (the e4t method's start, so the window offers
+// instant concepts), whose prediction for a picture moves the class word
+// (a trained encoder, not an untrained one's zero) by a small offset.
+func TestEmbeddedBaseCarriesItsEncoder(t *testing.T) {
+	b, err := DefaultBase()
+	if err != nil {
+		t.Skipf("no embedded model: %v", err)
+	}
+	if b.Encoder == nil || !ModelFileHasEncoder("") {
+		t.Fatal("the embedded model carries no encoder")
+	}
+	if err := b.Encoder.fits(b); err != nil {
+		t.Fatal(err)
+	}
+	img, err := loadTestPNG("../examples/teapot/1.png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	atlas, err := dataset.LoadAtlas()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := dataset.NewConceptSet(atlas, "cup", "teapot", []image.Image{img})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pics, err := encoderPictures(cs, b.Encoder.Record.Config.ImageSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	off, err := b.Encoder.Predict(pics)
+	if err != nil {
+		t.Fatal(err)
+	}
+	words := dataset.Words("teapot")
+	id, _ := b.Tok.ID(words[len(words)-1])
+	var n2, c2 float64
+	for j, v := range off[0] {
+		n2 += float64(v) * float64(v)
+		c := float64(b.classEmbedding(id)[j])
+		c2 += c * c
+	}
+	t.Logf("offset %.4f against the class word's %.4f (%d steps, %.2f CPU-hours)", math.Sqrt(n2), math.Sqrt(c2), b.Encoder.Record.Steps, b.Encoder.Record.CPUSeconds/3600)
+	if n2 == 0 || math.IsNaN(n2) || n2 > c2 {
+		t.Errorf("offset of length %.4f for a class word of %.4f", math.Sqrt(n2), math.Sqrt(c2))
+	}
+}

@@ -35,6 +35,18 @@ var methodChoices = func() []methodChoice {
 	return out
 }()
 
+// defaultMethod is the method the sheet starts with for n dropped
+// pictures: the one-picture method (e4t, where the model carries its
+// encoder) for one, else the first of the others (Perfusion).
+func defaultMethod(n int) methodChoice {
+	for _, m := range methodChoices {
+		if m.oneImage == (n == 1) {
+			return m
+		}
+	}
+	return methodChoices[0]
+}
+
 // NewConceptSheet is the form that turns dropped images into a training
 // job: the images (any can be removed), a name, the class word (suggested
 // from the base model's vocabulary) and the method. The name has the focus
@@ -110,14 +122,7 @@ func ShowNewConcept(win fyne.Window, images, vocab, taken []string, check func([
 	}
 	s.method = widget.NewRadioGroup(labels, nil)
 	s.method.Required = true
-	s.method.SetSelected(methodChoices[0].label)
-	if len(images) == 1 {
-		for _, m := range methodChoices {
-			if m.oneImage {
-				s.method.SetSelected(m.label)
-			}
-		}
-	}
+	s.method.SetSelected(defaultMethod(len(images)).label)
 
 	s.train = widget.NewButtonWithIcon("Train", theme.MediaPlayIcon(), s.Train)
 	s.train.Importance = widget.HighImportance

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"cmp"
 	"fmt"
 	"image"
 	"image/png"
@@ -270,11 +271,20 @@ func TestSheetWarnsOfTwoObjects(t *testing.T) {
 
 // TestOnePictureDefaultsToTheInstantMethod: where a method is offered
 // for one picture (e4t, when the model carries its encoder), the sheet
-// opened on one picture chooses it; on several, the usual default.
+// opened on one picture chooses it; on several, the first of the others
+// (Perfusion), though the instant method comes first in the list.
 func TestOnePictureDefaultsToTheInstantMethod(t *testing.T) {
 	saved := methodChoices
 	defer func() { methodChoices = saved }()
-	methodChoices = append(append([]methodChoice(nil), saved...), methodChoice{id: "e4t", label: "Instant (encoder) — seconds", oneImage: true})
+	// The instant method first, as the registry orders it.
+	methodChoices = []methodChoice{{id: "e4t", label: "Instant (encoder) — seconds", oneImage: true}}
+	var several string
+	for _, m := range saved {
+		if !m.oneImage {
+			methodChoices = append(methodChoices, m)
+			several = cmp.Or(several, m.id)
+		}
+	}
 	newTestApp(t)
 	w := test.NewTempWindow(t, nil)
 	dir := t.TempDir()
@@ -285,7 +295,7 @@ func TestOnePictureDefaultsToTheInstantMethod(t *testing.T) {
 	}
 	one.dialog.Hide()
 	two := ShowNewConcept(w, []string{a, b}, testVocab, nil, nil, func(TrainSpec) {})
-	if got := two.Method(); got != saved[0].id {
-		t.Errorf("two pictures: method %q, want %q", got, saved[0].id)
+	if got := two.Method(); got != several || several != "perfusion" {
+		t.Errorf("two pictures: method %q, want %q (perfusion)", got, several)
 	}
 }
