@@ -35,7 +35,6 @@ func TestWindowEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("drives the real window under Xvfb; run without -short")
 	}
-	began := time.Now()
 	display := testenv.Xvfb(t, 90, "1280x800x24")
 	bin := buildBinary(t)
 	dir := t.TempDir()
@@ -67,73 +66,12 @@ func TestWindowEndToEnd(t *testing.T) {
 
 	cmd := exec.Command(bin, "-library", lib, "-export-dir", exportDir, "-train-steps", "30")
 	cmd.Env = privateEnv(dir, "DISPLAY="+display, "CONCEPTSTUDIO_MODEL="+modelPath, "TMPDIR="+tmp)
-	var out lockedBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	defer cmd.Process.Kill()
-
-	stage := ""
-	fail := func(format string, args ...any) {
-		t.Helper()
-		t.Fatalf("stage %q: %s\nprogram output:\n%s", stage, fmt.Sprintf(format, args...), out.String())
-	}
-	wait := func(limit time.Duration, what string, ok func() bool) {
-		t.Helper()
-		for deadline := time.Now().Add(limit); !ok(); time.Sleep(100 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				fail("timed out after %s waiting for %s", limit, what)
-			}
-			select {
-			case err := <-exited:
-				fail("the program exited (%v) while waiting for %s", err, what)
-			default:
-			}
-		}
-	}
-	xdo := func(args ...string) string {
-		t.Helper()
-		x := exec.Command("xdotool", args...)
-		x.Env = append(os.Environ(), "DISPLAY="+display)
-		o, err := x.CombinedOutput()
-		if err != nil {
-			fail("xdotool %s: %v %s", strings.Join(args, " "), err, o)
-		}
-		return strings.TrimSpace(string(o))
-	}
-	n := 0
-	shoot := func(label string) image.Image {
-		t.Helper()
-		n++
-		path := filepath.Join(shots, fmt.Sprintf("e2e-%d-%s.png", n, label))
-		if o, err := exec.Command("import", "-display", display, "-window", "root", path).CombinedOutput(); err != nil {
-			fail("screenshot: %v %s", err, o)
-		}
-		t.Logf("%5.1f s  %s: %s", time.Since(began).Seconds(), stage, path)
-		return testenv.ReadPNG(t, path)
-	}
-
-	stage = "window opens"
-	var win string
-	wait(60*time.Second, "the window", func() bool {
-		x := exec.Command("xdotool", "search", "--name", "Concept Studio")
-		x.Env = append(os.Environ(), "DISPLAY="+display)
-		o, err := x.Output()
-		win = strings.TrimSpace(strings.Split(string(o), "\n")[0])
-		return err == nil && win != ""
-	})
-	var before image.Image
-	wait(30*time.Second, "the window to draw", func() bool {
-		time.Sleep(300 * time.Millisecond)
-		before = shoot("window")
-		return distinctColours(before) >= 16
-	})
+	w := startWindow(t, display, shots, "e2e", cmd)
+	fail, wait, xdo, shoot, win, out, exited := w.fail, w.wait, w.xdo, w.shoot, w.win, &w.out, w.exited
+	before := w.drawn()
 	xdo("windowfocus", "--sync", win)
 
-	stage = "drop the images"
+	w.stage = "drop the images"
 	res, err := xdndtest.Drop(display, images, xdndtest.Options{Title: "Concept Studio", Timeout: 20 * time.Second})
 	if err != nil {
 		fail("%v", err)
@@ -148,7 +86,7 @@ func TestWindowEndToEnd(t *testing.T) {
 		return changedShare(before, sheet) > 0.3 // the sheet and the dimmed window behind it
 	})
 
-	stage = "name the concept and train"
+	w.stage = "name the concept and train"
 	// The name has the focus; Enter moves to the class, Enter there trains.
 	xdo("type", "--delay", "20", name)
 	xdo("key", "Return")
@@ -164,14 +102,14 @@ func TestWindowEndToEnd(t *testing.T) {
 	time.Sleep(time.Second) // the window reloads the library
 	shoot("trained")
 
-	stage = "write the prompt and generate"
+	w.stage = "write the prompt and generate"
 	// The sheet closed and the focus is back in the prompt, where it was.
 	xdo("type", "--delay", "20", prompt)
 	xdo("key", "ctrl+Return")
 	// The images are rendered in memory; they are there when Ctrl+E
 	// exports them (before that it says there is nothing to export).
 	shot := false
-	stage = "export with Ctrl+E"
+	w.stage = "export with Ctrl+E"
 	var exported []string
 	for start := time.Now(); len(exported) == 0; {
 		if time.Since(start) > 45*time.Second {
@@ -190,7 +128,7 @@ func TestWindowEndToEnd(t *testing.T) {
 	exported, _ = filepath.Glob(filepath.Join(exportDir, "*.png"))
 	shoot("exported")
 
-	stage = "check the exported images"
+	w.stage = "check the exported images"
 	data, err := os.ReadFile(conceptFile)
 	if err != nil {
 		fail("%v", err)
@@ -235,7 +173,7 @@ func TestWindowEndToEnd(t *testing.T) {
 		}
 	}
 
-	stage = "train a second concept"
+	w.stage = "train a second concept"
 	teapots := []string{"examples/teapot/1.png", "examples/teapot/2.png", "examples/teapot/3.png"}
 	for i, p := range teapots {
 		if teapots[i], err = filepath.Abs(p); err != nil {
@@ -262,7 +200,7 @@ func TestWindowEndToEnd(t *testing.T) {
 	})
 	time.Sleep(time.Second)
 
-	stage = "place both concepts on the scene canvas and generate"
+	w.stage = "place both concepts on the scene canvas and generate"
 	// The canvas is the light grey square beside the prompt; the library
 	// lists teapot* then teddy* at the top left of the window.
 	screen := shoot("before-scene")
@@ -332,7 +270,7 @@ func TestWindowEndToEnd(t *testing.T) {
 		fail("scene prompt %q, want the canvas's relation", st.Prompt)
 	}
 
-	stage = "close"
+	w.stage = "close"
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -347,7 +285,7 @@ func TestWindowEndToEnd(t *testing.T) {
 	if s := out.String(); strings.Contains(s, "panic") || strings.Contains(s, "Failed to focus") {
 		t.Errorf("unexpected output:\n%s", s)
 	}
-	t.Logf("end to end in %.1f s; the program said:\n%s", time.Since(began).Seconds(), out.String())
+	t.Logf("end to end in %.1f s; the program said:\n%s", time.Since(w.began).Seconds(), out.String())
 }
 
 // colourBox is the bounding box of the pixels of exactly colour c.

@@ -539,15 +539,7 @@ func (b *Base) TrainEncoder(ctx context.Context, opt EncoderTrainOptions, progre
 				if err := net.Set(nb.xt[lo*per:hi*per], nb.t[lo:hi], ids[lo*L:hi*L], lengths[lo:hi], nb.target[lo*per:hi*per], nb.weights[lo:hi]); err != nil {
 					return err
 				}
-				if frames != nil {
-					if err := net.SetFrames(frames[lo:hi]); err != nil {
-						return err
-					}
-				}
-				if refs != nil {
-					return net.SetRefs(refs[lo*rper : hi*rper])
-				}
-				return nil
+				return setPlaces(net, frames, refs, rper, lo, hi)
 			})
 			if err != nil {
 				return 0, err

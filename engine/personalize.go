@@ -86,6 +86,21 @@ func refsOf(refs []float32, i, per int) []float32 {
 	return refs[i*per : (i+1)*per]
 }
 
+// setPlaces gives net pictures lo..hi's frames and reference pictures
+// (each nil when the base takes none), as every training loop does
+// after net.Set.
+func setPlaces(net *model.Net, frames [][model.FrameSlots]model.Frame, refs []float32, rper, lo, hi int) error {
+	if frames != nil {
+		if err := net.SetFrames(frames[lo:hi]); err != nil {
+			return err
+		}
+	}
+	if refs != nil {
+		return net.SetRefs(refs[lo*rper : hi*rper])
+	}
+	return nil
+}
+
 // TrainOptions configure TrainConcept. Zero values take Defaults(Method).
 type TrainOptions struct {
 	Method      Method
@@ -514,15 +529,8 @@ func (b *Base) TrainConcept(ctx context.Context, opt TrainOptions, progress func
 				if err := net.Set(nb.xt[lo*per:hi*per], nb.t[lo:hi], ids[lo*L:hi*L], lengths[lo:hi], nb.target[lo*per:hi*per], nb.weights[lo:hi]); err != nil {
 					return err
 				}
-				if frames != nil {
-					if err := net.SetFrames(frames[lo:hi]); err != nil {
-						return err
-					}
-				}
-				if refs != nil {
-					if err := net.SetRefs(refs[lo*rper : hi*rper]); err != nil {
-						return err
-					}
+				if err := setPlaces(net, frames, refs, rper, lo, hi); err != nil {
+					return err
 				}
 				if keys != nil {
 					return net.SetKeyIDs(keys[lo*L : hi*L])

@@ -580,15 +580,7 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 				if err := net.Set(nb.xt[lo*per:hi*per], nb.t[lo:hi], ids[lo*L:hi*L], lengths[lo:hi], target, weights); err != nil {
 					return err
 				}
-				if frames != nil {
-					if err := net.SetFrames(frames[lo:hi]); err != nil {
-						return err
-					}
-				}
-				if refs != nil {
-					return net.SetRefs(refs[lo*rper : hi*rper])
-				}
-				return nil
+				return setPlaces(net, frames, refs, rper, lo, hi)
 			}
 			var estimate []float32
 			if cfg.SelfCond && rng.Float64() < selfCondShare {
