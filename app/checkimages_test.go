@@ -150,6 +150,7 @@ func TestChecksInParallelAnswerTheSame(t *testing.T) {
 	}
 }
 
+// sameImage compares two images pixel for pixel.
 func sameImage(a, b image.Image) bool {
 	if a.Bounds() != b.Bounds() {
 		return false

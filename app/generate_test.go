@@ -108,17 +108,7 @@ func imagesEqual(t *testing.T, a, b []byte) bool {
 	if err1 != nil || err2 != nil {
 		t.Fatal(err1, err2)
 	}
-	if ia.Bounds() != ib.Bounds() {
-		return false
-	}
-	for y := ia.Bounds().Min.Y; y < ia.Bounds().Max.Y; y++ {
-		for x := ia.Bounds().Min.X; x < ia.Bounds().Max.X; x++ {
-			if ia.At(x, y) != ib.At(x, y) {
-				return false
-			}
-		}
-	}
-	return true
+	return sameImage(ia, ib)
 }
 
 // TestEveryGateRoundTripsThroughFrom: for every method with a gate, an
