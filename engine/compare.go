@@ -480,13 +480,9 @@ func readConceptHashed(path string) (*Concept, string, error) {
 // base model and the steps, so an interrupted run continues only on the
 // same model and settings.
 func (b *Base) compareTrain(ctx context.Context, p *comparePlan, seed uint64, step func(int)) (*Concept, error) {
-	atlas, err := dataset.LoadAtlas()
+	cs, err := p.conceptSet()
 	if err != nil {
 		return nil, err
-	}
-	cs, err := dataset.NewConceptSet(atlas, p.cc.Name, p.cc.Class, p.cc.Train)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", p.cc.Name, err)
 	}
 	ckpt := fmt.Sprintf("%s.%s-%d.partial", strings.TrimSuffix(p.path, ".safetensors"), b.ID()[:8], p.steps)
 	c, err := b.TrainConcept(ctx, TrainOptions{
@@ -511,13 +507,9 @@ func (b *Base) compareTrain(ctx context.Context, p *comparePlan, seed uint64, st
 // it, so the weights stand) and writes it again; its SHA-256 changes, so
 // its evaluations are made again.
 func compareThumbnail(p *comparePlan) error {
-	atlas, err := dataset.LoadAtlas()
+	cs, err := p.conceptSet()
 	if err != nil {
 		return err
-	}
-	cs, err := dataset.NewConceptSet(atlas, p.cc.Name, p.cc.Class, p.cc.Train)
-	if err != nil {
-		return fmt.Errorf("%s: %w", p.cc.Name, err)
 	}
 	if p.concept.Thumbnail, err = ConceptThumbnail(cs); err != nil {
 		return err
@@ -527,6 +519,20 @@ func compareThumbnail(p *comparePlan) error {
 	}
 	_, p.sha, err = readConceptHashed(p.path)
 	return err
+}
+
+// conceptSet is the plan's concept as training sees it: its training
+// pictures' cut-outs.
+func (p *comparePlan) conceptSet() (*dataset.ConceptSet, error) {
+	atlas, err := dataset.LoadAtlas()
+	if err != nil {
+		return nil, err
+	}
+	cs, err := dataset.NewConceptSet(atlas, p.cc.Name, p.cc.Class, p.cc.Train)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p.cc.Name, err)
+	}
+	return cs, nil
 }
 
 // save computes the table rows and writes results.json and table.md.
