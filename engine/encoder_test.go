@@ -9,7 +9,6 @@ import (
 	"maps"
 	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -163,23 +162,7 @@ func TestE4TFromOneImage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.Open("../examples/teddy/1.png")
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, _, err := image.Decode(f)
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	atlas, err := dataset.LoadAtlas()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs, err := dataset.NewConceptSet(atlas, "teddy", "teddy bear", []image.Image{img})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cs := onePictureConcept(t, "../examples/teddy/1.png", "teddy", "teddy bear")
 	data := cs.Sampler(b.PictureSize(), dataset.DefaultConceptSceneOptions())
 	opt := TrainOptions{Method: E4T, Name: "teddy", Class: "teddy bear", Data: data, Images: 1, Batch: 4, Seed: 1}
 	if _, err := b.TrainConcept(context.Background(), opt, nil); !errors.Is(err, ErrNoEncoder) {
@@ -315,18 +298,7 @@ func TestEmbeddedBaseCarriesItsEncoder(t *testing.T) {
 	if err := b.Encoder.fits(b); err != nil {
 		t.Fatal(err)
 	}
-	img, err := loadTestPNG("../examples/teapot/1.png")
-	if err != nil {
-		t.Fatal(err)
-	}
-	atlas, err := dataset.LoadAtlas()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs, err := dataset.NewConceptSet(atlas, "cup", "teapot", []image.Image{img})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cs := onePictureConcept(t, "../examples/teapot/1.png", "cup", "teapot")
 	pics, err := encoderPictures(cs, b.Encoder.Record.Config.ImageSize)
 	if err != nil {
 		t.Fatal(err)
@@ -347,4 +319,23 @@ func TestEmbeddedBaseCarriesItsEncoder(t *testing.T) {
 	if n2 == 0 || math.IsNaN(n2) || n2 > c2 {
 		t.Errorf("offset of length %.4f for a class word of %.4f", math.Sqrt(n2), math.Sqrt(c2))
 	}
+}
+
+// onePictureConcept is a concept set made from the one picture at path,
+// as a user's single dropped image.
+func onePictureConcept(t *testing.T, path, name, class string) *dataset.ConceptSet {
+	t.Helper()
+	img, err := loadTestPNG(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	atlas, err := dataset.LoadAtlas()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := dataset.NewConceptSet(atlas, name, class, []image.Image{img})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cs
 }

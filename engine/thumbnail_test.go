@@ -5,7 +5,6 @@ import (
 	"image"
 	"image/png"
 	"math"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -77,12 +76,7 @@ func TestReferenceCutoutIsTheTypicalOne(t *testing.T) {
 	}
 	var imgs []image.Image
 	for _, p := range []string{"teapot/1", "teddy/1", "teddy/2", "teddy/3", "teddy/4"} {
-		f, err := os.Open(filepath.Join("..", "examples", p+".png"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		img, err := png.Decode(f)
-		f.Close()
+		img, err := loadTestPNG(filepath.Join("..", "examples", p+".png"))
 		if err != nil {
 			t.Fatal(err)
 		}
