@@ -154,6 +154,7 @@ var commands = map[string]command{
 			fs.BoolVar(&req.ShapeAll, "shape-all", false, "score all 120 classes with each sample grid instead of the grid's 24 (5× the sampling)")
 			fs.Float64Var(&req.Align, "align", 0, "align the UNet's middle block to the colour oracle's features of the clean picture with weight `F` (REPA; 1 is a good start; pixel designs; 0: none)")
 			fs.Float64Var(&req.GainedLR, "gained-lr", 0, "multiply the learning rate of the paths a model grown with -init gains (frames, parts, pooled prompt) by `F` (they start at zero; 0: 1)")
+			fs.Float64Var(&req.RefAugment, "ref-augment", 0, "refs designs: draw a share `F` of the pictures given references with their things in a random hue, some as another class than the caption names, so that only the references say what they look like (0: none)")
 			fs.Float64Var(&req.InputPerturb, "input-perturb", 0, "train on inputs noised with ε + `F`·ξ against the target of ε (DDPM-IP, against the sampler's drift; 0.1 is usual; 0: none)")
 			fs.StringVar(&classes, "classes", "", "train on these classes only (comma-separated `LIST`, e.g. \"cat,dog,teddy bear\"; the shape probe then scores them)")
 			fs.StringVar(&styles, "styles", "", "train on these sprite styles only (comma-separated `LIST`: twemoji, noto)")

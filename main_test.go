@@ -52,6 +52,7 @@ func TestCommandLineExitCodes(t *testing.T) {
 		{[]string{"pretrain", "-steps", "-1"}, 2, "must not be negative", ""},
 		{[]string{"pretrain", "-dir", "TMP", "-align", "-1"}, 2, "-align is a weight from 0 to 100", ""},
 		{[]string{"pretrain", "-dir", "TMP", "-gained-lr", "-1"}, 2, "-gained-lr multiplies the learning rate, from 0 to 100", ""},
+		{[]string{"pretrain", "-dir", "TMP", "-ref-augment", "1.5"}, 2, "-ref-augment is a share of the pictures, from 0 to 1", ""},
 		{[]string{"pretrain", "-design", "latent-tiny", "-dir", "TMP", "-align", "1"}, 1, "works on pixel designs only", ""},
 		{[]string{"pretrain", "-dir", "TMP", "-classes", "cat,unicorn"}, 1, `the world has no class "unicorn"`, ""},
 		{[]string{"concepts"}, 2, "concepts needs a subcommand", ""},

@@ -245,6 +245,10 @@ type PretrainRequest struct {
 	// GainedLR multiplies the learning rate of the paths a grown model
 	// gains (engine.PretrainOptions.GainedLRMult; 0: 1).
 	GainedLR float64
+	// RefAugment is the share of referenced training pictures drawn so
+	// that only their references say what the things look like
+	// (engine.PretrainOptions.RefAugment; 0: none).
+	RefAugment float64
 	// Classes and Styles narrow the world a new run trains on (class
 	// names and sprite styles; nil: all).
 	Classes, Styles []string
@@ -960,6 +964,10 @@ func (a *App) Pretrain(ctx context.Context, req PretrainRequest, progress Progre
 		return usageError("-gained-lr multiplies the learning rate, from 0 to 100 (10 is a fast start; 0: 1)")
 	}
 	opt.GainedLRMult = req.GainedLR
+	if req.RefAugment < 0 || req.RefAugment > 1 || math.IsNaN(req.RefAugment) {
+		return usageError("-ref-augment is a share of the pictures, from 0 to 1 (0: none)")
+	}
+	opt.RefAugment = req.RefAugment
 	start := time.Now()
 	from := -1
 	err := engine.Pretrain(ctx, opt, func(p engine.PretrainProgress) {

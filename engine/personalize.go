@@ -63,7 +63,7 @@ func (b *Base) trainingFrames(rd *dataset.Renderer, sc dataset.Scene, caption st
 		return [model.FrameSlots]model.Frame{}
 	}
 	if rd != nil && refs != nil && b.Cfg.Refs && rng.Float64() >= dropRefs {
-		trainingRefs(rd, sc, b.Cfg.ImageSize, rng, refs)
+		trainingRefs(rd, sc, b.Cfg.ImageSize, rng, nil, refs)
 	}
 	return captionedFrames(sc, caption)
 }

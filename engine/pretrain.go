@@ -93,7 +93,12 @@ type PretrainOptions struct {
 	// pooled prompt, position embeddings; 0: 1). They start at zero, and
 	// at a warm start's rate (1e-4) a zero-started output layer grows by
 	// about 1e-4 a step.
-	GainedLRMult    float64
+	GainedLRMult float64
+	// RefAugment is the share of the pictures a refs design is given
+	// references for whose things are drawn so that only the references
+	// say what they look like (refAugment: a random hue, and some drawn
+	// as another class than the caption names; 0: none).
+	RefAugment      float64
 	DropCaption     float64 // share of empty captions (classifier-free guidance)
 	CheckpointEvery time.Duration
 	SampleEvery     int // steps between sample grids
@@ -427,6 +432,14 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 		}
 		progress(PretrainProgress{Step: st.Step, Total: opt.Steps, Message: fmt.Sprintf("training on %d sprites of %d classes", len(sprites), len(classes))})
 	}
+	// The sprites an augmented picture may swap a thing for (refAugment).
+	swapCand := sceneOpt.Sprites
+	if swapCand == nil {
+		swapCand = make([]int, len(atlas.Sprites))
+		for i := range swapCand {
+			swapCand[i] = i
+		}
+	}
 	B, S, C := opt.Batch, cfg.ImageSize, cfg.InChannels
 	per := S * S * C
 	// A latent design renders pictures at the autoencoder's size and
@@ -536,7 +549,17 @@ func Pretrain(ctx context.Context, opt PretrainOptions, progress func(PretrainPr
 				if frames != nil && rng.Float64() >= dropFrames {
 					frames[i] = captionedFrames(sc, caption)
 					if refs != nil && rng.Float64() >= dropRefs {
-						trainingRefs(renderer, sc, S, rng, refsOf(refs, i, rper))
+						var m *dataset.Recolour
+						if opt.RefAugment > 0 && rng.Float64() < opt.RefAugment {
+							drawn, hue := refAugment(atlas, sc, swapCand, rng)
+							if ae != nil {
+								renderer.RenderRecoloured(drawn, P, hue, pix[i*P*P*3:(i+1)*P*P*3])
+							} else {
+								renderer.RenderRecoloured(drawn, S, hue, x0[i*per:(i+1)*per])
+							}
+							sc, m = drawn, &hue
+						}
+						trainingRefs(renderer, sc, S, rng, m, refsOf(refs, i, rper))
 					}
 				}
 				enc, n, err := base.Encode(caption)
@@ -739,6 +762,7 @@ func keepRecipe(opt *PretrainOptions, stored string, def PretrainOptions) []stri
 	keepF(&opt.InputPerturb, was.InputPerturb, def.InputPerturb, "input perturbation")
 	keepF(&opt.Align, was.Align, def.Align, "alignment weight")
 	keepF(&opt.GainedLRMult, was.GainedLRMult, def.GainedLRMult, "gained paths' learning-rate factor")
+	keepF(&opt.RefAugment, was.RefAugment, def.RefAugment, "references' augmentation share")
 	if !opt.ShapeAll && was.ShapeAll {
 		opt.ShapeAll = true
 		kept = append(kept, "shape probe of all classes")

@@ -3,6 +3,7 @@ package engine
 import (
 	"image"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 
@@ -49,8 +50,9 @@ func refsFromLayer(layer, dst []float32) {
 
 // trainingRefs draws a training scene's things into dst (size×size×4) as
 // their references: each its own sprite, moved and scaled by up to
-// refJitter.
-func trainingRefs(rd *dataset.Renderer, sc dataset.Scene, size int, rng *rand.Rand, dst []float32) {
+// refJitter, recoloured by m where it is given (as the picture's things
+// are: refAugment).
+func trainingRefs(rd *dataset.Renderer, sc dataset.Scene, size int, rng *rand.Rand, m *dataset.Recolour, dst []float32) {
 	ref := dataset.Scene{Objects: make([]dataset.Placed, len(sc.Objects))}
 	for i, o := range sc.Objects {
 		j := func() float64 { return (2*rng.Float64() - 1) * refJitter }
@@ -59,7 +61,41 @@ func trainingRefs(rd *dataset.Renderer, sc dataset.Scene, size int, rng *rand.Ra
 		o.Extent *= 1 + j()
 		ref.Objects[i] = o
 	}
-	refsFromLayer(rd.RenderLayer(ref, size), dst)
+	layer := rd.RenderLayer(ref, size)
+	if m != nil {
+		m.Apply(layer)
+	}
+	refsFromLayer(layer, dst)
+}
+
+// refSwap is the share of things an augmented training picture
+// (refAugment) draws as a sprite of another class than its caption
+// names, with that sprite as its reference.
+const refSwap = 0.3
+
+// refAugment makes a training picture whose things can only be drawn
+// from their references, as a user's thing must be: the things turned to
+// one random hue (the picture and the references alike), and each, with
+// probability refSwap, drawn as a sprite of another class (one of cand,
+// on a background it may stand on) while the caption still names its
+// own. A network that draws a "teddy bear" from memory where the
+// reference shows a green rocket is then wrong, so it learns to copy what
+// the reference shows: the handle of a user's cup, the crest of a user's
+// bird, that no sprite of the class has.
+func refAugment(atlas *dataset.Atlas, sc dataset.Scene, cand []int, rng *rand.Rand) (dataset.Scene, dataset.Recolour) {
+	m := dataset.HueRotation(30 + 300*rng.Float64())
+	out := sc
+	out.Objects = slices.Clone(sc.Objects)
+	for i, o := range out.Objects {
+		if rng.Float64() >= refSwap {
+			continue
+		}
+		s := cand[rng.IntN(len(cand))]
+		if atlas.Sprites[s].Name != atlas.Sprites[o.Sprite].Name && atlas.BackgroundAllowed(s, sc.Background.Colour) {
+			out.Objects[i].Sprite = s
+		}
+	}
+	return out, m
 }
 
 // slotClass is the class of the sprite world a frame's words name (the

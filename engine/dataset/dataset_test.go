@@ -815,3 +815,58 @@ func TestColoursDistinct(t *testing.T) {
 		}
 	}
 }
+
+// TestRenderRecoloured: a hue rotation of 0° draws what Render draws, a
+// grey stays grey, red turned by 120° is mostly green with its luminance
+// kept, and the background is never recoloured.
+func TestRenderRecoloured(t *testing.T) {
+	a := testAtlas(t)
+	r := NewRenderer(a)
+	rng := rand.New(rand.NewPCG(9, 2))
+	for i := 0; i < 20; i++ {
+		s := a.RandomScene(rng, DefaultSceneOptions())
+		want, got := make([]float32, 32*32*3), make([]float32, 32*32*3)
+		r.Render(s, 32, want)
+		r.RenderRecoloured(s, 32, HueRotation(0), got)
+		for k := range want {
+			if d := math.Abs(float64(want[k] - got[k])); d > 2e-3 {
+				t.Fatalf("scene %d: a 0° rotation changes value %d by %.4f", i, k, d)
+			}
+		}
+		// Nothing: only the background, unchanged by any rotation.
+		s.Objects = nil
+		r.Render(s, 32, want)
+		r.RenderRecoloured(s, 32, HueRotation(150), got)
+		if !slices.Equal(want, got) {
+			t.Fatalf("scene %d: the background was recoloured", i)
+		}
+	}
+	px := func(m Recolour, c [3]float32) [3]float32 {
+		l := []float32{c[0], c[1], c[2], 1}
+		m.Apply(l)
+		return [3]float32{l[0], l[1], l[2]}
+	}
+	lum := func(c [3]float32) float32 { return 0.213*c[0] + 0.715*c[1] + 0.072*c[2] }
+	grey := px(HueRotation(77), [3]float32{0.5, 0.5, 0.5})
+	for _, v := range grey {
+		if math.Abs(float64(v-0.5)) > 1e-3 {
+			t.Errorf("grey turned into %v", grey)
+		}
+	}
+	red := [3]float32{0.6, 0.25, 0.25}
+	g := px(HueRotation(120), red)
+	if !(g[1] > g[0] && g[1] > g[2]) {
+		t.Errorf("red turned by 120° is %v, not mostly green", g)
+	}
+	if d := math.Abs(float64(lum(g) - lum(red))); d > 0.02 {
+		t.Errorf("luminance %.3f became %.3f", lum(red), lum(g))
+	}
+	// Premultiplied: a half-transparent pixel stays within its alpha.
+	l := []float32{0.4, 0.05, 0.05, 0.5}
+	HueRotation(200).Apply(l)
+	for c := 0; c < 3; c++ {
+		if l[c] < 0 || l[c] > 0.5 {
+			t.Errorf("channel %d is %.3f, outside [0, alpha 0.5]", c, l[c])
+		}
+	}
+}

@@ -199,3 +199,53 @@ func (l Layer) DrawOver(buf []float32, size int, cx, cy, extent float64, flip bo
 	h := extent * float64(size) * float64(l.p.h) / m
 	l.p.drawOver(buf, size, size, cx*float64(size)-w/2, cy*float64(size)-h/2, w, h, flip)
 }
+
+// Recolour is a linear map of colours, row-major 3×3 over R, G, B. Being
+// linear, it applies to premultiplied colour as it is.
+type Recolour [9]float32
+
+// HueRotation turns hues by deg degrees about the grey axis, keeping
+// luminance (the hue-rotate matrix of the CSS filter effects): a red
+// thing turned by 120° is green, a grey one stays grey.
+func HueRotation(deg float64) Recolour {
+	c, s := math.Cos(deg*math.Pi/180), math.Sin(deg*math.Pi/180)
+	m := [9]float64{
+		0.213 + c*0.787 - s*0.213, 0.715 - c*0.715 - s*0.715, 0.072 - c*0.072 + s*0.928,
+		0.213 - c*0.213 + s*0.143, 0.715 + c*0.285 + s*0.140, 0.072 - c*0.072 - s*0.283,
+		0.213 - c*0.213 - s*0.787, 0.715 - c*0.715 + s*0.715, 0.072 + c*0.928 + s*0.072,
+	}
+	var out Recolour
+	for i, v := range m {
+		out[i] = float32(v)
+	}
+	return out
+}
+
+// Apply recolours a premultiplied RGBA layer in place (4 values per
+// pixel), each colour kept within [0, alpha].
+func (m Recolour) Apply(layer []float32) {
+	for i := 0; i+3 < len(layer); i += 4 {
+		r, g, b, a := layer[i], layer[i+1], layer[i+2], layer[i+3]
+		for c := 0; c < 3; c++ {
+			layer[i+c] = min(a, max(0, m[3*c]*r+m[3*c+1]*g+m[3*c+2]*b))
+		}
+	}
+}
+
+// RenderRecoloured is Render with the scene's things (not its
+// background) recoloured by m.
+func (r *Renderer) RenderRecoloured(s Scene, size int, m Recolour, dst []float32) {
+	if len(dst) < size*size*3 {
+		panic(fmt.Sprintf("dataset: RenderRecoloured: dst holds %d values, need %d", len(dst), size*size*3))
+	}
+	buf := make([]float32, 4*size*size)
+	drawBackground(buf, size, s.Background)
+	layer := r.RenderLayer(s, size)
+	m.Apply(layer)
+	for i := 0; i < size*size; i++ {
+		k := 1 - layer[4*i+3]
+		for c := 0; c < 3; c++ {
+			dst[3*i+c] = signed(layer[4*i+c] + buf[4*i+c]*k)
+		}
+	}
+}
