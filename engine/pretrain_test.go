@@ -333,16 +333,17 @@ func TestResumeKeepsTheRunsRecipe(t *testing.T) {
 	started := def
 	started.LR, started.Warmup, started.Steps, started.HighNoiseShare, started.ShapeAll, started.SampleEvery = 1e-4, 200, 9000, 0, true, 400
 	started.Classes, started.Styles = []string{"cat", "dog"}, []string{dataset.StyleNoto}
+	started.RefAugment = 0.5
 	stored, _ := json.Marshal(started)
 
 	opt := def
 	kept := keepRecipe(&opt, string(stored), def)
 	if opt.LR != 1e-4 || opt.Warmup != 200 || opt.Steps != 9000 || opt.HighNoiseShare != 0 || !opt.ShapeAll || opt.SampleEvery != 400 ||
-		!slices.Equal(opt.Classes, started.Classes) || !slices.Equal(opt.Styles, started.Styles) {
+		!slices.Equal(opt.Classes, started.Classes) || !slices.Equal(opt.Styles, started.Styles) || opt.RefAugment != 0.5 {
 		t.Fatalf("resumed with %+v, want the stored recipe", opt)
 	}
-	if len(kept) != 8 {
-		t.Errorf("kept %q, want 8 settings named", kept)
+	if len(kept) != 9 {
+		t.Errorf("kept %q, want 9 settings named", kept)
 	}
 
 	opt = def
