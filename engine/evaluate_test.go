@@ -125,10 +125,11 @@ func TestPlacementShift(t *testing.T) {
 }
 
 // TestPlacementPriorOfTheEmbeddedModel: the embedded model (the refs
-// design's step 900, grown from step 38795; step 21795 was the first
-// milestone with the text-layout path) follows position words from its
-// very first prediction: "on the left" pulls the x̂0 mass to the left of
-// "on the right", "at the top" above "at the bottom" (0.25 embedded, 0.28
+// design's step 1412 of pilot R2, grown from R1's step 900, itself from
+// step 38795; step 21795 was the first milestone with the text-layout
+// path) follows position words from its very first prediction: "on the
+// left" pulls the x̂0 mass to the left of "on the right", "at the top"
+// above "at the bottom" (0.25 embedded, 0.25 at R1's step 900, 0.28
 // at step 38795, 0.27 at step 28801, 0.24 at step 21795; the step-5500
 // model before them scored ~0). The
 // same on every call. The small-model version of this is
@@ -158,8 +159,9 @@ func TestPlacementPriorOfTheEmbeddedModel(t *testing.T) {
 // TestLayoutGuidanceOfTheEmbeddedModel: the embedded model's first
 // prediction for "a X on the left of a Y" puts X's colour on the left and
 // Y's on the right (relationPrior), by itself and more so with layout
-// guidance. The embedded model (the refs design's step 900) scores 0.150
-// alone and 0.165 guided at the default strength, the step-38795 model
+// guidance. The embedded model (the refs design's step 1412 of pilot R2)
+// scores 0.139 alone and 0.153 guided at the default strength, R1's step
+// 900 before it 0.150 and 0.165, the step-38795 model
 // it grew from 0.152 and 0.170; the step-28801 model before it scored
 // 0.0007 alone (its TextPlaces path had not learned binding yet) and 0.116
 // guided.
