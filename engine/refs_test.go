@@ -16,13 +16,9 @@ import (
 	"conceptstudio/engine/region"
 )
 
-// TestReferencePictures: drawing, each framed thing whose words name a
-// class gets one of that class's sprites (a style, mirrored or not)
-// filling its frame and nothing outside the frames; a pseudo-word or a
-// prompt without things gets none; the longest class name wins ("teddy
-// bear", not a shorter name inside it). Training moves and scales each
-// thing's own sprite by up to refJitter, and does move it.
-func TestReferencePictures(t *testing.T) {
+// atlasAndRenderer are the shared atlas and its renderer, for tests.
+func atlasAndRenderer(t *testing.T) (*dataset.Atlas, *dataset.Renderer) {
+	t.Helper()
 	atlas, err := sharedAtlas()
 	if err != nil {
 		t.Fatal(err)
@@ -31,6 +27,17 @@ func TestReferencePictures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return atlas, rd
+}
+
+// TestReferencePictures: drawing, each framed thing whose words name a
+// class gets one of that class's sprites (a style, mirrored or not)
+// filling its frame and nothing outside the frames; a pseudo-word or a
+// prompt without things gets none; the longest class name wins ("teddy
+// bear", not a shorter name inside it). Training moves and scales each
+// thing's own sprite by up to refJitter, and does move it.
+func TestReferencePictures(t *testing.T) {
+	atlas, rd := atlasAndRenderer(t)
 	const size = 32
 	per := size * size * model.RefPixelChannels
 	words := dataset.Words("a big teddy bear on the left of a small cat on a white background")
@@ -338,14 +345,7 @@ func TestEncoderSeesReferences(t *testing.T) {
 // background, turns hues at random, and its references show the things
 // as the picture draws them: their mean colour is the picture's things'.
 func TestRefAugment(t *testing.T) {
-	atlas, err := sharedAtlas()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rd, err := sharedRenderer()
-	if err != nil {
-		t.Fatal(err)
-	}
+	atlas, rd := atlasAndRenderer(t)
 	cand := make([]int, len(atlas.Sprites))
 	for i := range cand {
 		cand[i] = i
