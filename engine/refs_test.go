@@ -394,12 +394,13 @@ func TestRefAugment(t *testing.T) {
 		pic := make([]float32, size*size*3)
 		rd.RenderRecoloured(out, size, m, pic)
 		layer := rd.RenderLayer(out, size)
-		mean := func(ref []float32) (v [3]float64) {
-			n := 0.0
+		// opaqueMean is the mean of colour (ch values a pixel) where the
+		// alpha of alpha (4 values a pixel, alpha last) is opaque.
+		opaqueMean := func(colour []float32, ch int, alpha []float32) (v [3]float64, n float64) {
 			for i := 0; i < size*size; i++ {
-				if ref[4*i+3] > 0.99 {
+				if alpha[4*i+3] > 0.99 {
 					for c := 0; c < 3; c++ {
-						v[c] += float64(ref[4*i+c])
+						v[c] += float64(colour[ch*i+c])
 					}
 					n++
 				}
@@ -407,28 +408,20 @@ func TestRefAugment(t *testing.T) {
 			for c := range v {
 				v[c] /= max(n, 1)
 			}
-			return v
+			return v, n
 		}
-		var pv [3]float64
-		n := 0.0
-		for i := 0; i < size*size; i++ {
-			if layer[4*i+3] > 0.99 {
-				for c := 0; c < 3; c++ {
-					pv[c] += float64(pic[3*i+c])
-				}
-				n++
-			}
-		}
+		pv, n := opaqueMean(pic, 3, layer)
 		if n < 8 {
 			continue
 		}
 		ref, plain := make([]float32, size*size*model.RefPixelChannels), make([]float32, size*size*model.RefPixelChannels)
 		trainingRefs(rd, out, size, rng, &m, ref)
 		trainingRefs(rd, out, size, rng, nil, plain)
-		rv, lv := mean(ref), mean(plain)
+		rv, _ := opaqueMean(ref, 4, ref)
+		lv, _ := opaqueMean(plain, 4, plain)
 		for c := 0; c < 3; c++ {
-			same += math.Abs(rv[c] - pv[c]/n)
-			other += math.Abs(lv[c] - pv[c]/n)
+			same += math.Abs(rv[c] - pv[c])
+			other += math.Abs(lv[c] - pv[c])
 		}
 		compared++
 	}
