@@ -5,8 +5,14 @@ import (
 	"sync"
 
 	"conceptstudio/engine/basemodel"
+	"conceptstudio/engine/dataset"
 	"conceptstudio/engine/safetensors"
+	"conceptstudio/engine/segment"
 )
+
+// The automatic cut-out of a user's photo takes the shipped segmenter's
+// answer as a prior (engine/segment); a build without one cuts as before.
+func init() { dataset.SetObjectPrior(segment.Prior) }
 
 // ErrNoEmbeddedModel means this build carries no trained base model yet.
 var ErrNoEmbeddedModel = errors.New("no base model is embedded in this build")

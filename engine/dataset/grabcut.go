@@ -5,6 +5,40 @@ import (
 	"image"
 	"math"
 	"sort"
+	"sync/atomic"
+)
+
+// ObjectPrior says, for each pixel of a w×h grid over a photo, how likely
+// it is to belong to the thing photographed (in [0, 1]); nil when it has
+// no answer. The learned segmenter (engine/segment) is one; the engine
+// sets it where its weights are shipped.
+type ObjectPrior func(img *image.NRGBA, w, h int) []float32
+
+var objectPrior atomic.Pointer[ObjectPrior]
+
+// SetObjectPrior makes the automatic cut take f's answer as a prior
+// beside its colour models (nil: none), and returns the one it replaces.
+func SetObjectPrior(f ObjectPrior) ObjectPrior {
+	var old *ObjectPrior
+	if f == nil {
+		old = objectPrior.Swap(nil)
+	} else {
+		old = objectPrior.Swap(&f)
+	}
+	if old == nil {
+		return nil
+	}
+	return *old
+}
+
+// How the automatic cut uses an ObjectPrior's answer p (tunables while
+// it is measured).
+var (
+	segWeight = 2.0  // nats per unit of p's logit added to the prior
+	segClip   = 4.0  // the logit is clipped to ±segClip
+	segRing   = true // the border ring is not sure background where p ≥ ½ (a thing running off the edge)
+	segStart  = false
+	segFill   = true // an object the prior says fills the frame is cut, not refused
 )
 
 // Cutting an object out of a photo whose border is not one plain
@@ -276,6 +310,27 @@ func grabCutWith(img *image.NRGBA, hints *Hints, barrier float64) (mask []float3
 			}
 		}
 	}
+	// The learned prior (an automatic cut only: a person's marks say
+	// more).
+	var learned []float32
+	if f := objectPrior.Load(); f != nil && hints == nil {
+		learned = (*f)(small, w, h)
+		if len(learned) != n {
+			learned = nil
+		}
+	}
+	if learned != nil {
+		for i, p := range learned {
+			pp := min(max(float64(p), 1e-6), 1-1e-6)
+			prior[i] += segWeight * min(segClip, max(-segClip, math.Log(pp/(1-pp))))
+			if segRing && p >= 0.5 {
+				hardBG[i] = false
+			}
+			if segStart {
+				fg[i] = p >= 0.5 && !hardBG[i]
+			}
+		}
+	}
 	// The barrier prior: a thing is walled off from what is surely
 	// background by its outline (saliency.go).
 	if barrier > 0 {
@@ -443,10 +498,10 @@ func grabCutWith(img *image.NRGBA, hints *Hints, barrier float64) (mask []float3
 			}
 		}
 	}
-	if hints == nil && float64(touching) > maxBorderTouch*float64(inner) {
+	if hints == nil && float64(touching) > maxBorderTouch*float64(inner) && !(segFill && learned != nil) {
 		return nil, nil, false, fmt.Errorf("%w (%.0f%% of it); the object is cropped or fills the frame, leave space around it", ErrObjectFillsFrame, 100*float64(touching)/float64(inner))
 	}
-	if hints == nil && float64(size[best]) > maxObjectShare*float64(n) {
+	if hints == nil && float64(size[best]) > maxObjectShare*float64(n) && !(segFill && learned != nil) {
 		return nil, nil, false, fmt.Errorf("%w: the object covers %.0f%% of the image; leave space around it", ErrObjectFillsFrame, 100*float64(size[best])/float64(n))
 	}
 	// Back to the image's size: bilinear, then a 3×3 mean for a soft edge.

@@ -2,6 +2,7 @@ package ops
 
 import (
 	"fmt"
+	"math"
 
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -122,5 +123,67 @@ func (dotKernel) backward(in []gorgonia.Value, _, dout gorgonia.Value, g []*tens
 		} else {
 			scaleInto(slice[float64](gj), slice[float64](other), dl)
 		}
+	}
+}
+
+// WeightedBCE is Σ_i w[i]·(softplus(x[i]) − t[i]·x[i]) / N: binary
+// cross-entropy of logits x against targets t in [0, 1], with a weight per
+// element (a mask, or more weight on the rarer side), averaged over the N
+// elements. x, t and w have one shape; only x gets a gradient:
+// w·(σ(x) − t)/N.
+func (b *Builder) WeightedBCE(x, target, w *Node) *Node {
+	if !x.Shape().Eq(target.Shape()) || !x.Shape().Eq(w.Shape()) {
+		panic(fmt.Sprintf("ops: WeightedBCE of %v, %v with weights %v", x.Shape(), target.Shape(), w.Shape()))
+	}
+	if b.NeedsGrad(target) || b.NeedsGrad(w) {
+		panic("ops: WeightedBCE differentiates its logits only")
+	}
+	return b.apply("WeightedBCE", bceKernel{n: prod([]int(x.Shape()))}, nil, x, target, w)
+}
+
+type bceKernel struct{ n int }
+
+// softplus is log(1 + eˣ), computed without overflow.
+func softplus(x float64) float64 {
+	if x > 0 {
+		return x + math.Log1p(math.Exp(-x))
+	}
+	return math.Log1p(math.Exp(x))
+}
+
+func (k bceKernel) forwardScalar(in []gorgonia.Value) float64 {
+	if isF32(in[0]) {
+		return bceFwd[float32](k, in)
+	}
+	return bceFwd[float64](k, in)
+}
+
+func bceFwd[T kernels.Float](k bceKernel, in []gorgonia.Value) float64 {
+	x, t, w := slice[T](in[0]), slice[T](in[1]), slice[T](in[2])
+	var s float64
+	for i := range x {
+		xi := float64(x[i])
+		s += float64(w[i]) * (softplus(xi) - float64(t[i])*xi)
+	}
+	return s / float64(k.n)
+}
+
+func (k bceKernel) backward(in []gorgonia.Value, _, dout gorgonia.Value, g []*tensor.Dense) {
+	if g[0] == nil {
+		return
+	}
+	if isF32(in[0]) {
+		bceBwd[float32](k, in, scalarOf(dout), g[0])
+	} else {
+		bceBwd[float64](k, in, scalarOf(dout), g[0])
+	}
+}
+
+func bceBwd[T kernels.Float](k bceKernel, in []gorgonia.Value, dl float64, g *tensor.Dense) {
+	x, t, w := slice[T](in[0]), slice[T](in[1]), slice[T](in[2])
+	d := slice[T](g)
+	c := dl / float64(k.n)
+	for i := range x {
+		d[i] = T(c * float64(w[i]) * (sigmoid(float64(x[i])) - float64(t[i])))
 	}
 }

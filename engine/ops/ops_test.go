@@ -245,3 +245,44 @@ func TestPlaceBiasValues(t *testing.T) {
 		}
 	}
 }
+
+func TestGradWeightedBCE(t *testing.T) {
+	gradCheck(t, 5, func(b *Builder, r *rand.Rand) *Node {
+		x := b.Param("x", randParam(r, 4, 2, 3, 4), true)
+		tv := randParam(r, 1, 2, 3, 4)
+		for i, v := range tv.Data().([]float64) {
+			tv.Data().([]float64)[i] = (v + 1) / 2 // targets in [0, 1]
+		}
+		q := b.Param("t", tv, false)
+		w := b.Param("w", randParam(r, 1, 2, 3, 4), false)
+		return b.WeightedBCE(x, q, w)
+	})
+}
+
+func TestWeightedBCEValue(t *testing.T) {
+	b := NewBuilder(tensor.Float64)
+	x := b.Param("x", tensor.New(tensor.WithShape(3), tensor.WithBacking([]float64{0, 800, -800})), true)
+	q := b.Param("t", tensor.New(tensor.WithShape(3), tensor.WithBacking([]float64{1, 1, 1})), false)
+	w := b.Param("w", tensor.New(tensor.WithShape(3), tensor.WithBacking([]float64{1, 1, 0.5})), false)
+	loss := b.WeightedBCE(x, q, w)
+	prog, err := b.Compile(loss)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prog.Close()
+	if err := prog.Run(); err != nil {
+		t.Fatal(err)
+	}
+	// log 2 for a logit of 0; nothing for a sure right answer; a sure wrong
+	// one costs its logit (800, weight 0.5), without overflowing.
+	if got, want := ScalarValue(loss), (math.Log(2)+0+0.5*800)/3; math.Abs(got-want) > 1e-9 {
+		t.Fatalf("loss %v, want %v", got, want)
+	}
+	g := prog.Grad(b.Params()[0]).Data().([]float64)
+	want := []float64{-0.5 / 3, 0, -0.5 / 3}
+	for i := range want {
+		if math.Abs(g[i]-want[i]) > 1e-12 {
+			t.Fatalf("grad %v, want %v", g, want)
+		}
+	}
+}
