@@ -1,9 +1,6 @@
 package dataset
 
-import (
-	"image"
-	"testing"
-)
+import "image"
 
 // For the external tests (package dataset_test), which may import the
 // packages that import this one (the learned segmenter).
@@ -13,7 +10,6 @@ var (
 	MaskFromImageForTest = maskFromImage
 	MaskIoUForTest       = maskIoU
 	ReadTestPhotoForTest = readTestPhoto
-	BoundsOfForTest      = boundsOf
 )
 
 // AutoCutForTest is the automatic cut's hard mask at the photo's size.
@@ -24,12 +20,4 @@ func AutoCutForTest(img image.Image) ([]bool, error) {
 	}
 	b := img.Bounds()
 	return maskOf(ex, b.Dx(), b.Dy()), nil
-}
-
-// SegTunablesForTest sets how the cut uses the learned prior and returns
-// a function that puts them back.
-func SegTunablesForTest(t testing.TB, weight, clip float64, ring, start, fill bool) func() {
-	w0, c0, r0, s0, f0 := segWeight, segClip, segRing, segStart, segFill
-	segWeight, segClip, segRing, segStart, segFill = weight, clip, ring, start, fill
-	return func() { segWeight, segClip, segRing, segStart, segFill = w0, c0, r0, s0, f0 }
 }

@@ -19,12 +19,14 @@ var photoSets = []string{"cockatoo", "et", "kermit"}
 // frog beside a green circuit board: the cut collapsed to a detail or
 // to nothing); with it 0.34 and 0.62, a box and one keep stroke 0.69;
 // computed at 160 pixels instead of 96, 0.34, 0.69 and 0.73; with the
-// barrier prior (2026-12-07) 0.44, 0.74 and 0.74. The box itself scores
-// 0.50. The target is 0.85 on every photo: not met (the frog's
+// barrier prior (2026-12-07) 0.44, 0.74 and 0.74; with the learned
+// segmenter's prior (engine/segment; the package's TestMain gives it to
+// these tests, as the engine gives it to the app) the automatic cut 0.51.
+// The box itself scores 0.50. The target is 0.85 on every photo: not met (the frog's
 // box holds books of other colours, which a remove stroke takes out; a
 // white bird's face fills the frame in front of a white wall).
 const (
-	minAutoIoU = 0.42
+	minAutoIoU = 0.49
 	minBoxIoU  = 0.70
 )
 
@@ -176,7 +178,7 @@ func BenchmarkCutOutAutomatic(b *testing.B) {
 	})
 	b.Run("OneCut", func(b *testing.B) {
 		for b.Loop() {
-			if _, _, _, err := grabCutWith(img, nil, 0); err != nil {
+			if _, _, _, err := grabCutWith(img, nil, 0, nil); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -162,3 +162,28 @@ func TestSqueezeAndStretch(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkPredict: the shipped network's answer for a 640×480 photo at the
+// cut's 160×120, beside squeezing the photo alone (same run).
+func BenchmarkPredict(b *testing.B) {
+	s, err := Default()
+	if err != nil {
+		b.Skip(err)
+	}
+	img := image.NewNRGBA(image.Rect(0, 0, 640, 480))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i * 31)
+	}
+	b.Run("Predict", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := s.Predict(img, 160, 120); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("SqueezeOnly", func(b *testing.B) {
+		for b.Loop() {
+			squeeze(img, s.Record.Config.Size)
+		}
+	})
+}
