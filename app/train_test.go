@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"conceptstudio/engine"
 	"conceptstudio/internal/testenv"
 	"conceptstudio/store"
 )
@@ -127,17 +128,36 @@ func TestDiscardTraining(t *testing.T) {
 
 // TestABusyPhotoIsNamedWithWhatToDo: a real photo nothing can be cut
 // out of automatically (a close-up of a pale cockatoo on a pale wall) is
-// refused naming the file, not "image 2", and saying how to cut it out.
+// left out with a warning that names the file, not "image 2", and says how
+// to cut it out, while other pictures remain; alone, it is refused the
+// same way.
 func TestABusyPhotoIsNamedWithWhatToDo(t *testing.T) {
 	m := testenv.TinyModelFile(t, t.TempDir())
-	a, err := New(Options{LibraryDir: t.TempDir(), Out: &bytes.Buffer{}, Err: &bytes.Buffer{}})
+	var stderr bytes.Buffer
+	a, err := New(Options{LibraryDir: t.TempDir(), Out: &bytes.Buffer{}, Err: &stderr})
 	if err != nil {
 		t.Fatal(err)
 	}
-	imgs := []string{"../examples/teddy/1.png", "../engine/dataset/testdata/photos/cockatoo-2.jpg"}
+	busy := "../engine/dataset/testdata/photos/cockatoo-2.jpg"
+	out := filepath.Join(t.TempDir(), "coco"+store.ConceptExt)
 	err = a.Train(context.Background(), TrainRequest{Method: "ti", Name: "coco", Class: "parrot", Steps: 1,
-		OutPath: filepath.Join(t.TempDir(), "coco"+store.ConceptExt), Images: imgs, ModelPath: m}, nil)
+		OutPath: out, Images: []string{busy, "../examples/teddy/1.png"}, ModelPath: m}, nil)
+	if err != nil {
+		t.Fatalf("one good picture of two: %v", err)
+	}
+	if w := stderr.String(); !strings.Contains(w, "warning: leaving out cockatoo-2.jpg: ") || !strings.Contains(w, "Adjust…") {
+		t.Errorf("warnings: %q", w)
+	}
+	c, err := engine.ReadConceptFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Settings.Images != 1 {
+		t.Errorf("the concept learned from %d pictures, want the 1 left", c.Settings.Images)
+	}
+	err = a.Train(context.Background(), TrainRequest{Method: "ti", Name: "coco", Class: "parrot", Steps: 1,
+		OutPath: filepath.Join(t.TempDir(), "coco"+store.ConceptExt), Images: []string{busy}, ModelPath: m}, nil)
 	if err == nil || !strings.HasPrefix(err.Error(), "cockatoo-2.jpg: ") || !strings.Contains(err.Error(), "Adjust…") {
-		t.Fatalf("got %v", err)
+		t.Fatalf("the busy photo alone: %v", err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"image"
 	"image/png"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -777,6 +778,18 @@ func (a *App) Train(ctx context.Context, req TrainRequest, progress ProgressFunc
 		return err
 	}
 	cs, err := dataset.NewConceptSet(atlas, req.Name, req.Class, imgs)
+	// A photo with nothing to cut out is left out, with the reason, while
+	// others remain (the window's sheet marks it the same way).
+	for err != nil && nothingToCut(err) && len(imgs) > 1 {
+		var ie *dataset.ImageError
+		if !errors.As(err, &ie) || ie.Index >= len(loaded) {
+			break
+		}
+		fmt.Fprintln(a.Err, "warning: leaving out", imageProblem(err, loaded))
+		loaded = slices.Delete(loaded, ie.Index, ie.Index+1)
+		imgs = slices.Delete(imgs, ie.Index, ie.Index+1)
+		cs, err = dataset.NewConceptSet(atlas, req.Name, req.Class, imgs)
+	}
 	if err != nil {
 		return imageProblem(err, loaded)
 	}

@@ -47,6 +47,15 @@ func main() {
 	if err == nil {
 		err = os.WriteFile(*out, data, 0o644)
 	}
+	if err == nil {
+		var s *segment.Segmenter
+		if s, err = segment.Decode(data); err == nil {
+			var v float64
+			if v, err = segment.ValidationIoU(s, 512, 99); err == nil {
+				fmt.Printf("validation IoU %.3f on 512 fresh photo-like pictures\n", v)
+			}
+		}
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

@@ -59,6 +59,16 @@ func TestTrainLowersTheLoss(t *testing.T) {
 			t.Fatalf("probability %v", v)
 		}
 	}
+	// Fresh pictures of the training's kind: the trained network beats
+	// one that says "everything" (its IoU is the thing's share).
+	v, err := ValidationIoU(s, 64, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("validation IoU %.3f", v)
+	if v < 0.3 {
+		t.Errorf("validation IoU %.3f after 120 steps", v)
+	}
 	again, _ := s.Predict(img, 19, 11)
 	for i := range p {
 		if p[i] != again[i] {
