@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -319,6 +318,8 @@ type encoderState struct {
 	Options    string  `json:"options"`
 }
 
+func (s *encoderState) ResumeFrom() (int, string) { return s.AdamStep, s.RNG }
+
 // encoderSlot names the pseudo-word of picture i of a training batch (one per
 // picture of the batch, reused each step).
 func encoderSlot(i int) string {
@@ -384,26 +385,14 @@ func (b *Base) TrainEncoder(ctx context.Context, opt EncoderTrainOptions, progre
 	optsJSON, _ := json.Marshal(recipe)
 	st := encoderState{Options: string(optsJSON)}
 	ckpt := filepath.Join(opt.Dir, encCheckpoint)
-	if _, err := os.Stat(ckpt); err == nil {
-		adamState, _, rest, _, err := optim.ReadCheckpoint(ckpt, encStateKey, &st, safetensors.ReadOptions{MaxHeaderSize: 4 << 20})
-		if err == nil {
-			_, err = ew.LoadPrefixed(rest, "")
-		}
-		if err == nil {
-			err = adam.Load(adamState, st.AdamStep)
-		}
-		if err == nil {
-			err = optim.DecodeRNG(st.RNG, pcg)
-		}
-		if err != nil {
-			return fmt.Errorf("resuming from %s: %w", ckpt, err)
-		}
+	load := func(rest []safetensors.Tensor) error { _, err := ew.LoadPrefixed(rest, ""); return err }
+	if found, err := optim.Resume(ckpt, encStateKey, &st, load, adam, pcg); err != nil {
+		return fmt.Errorf("resuming from %s: %w", ckpt, err)
+	} else if found {
 		if st.Options != string(optsJSON) {
 			return fmt.Errorf("%s holds an encoder run with other settings; choose another folder", ckpt)
 		}
 		progress(EncoderProgress{Step: st.Step, Total: opt.Steps, Message: fmt.Sprintf("resumed at step %d", st.Step)})
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return err
 	}
 	save := func() error {
 		st.AdamStep = adam.StepCount()

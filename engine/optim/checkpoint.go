@@ -3,9 +3,12 @@ package optim
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/rand/v2"
+	"os"
 	"strings"
 
 	"conceptstudio/engine/safefile"
@@ -115,4 +118,35 @@ func ReadCheckpoint(path, key string, state any, opt safetensors.ReadOptions) (a
 	}
 	adam, ema, rest, err = SplitState(f)
 	return adam, ema, rest, f.Metadata, err
+}
+
+// Resumable is a trainer's checkpointed state as Resume needs it: the
+// optimizer's step count and the random source (EncodeRNG's).
+type Resumable interface {
+	ResumeFrom() (adamStep int, rng string)
+}
+
+// Resume continues a run from the checkpoint at path when there is one
+// (found false when there is none): the trainer's state into state,
+// load(rest) for its weights, AdamW's moments at the state's step count
+// and the random source pcg. The trainers without a moving average share
+// it (the segmenter, the encoder).
+func Resume(path, key string, state Resumable, load func(rest []safetensors.Tensor) error, adam *AdamW, pcg *rand.PCG) (found bool, err error) {
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	adamState, _, rest, _, err := ReadCheckpoint(path, key, state, safetensors.ReadOptions{MaxHeaderSize: 4 << 20})
+	if err == nil {
+		err = load(rest)
+	}
+	step, rng := state.ResumeFrom()
+	if err == nil {
+		err = adam.Load(adamState, step)
+	}
+	if err == nil {
+		err = DecodeRNG(rng, pcg)
+	}
+	return true, err
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"image"
 	"io"
-	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -61,6 +60,8 @@ type state struct {
 	Loss     float64 `json:"loss"`
 	Options  string  `json:"options"`
 }
+
+func (s *state) ResumeFrom() (int, string) { return s.AdamStep, s.RNG }
 
 // Progress is one report of Train.
 type Progress struct {
@@ -122,25 +123,11 @@ func Train(ctx context.Context, dir string, opt TrainOptions, progress func(Prog
 
 	ckpt := filepath.Join(dir, checkpointName)
 	st := state{Options: string(optsJSON)}
-	if _, err := os.Stat(ckpt); err == nil {
-		adamState, _, rest, _, err := optim.ReadCheckpoint(ckpt, stateKey, &st, safetensors.ReadOptions{MaxHeaderSize: 4 << 20})
-		if err == nil {
-			_, err = w.LoadPrefixed(rest, "w/")
-		}
-		if err == nil {
-			err = adam.Load(adamState, st.AdamStep)
-		}
-		if err == nil {
-			err = optim.DecodeRNG(st.RNG, pcg)
-		}
-		if err != nil {
-			return fmt.Errorf("segment: resuming from %s: %w", ckpt, err)
-		}
-		if st.Options != string(optsJSON) {
-			return fmt.Errorf("segment: %s holds a run with other settings; choose another folder", ckpt)
-		}
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return err
+	load := func(rest []safetensors.Tensor) error { _, err := w.LoadPrefixed(rest, "w/"); return err }
+	if found, err := optim.Resume(ckpt, stateKey, &st, load, adam, pcg); err != nil {
+		return fmt.Errorf("segment: resuming from %s: %w", ckpt, err)
+	} else if found && st.Options != string(optsJSON) {
+		return fmt.Errorf("segment: %s holds a run with other settings; choose another folder", ckpt)
 	}
 	save := func() error {
 		st.AdamStep = adam.StepCount()
