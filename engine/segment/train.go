@@ -1,6 +1,7 @@
 package segment
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -73,27 +74,14 @@ type Progress struct {
 
 // Train trains a segmenter on photo-like pictures of the sprite world in
 // dir, resumably (a folder with a checkpoint is continued exactly), and
-// writes File (F16) at the end of every sitting.
+// writes File (F16) with every checkpoint.
 func Train(ctx context.Context, dir string, opt TrainOptions, progress func(Progress)) error {
 	def := DefaultTrain()
 	if opt.Config.Size == 0 {
 		opt.Config = def.Config
 	}
-	if opt.Steps == 0 {
-		opt.Steps = def.Steps
-	}
-	if opt.Batch == 0 {
-		opt.Batch = def.Batch
-	}
-	if opt.LR == 0 {
-		opt.LR = def.LR
-	}
-	if opt.Seed == 0 {
-		opt.Seed = def.Seed
-	}
-	if opt.CheckpointEvery == 0 {
-		opt.CheckpointEvery = def.CheckpointEvery
-	}
+	opt.Steps, opt.Batch, opt.LR = cmp.Or(opt.Steps, def.Steps), cmp.Or(opt.Batch, def.Batch), cmp.Or(opt.LR, def.LR)
+	opt.Seed, opt.CheckpointEvery = cmp.Or(opt.Seed, def.Seed), cmp.Or(opt.CheckpointEvery, def.CheckpointEvery)
 	if progress == nil {
 		progress = func(Progress) {}
 	}
