@@ -42,7 +42,7 @@ type TrainOptions struct {
 
 // DefaultTrain is the shipped segmenter's recipe.
 func DefaultTrain() TrainOptions {
-	return TrainOptions{Config: DefaultConfig(), Steps: 6000, Batch: 16, LR: 2e-3, Seed: 1, CheckpointEvery: 5 * time.Minute}
+	return TrainOptions{Config: DefaultConfig(), Steps: 12000, Batch: 16, LR: 2e-3, Seed: 1, CheckpointEvery: 5 * time.Minute}
 }
 
 // File is the name of the finished segmenter in a run folder.
