@@ -34,14 +34,14 @@ func SetObjectPrior(f ObjectPrior) ObjectPrior {
 // How the automatic cut uses an ObjectPrior's answer p: being background
 // costs segWeight·logit(p) nats more (the logit clipped to ±segClip;
 // below 0, being object costs that much more), and the border ring is not
-// surely background where p ≥ ½ (a thing running off the edge); with
-// segStart the cut would start from p ≥ ½ instead of everything inside
-// the ring. Measured with the first shipped segmenter (6000 steps,
+// surely background where p ≥ ½ (a thing running off the edge).
+// Measured with the first shipped segmenter (6000 steps,
 // 2026-12-07) on the 15 real photos, automatic mean IoU 0.436 without
 // it: weight 2 0.507, 3 0.502, 4 0.487 (the 12000-step one now shipped:
 // 0.510 at 2) (4 also took the drawn surfaces' table against a wall
 // from 0.97 to 0.85); on an earlier checkpoint, freeing the ring
-// 0.495 against 0.458, starting from p 0.493 against 0.495. A cut with
+// 0.495 against 0.458, starting the cut from p ≥ ½ instead of
+// everything inside the ring 0.493 against 0.495. A cut with
 // a person's box goes without it: given the box too, the network's view
 // of the whole picture (the frog's chair and books) took the 15 photos'
 // box cuts from 0.743 to 0.630.
@@ -49,7 +49,6 @@ var (
 	segWeight = 2.0
 	segClip   = 4.0
 	segRing   = true
-	segStart  = false
 )
 
 // Cutting an object out of a photo whose border is not one plain
@@ -147,8 +146,9 @@ const (
 // The learned prior (ObjectPrior) joins the barrier's cut and, like it,
 // does not decide: a segmenter part-way through its training was as
 // sure of a thing in a crop of the espresso cup's bare table (p 0.94
-// over 44% of it) as in the bird's close-ups it would cut (0.70-0.75), and a run that showed it 10% bare
-// pictures was as sure part-way (0.88 over 43% at step 2400).
+// over 44% of it) as in the bird's close-ups it would cut (0.70-0.75),
+// and a run that showed it 10% bare pictures was as sure part-way (0.88
+// over 43% at step 2400).
 //
 // The two cuts run at once (each on its own core where there are two):
 // the answer is the same, in about the time of one.
@@ -360,9 +360,6 @@ func grabCutWith(img *image.NRGBA, hints *Hints, barrier float64, seg []float32)
 			prior[i] += segWeight * min(segClip, max(-segClip, math.Log(pp/(1-pp))))
 			if segRing && p >= 0.5 {
 				hardBG[i] = false
-			}
-			if segStart {
-				fg[i] = p >= 0.5 && !hardBG[i]
 			}
 		}
 	}
