@@ -10,6 +10,7 @@ var (
 	MaskFromImageForTest = maskFromImage
 	MaskIoUForTest       = maskIoU
 	ReadTestPhotoForTest = readTestPhoto
+	ToNRGBAForTest       = toNRGBA
 )
 
 // AutoCutForTest is the automatic cut's hard mask at the photo's size.

@@ -25,13 +25,6 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func nrgba(img image.Image) *image.NRGBA {
-	b := img.Bounds()
-	out := image.NewNRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
-	draw.Draw(out, out.Rect, img, b.Min, draw.Src)
-	return out
-}
-
 // realPhoto is one photo of the sets with its hand-drawn mask.
 type realPhoto struct {
 	name  string
@@ -47,7 +40,7 @@ func realPhotos(t *testing.T) []realPhoto {
 			if _, err := os.Stat(filepath.Join("testdata", "photos", name+".jpg")); err != nil {
 				break
 			}
-			out = append(out, realPhoto{name, nrgba(dataset.ReadTestPhotoForTest(t, name+".jpg")),
+			out = append(out, realPhoto{name, dataset.ToNRGBAForTest(dataset.ReadTestPhotoForTest(t, name+".jpg")),
 				dataset.MaskFromImageForTest(dataset.ReadTestPhotoForTest(t, name+"-mask.png"))})
 		}
 	}
@@ -89,7 +82,7 @@ func TestSegmenterOnRealPhotos(t *testing.T) {
 		}
 		return dataset.MaskIoUForTest(m, truth)
 	}
-	for _, ph := range photos {
+	for r, ph := range photos {
 		W, H := ph.img.Rect.Dx(), ph.img.Rect.Dy()
 		p, err := s.Predict(ph.img, W, H)
 		if err != nil {
@@ -119,7 +112,7 @@ func TestSegmenterOnRealPhotos(t *testing.T) {
 		}
 		dataset.SetObjectPrior(old)
 		if gridPath != "" {
-			drawRow(grid, rowOf(photos, ph.name), cell, ph, p, mw, mwo)
+			drawRow(grid, r, cell, ph, p, mw, mwo)
 		}
 		t.Logf("%-11s network %.3f (middle ellipse %.3f, blocks shuffled %.3f); automatic cut %.3f (without the network %.3f)", ph.name, a, b, c, cw, cwo)
 		net, ellipse, shuffled, cutWith, cutWithout = net+a, ellipse+b, shuffled+c, cutWith+cw, cutWithout+cwo
@@ -159,15 +152,6 @@ const (
 	minNetOverEllipse = 0.05
 	minCutGain        = 0.05
 )
-
-func rowOf(photos []realPhoto, name string) int {
-	for i, p := range photos {
-		if p.name == name {
-			return i
-		}
-	}
-	return 0
-}
 
 // drawRow draws row r of the grid: photo, hand-drawn mask, the network's
 // p (grey), the cut with the network and without it (the photo where

@@ -10,7 +10,7 @@
 // all (SetObjectPrior is how it reaches the cut).
 //
 // The shipped weights (F16, embedded) are written by Train; go generate
-// runs gen_segmenter.go (30 minutes on 2 cores).
+// runs gen_segmenter.go (52 minutes on 2 cores).
 package segment
 
 //go:generate go run gen_segmenter.go
@@ -77,7 +77,6 @@ const (
 type net struct {
 	g      *nn.Graph
 	prog   *ops.Program
-	batch  int
 	logits *ops.Node
 	loss   *ops.Node
 }
@@ -114,7 +113,7 @@ func buildNet(w *nn.Weights, c Config, batch int, train bool) (n *net, err error
 		h = b.Concat(b.Upsample2x(h), skips[i])
 		h = block(root.Sub(fmt.Sprintf("up%d", i)), h, c.Channels[i], 1)
 	}
-	n = &net{g: g, batch: batch}
+	n = &net{g: g}
 	n.logits = root.Sub("out").Conv(h, 1, 3, 1)
 	if train {
 		t := b.Input(inTargets, batch, S, S, 1)

@@ -204,12 +204,8 @@ func Train(ctx context.Context, dir string, opt TrainOptions, progress func(Prog
 		SaveAtEnd:   true,
 		Budget:      &optim.Budget{Limit: opt.Budget, Used: &st.Seconds, Clock: func() time.Duration { return time.Since(began) }},
 	}
-	done, err := loop.Run(ctx, st.Step, end)
-	st.Step = done
-	if err != nil {
-		return err
-	}
-	return nil
+	_, err = loop.Run(ctx, st.Step, end)
+	return err
 }
 
 // writeFile writes the segmenter's weights (F16) and record.
