@@ -189,7 +189,7 @@ var commands = map[string]command{
 	},
 	"encoder": {
 		summary: "pretrain the instant method's encoder (e4t: a concept from one picture) for a base model",
-		usage:   "encoder -dir DIR [-model FILE] [-steps N] [-for N] [-batch N] [-cpu-hours F] [-config tiny] | encoder -dir DIR [-model FILE] -attach OUT",
+		usage:   "encoder -dir DIR [-model FILE] [-steps N] [-for N] [-batch N] [-cpu-hours F] [-config tiny] [-values] [-unet] | encoder -dir DIR [-model FILE] -attach OUT",
 		setup: func(fs *flag.FlagSet, a *app.App) func(context.Context, []string) error {
 			var req app.EncoderRequest
 			fs.StringVar(&req.Dir, "dir", "", "run `dir`: checkpoint and encoder.safetensors (a folder with a checkpoint is resumed)")
@@ -199,6 +199,8 @@ var commands = map[string]command{
 			fs.IntVar(&req.Batch, "batch", 0, "objects per step (0: 16)")
 			fs.Float64Var(&req.CPUHours, "cpu-hours", 0, "stop once the run's training has used `F` hours of CPU time, all sittings together (0: no limit)")
 			fs.StringVar(&req.Config, "config", "default", "the encoder's size: default or tiny (tests)")
+			fs.BoolVar(&req.Values, "values", false, "add a value head: offsets to the concept word's value in every cross-attention layer (the e4t concept then carries Perfusion's value targets)")
+			fs.BoolVar(&req.UNet, "unet", false, "give the encoder the frozen UNet's features of the noised picture as a second input")
 			fs.StringVar(&req.Attach, "attach", "", "write the base model with the folder's encoder in it to this `file` (F16; the window then offers the instant method with it)")
 			return func(ctx context.Context, _ []string) error {
 				return a.Encoder(ctx, req, a.Progress("encoder"))

@@ -18,6 +18,10 @@ type EncoderRequest struct {
 	Batch     int     // (0: 16)
 	CPUHours  float64 // stop once the run has used this much CPU time (0: no limit)
 	Config    string  // "default" or "tiny" (tests)
+	// Values adds the value head (offsets to the concept word's value in
+	// every cross-attention layer), UNet the frozen UNet's features of
+	// the noised picture as a second input: E4T's other halves.
+	Values, UNet bool
 	// Attach writes the base model with the folder's encoder in it to
 	// this file (F16, as the embedded model ships) instead of training.
 	Attach string
@@ -53,7 +57,7 @@ func (a *App) Encoder(ctx context.Context, req EncoderRequest, progress Progress
 		return nil
 	}
 	opt := engine.EncoderTrainOptions{Dir: req.Dir, Steps: req.Steps, StopAfter: req.StopAfter, Batch: req.Batch,
-		CPUBudget: time.Duration(req.CPUHours * float64(time.Hour))}
+		CPUBudget: time.Duration(req.CPUHours * float64(time.Hour)), ValueHead: req.Values, UNetInput: req.UNet}
 	switch req.Config {
 	case "", "default":
 	case "tiny":

@@ -35,9 +35,12 @@ import (
 // reaches the encoder through the word's embedding row). A new concept
 // then needs one image and a few tuning steps (the "e4t" method).
 //
-// Left out of E4T for now: the frozen UNet's features of the noised image
-// as a second input, and predicted weight offsets for the attention
-// projections (the embedding alone is what is measured first).
+// E4T's other halves are options of the config: the frozen UNet's
+// features of the noised picture as a second input (UNet), and a value
+// head (Values) that predicts, for every cross-attention layer, an offset
+// to the concept word's value: a rank-one change of the layer's value
+// projection, which the e4t method writes as Perfusion's value targets
+// o*_V (encoder_unet.go).
 
 // EncoderConfig is the encoder's architecture: a 3×3 convolution at full
 // resolution, one stride-2 3×3 convolution per further entry of Channels
@@ -50,6 +53,14 @@ type EncoderConfig struct {
 	Groups    int   `json:"groups"`
 	Feature   int   `json:"feature"`
 	TextDim   int   `json:"text_dim"`
+	// Values is the value head's length: the cross-attention layers'
+	// value widths summed (0: no value head, the embedding alone).
+	Values int `json:"values,omitempty"`
+	// UNet is the width of the frozen UNet's middle-block features, the
+	// second input (0: the picture alone); FeatureT the timestep the
+	// picture is noised to before they are read.
+	UNet     int `json:"unet,omitempty"`
+	FeatureT int `json:"feature_t,omitempty"`
 }
 
 // DefaultEncoderConfig is the encoder for a base model whose text width
@@ -64,7 +75,7 @@ func TinyEncoderConfig(dim int) EncoderConfig {
 }
 
 func (c EncoderConfig) validate() error {
-	if c.ImageSize < 4 || len(c.Channels) < 1 || c.Groups < 1 || c.Feature < 1 || c.TextDim < 1 {
+	if c.ImageSize < 4 || len(c.Channels) < 1 || c.Groups < 1 || c.Feature < 1 || c.TextDim < 1 || c.Values < 0 || c.UNet < 0 || c.FeatureT < 0 {
 		return fmt.Errorf("encoder: bad config %+v", c)
 	}
 	for _, ch := range c.Channels {
@@ -79,6 +90,7 @@ const (
 	encPrefix     = "enc"
 	encInImages   = "images"
 	encInUpstream = "upstream"
+	encInUNet     = "unet_features"
 	encRecordKey  = "conceptstudio.encoder"
 	encStateKey   = "conceptstudio.encoder_train_state"
 	EncoderFile   = "encoder.safetensors"
@@ -86,13 +98,13 @@ const (
 )
 
 // encoderNet is one compiled graph of the encoder for a batch: offsets
-// out, and the loss Σ offset⊙upstream, whose gradient with respect to the
+// out (TextDim for the word, then Values for the value head), and the
+// loss Σ offset⊙upstream, whose gradient with respect to the
 // encoder's weights is the chain rule's for an upstream gradient of the
 // offsets (set "upstream" to dL/d offset).
 type encoderNet struct {
 	g      *nn.Graph
 	prog   *ops.Program
-	batch  int
 	offset *ops.Node
 }
 
@@ -121,20 +133,28 @@ func buildEncoderNet(w *nn.Weights, c EncoderConfig, batch int) (n *encoderNet, 
 		h = b.SiLU(root.Sub(fmt.Sprintf("norm%d", i)).GroupNorm(h, c.Groups))
 	}
 	h = b.Reshape(h, batch, side*side*c.Channels[len(c.Channels)-1])
-	h = b.SiLU(root.Sub("feat").Linear(h, c.Feature, true))
-	n = &encoderNet{g: g, batch: batch}
-	n.offset = root.Sub("head").LinearZero(h, c.TextDim)
-	up := b.Input(encInUpstream, batch, c.TextDim)
+	h = root.Sub("feat").Linear(h, c.Feature, true)
+	if c.UNet > 0 {
+		h = b.Add(h, root.Sub("unet").Linear(b.Input(encInUNet, batch, c.UNet), c.Feature, false))
+	}
+	h = b.SiLU(h)
+	n = &encoderNet{g: g}
+	n.offset = root.Sub("head").LinearZero(h, c.TextDim+c.Values)
+	up := b.Input(encInUpstream, batch, c.TextDim+c.Values)
 	if n.prog, err = b.Compile(b.Dot(n.offset, up), n.offset); err != nil {
 		return nil, err
 	}
 	return n, nil
 }
 
-// run sets the inputs and runs forward and backward; it returns the
-// offsets (batch×TextDim, valid until the next run).
-func (n *encoderNet) run(images, upstream []float32) ([]float32, error) {
+// run sets the inputs (unet nil unless the config takes UNet features)
+// and runs forward and backward; it returns the offsets
+// (batch×(TextDim+Values), valid until the next run).
+func (n *encoderNet) run(images, unet, upstream []float32) ([]float32, error) {
 	copy(n.g.B.InputValue(encInImages).Data().([]float32), images)
+	if unet != nil {
+		copy(n.g.B.InputValue(encInUNet).Data().([]float32), unet)
+	}
 	up := n.g.B.InputValue(encInUpstream).Data().([]float32)
 	if upstream == nil {
 		clear(up)
@@ -242,13 +262,18 @@ func (e *Encoder) fits(b *Base) error {
 	return nil
 }
 
-// Predict returns the embedding offset for each picture (ImageSize² × 3
-// values in [-1, 1], NHWC).
-func (e *Encoder) Predict(pictures [][]float32) ([][]float32, error) {
+// Predict returns the encoder's offsets for each picture (ImageSize² × 3
+// values in [-1, 1], NHWC): the word's (TextDim values), then the value
+// head's (Values). unet holds each picture's UNet features (UNet values;
+// nil for an encoder without that input).
+func (e *Encoder) Predict(pictures, unet [][]float32) ([][]float32, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	c := e.Record.Config
 	per := c.ImageSize * c.ImageSize * 3
+	if (c.UNet > 0) != (unet != nil) || (unet != nil && len(unet) != len(pictures)) {
+		return nil, fmt.Errorf("encoder: %d pictures with %d UNet readings for an encoder that takes %d features", len(pictures), len(unet), c.UNet)
+	}
 	n := e.nets[len(pictures)]
 	if n == nil {
 		var err error
@@ -264,13 +289,21 @@ func (e *Encoder) Predict(pictures [][]float32) ([][]float32, error) {
 		}
 		copy(x[i*per:], p)
 	}
-	off, err := n.run(x, nil)
+	var u []float32
+	for _, f := range unet {
+		if len(f) != c.UNet {
+			return nil, fmt.Errorf("encoder: %d UNet features, want %d", len(f), c.UNet)
+		}
+		u = append(u, f...)
+	}
+	off, err := n.run(x, u, nil)
 	if err != nil {
 		return nil, err
 	}
 	out := make([][]float32, len(pictures))
+	W := c.TextDim + c.Values
 	for i := range out {
-		out[i] = slices.Clone(off[i*c.TextDim : (i+1)*c.TextDim])
+		out[i] = slices.Clone(off[i*W : (i+1)*W])
 	}
 	return out, nil
 }
@@ -283,9 +316,12 @@ type EncoderTrainOptions struct {
 	Steps  int           // the learning-rate schedule's length
 	Batch  int
 	LR     float64
-	// L2 weighs the squared length of the predicted offset (E4T's
-	// regulariser: the word stays near its class).
-	L2   float64
+	// L2 weighs the squared length of the predicted offsets (E4T's
+	// regulariser: the word stays near its class, the values near theirs).
+	L2 float64
+	// ValueHead adds the value head (EncoderConfig.Values), UNetInput the
+	// frozen UNet's features as a second input (EncoderConfig.UNet).
+	ValueHead, UNetInput bool
 	Seed uint64
 	// CPUBudget ends the run once its training has used this much CPU
 	// time, all sittings together (0: none).
@@ -335,6 +371,15 @@ func (b *Base) TrainEncoder(ctx context.Context, opt EncoderTrainOptions, progre
 		opt.Config = DefaultEncoderConfig(b.Cfg.TextDim)
 	}
 	opt.Config.TextDim = b.Cfg.TextDim
+	if opt.ValueHead {
+		opt.Config.Values = 0
+		for _, w := range b.valueWidths() {
+			opt.Config.Values += w
+		}
+	}
+	if opt.UNetInput {
+		opt.Config.UNet, opt.Config.FeatureT = unetFeatureWidth(b.Cfg), encoderFeatureT
+	}
 	if opt.Steps == 0 {
 		opt.Steps = def.Steps
 	}
@@ -415,18 +460,43 @@ func (b *Base) TrainEncoder(ctx context.Context, opt EncoderTrainOptions, progre
 			return err
 		}
 	}
-	frozen := func(name string) bool { return name != tokTable }
-	reps, err := newReplicas(s.w, b.Cfg, B, 0, model.NetOptions{Frozen: frozen}, nil)
+	// The value head's offsets enter every cross-attention layer at the
+	// slot words (slotValues); only they and the token table learn.
+	layers := b.crossLayers()
+	if opt.Config.Values > 0 {
+		for _, l := range layers {
+			s.kv[l] = slotValues{batch: B}
+		}
+	}
+	frozen := func(name string) bool {
+		return name != tokTable && !strings.HasSuffix(name, "."+slotValueWeight)
+	}
+	reps, err := newReplicas(s.w, b.Cfg, B, 0, model.NetOptions{Frozen: frozen, KV: s.kv}, nil)
 	if err != nil {
 		return err
 	}
 	defer reps.Close()
 	var embFull *optim.Param
+	dvs := map[string]*optim.Param{}
 	for _, p := range reps.Params {
 		if p.Name == tokTable {
 			embFull = p
 		}
+		if l, ok := strings.CutSuffix(p.Name, "."+slotValueWeight); ok {
+			dvs[l] = p
+		}
 	}
+	if opt.Config.Values > 0 && len(dvs) != len(layers) {
+		return fmt.Errorf("encoder: the value head found %d of %d cross-attention layers", len(dvs), len(layers))
+	}
+	var reader *unetReader
+	if opt.Config.UNet > 0 {
+		if reader, err = b.newUNetReader(s, B, opt.Config.FeatureT); err != nil {
+			return err
+		}
+		defer reader.Close()
+	}
+	W := D + opt.Config.Values
 	if embFull == nil {
 		return errors.New("encoder: the base model has no token table")
 	}
@@ -457,7 +527,7 @@ func (b *Base) TrainEncoder(ctx context.Context, opt EncoderTrainOptions, progre
 	}
 	refs, rper := b.refBuffer(B)
 	classEmb := make([]float32, B*D)
-	upstream := make([]float32, B*D)
+	upstream := make([]float32, B*W)
 	nSprites := len(atlas.Sprites)
 	budget := &optim.Budget{Limit: opt.CPUBudget, Clock: processCPU, Used: &st.CPUSeconds}
 	end := opt.Steps
@@ -479,6 +549,11 @@ func (b *Base) TrainEncoder(ctx context.Context, opt EncoderTrainOptions, progre
 					return 0, err
 				}
 				renderer.Render(ref, E, encIn[i*eper:(i+1)*eper])
+				if reader != nil {
+					if err := reader.set(i, renderer, ref, name); err != nil {
+						return 0, err
+					}
+				}
 				sc := atlas.RandomScene(rng, dataset.SceneOptions{Sprites: []int{sprite}, PatternProb: 0.25, FlipProb: 0.5})
 				if pix != nil {
 					renderer.Render(sc, P, pix[i*P*P*3:(i+1)*P*P*3])
@@ -510,16 +585,24 @@ func (b *Base) TrainEncoder(ctx context.Context, opt EncoderTrainOptions, progre
 				}
 				copy(x0, z)
 			}
-			// The encoder's words: class word + predicted offset.
-			off, err := enc.run(encIn, nil)
+			var feats []float32
+			if reader != nil {
+				if feats, err = reader.read(rng); err != nil {
+					return 0, err
+				}
+			}
+			// The encoder's words: class word + predicted offset; its
+			// values' offsets into each layer's slot weight.
+			off, err := enc.run(encIn, feats, nil)
 			if err != nil {
 				return 0, err
 			}
 			for i, id := range slots {
 				for j := 0; j < D; j++ {
-					td[id*D+j] = classEmb[i*D+j] + off[i*D+j]
+					td[id*D+j] = classEmb[i*D+j] + off[i*W+j]
 				}
 			}
+			eachValue(layers, dvs, B, D, func(dv *optim.Param, i, c, at int) { dv.Value[i*(len(dv.Value)/B)+c] = off[i*W+at] })
 			nb, err := b.noiseBatch(rng, x0, noise, B, lossWeighting{minSNR: 5})
 			if err != nil {
 				return 0, err
@@ -528,19 +611,28 @@ func (b *Base) TrainEncoder(ctx context.Context, opt EncoderTrainOptions, progre
 				if err := net.Set(nb.xt[lo*per:hi*per], nb.t[lo:hi], ids[lo*L:hi*L], lengths[lo:hi], nb.target[lo*per:hi*per], nb.weights[lo:hi]); err != nil {
 					return err
 				}
+				if len(dvs) > 0 {
+					if err := net.SetExtra(encSlotsInput, slotMask(ids, slots, L, lo, hi)); err != nil {
+						return err
+					}
+				}
 				return setPlaces(net, frames, refs, rper, lo, hi)
 			})
 			if err != nil {
 				return 0, err
 			}
-			// dL/d offset_i is the gradient of picture i's word row, plus
-			// the regulariser's 2·L2·offset.
+			// dL/d offset_i is the gradient of picture i's word row (and
+			// of its slot values), plus the regulariser's 2·L2·offset.
+			l2 := float32(2 * opt.L2)
 			for i, id := range slots {
 				for j := 0; j < D; j++ {
-					upstream[i*D+j] = embFull.Grad[id*D+j] + float32(2*opt.L2)*off[i*D+j]
+					upstream[i*W+j] = embFull.Grad[id*D+j] + l2*off[i*W+j]
 				}
 			}
-			if _, err := enc.run(encIn, upstream); err != nil {
+			eachValue(layers, dvs, B, D, func(dv *optim.Param, i, c, at int) {
+				upstream[i*W+at] = dv.Grad[i*(len(dv.Value)/B)+c] + l2*off[i*W+at]
+			})
+			if _, err := enc.run(encIn, feats, upstream); err != nil {
 				return 0, err
 			}
 			enc.prog.SetGrads(learn, params)
@@ -564,6 +656,26 @@ func (b *Base) TrainEncoder(ctx context.Context, opt EncoderTrainOptions, progre
 		progress(EncoderProgress{Step: st.Step, Total: opt.Steps, CPUHours: st.CPUSeconds / 3600, Message: fmt.Sprintf("stopped at the CPU budget: %.2f CPU-hours", st.CPUSeconds/3600)})
 	}
 	return nil
+}
+
+// eachValue calls f for every value-head output: layer weight dv, picture
+// i, channel c, and its place at in a picture's offsets (after the D of
+// the word). No layers, no calls.
+func eachValue(layers []string, dvs map[string]*optim.Param, B, D int, f func(dv *optim.Param, i, c, at int)) {
+	if len(dvs) == 0 {
+		return
+	}
+	at := D
+	for _, l := range layers {
+		dv := dvs[l]
+		C := len(dv.Value) / B
+		for i := 0; i < B; i++ {
+			for c := 0; c < C; c++ {
+				f(dv, i, c, at+c)
+			}
+		}
+		at += C
+	}
 }
 
 // encoderView is what the encoder sees of an object: the sprite alone,

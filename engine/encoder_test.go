@@ -25,8 +25,17 @@ import (
 // gradient into it) with central differences, on a tiny config whose
 // zero-initialised head has been given weights.
 func TestEncoderGradientCheck(t *testing.T) {
-	c := TinyEncoderConfig(6)
-	c.ImageSize, c.Channels, c.Feature = 8, []int{4, 8}, 8
+	for _, extra := range []bool{false, true} {
+		c := TinyEncoderConfig(6)
+		c.ImageSize, c.Channels, c.Feature = 8, []int{4, 8}, 8
+		if extra { // E4T's other halves: a value head and the UNet's features
+			c.Values, c.UNet = 5, 3
+		}
+		checkEncoderGradient(t, c)
+	}
+}
+
+func checkEncoderGradient(t *testing.T, c EncoderConfig) {
 	w := nn.NewWeights(tensor.Float64, 3)
 	net, err := buildEncoderNet(w, c, 2)
 	if err != nil {
@@ -44,6 +53,11 @@ func TestEncoderGradientCheck(t *testing.T) {
 	}
 	for i := range up {
 		up[i] = r.NormFloat64()
+	}
+	if c.UNet > 0 {
+		for i, u := range net.g.B.InputValue(encInUNet).Data().([]float64) {
+			net.g.B.InputValue(encInUNet).Data().([]float64)[i] = u + r.NormFloat64()
+		}
 	}
 	loss := func() float64 {
 		if err := net.prog.Run(); err != nil {
@@ -81,8 +95,8 @@ func TestEncoderGradientCheck(t *testing.T) {
 		}
 		loss()
 	}
-	if checked < 12 {
-		t.Fatalf("checked %d values", checked)
+	if want := 3 * len(net.g.B.Params()); checked < want || want < 12 {
+		t.Fatalf("checked %d values of %d weights (%+v)", checked, len(net.g.B.Params()), c)
 	}
 }
 
@@ -135,7 +149,7 @@ func TestEncoderTrainsAndResumesExactly(t *testing.T) {
 	for i := range pic {
 		pic[i] = float32(i%7)/3 - 1
 	}
-	off, err := e1.Predict([][]float32{pic})
+	off, err := e1.Predict([][]float32{pic}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,8 +263,8 @@ func TestEncoderShipsWithTheBase(t *testing.T) {
 	for i := range pic {
 		pic[i] = float32(i%5)/2 - 1
 	}
-	a, _ := enc.Predict([][]float32{pic})
-	c, _ := back.Encoder.Predict([][]float32{pic})
+	a, _ := enc.Predict([][]float32{pic}, nil)
+	c, _ := back.Encoder.Predict([][]float32{pic}, nil)
 	for j := range a[0] {
 		if d := math.Abs(float64(a[0][j] - c[0][j])); d > 1e-2*(1+math.Abs(float64(a[0][j]))) {
 			t.Fatalf("prediction %d: %g before saving, %g after (F16)", j, a[0][j], c[0][j])
@@ -303,7 +317,7 @@ func TestEmbeddedBaseCarriesItsEncoder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	off, err := b.Encoder.Predict(pics)
+	off, err := b.Encoder.Predict(pics, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,8 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math/rand/v2"
 
 	"conceptstudio/engine/dataset"
 )
@@ -11,7 +13,11 @@ import (
 // (encoder.go) predicts the pseudo-word's embedding from the user's
 // picture(s), averaged over them, and a few tuning steps refine it as
 // textual inversion would. The concept file holds "emb" alone, like a
-// textual inversion's, and composes like one.
+// textual inversion's, and composes like one — unless the encoder has a
+// value head (EncoderConfig.Values): then its value offsets start
+// Perfusion's value targets o*_V = W_V·i_super + offset, the tuning
+// steps refine them too, and the concept is Perfusion-shaped (i_star,
+// i_super, o_v per layer, with Perfusion's gate β).
 type e4tMethod struct{}
 
 func init() { registerMethod(e4tMethod{}) }
@@ -33,6 +39,13 @@ func (e4tMethod) defaults() MethodDefaults {
 var ErrNoEncoder = errors.New("the instant method needs an encoder trained for this base model (conceptstudio encoder -dir DIR trains one; then train -method e4t -encoder DIR/encoder.safetensors)")
 
 func (e4tMethod) prepare(_ context.Context, t *training) error { return startFromEncoder(t) }
+
+// perfusionShaped says whether an e4t concept carries value targets (an
+// encoder with a value head made it).
+func perfusionShaped(c *Concept) bool {
+	_, ok := c.Tensors["i_star"]
+	return ok
+}
 
 // startFromEncoder moves the pseudo-word's row (TrainConcept starts it at
 // the class word's) by the encoder's mean predicted offset over the
@@ -57,7 +70,13 @@ func startFromEncoder(t *training) error {
 	if err != nil {
 		return err
 	}
-	offs, err := enc.Predict(pics)
+	var unet [][]float32
+	if enc.Record.Config.UNet > 0 {
+		if unet, err = encoderUNetFeatures(t, enc.Record.Config.FeatureT, sampler, len(pics)); err != nil {
+			return err
+		}
+	}
+	offs, err := enc.Predict(pics, unet)
 	if err != nil {
 		return err
 	}
@@ -71,7 +90,65 @@ func startFromEncoder(t *training) error {
 		}
 		row[j] += m / float32(len(offs))
 	}
+	if enc.Record.Config.Values == 0 || (t.pc == nil && t.opt.Method != E4T) {
+		return nil
+	}
+	// The value head: Perfusion's targets start at W_V·i_super plus the
+	// mean predicted offset (e4t installs Perfusion's edits first).
+	if t.pc == nil {
+		if err := (perfusionMethod{}).prepare(context.Background(), t); err != nil {
+			return err
+		}
+	}
+	at := D
+	for _, l := range t.pc.layers {
+		ov, _ := t.s.w.Lookup(l + "." + perfPrefix + "." + t.opt.Name + ".o_v")
+		v := ov.Data().([]float32)
+		for c := range v {
+			var m float32
+			for _, o := range offs {
+				m += o[at+c]
+			}
+			v[c] += m / float32(len(offs))
+		}
+		at += len(v)
+	}
+	if at != len(offs[0]) {
+		return fmt.Errorf("the encoder's value head predicts %d values, the model's layers take %d", len(offs[0])-D, at-D)
+	}
 	return nil
+}
+
+// encoderUNetFeatures reads the frozen UNet's features of each of the
+// user's pictures, shown as encoderPictures shows them (seeded noise: the
+// same pictures give the same concept).
+func encoderUNetFeatures(t *training, ft int, sampler *dataset.ConceptSampler, n int) ([][]float32, error) {
+	cs := sampler.Set
+	bg := dataset.Background{Colour: encoderBackground(cs.BackgroundAllowed)}
+	r, err := t.b.newUNetReader(t.s, n, ft)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	for i := 0; i < n; i++ {
+		sc, err := cs.SingleScene(nil, i, "centre", "big", false, bg)
+		if err != nil {
+			return nil, err
+		}
+		if err := r.set(i, sampler.Renderer(), sc.Scene, t.opt.Class); err != nil {
+			return nil, err
+		}
+	}
+	f, err := r.read(rand.New(rand.NewPCG(1, 0xFEA7)))
+	if err != nil {
+		return nil, err
+	}
+	W := len(f) / n
+	out := make([][]float32, n)
+	for i := range out {
+		out[i] = f[i*W : (i+1)*W]
+	}
+	return out, nil
 }
 
 // encoderPictures shows the encoder each cut-out as it saw the world's
@@ -92,8 +169,33 @@ func encoderPictures(cs *dataset.ConceptSet, size int) ([][]float32, error) {
 	return out, nil
 }
 
-func (e4tMethod) gate(*Concept, int) float64                                     { return 0 }
-func (e4tMethod) check(*Base, *Concept) error                                    { return nil }
-func (e4tMethod) copies(*Base, *Concept) []string                                { return nil }
-func (e4tMethod) finish(*training, *Concept)                                     {}
-func (e4tMethod) attach(*session, *Concept, float64, float64, *attachment) error { return nil }
+// An e4t concept with value targets is a Perfusion concept in all but its
+// start: its gate, check and attachment are Perfusion's.
+func (e4tMethod) gate(c *Concept, n int) float64 {
+	if perfusionShaped(c) {
+		return perfusionMethod{}.gate(c, n)
+	}
+	return 0
+}
+
+func (e4tMethod) check(b *Base, c *Concept) error {
+	if perfusionShaped(c) {
+		return perfusionMethod{}.check(b, c)
+	}
+	return nil
+}
+
+func (e4tMethod) copies(*Base, *Concept) []string { return nil }
+
+func (e4tMethod) finish(t *training, c *Concept) {
+	if t.pc != nil {
+		perfusionMethod{}.finish(t, c)
+	}
+}
+
+func (e4tMethod) attach(s *session, c *Concept, beta, tau float64, a *attachment) error {
+	if perfusionShaped(c) {
+		return perfusionMethod{}.attach(s, c, beta, tau, a)
+	}
+	return nil
+}

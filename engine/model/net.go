@@ -43,6 +43,9 @@ type NetOptions struct {
 	// change nothing the network draws.
 	Align      int
 	AlignScale float64
+	// Middle keeps the middle block's output for Middle (the E4T-style
+	// encoder reads the frozen UNet's features of a noised picture).
+	Middle bool
 }
 
 // AlignScope holds the alignment MLP's weights (NetOptions.Align); model
@@ -68,6 +71,7 @@ type Net struct {
 	textOnly       bool
 	guide          bool
 	align          int
+	mid            *nn.Node // kept with NetOptions.Middle
 }
 
 // Input names.
@@ -200,10 +204,38 @@ func Build(w *nn.Weights, c Config, opt NetOptions) (n *Net, err error) {
 		cost = n.loss
 		n.hasTarget = true
 	}
-	if n.prog, err = g.B.Compile(cost, n.out, n.enc); err != nil {
+	keep := []*nn.Node{n.out, n.enc}
+	if opt.Middle {
+		n.mid = mid
+		keep = append(keep, mid)
+	}
+	if n.prog, err = g.B.Compile(cost, keep...); err != nil {
 		return nil, err
 	}
 	return n, nil
+}
+
+// Middle returns the middle block's output [B, G, G, Channels[last]] after
+// Run (G the lowest level's grid); nil unless built with
+// NetOptions.Middle.
+func (n *Net) Middle() []float32 {
+	if n.mid == nil {
+		return nil
+	}
+	return toF32(ops.Value(n.mid))
+}
+
+// SetExtra fills an input that a K/V override or a linear hook added to
+// the graph (by its name), with exactly its number of values.
+func (n *Net) SetExtra(name string, src []float32) error {
+	if n.g.B.InputNode(name) == nil {
+		return fmt.Errorf("model: the network has no input %q", name)
+	}
+	if v := n.g.B.InputValue(name); v.Size() != len(src) {
+		return fmt.Errorf("model: input %q takes %d values, got %d", name, v.Size(), len(src))
+	}
+	n.fillRaw(name, src)
+	return nil
 }
 
 // Memory describes the net's planned buffers.

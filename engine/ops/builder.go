@@ -281,6 +281,10 @@ func (p *Program) Grad(q *Param) *tensor.Dense {
 	return n.Value().(*tensor.Dense)
 }
 
+// InputNode is the input of that name, nil when the graph has none (a
+// hook that adds one input for many layers reuses it).
+func (b *Builder) InputNode(name string) *Node { return b.inputs[name] }
+
 // InputValue returns the tensor bound to a data input; fill it before Run.
 func (b *Builder) InputValue(name string) *tensor.Dense {
 	n := b.inputs[name]
