@@ -322,7 +322,7 @@ type EncoderTrainOptions struct {
 	// ValueHead adds the value head (EncoderConfig.Values), UNetInput the
 	// frozen UNet's features as a second input (EncoderConfig.UNet).
 	ValueHead, UNetInput bool
-	Seed uint64
+	Seed                 uint64
 	// CPUBudget ends the run once its training has used this much CPU
 	// time, all sittings together (0: none).
 	CPUBudget time.Duration
