@@ -57,7 +57,8 @@ func TestPlanFrames(t *testing.T) {
 		t.Errorf("a prompt naming nothing got frames %+v", f)
 	}
 	f := plan("a teapot next to a cat", 1, region.Region{Name: "cat", X: 0.1, Y: 0.2, W: 0.3, H: 0.4}, region.Region{Name: "teapot", X: 0.5, Y: 0.5, W: 0.5, H: 0.2})
-	want := [model.FrameSlots]model.Frame{{CX: 0.75, CY: 0.6, Extent: 0.5}, {CX: 0.25, CY: 0.4, Extent: 0.4}}
+	// Each frame 0.85 of its box's shorter side: the thing fits its box.
+	want := [model.FrameSlots]model.Frame{{CX: 0.75, CY: 0.6, Extent: 0.85 * 0.2}, {CX: 0.25, CY: 0.4, Extent: 0.85 * 0.3}}
 	for i := range f {
 		if d := f[i].CX - want[i].CX + f[i].CY - want[i].CY + f[i].Extent - want[i].Extent; d*d > 1e-18 {
 			t.Errorf("boxes: slot %d is %+v, want %+v (the prompt's order)", i, f[i], want[i])
