@@ -263,3 +263,83 @@ func TestEncoderWithValuesAndUNet(t *testing.T) {
 		t.Fatal("the same seed drew two images")
 	}
 }
+
+// TestE4TStrength: an instant concept's gate is its strength, the share
+// of its departure from the class word it is drawn with: at 0.5 the
+// word's row sits halfway between the class word's and the trained one,
+// at 1 (the default) it is the trained one; a Perfusion-shaped one's
+// value targets move the same way (at Perfusion's β).
+func TestE4TStrength(t *testing.T) {
+	b := tinyBase(t)
+	D := b.Cfg.TextDim
+	words := dataset.Words("teddy bear")
+	cid, _ := b.Tok.ID(words[len(words)-1])
+	cls := b.classEmbedding(cid)
+	emb := make([]float32, D)
+	for j := range emb {
+		emb[j] = cls[j] + float32(math.Sin(float64(j)))*0.3
+	}
+	c := &Concept{Name: "toy", Class: "teddy bear", Method: E4T, BaseID: b.ID(), Tensors: map[string]Tensor{"emb": {Shape: []int{1, D}, Data: emb}}}
+	row := func(gate float64) []float32 {
+		s, err := b.sessionFor([]ConceptUse{{Concept: c, Gate: gate}}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, _ := s.tok.ID("toy*")
+		table, _ := s.w.Lookup(tokTable)
+		return slices.Clone(table.Data().([]float32)[id*D : (id+1)*D])
+	}
+	if got := row(0); !slices.Equal(got, emb) {
+		t.Fatal("at its default strength the word is not the trained one")
+	}
+	half := row(0.5)
+	for j := range half {
+		if d := half[j] - (cls[j]+emb[j])/2; d*d > 1e-10 {
+			t.Fatalf("strength 0.5: element %d is %v, want %v", j, half[j], (cls[j]+emb[j])/2)
+		}
+	}
+	if g := Gates([]ConceptUse{{Concept: c}}); g[0] != 1 {
+		t.Fatalf("default gate %v", g)
+	}
+	info, _ := LookupMethod(string(E4T))
+	if info.Gate == nil || info.Gate.Check(0.5) != nil || info.Gate.Check(0) == nil {
+		t.Fatalf("the method's gate %+v", info.Gate)
+	}
+	// Perfusion-shaped: the value targets at W_V·i_super + 0.5·(o_v − W_V·i_super).
+	iSuper, _, err := b.ClassEncoding(b.W, "teddy bear")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Tensors["i_star"] = Tensor{Shape: []int{D}, Data: slices.Clone(iSuper)}
+	c.Tensors["i_super"] = Tensor{Shape: []int{D}, Data: slices.Clone(iSuper)}
+	l := b.crossLayers()[0]
+	for _, layer := range b.crossLayers() {
+		wv, _ := b.W.Lookup(layer + ".v.w")
+		C := wv.Shape()[1]
+		base := make([]float32, C)
+		project(toF64(iSuper), wv.Data().([]float32), C, base)
+		for j := range base {
+			base[j] += 1
+		}
+		c.Tensors["o_v/"+layer] = Tensor{Shape: []int{C}, Data: base}
+	}
+	s, err := b.sessionFor([]ConceptUse{{Concept: c, Gate: 0.5}}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ov, ok := s.w.Lookup(l + "." + perfPrefix + ".toy.o_v")
+	if !ok {
+		t.Fatal("a Perfusion-shaped instant concept attached no value targets")
+	}
+	wv, _ := b.W.Lookup(l + ".v.w")
+	want := make([]float32, wv.Shape()[1])
+	project(toF64(iSuper), wv.Data().([]float32), len(want), want)
+	for j, v := range ov.Data().([]float32) {
+		if d := v - (want[j] + 0.5); d*d > 1e-8 {
+			t.Fatalf("value target %d is %v, want %v", j, v, want[j]+0.5)
+		}
+	}
+	if orig := c.Tensors["o_v/"+l].Data[0]; orig != want[0]+1 {
+		t.Fatalf("attaching at a strength changed the concept's own tensors (%v)", orig)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 
 	"conceptstudio/engine/dataset"
@@ -23,7 +24,9 @@ type e4tMethod struct{}
 func init() { registerMethod(e4tMethod{}) }
 
 func (e4tMethod) info() MethodInfo {
-	return MethodInfo{Name: E4T, Rank: 5, Title: "Instant (encoder)", About: "seconds, <4 KB, one image is enough", Steps: e4tMethod{}.defaults().Steps, NeedsEncoder: true, ForOneImage: true}
+	return MethodInfo{Name: E4T, Rank: 5, Title: "Instant (encoder)", About: "seconds, <4 KB, one image is enough", Steps: e4tMethod{}.defaults().Steps, NeedsEncoder: true, ForOneImage: true,
+		Gate: &Gate{Name: "an instant concept's strength", Label: "×", Help: "strength: lower is closer to the plain class word, 1 as trained", Min: 0, Max: 2, Step: 0.05,
+			Sweep: []float64{0.25, 0.5, 1, 1.5, 2}}}
 }
 
 // defaults: E4T tunes for 5-15 steps; the embedding's rate is twice
@@ -169,14 +172,18 @@ func encoderPictures(cs *dataset.ConceptSet, size int) ([][]float32, error) {
 	return out, nil
 }
 
-// An e4t concept with value targets is a Perfusion concept in all but its
-// start: its gate, check and attachment are Perfusion's.
-func (e4tMethod) gate(c *Concept, n int) float64 {
-	if perfusionShaped(c) {
-		return perfusionMethod{}.gate(c, n)
+// An e4t concept's gate is its strength: how far from its class word it
+// is drawn (the word's embedding, and the value targets of one with a
+// value head, at class + strength·(trained − class)); 1 as trained.
+func (e4tMethod) gate(c *Concept, _ int) float64 {
+	if c.Settings.Multiplier > 0 {
+		return c.Settings.Multiplier
 	}
-	return 0
+	return 1
 }
+
+// An e4t concept with value targets is a Perfusion concept in all but its
+// start: its check and attachment are Perfusion's (at Perfusion's β).
 
 func (e4tMethod) check(b *Base, c *Concept) error {
 	if perfusionShaped(c) {
@@ -193,9 +200,50 @@ func (e4tMethod) finish(t *training, c *Concept) {
 	}
 }
 
-func (e4tMethod) attach(s *session, c *Concept, beta, tau float64, a *attachment) error {
-	if perfusionShaped(c) {
-		return perfusionMethod{}.attach(s, c, beta, tau, a)
+func (e4tMethod) attach(s *session, c *Concept, strength, tau float64, a *attachment) error {
+	if strength <= 0 {
+		strength = 1
 	}
-	return nil
+	if strength != 1 {
+		// The word's row (set from "emb" by the caller) moves towards or
+		// away from its class word's.
+		id, ok := s.tok.ID(c.Name + "*")
+		words := dataset.Words(c.Class)
+		if !ok || len(words) == 0 {
+			return fmt.Errorf("%s* has no class word to scale its strength from", c.Name)
+		}
+		cid, ok := s.tok.ID(words[len(words)-1])
+		if !ok {
+			return fmt.Errorf("the model does not know the class word %q of %s*", words[len(words)-1], c.Name)
+		}
+		D := s.b.Cfg.TextDim
+		table, _ := s.w.Lookup(tokTable)
+		row := table.Data().([]float32)[id*D : (id+1)*D]
+		cls := s.b.classEmbedding(cid)
+		for j := range row {
+			row[j] = cls[j] + float32(strength)*(row[j]-cls[j])
+		}
+	}
+	if !perfusionShaped(c) {
+		return nil
+	}
+	if strength != 1 {
+		// The value targets likewise, from the class word's W_V·i_super.
+		scaled := *c
+		scaled.Tensors = maps.Clone(c.Tensors)
+		iSuper := toF64(c.Tensors["i_super"].Data)
+		for _, l := range s.b.crossLayers() {
+			t := c.Tensors["o_v/"+l]
+			wv, _ := s.w.Lookup(l + ".v.w")
+			base := make([]float32, len(t.Data))
+			project(iSuper, wv.Data().([]float32), len(base), base)
+			v := make([]float32, len(t.Data))
+			for j := range v {
+				v[j] = base[j] + float32(strength)*(t.Data[j]-base[j])
+			}
+			scaled.Tensors["o_v/"+l] = Tensor{Shape: t.Shape, Data: v}
+		}
+		c = &scaled
+	}
+	return perfusionMethod{}.attach(s, c, perfusionMethod{}.gate(c, 1), tau, a)
 }
