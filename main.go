@@ -33,13 +33,13 @@ type command struct {
 var commands = map[string]command{
 	"generate": {
 		summary: "generate images from a prompt",
-		usage:   "generate -prompt TEXT [-concept FILE]... [-gate NAME=BETA]... [-seed N] [-n N] [-steps N] [-guidance F] [-layout F] [-region NAME=x,y,w,h]... [-from PNG] -out DIR",
+		usage:   "generate -prompt TEXT [-concept FILE]... [-gate NAME=VALUE]... [-seed N] [-n N] [-steps N] [-guidance F] [-layout F] [-region NAME=x,y,w,h]... [-from PNG] -out DIR",
 		setup: func(fs *flag.FlagSet, a *app.App) func(context.Context, []string) error {
 			var req app.GenerateRequest
 			var concepts, gates, regions listFlag
 			fs.StringVar(&req.Prompt, "prompt", "", "the prompt `text`; pseudo-words are written name*")
 			fs.Var(&concepts, "concept", "a concept `file` to load (repeatable)")
-			fs.Var(&gates, "gate", "per-concept gate `NAME=BETA` (repeatable)")
+			fs.Var(&gates, "gate", "per-concept gate `NAME=VALUE` (repeatable): Perfusion's β, a LoRA's multiplier, an instant concept's strength")
 			fs.Int64Var(&req.Seed, "seed", 1, "random seed: the same seed gives the same image")
 			fs.IntVar(&req.N, "n", 4, "number of images")
 			fs.IntVar(&req.Steps, "steps", 25, "sampler steps")

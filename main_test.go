@@ -36,7 +36,7 @@ func TestCommandLineExitCodes(t *testing.T) {
 		{[]string{"generate", "-bogus"}, 2, "flag provided but not defined: -bogus", ""},
 		{[]string{"generate", "-h"}, 0, "usage: conceptstudio generate -prompt TEXT", ""},
 		{[]string{"generate", "-out", "x"}, 2, "missing -prompt", ""},
-		{[]string{"generate", "-prompt", "a dog", "-out", "x", "-gate", "teddy"}, 2, `gate "teddy" is not NAME=BETA`, ""},
+		{[]string{"generate", "-prompt", "a dog", "-out", "x", "-gate", "teddy"}, 2, `gate "teddy" is not NAME=VALUE`, ""},
 		{[]string{"generate", "-prompt", "a dog", "-out", "x", "-n", "0"}, 2, "-n must be from 1 to 64", ""},
 		{[]string{"generate", "-prompt", "a dog", "-out", "x", "-region", "dog=0.8,0,0.5,0.5"}, 2, "reaches outside the picture", ""},
 		{[]string{"generate", "-prompt", "a dog", "-out", "x", "-region", "dog"}, 2, "should read NAME=x,y,width,height", ""},

@@ -275,7 +275,7 @@ func ParseGate(s string) (name string, beta float64, err error) {
 	name, v, ok := strings.Cut(s, "=")
 	name = strings.TrimSuffix(strings.TrimSpace(name), "*")
 	if !ok || name == "" {
-		return "", 0, usageError("gate %q is not NAME=BETA", excerpt(s))
+		return "", 0, usageError("gate %q is not NAME=VALUE", excerpt(s))
 	}
 	beta, err = strconv.ParseFloat(strings.TrimSpace(v), 64)
 	if top := engine.MaxGate(); err != nil || !(beta > 0 && beta <= top) {
