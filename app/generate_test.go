@@ -124,6 +124,17 @@ func TestEveryGateRoundTripsThroughFrom(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The tiny model with a tiny encoder in it, so that the instant
+	// method (whose gate is its strength) trains too.
+	encDir := filepath.Join(t.TempDir(), "enc")
+	if err := a.Encoder(context.Background(), EncoderRequest{Dir: encDir, ModelPath: m, Config: "tiny", Steps: 2, Batch: 2}, nil); err != nil {
+		t.Fatal(err)
+	}
+	withEnc := filepath.Join(t.TempDir(), "tiny-with-encoder.safetensors")
+	if err := a.Encoder(context.Background(), EncoderRequest{Dir: encDir, ModelPath: m, Attach: withEnc}, nil); err != nil {
+		t.Fatal(err)
+	}
+	m = withEnc
 	imgs, _ := filepath.Glob("../examples/teddy/[1-3].png")
 	run := func(req GenerateRequest) []byte { return generateOne(t, a, m, req) }
 	gated := 0
@@ -165,8 +176,8 @@ func TestEveryGateRoundTripsThroughFrom(t *testing.T) {
 			t.Errorf("%s: the gate %g changed nothing against the default", info.Name, g)
 		}
 	}
-	if gated < 2 {
-		t.Fatalf("%d methods with a gate, want Perfusion's and LoRA's at least", gated)
+	if gated < 3 {
+		t.Fatalf("%d methods with a gate, want Perfusion's, LoRA's and the instant method's at least", gated)
 	}
 }
 
