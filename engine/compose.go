@@ -303,14 +303,9 @@ func (s *session) globalLocking(uses []ConceptUse) error {
 		if c.Method != Perfusion {
 			continue
 		}
-		id, ok := s.tok.ID(c.Name + "*")
-		words := dataset.Words(c.Class)
-		if !ok || len(words) == 0 {
-			return fmt.Errorf("global locking: %s* has no class word", c.Name)
-		}
-		cid, ok := s.tok.ID(words[len(words)-1])
-		if !ok {
-			return fmt.Errorf("global locking: the model does not know the class word %q of %s*", words[len(words)-1], c.Name)
+		id, cid, err := s.wordAndClass(c)
+		if err != nil {
+			return fmt.Errorf("global locking: %w", err)
 		}
 		s.keyMap[id] = cid
 	}
@@ -320,4 +315,19 @@ func (s *session) globalLocking(uses []ConceptUse) error {
 		}
 	}
 	return nil
+}
+
+// wordAndClass are a concept's pseudo-word's token and its class's last
+// word's (the class word a concept starts from and is locked or scaled
+// to), with plain errors when either is missing.
+func (s *session) wordAndClass(c *Concept) (id, cid int, err error) {
+	id, ok := s.tok.ID(c.Name + "*")
+	words := dataset.Words(c.Class)
+	if !ok || len(words) == 0 {
+		return 0, 0, fmt.Errorf("%s* has no class word", c.Name)
+	}
+	if cid, ok = s.tok.ID(words[len(words)-1]); !ok {
+		return 0, 0, fmt.Errorf("the model does not know the class word %q of %s*", words[len(words)-1], c.Name)
+	}
+	return id, cid, nil
 }

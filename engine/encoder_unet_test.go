@@ -182,12 +182,8 @@ func TestEncoderWithValuesAndUNet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range e1.w.Names() {
-		a, _ := e1.w.Lookup(name)
-		c, _ := e2.w.Lookup(name)
-		if !slices.Equal(a.Data().([]float32), c.Data().([]float32)) {
-			t.Fatalf("%s differs between the unbroken run and the resumed one", name)
-		}
+	if name := encoderDiff(e1, e2); name != "" {
+		t.Fatalf("%s differs between the unbroken run and the resumed one", name)
 	}
 	cfg := e1.Record.Config
 	widths := 0
@@ -249,8 +245,8 @@ func TestEncoderWithValuesAndUNet(t *testing.T) {
 			t.Fatalf("%s changed in the file", name)
 		}
 	}
-	if g := (e4tMethod{}).gate(back, 1); g != perfusionBeta {
-		t.Fatalf("gate %v", g)
+	if g := (e4tMethod{}).gate(back, 1); g != 1 || back.Settings.Beta != perfusionBeta {
+		t.Fatalf("strength %v, β %v", g, back.Settings.Beta)
 	}
 	gen := func() []byte {
 		imgs, err := b.GenerateWith(ctx, GenerateOptions{Prompt: "a teddy*", N: 1, Seed: 5, Steps: 3, Guidance: 3}, []ConceptUse{{Concept: back}}, nil)

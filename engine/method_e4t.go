@@ -207,14 +207,9 @@ func (e4tMethod) attach(s *session, c *Concept, strength, tau float64, a *attach
 	if strength != 1 {
 		// The word's row (set from "emb" by the caller) moves towards or
 		// away from its class word's.
-		id, ok := s.tok.ID(c.Name + "*")
-		words := dataset.Words(c.Class)
-		if !ok || len(words) == 0 {
-			return fmt.Errorf("%s* has no class word to scale its strength from", c.Name)
-		}
-		cid, ok := s.tok.ID(words[len(words)-1])
-		if !ok {
-			return fmt.Errorf("the model does not know the class word %q of %s*", words[len(words)-1], c.Name)
+		id, cid, err := s.wordAndClass(c)
+		if err != nil {
+			return err
 		}
 		D := s.b.Cfg.TextDim
 		table, _ := s.w.Lookup(tokTable)
