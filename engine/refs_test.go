@@ -341,36 +341,3 @@ func TestEncoderSeesReferences(t *testing.T) {
 		}
 	}
 }
-
-// TestDreamBoothPriorKeepsFrames: on a base that takes frames and
-// references, DreamBooth's class images keep the frames and reference
-// pictures they were drawn with (the ones Generate plans for the same
-// prompt and seed: the images are the same), and the training samples
-// hand them on; before, its half of class images trained with none.
-func TestDreamBoothPriorKeepsFrames(t *testing.T) {
-	b := tinyRefsBase(t, rand.New(rand.NewPCG(5, 7)), 0.5)
-	ctx := context.Background()
-	p, err := b.makePrior(ctx, "teddy bear", 3, 11)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(p.frames) != 3 || p.frames[0][0].Extent <= 0 {
-		t.Fatalf("class images' frames %v", p.frames)
-	}
-	imgs, err := b.Generate(ctx, GenerateOptions{Prompt: "a teddy bear", N: 3, Seed: 11 ^ 0x9E37, Steps: 20, Guidance: 4}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, img := range imgs {
-		if !slices.Equal(FromImage(img, b.PictureSize()), p.images[i]) {
-			t.Fatalf("class image %d is not the one Generate draws for its prompt and seed", i)
-		}
-	}
-	refs, rper := b.refBuffer(1)
-	dst := make([]float32, len(p.images[0]))
-	caption, f := p.sample(rand.New(rand.NewPCG(1, 1)), dst, refs)
-	i := slices.IndexFunc(p.images, func(im []float32) bool { return slices.Equal(im, dst) })
-	if caption != "a teddy bear" || i < 0 || f != p.frames[i] || !slices.Equal(refs, p.refs[i*rper:(i+1)*rper]) || !slices.ContainsFunc(refs, func(v float32) bool { return v != 0 }) {
-		t.Fatalf("sample %q, image %d, frames %v", caption, i, f)
-	}
-}
