@@ -106,33 +106,14 @@ func checkEncoderGradient(t *testing.T, c EncoderConfig) {
 func TestEncoderTrainsAndResumesExactly(t *testing.T) {
 	b := tinyBase(t)
 	opt := EncoderTrainOptions{Config: TinyEncoderConfig(b.Cfg.TextDim), Steps: 8, Batch: 4, LR: 3e-3}
-	ctx := context.Background()
-	straight, broken := t.TempDir(), t.TempDir()
 	var losses []float64
-	opt.Dir = straight
-	if err := b.TrainEncoder(ctx, opt, func(p EncoderProgress) {
+	e1, e2 := straightAndResumed(t, b, opt, 3, func(p EncoderProgress) {
 		if p.Message == "" {
 			losses = append(losses, p.Loss)
 		}
-	}); err != nil {
-		t.Fatal(err)
-	}
+	})
 	if len(losses) == 0 || slices.ContainsFunc(losses, func(l float64) bool { return math.IsNaN(l) || l <= 0 }) {
 		t.Fatalf("losses %v", losses)
-	}
-	opt.Dir, opt.StopAfter = broken, 3
-	for range 3 {
-		if err := b.TrainEncoder(ctx, opt, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
-	e1, err := LoadEncoder(filepath.Join(straight, EncoderFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e2, err := LoadEncoder(filepath.Join(broken, EncoderFile))
-	if err != nil {
-		t.Fatal(err)
 	}
 	if e1.Record.Steps != 8 || e2.Record.Steps != 8 || e1.Record.BaseID != b.ID() {
 		t.Fatalf("records %+v and %+v", e1.Record, e2.Record)
@@ -361,4 +342,32 @@ func encoderDiff(a, b *Encoder) string {
 		}
 	}
 	return ""
+}
+
+// straightAndResumed trains opt's encoder on b twice: in one sitting
+// (progress sees it), and in sittings of stopAfter steps each resuming the
+// last, to the end; it returns both encoders.
+func straightAndResumed(t *testing.T, b *Base, opt EncoderTrainOptions, stopAfter int, progress func(EncoderProgress)) (straight, resumed *Encoder) {
+	t.Helper()
+	ctx := context.Background()
+	dirs := [2]string{t.TempDir(), t.TempDir()}
+	opt.Dir = dirs[0]
+	if err := b.TrainEncoder(ctx, opt, progress); err != nil {
+		t.Fatal(err)
+	}
+	opt.Dir, opt.StopAfter = dirs[1], stopAfter
+	for range (opt.Steps + stopAfter - 1) / stopAfter {
+		if err := b.TrainEncoder(ctx, opt, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var out [2]*Encoder
+	for i, d := range dirs {
+		e, err := LoadEncoder(filepath.Join(d, EncoderFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[i] = e
+	}
+	return out[0], out[1]
 }

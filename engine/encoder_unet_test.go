@@ -163,25 +163,7 @@ func TestEncoderWithValuesAndUNet(t *testing.T) {
 	b := tinyBase(t)
 	opt := EncoderTrainOptions{Config: TinyEncoderConfig(b.Cfg.TextDim), Steps: 6, Batch: 4, LR: 3e-3, ValueHead: true, UNetInput: true}
 	ctx := context.Background()
-	straight, broken := t.TempDir(), t.TempDir()
-	opt.Dir = straight
-	if err := b.TrainEncoder(ctx, opt, nil); err != nil {
-		t.Fatal(err)
-	}
-	opt.Dir, opt.StopAfter = broken, 4
-	for range 2 {
-		if err := b.TrainEncoder(ctx, opt, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
-	e1, err := LoadEncoder(filepath.Join(straight, EncoderFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e2, err := LoadEncoder(filepath.Join(broken, EncoderFile))
-	if err != nil {
-		t.Fatal(err)
-	}
+	e1, e2 := straightAndResumed(t, b, opt, 4, nil)
 	if name := encoderDiff(e1, e2); name != "" {
 		t.Fatalf("%s differs between the unbroken run and the resumed one", name)
 	}
