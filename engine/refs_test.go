@@ -341,3 +341,101 @@ func TestEncoderSeesReferences(t *testing.T) {
 		}
 	}
 }
+
+// TestRefAugment: an augmented training picture keeps its scene's places
+// and caption (the scene handed in is not changed), swaps about refSwap
+// of its things for sprites of other classes that may stand on its
+// background, turns hues at random, and its references show the things
+// as the picture draws them: their mean colour is the picture's things'.
+func TestRefAugment(t *testing.T) {
+	atlas, rd := atlasAndRenderer(t)
+	cand := make([]int, len(atlas.Sprites))
+	for i := range cand {
+		cand[i] = i
+	}
+	rng := rand.New(rand.NewPCG(21, 4))
+	const size = 32
+	things, swapped := 0, 0
+	hues := map[[3]int]bool{}
+	var same, other float64
+	compared := 0
+	for k := 0; k < 300; k++ {
+		sc := atlas.RandomScene(rng, dataset.DefaultSceneOptions())
+		was := slices.Clone(sc.Objects)
+		out, m := refAugment(atlas, sc, cand, rng)
+		if !slices.Equal(sc.Objects, was) {
+			t.Fatal("refAugment changed the scene it was given")
+		}
+		if out.Background != sc.Background || len(out.Objects) != len(sc.Objects) {
+			t.Fatal("refAugment changed the background or the number of things")
+		}
+		for i, o := range out.Objects {
+			things++
+			p := sc.Objects[i]
+			if o.CX != p.CX || o.CY != p.CY || o.Extent != p.Extent || o.Flip != p.Flip {
+				t.Fatal("refAugment moved a thing")
+			}
+			if o.Sprite != p.Sprite {
+				swapped++
+				if atlas.Sprites[o.Sprite].Name == atlas.Sprites[p.Sprite].Name {
+					t.Error("a thing was swapped for a sprite of its own class")
+				}
+				if !atlas.BackgroundAllowed(o.Sprite, sc.Background.Colour) {
+					t.Errorf("a %s was put on a %s background it may not stand on", atlas.Sprites[o.Sprite].Name, sc.Background.Colour)
+				}
+			}
+		}
+		red := []float32{0.8, 0.1, 0.1, 1}
+		m.Apply(red)
+		hues[[3]int{int(red[0] * 4), int(red[1] * 4), int(red[2] * 4)}] = true
+		if len(out.Objects) != 1 || k%10 != 0 {
+			continue
+		}
+		// The reference's colour is the picture's things': inside the
+		// thing (opaque), the picture's mean colour against the
+		// reference's, and against a reference left in its own colours.
+		pic := make([]float32, size*size*3)
+		rd.RenderRecoloured(out, size, m, pic)
+		layer := rd.RenderLayer(out, size)
+		// opaqueMean is the mean of colour (ch values a pixel) where the
+		// alpha of alpha (4 values a pixel, alpha last) is opaque.
+		opaqueMean := func(colour []float32, ch int, alpha []float32) (v [3]float64, n float64) {
+			for i := 0; i < size*size; i++ {
+				if alpha[4*i+3] > 0.99 {
+					for c := 0; c < 3; c++ {
+						v[c] += float64(colour[ch*i+c])
+					}
+					n++
+				}
+			}
+			for c := range v {
+				v[c] /= max(n, 1)
+			}
+			return v, n
+		}
+		pv, n := opaqueMean(pic, 3, layer)
+		if n < 8 {
+			continue
+		}
+		ref, plain := make([]float32, size*size*model.RefPixelChannels), make([]float32, size*size*model.RefPixelChannels)
+		trainingRefs(rd, out, size, rng, &m, ref)
+		trainingRefs(rd, out, size, rng, nil, plain)
+		rv, _ := opaqueMean(ref, 4, ref)
+		lv, _ := opaqueMean(plain, 4, plain)
+		for c := 0; c < 3; c++ {
+			same += math.Abs(rv[c] - pv[c])
+			other += math.Abs(lv[c] - pv[c])
+		}
+		compared++
+	}
+	t.Logf("%d pictures: references off the things by %.3f, left in their own colours %.3f", compared, same/float64(3*compared), other/float64(3*compared))
+	if compared < 5 || same/float64(3*compared) > 0.08 || other < 3*same {
+		t.Errorf("over %d pictures the references' colours differ from the things' by %.3f (left in their own colours: %.3f)", compared, same/float64(3*compared), other/float64(3*compared))
+	}
+	if f := float64(swapped) / float64(things); f < refSwap-0.1 || f > refSwap+0.05 {
+		t.Errorf("%.2f of things swapped, want about %.2f", f, refSwap)
+	}
+	if len(hues) < 8 {
+		t.Errorf("red turned into only %d colours: the hue is not drawn at random", len(hues))
+	}
+}
