@@ -101,14 +101,7 @@ func TestSlotValuesGradient(t *testing.T) {
 		x := p.Value.Data().([]float64)
 		C := len(x) / 3
 		for _, k := range []int{0, C - 1, C + 1, 2*C - 1, 2 * C} {
-			const h = 1e-6
-			old := x[k]
-			x[k] = old + h
-			lp := loss()
-			x[k] = old - h
-			lm := loss()
-			x[k] = old
-			num := (lp - lm) / (2 * h)
+			num := centralDifference(x, k, 1e-6, loss)
 			if d := math.Abs(num - g[k]); d > 1e-8 && d > 1e-5*math.Abs(num) {
 				t.Errorf("%s[%d]: gradient %.9g, central difference %.9g", p.Name, k, g[k], num)
 			}
