@@ -126,18 +126,16 @@ func startFromEncoder(t *training) error {
 // user's pictures, shown as encoderPictures shows them (seeded noise: the
 // same pictures give the same concept).
 func encoderUNetFeatures(t *training, ft int, sampler *dataset.ConceptSampler, n int) ([][]float32, error) {
-	cs := sampler.Set
-	bg := dataset.Background{Colour: encoderBackground(cs.BackgroundAllowed)}
+	views, err := encoderViews(sampler.Set)
+	if err != nil {
+		return nil, err
+	}
 	r, err := t.b.newUNetReader(t.s, n, ft)
 	if err != nil {
 		return nil, err
 	}
 	defer r.Close()
-	for i := 0; i < n; i++ {
-		sc, err := cs.SingleScene(nil, i, "centre", "big", false, bg)
-		if err != nil {
-			return nil, err
-		}
+	for i, sc := range views[:n] {
 		if err := r.set(i, sampler.Renderer(), sc.Scene, t.opt.Class); err != nil {
 			return nil, err
 		}
@@ -158,16 +156,30 @@ func encoderUNetFeatures(t *training, ft int, sampler *dataset.ConceptSampler, n
 // sprites in training (encoderView): alone, big, in the middle of a
 // plain picture.
 func encoderPictures(cs *dataset.ConceptSet, size int) ([][]float32, error) {
-	bg := dataset.Background{Colour: encoderBackground(cs.BackgroundAllowed)}
+	views, err := encoderViews(cs)
+	if err != nil {
+		return nil, err
+	}
 	var out [][]float32
+	for _, sc := range views {
+		pic := make([]float32, size*size*3)
+		cs.Render(sc, size, pic)
+		out = append(out, pic)
+	}
+	return out, nil
+}
+
+// encoderViews are the user's cut-outs as the encoder sees them
+// (encoderView): each alone, big, in the middle of a plain picture.
+func encoderViews(cs *dataset.ConceptSet) ([]dataset.ConceptScene, error) {
+	bg := dataset.Background{Colour: encoderBackground(cs.BackgroundAllowed)}
+	var out []dataset.ConceptScene
 	for i := range cs.Images() {
 		sc, err := cs.SingleScene(nil, i, "centre", "big", false, bg)
 		if err != nil {
 			return nil, err
 		}
-		pic := make([]float32, size*size*3)
-		cs.Render(sc, size, pic)
-		out = append(out, pic)
+		out = append(out, sc)
 	}
 	return out, nil
 }
