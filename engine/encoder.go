@@ -372,10 +372,7 @@ func (b *Base) TrainEncoder(ctx context.Context, opt EncoderTrainOptions, progre
 	}
 	opt.Config.TextDim = b.Cfg.TextDim
 	if opt.ValueHead {
-		opt.Config.Values = 0
-		for _, w := range b.valueWidths() {
-			opt.Config.Values += w
-		}
+		opt.Config.Values = b.valueWidth()
 	}
 	if opt.UNetInput {
 		opt.Config.UNet, opt.Config.FeatureT = unetFeatureWidth(b.Cfg), encoderFeatureT

@@ -146,15 +146,15 @@ func (r *unetReader) read(rng *rand.Rand) ([]float32, error) {
 // unetFeatureWidth is the middle block's width: the UNet features' length.
 func unetFeatureWidth(c model.Config) int { return c.Channels[len(c.Channels)-1] }
 
-// valueWidths are the cross-attention layers' value widths, in
-// crossLayers order (the value head's parts).
-func (b *Base) valueWidths() []int {
-	var out []int
+// valueWidth is the cross-attention layers' value widths summed: the
+// value head's length.
+func (b *Base) valueWidth() int {
+	n := 0
 	for _, l := range b.crossLayers() {
 		wv, _ := b.W.Lookup(l + ".v.w")
-		out = append(out, wv.Shape()[1])
+		n += wv.Shape()[1]
 	}
-	return out
+	return n
 }
 
 // encSlotsInput marks each picture's slot word for the value head:

@@ -162,8 +162,9 @@ func TestEncoderWithValuesAndUNet(t *testing.T) {
 	}
 	cfg := e1.Record.Config
 	widths := 0
-	for _, w := range b.valueWidths() {
-		widths += w
+	for _, l := range b.crossLayers() {
+		wv, _ := b.W.Lookup(l + ".v.w")
+		widths += wv.Shape()[1]
 	}
 	if cfg.Values != widths || cfg.UNet != unetFeatureWidth(b.Cfg) || cfg.FeatureT != encoderFeatureT {
 		t.Fatalf("config %+v: want %d values and %d UNet features", cfg, widths, unetFeatureWidth(b.Cfg))
