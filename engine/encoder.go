@@ -108,7 +108,12 @@ type encoderNet struct {
 	offset *ops.Node
 }
 
-func buildEncoderNet(w *nn.Weights, c EncoderConfig, batch int) (n *encoderNet, err error) {
+func buildEncoderNet(w *nn.Weights, c EncoderConfig, batch int) (*encoderNet, error) {
+	return ops.Retry(func() (*encoderNet, error) { return buildEncoderNetOnce(w, c, batch) })
+}
+
+// buildEncoderNetOnce is one try of buildEncoderNet.
+func buildEncoderNetOnce(w *nn.Weights, c EncoderConfig, batch int) (n *encoderNet, err error) {
 	if err := c.validate(); err != nil {
 		return nil, err
 	}

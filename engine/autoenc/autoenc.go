@@ -87,7 +87,12 @@ type Net struct {
 }
 
 // Build compiles a graph over the weights w (created on first use).
-func Build(w *nn.Weights, c Config, batch int, kind Kind) (n *Net, err error) {
+func Build(w *nn.Weights, c Config, batch int, kind Kind) (*Net, error) {
+	return ops.Retry(func() (*Net, error) { return build(w, c, batch, kind) })
+}
+
+// build is one try of Build.
+func build(w *nn.Weights, c Config, batch int, kind Kind) (n *Net, err error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}

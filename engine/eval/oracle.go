@@ -125,7 +125,12 @@ const (
 
 // buildOracleNet compiles the oracle for a batch; with train, the
 // cross-entropy loss against the "labels" input and its backward pass.
-func buildOracleNet(w *nn.Weights, c OracleConfig, classes, batch int, train bool) (n *oracleNet, err error) {
+func buildOracleNet(w *nn.Weights, c OracleConfig, classes, batch int, train bool) (*oracleNet, error) {
+	return ops.Retry(func() (*oracleNet, error) { return buildOracleNetOnce(w, c, classes, batch, train) })
+}
+
+// buildOracleNetOnce is one try of buildOracleNet.
+func buildOracleNetOnce(w *nn.Weights, c OracleConfig, classes, batch int, train bool) (n *oracleNet, err error) {
 	if err := c.validate(); err != nil {
 		return nil, err
 	}

@@ -90,7 +90,12 @@ const (
 
 // Build compiles a Net over weights w (missing weights are created from
 // w's seed). Shape mistakes come back as errors.
-func Build(w *nn.Weights, c Config, opt NetOptions) (n *Net, err error) {
+func Build(w *nn.Weights, c Config, opt NetOptions) (*Net, error) {
+	return ops.Retry(func() (*Net, error) { return build(w, c, opt) })
+}
+
+// build is one try of Build.
+func build(w *nn.Weights, c Config, opt NetOptions) (n *Net, err error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}

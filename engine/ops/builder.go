@@ -244,6 +244,9 @@ func (b *Builder) Compile(cost *Node, keep ...*Node) (p *Program, err error) {
 			}
 		}
 	}
+	if err := b.checkHashes(); err != nil {
+		return nil, err
+	}
 	if !b.Unshared {
 		for _, g := range p.grads {
 			keep = append(keep, g)

@@ -17,4 +17,8 @@
 // (a frozen UNet under Textual Inversion costs no weight gradients).
 // Shape errors while building are programmer errors and panic; the engine
 // boundary (Builder.Build) turns them into errors.
+//
+// Gorgonia's compiler takes two nodes with the same 32-bit structural
+// hash for one value; Compile refuses such a graph (ErrHashCollision) and
+// the constructors build it again through Retry (hashes.go).
 package ops

@@ -81,7 +81,12 @@ type net struct {
 	loss   *ops.Node
 }
 
-func buildNet(w *nn.Weights, c Config, batch int, train bool) (n *net, err error) {
+func buildNet(w *nn.Weights, c Config, batch int, train bool) (*net, error) {
+	return ops.Retry(func() (*net, error) { return buildNetOnce(w, c, batch, train) })
+}
+
+// buildNetOnce is one try of buildNet.
+func buildNetOnce(w *nn.Weights, c Config, batch int, train bool) (n *net, err error) {
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
