@@ -277,3 +277,72 @@ func TestImageKindsAgree(t *testing.T) {
 		t.Errorf("64×64: read %s %s, scene %s %s", name, Position(m), sc.Background.Colour, sc.Objects[0].Position)
 	}
 }
+
+// TestPositionOnABackgroundDrawnOffColour: a model draws a plain
+// background a little off its named colour (the embedded model's black a
+// dark blue about 12 ΔE away): on 300 plain single-object renders whose
+// background pixels are drawn in such a cast (12 ΔE from the colour in a
+// random direction of sRGB, with noise of σ 0.03 in [-1, 1]; scenes whose
+// background is then named another colour are skipped), the
+// mask still finds the object where it is: position ≥ 95% and size ≥ 90%,
+// the bar of plain renders. Measured from the named colour instead of
+// the drawn one, the cast background itself becomes foreground.
+func TestPositionOnABackgroundDrawnOffColour(t *testing.T) {
+	a, r := testAtlas(t)
+	rng := rand.New(rand.NewPCG(13, 1))
+	var n, pos, size int
+	for n < 300 {
+		sc := a.RandomScene(rng, dataset.SceneOptions{FlipProb: 0.5})
+		clean := render(r, sc)
+		bm, _ := modelByName(sc.Background.Colour)
+		var dir [3]float64
+		for c := range dir {
+			dir[c] = rng.NormFloat64()
+		}
+		// the cast: the step along dir that moves the colour 12 ΔE
+		castAt := func(step float64) (c [3]float64) {
+			for k := range c {
+				c[k] = math.Max(0, math.Min(1, bm.c[k]+step*dir[k]))
+			}
+			return c
+		}
+		lo, hi := 0.0, 1.0
+		for range 40 {
+			mid := (lo + hi) / 2
+			c := castAt(mid)
+			l, aa, bb := lab3(c[0], c[1], c[2])
+			if dist3([]float64{l, aa, bb}, bm.lab[:]) < 12 {
+				lo = mid
+			} else {
+				hi = mid
+			}
+		}
+		cast := castAt(lo)
+		img := &Float32Image{Size: clean.Size, Pix: slices.Clone(clean.Pix)}
+		rgb := toRGB(clean)
+		for i := 0; i < len(img.Pix)/3; i++ {
+			if dist3(rgb.lab[3*i:3*i+3], bm.lab[:]) > 1 {
+				continue // the object, and its antialiased edge
+			}
+			for c := range 3 {
+				v := 2*cast[c] - 1 + 0.03*rng.NormFloat64()
+				img.Pix[3*i+c] = float32(math.Max(-1, math.Min(1, v)))
+			}
+		}
+		if name, _ := BackgroundColour(img); name != sc.Background.Colour {
+			continue
+		}
+		n++
+		m := ForegroundMask(img, sc.Background.Colour)
+		if Position(m) == sc.Objects[0].Position {
+			pos++
+		}
+		if Size(m) == sc.Objects[0].Size {
+			size++
+		}
+	}
+	t.Logf("plain backgrounds drawn off-colour, %d scenes: position %.1f%%, size %.1f%%", n, 100*float64(pos)/float64(n), 100*float64(size)/float64(n))
+	if float64(pos) < 0.95*float64(n) || float64(size) < 0.90*float64(n) {
+		t.Errorf("below the bar (position 95%%, size 90%%)")
+	}
+}

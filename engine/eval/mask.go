@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"cmp"
 	"image"
 	"math"
 	"slices"
@@ -132,7 +133,8 @@ func (m *Mask) Extent() float64 {
 const edgeAllowance = 0.5
 
 // ForegroundMask marks the pixels that the background of colour bgName
-// does not explain: farther than fgThreshold ΔE from the colour or, when
+// does not explain: farther than fgThreshold ΔE from the colour as the
+// image draws it (drawnColour) or, when
 // the border shows a pattern, from every mix of the colour and its tone.
 // A noisy image (frame more than 4 ΔE from its background) is 3×3
 // median-filtered first. The mask is then cleaned: specks (connected pieces
@@ -155,12 +157,16 @@ func foregroundMask(r *rgb, bgName string) *Mask {
 	if noiseLevel(r, &bm) > noisyFrame {
 		r = median3(r)
 	}
+	ref := bm.lab
+	if !patterned {
+		ref = drawnColour(r, &bm)
+	}
 	for i := 0; i < r.w*r.h; i++ {
 		var d float64
 		if patterned {
 			_, d = bm.explain(r.pix[3*i:3*i+3], r.lab[3*i:3*i+3])
 		} else {
-			d = dist3(r.lab[3*i:3*i+3], bm.lab[:])
+			d = dist3(r.lab[3*i:3*i+3], ref[:])
 		}
 		m.Strength[i] = d
 		m.On[i] = d > fgThreshold
@@ -182,6 +188,38 @@ func foregroundMask(r *rgb, bgName string) *Mask {
 		}
 	}
 	return m
+}
+
+// drawnColour is a plain background's colour as the image draws it: the
+// mean (CIE Lab) of the frame's pixels that the named colour explains
+// best (frameKeep of them, as BackgroundColour judges it; an object may
+// cover the rest). A render draws the colour itself; a model may draw it
+// a little off (its "black" a dark blue ΔE 12 away, its teal greener),
+// and measured from the named colour such a background is half
+// foreground: the mask would grow to the whole picture and put a thing on
+// the left in the middle.
+func drawnColour(r *rgb, bm *bgModel) [3]float64 {
+	fr := r.frame()
+	ds := make([]float64, len(fr))
+	for j, i := range fr {
+		ds[j] = dist3(r.lab[3*i:3*i+3], bm.lab[:])
+	}
+	order := make([]int, len(fr))
+	for j := range order {
+		order[j] = j
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(ds[a], ds[b]) })
+	k := max(1, int(frameKeep*float64(len(fr))))
+	var sum [3]float64
+	for _, j := range order[:k] {
+		for c := range sum {
+			sum[c] += r.lab[3*fr[j]+c]
+		}
+	}
+	for c := range sum {
+		sum[c] /= float64(k)
+	}
+	return sum
 }
 
 // noisyFrame is the frame's typical ΔE from its background (see
