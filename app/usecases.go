@@ -1140,6 +1140,10 @@ func (a *App) Concepts(ctx context.Context, args []string) error {
 // unless a request says otherwise.
 const DefaultLayout = engine.DefaultLayout
 
+// DefaultGuidance is the classifier-free guidance scale of generation
+// (engine.DefaultGuidance).
+const DefaultGuidance = engine.DefaultGuidance
+
 // imageProblem names the file a concept image's problem is about, and
 // where nothing could be cut out of a photo, says what to do about it.
 func imageProblem(err error, loaded []store.LoadedImage) error {

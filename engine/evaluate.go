@@ -509,7 +509,7 @@ func (b *Base) EvalBase(ctx context.Context, n int, layout float64, progress fun
 			i, guide = again[k-len(texts)], 0
 		}
 		text, p := texts[i], prompts[i]
-		imgs, err := b.Generate(ctx, GenerateOptions{Prompt: text, N: 1, Seed: uint64(i), Steps: 25, Guidance: 4, Layout: guide}, nil)
+		imgs, err := b.Generate(ctx, GenerateOptions{Prompt: text, N: 1, Seed: uint64(i), Steps: 25, Guidance: evalGuidance, Layout: guide}, nil)
 		if err != nil {
 			return rep, fmt.Errorf("prompt %q: %w", text, err)
 		}
@@ -661,8 +661,9 @@ type EvalOptions struct {
 func (o EvalOptions) sampleSteps() int { return cmp.Or(o.SampleSteps, 25) }
 func (o EvalOptions) pairSeeds() int   { return cmp.Or(o.PairSeeds, 2) }
 
-// evalGuidance is the classifier-free guidance of every evaluation image.
-const evalGuidance = 4
+// evalGuidance is the classifier-free guidance of every evaluation image:
+// the one people draw with.
+const evalGuidance = DefaultGuidance
 
 // pick returns n indices spread evenly over [0, total) (all when n is 0
 // or not less than total).

@@ -21,6 +21,11 @@ import (
 // ErrPrompt marks a prompt the model cannot read (unknown words, too long).
 var ErrPrompt = errors.New("prompt")
 
+// DefaultGuidance is the classifier-free guidance scale the window and
+// the command line draw with unless told otherwise, and every evaluation
+// image, sample grid and DreamBooth class image is drawn with.
+const DefaultGuidance = 4.0
+
 // promptError explains a prompt problem in one sentence while still
 // matching ErrPrompt and the tokenizer's errors with errors.Is.
 type promptError struct {

@@ -550,7 +550,7 @@ func (b *Base) TrainConcept(ctx context.Context, opt TrainOptions, progress func
 			}
 			p := TrainProgress{Step: done, Total: opt.Steps, Loss: loss}
 			if opt.PreviewEvery > 0 && done%opt.PreviewEvery == 0 {
-				imgs, err := s.generate(ctx, GenerateOptions{Prompt: "a " + opt.Name + "*", N: 1, Seed: 1, Steps: 15, Guidance: 4}, nil)
+				imgs, err := s.generate(ctx, GenerateOptions{Prompt: "a " + opt.Name + "*", N: 1, Seed: 1, Steps: 15, Guidance: DefaultGuidance}, nil)
 				if err == nil {
 					p.Preview = imgs[0]
 				}
@@ -632,7 +632,7 @@ func (p *priorSet) sample(rng *rand.Rand, dst []float32) string {
 
 // makePrior generates n images of "a CLASS" with the base model.
 func (b *Base) makePrior(ctx context.Context, class string, n int, seed uint64) (*priorSet, error) {
-	imgs, err := b.Generate(ctx, GenerateOptions{Prompt: "a " + class, N: n, Seed: seed ^ 0x9E37, Steps: 20, Guidance: 4}, nil)
+	imgs, err := b.Generate(ctx, GenerateOptions{Prompt: "a " + class, N: n, Seed: seed ^ 0x9E37, Steps: 20, Guidance: DefaultGuidance}, nil)
 	if err != nil {
 		return nil, fmt.Errorf("generating class images for prior preservation: %w", err)
 	}

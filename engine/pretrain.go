@@ -860,7 +860,7 @@ func SampleGrid(ctx context.Context, b *Base, prompts []string, cols, zoom int) 
 		y0 := r*(S+label+4) + 4
 		d := font.Drawer{Dst: img, Src: image.NewUniform(color.NRGBA{20, 20, 20, 255}), Face: basicfont.Face7x13, Dot: fixed.P(4, y0+11)}
 		d.DrawString(p)
-		imgs, err := b.Generate(ctx, GenerateOptions{Prompt: p, N: cols, Seed: 0, Steps: 25, Guidance: 4}, nil)
+		imgs, err := b.Generate(ctx, GenerateOptions{Prompt: p, N: cols, Seed: 0, Steps: 25, Guidance: DefaultGuidance}, nil)
 		if err != nil {
 			return nil, err
 		}

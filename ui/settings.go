@@ -21,7 +21,7 @@ import (
 const (
 	defaultSeed     = 1
 	defaultSteps    = 25
-	defaultGuidance = 4.0
+	defaultGuidance = app.DefaultGuidance
 	defaultLayout   = app.DefaultLayout
 	defaultCount    = 4
 	previewSteps    = 10
