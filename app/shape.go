@@ -99,6 +99,7 @@ func (a *App) evalShape(ctx context.Context, req EvalRequest, progress ProgressF
 	fmt.Fprintf(a.Out, "  hue rotated    %v (a control that must pass)\n", rep.HueRotated)
 	fmt.Fprintf(a.Out, "  top-1 of the ceiling %.2f; colour oracle's top-1 on the same images %.3f\n", rep.OfCeiling, rep.ColourTop1)
 	fmt.Fprintf(a.Out, "  Fréchet distance %.4f (ground truth against itself %.4f, colour only %.4f)\n", rep.Frechet, rep.FrechetTruth, rep.FrechetColourOnly)
+	fmt.Fprintf(a.Out, "  without its finite-sample bias (FID∞) %.4f (ground truth against itself %.4f)\n", rep.FrechetInf, rep.FrechetTruthInf)
 	if req.Out != "" {
 		fmt.Fprintln(a.Out, req.Out)
 	}

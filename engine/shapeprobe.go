@@ -41,6 +41,12 @@ type ShapeReport struct {
 	Frechet           float64         `json:"frechet"`
 	FrechetTruth      float64         `json:"frechet_truth"`
 	FrechetColourOnly float64         `json:"frechet_colour_only"`
+	// FrechetInf and FrechetTruthInf are the same two distances with the
+	// finite-sample bias taken out (eval.FrechetInfinity, "FID∞"): about
+	// 0 for the ground truth against itself, so the generated images'
+	// distance can be compared below the plain distance's floor.
+	FrechetInf      float64 `json:"frechet_inf"`
+	FrechetTruthInf float64 `json:"frechet_truth_inf"`
 	// OfCeiling is Generated.Top1 over Truth.Top1.
 	OfCeiling float64 `json:"top1_of_ceiling"`
 	// ColourTop1 is the colour oracle's top-1 on the generated images,
@@ -262,6 +268,14 @@ func (b *Base) EvalShape(ctx context.Context, classes []string, seeds int, samp 
 			return rep, nil, err
 		}
 		if rep.FrechetColourOnly, err = eval.FrechetDistance(feats["colour"], feats["truth"]); err != nil {
+			return rep, nil, err
+		}
+	}
+	if len(gens) >= 8 {
+		if rep.FrechetInf, err = eval.FrechetInfinity(feats["gen"], feats["truth"], 1); err != nil {
+			return rep, nil, err
+		}
+		if rep.FrechetTruthInf, err = eval.FrechetInfinity(feats["truth2"], feats["truth"], 1); err != nil {
 			return rep, nil, err
 		}
 	}
