@@ -73,7 +73,7 @@ func TestEvalShapeAndJudgeCommands(t *testing.T) {
 	}
 	// Another sampler, its steps and guidance, and every class.
 	code, out, errOut = runCLI(t, "eval", "-shape", "-classes", "all", "-seeds", "1", "-sampler", "euler_a", "-sample-steps", "2", "-guidance", "6", "-model", model)
-	if code != 0 || !strings.Contains(out, "120 classes × 1 seeds (euler_a, 2 steps, guidance 6)") {
+	if code != 0 || !strings.Contains(out, "120 classes × 1 seeds (euler_a, 2 steps, guidance 6)") || !strings.Contains(out, "without its finite-sample bias (FID∞)") {
 		t.Fatalf("eval -shape -classes all -sampler euler_a: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 	code, out, errOut = runCLI(t, "eval", "-judge", "-seeds", "1", "-json")
