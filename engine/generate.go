@@ -24,7 +24,7 @@ var ErrPrompt = errors.New("prompt")
 // DefaultGuidance is the classifier-free guidance scale the window and
 // the command line draw with unless told otherwise, and every evaluation
 // image, sample grid and DreamBooth class image is drawn with.
-const DefaultGuidance = 4.0
+const DefaultGuidance = 3.0
 
 // promptError explains a prompt problem in one sentence while still
 // matching ErrPrompt and the tokenizer's errors with errors.Is.

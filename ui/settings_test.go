@@ -10,6 +10,8 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
+
+	"conceptstudio/app"
 )
 
 func TestCtrlEnterGeneratesAndEscCancels(t *testing.T) {
@@ -21,7 +23,7 @@ func TestCtrlEnterGeneratesAndEscCancels(t *testing.T) {
 	m.shortcut(&desktop.CustomShortcut{KeyName: fyne.KeyReturn, Modifier: fyne.KeyModifierControl})
 	eventually(t, "the request", func() bool { _, n := f.lastSpec(); return n == 1 })
 	spec, _ := f.lastSpec()
-	if spec.Prompt != "a teddy* on a blue background" || spec.Seed != 1 || spec.N != 4 || spec.Steps != 25 || spec.Guidance != 4 {
+	if spec.Prompt != "a teddy* on a blue background" || spec.Seed != 1 || spec.N != 4 || spec.Steps != 25 || spec.Guidance != app.DefaultGuidance {
 		t.Fatalf("request %+v", spec)
 	}
 	if !m.generate.Disabled() || m.settings.cancel.Disabled() {
