@@ -18,6 +18,7 @@ import (
 	"conceptstudio/engine/dataset"
 	"conceptstudio/engine/nn"
 	"conceptstudio/engine/safetensors"
+	"conceptstudio/internal/numgrad"
 )
 
 // TestEncoderGradientCheck compares the encoder's weight gradients (the
@@ -80,7 +81,7 @@ func checkEncoderGradient(t *testing.T, c EncoderConfig) {
 		grad := slices.Clone(g.Data().([]float64))
 		val := p.Value.Data().([]float64)
 		for _, k := range []int{0, len(val) / 2, len(val) - 1} {
-			num := centralDifference(val, k, 1e-5, loss)
+			num := numgrad.CentralDifference(val, k, 1e-5, loss)
 			if d := math.Abs(num - grad[k]); d > 1e-6*math.Max(1, math.Abs(num)) {
 				t.Errorf("%s[%d]: gradient %.9g, central difference %.9g", p.Name, k, grad[k], num)
 			}
@@ -363,16 +364,4 @@ func straightAndResumed(t *testing.T, b *Base, opt EncoderTrainOptions, stopAfte
 		out[i] = e
 	}
 	return out[0], out[1]
-}
-
-// centralDifference is loss's derivative with respect to x[k] by central
-// differences of step h; x[k] is left as it was.
-func centralDifference(x []float64, k int, h float64, loss func() float64) float64 {
-	old := x[k]
-	x[k] = old + h
-	lp := loss()
-	x[k] = old - h
-	lm := loss()
-	x[k] = old
-	return (lp - lm) / (2 * h)
 }

@@ -15,6 +15,7 @@ import (
 	"conceptstudio/engine/dataset"
 	"conceptstudio/engine/model"
 	"conceptstudio/engine/nn"
+	"conceptstudio/internal/numgrad"
 )
 
 // TestSlotValuesGradient checks the value head's path into the UNet in
@@ -101,7 +102,7 @@ func TestSlotValuesGradient(t *testing.T) {
 		x := p.Value.Data().([]float64)
 		C := len(x) / 3
 		for _, k := range []int{0, C - 1, C + 1, 2*C - 1, 2 * C} {
-			num := centralDifference(x, k, 1e-6, loss)
+			num := numgrad.CentralDifference(x, k, 1e-6, loss)
 			if d := math.Abs(num - g[k]); d > 1e-8 && d > 1e-5*math.Abs(num) {
 				t.Errorf("%s[%d]: gradient %.9g, central difference %.9g", p.Name, k, g[k], num)
 			}

@@ -8,6 +8,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"conceptstudio/engine/ops"
+	"conceptstudio/internal/numgrad"
 )
 
 // TestSoftmaxCEValueAndGradient checks the loss against a hand computation
@@ -65,13 +66,7 @@ func TestSoftmaxCEValueAndGradient(t *testing.T) {
 	grad := append([]float64(nil), prog.Grad(b.Params()[0]).Data().([]float64)...)
 	const h = 1e-6
 	for i := range zv {
-		old := zv[i]
-		zv[i] = old + h
-		up := want()
-		zv[i] = old - h
-		down := want()
-		zv[i] = old
-		if fd := (up - down) / (2 * h); math.Abs(fd-grad[i]) > 1e-7 {
+		if fd := numgrad.CentralDifference(zv, i, h, want); math.Abs(fd-grad[i]) > 1e-7 {
 			t.Errorf("dz[%d] = %v, finite difference %v", i, grad[i], fd)
 		}
 	}

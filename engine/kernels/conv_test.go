@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"conceptstudio/internal/numgrad"
 )
 
 // convNaive is the direct definition of Conv2D: for every output pixel and
@@ -301,13 +303,7 @@ func convCheckGrad(t *testing.T, name string, v, grad []float64, loss func() flo
 	const h = 1e-6
 	var num2, diff2, ana2 float64
 	for i := range v {
-		old := v[i]
-		v[i] = old + h
-		lp := loss()
-		v[i] = old - h
-		lm := loss()
-		v[i] = old
-		g := (lp - lm) / (2 * h)
+		g := numgrad.CentralDifference(v, i, h, loss)
 		if d := math.Abs(g - grad[i]); d > 1e-6*math.Max(1, math.Abs(g)) {
 			t.Fatalf("%s[%d]: analytic %v, numeric %v", name, i, grad[i], g)
 		}

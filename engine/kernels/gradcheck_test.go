@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"conceptstudio/internal/numgrad"
 )
 
 // gradTol is the largest relative error accepted between an analytic
@@ -43,13 +45,7 @@ func gradRelErr(x []float64, f func() float64, analytic []float64) (rel float64,
 	num = make([]float64, len(x))
 	var scale float64
 	for i := range x {
-		orig := x[i]
-		x[i] = orig + h
-		fp := f()
-		x[i] = orig - h
-		fm := f()
-		x[i] = orig
-		num[i] = (fp - fm) / (2 * h)
+		num[i] = numgrad.CentralDifference(x, i, h, f)
 		scale = max(scale, math.Abs(num[i]), math.Abs(analytic[i]))
 	}
 	if math.IsNaN(scale) || math.IsInf(scale, 0) {

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"gorgonia.org/tensor"
+
+	"conceptstudio/internal/numgrad"
 )
 
 // randParam makes a float64 tensor of the given shape with values in
@@ -73,13 +75,7 @@ func gradCheck(t *testing.T, seed uint64, build func(b *Builder, r *rand.Rand) *
 			idx = idx[:maxPerParam]
 		}
 		for _, i := range idx {
-			old := x[i]
-			x[i] = old + h
-			lp := loss()
-			x[i] = old - h
-			lm := loss()
-			x[i] = old
-			num := (lp - lm) / (2 * h)
+			num := numgrad.CentralDifference(x, i, h, loss)
 			an := analytic[p][i]
 			rel := math.Abs(num-an) / math.Max(1e-3, math.Abs(num)+math.Abs(an))
 			if rel > worst {
