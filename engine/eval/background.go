@@ -91,6 +91,11 @@ func (r *rgb) frame() []int {
 	return out
 }
 
+// keepCount is how many of n values a share keeps (at least one).
+func keepCount(share float64, n int) int {
+	return max(1, int(math.Round(share*float64(n))))
+}
+
 // lowMean is the mean of the smallest share of the values.
 func lowMean(v []float64, share float64) float64 {
 	if len(v) == 0 {
@@ -98,7 +103,7 @@ func lowMean(v []float64, share float64) float64 {
 	}
 	s := slices.Clone(v)
 	slices.Sort(s)
-	k := max(1, int(math.Round(share*float64(len(s)))))
+	k := keepCount(share, len(s))
 	var sum float64
 	for _, x := range s[:k] {
 		sum += x

@@ -209,7 +209,7 @@ func drawnColour(r *rgb, bm *bgModel) [3]float64 {
 		order[j] = j
 	}
 	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(ds[a], ds[b]) })
-	k := max(1, int(frameKeep*float64(len(fr))))
+	k := keepCount(frameKeep, len(fr))
 	var sum [3]float64
 	for _, j := range order[:k] {
 		for c := range sum {
