@@ -41,14 +41,16 @@ type ImageCheck struct {
 
 // CheckImages checks every dropped file at once, as training would read
 // it: readable as an image, big enough, with an object that can be cut
-// out of it, and not a near duplicate of another.
+// out of it (by itself, or with the thing's colours in the other images,
+// as training cuts them: dataset.ExtractObjects), and not a near
+// duplicate of another.
 func CheckImages(paths []string) []ImageCheck {
 	return checkImages(paths, runtime.NumCPU())
 }
 
-// checkImages is CheckImages with each file's own checks (reading,
-// size, the cut-out) run on up to workers goroutines: the answers are
-// the same in the same order, however many.
+// checkImages is CheckImages with each file's reading and size check run
+// on up to workers goroutines: the answers are the same in the same
+// order, however many.
 func checkImages(paths []string, workers int) []ImageCheck {
 	out := make([]ImageCheck, len(paths))
 	own := make([]*store.LoadedImage, len(paths))
@@ -59,7 +61,7 @@ func checkImages(paths []string, workers int) []ImageCheck {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				out[i], own[i] = checkImage(paths[i])
+				out[i], own[i] = readImage(paths[i])
 			}
 		}()
 	}
@@ -68,8 +70,22 @@ func checkImages(paths []string, workers int) []ImageCheck {
 	}
 	close(next)
 	wg.Wait()
-	var loaded []store.LoadedImage
+	var readable []image.Image
 	var at []int
+	for i, l := range own {
+		if l != nil {
+			readable = append(readable, l.Image)
+			at = append(at, i)
+		}
+	}
+	for k, cut := range dataset.ExtractObjects(readable) {
+		i := at[k]
+		if !judgeCut(&out[i], own[i].Image, cut) {
+			own[i] = nil
+		}
+	}
+	var loaded []store.LoadedImage
+	at = at[:0]
 	for i, l := range own {
 		if l != nil {
 			loaded = append(loaded, *l)
@@ -96,10 +112,9 @@ func checkImages(paths []string, workers int) []ImageCheck {
 	return out
 }
 
-// checkImage is one file's own checks: readable as an image, big
-// enough, with an object that can be cut out of it; the image, when it
-// can train, for the checks across files.
-func checkImage(p string) (ImageCheck, *store.LoadedImage) {
+// readImage is one file's own checks before the cut: readable as an
+// image and big enough; the image, when it is.
+func readImage(p string) (ImageCheck, *store.LoadedImage) {
 	c := ImageCheck{Path: p}
 	imgs, _, err := store.LoadImages([]string{p}, 1)
 	if err != nil {
@@ -112,23 +127,30 @@ func checkImage(p string) (ImageCheck, *store.LoadedImage) {
 		c.Problem = fmt.Sprintf("%s is %d×%d pixels, too small to learn from; use one at least %d pixels on each side", filepath.Base(p), b.Dx(), b.Dy(), MinImageSide)
 		return c, nil
 	}
-	cut, box, err := dataset.ExtractObjectBox(img)
-	if err != nil {
-		if nothingToCut(err) {
+	return c, &imgs[0]
+}
+
+// judgeCut fills in what the cut-out of img says (its picture, a problem
+// or a warning) and reports whether the image can train.
+func judgeCut(c *ImageCheck, img image.Image, cut dataset.Cut) bool {
+	if cut.Err != nil {
+		if nothingToCut(cut.Err) {
 			// The way out is the button under the picture.
 			c.Problem = "nothing stands out from this photo's background to cut out by itself: use Adjust… and drag a box around the thing"
 		} else {
-			c.Problem = "no object could be cut out: " + Explain(err)
+			c.Problem = "no object could be cut out: " + Explain(cut.Err)
 		}
-		return c, nil
+		return false
 	}
-	c.Cutout = overCheckerboard(thumbnail(cut, 128))
-	if share := opaqueShare(cut, img.Bounds()); share < minObjectShare {
+	c.Cutout = overCheckerboard(thumbnail(cut.Image, 128))
+	if share := opaqueShare(cut.Image, img.Bounds()); share < minObjectShare {
 		c.Warning = fmt.Sprintf("the object found covers only %.1f%% of the image: check the cut-out, it may be a detail, not the whole thing; if so, mark the thing with Adjust…, or use a photo with the whole thing clear of its surroundings", 100*share)
-	} else if b := img.Bounds(); (box.Min.X <= b.Min.X || box.Min.Y <= b.Min.Y || box.Max.X >= b.Max.X || box.Max.Y >= b.Max.Y) && opaqueAtEdge(img) {
+	} else if cut.FromSet {
+		c.Warning = "nothing stood out from this photo's background by itself, so it was cut out with the colours of the thing in your other images: check the cut-out, and if it is wrong, use Adjust… and drag a box around the thing"
+	} else if b := img.Bounds(); (cut.Box.Min.X <= b.Min.X || cut.Box.Min.Y <= b.Min.Y || cut.Box.Max.X >= b.Max.X || cut.Box.Max.Y >= b.Max.Y) && opaqueAtEdge(img) {
 		c.Warning = "the object touches the image's edge and may be cut off"
 	}
-	return c, &imgs[0]
+	return true
 }
 
 // sameObject is the colour-blind judge's feature similarity (cosine)

@@ -114,6 +114,28 @@ func TestAPhotoWithNothingToCutSaysAdjust(t *testing.T) {
 	}
 }
 
+// TestTheOtherPhotosCutARefusedOne: the same close-up dropped with three
+// other photos of the bird is cut with their help and marked to be
+// checked, with the way out (Adjust…) in the mark, as training cuts it.
+func TestTheOtherPhotosCutARefusedOne(t *testing.T) {
+	var paths []string
+	for n := 2; n <= 5; n++ {
+		paths = append(paths, filepath.Join("..", "engine", "dataset", "testdata", "photos", fmt.Sprintf("cockatoo-%d.jpg", n)))
+	}
+	c := CheckImages(paths)
+	if c[0].Problem != "" || c[0].Cutout == nil {
+		t.Fatalf("the close-up among the others: %q", c[0].Problem)
+	}
+	if !strings.Contains(c[0].Warning, "other images") || !strings.Contains(c[0].Warning, "Adjust…") {
+		t.Errorf("its mark: %q", c[0].Warning)
+	}
+	for _, o := range c[1:] {
+		if o.Problem != "" || strings.Contains(o.Warning, "other images") {
+			t.Errorf("%s: %q / %q", o.Path, o.Problem, o.Warning)
+		}
+	}
+}
+
 // checkFiles is a drop as people make one: a photo where it was taken,
 // a file that is not an image, a cut-out, one too small and the cut-out
 // again.

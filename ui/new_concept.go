@@ -71,9 +71,13 @@ type NewConceptSheet struct {
 
 	// check checks dropped files (nil: no checks); checks holds its
 	// answers by path, checking is how many checks are running.
-	check    func([]string) []ImageCheck
-	checks   map[string]ImageCheck
-	checking int
+	check  func([]string) []ImageCheck
+	checks map[string]ImageCheck
+	// checkGen numbers the checks started, shownGen is the newest whose
+	// answers the sheet shows: an older check that ends later (it saw
+	// fewer images) is not shown over a newer one.
+	checkGen, shownGen int
+	checking           int
 
 	// add asks for one more image (SetOpener); nil: drops only.
 	add    func(done func(path string))
@@ -196,13 +200,18 @@ func (s *NewConceptSheet) startChecks(paths []string) {
 		return
 	}
 	s.checking++
+	s.checkGen++
+	gen := s.checkGen
 	s.rebuildStrip()
 	paths = append([]string(nil), paths...)
 	go func() {
 		res := s.check(paths)
 		onMain(func() {
-			for _, c := range res {
-				s.checks[c.Path] = c
+			if gen > s.shownGen {
+				s.shownGen = gen
+				for _, c := range res {
+					s.checks[c.Path] = c
+				}
 			}
 			s.checking--
 			s.rebuildStrip()
@@ -334,7 +343,7 @@ func (s *NewConceptSheet) Adjust(path string) {
 				s.images[i] = cut
 			}
 		}
-		s.startChecks([]string{cut})
+		s.startChecks(s.images) // the others' marks may change with it (a duplicate, a cut helped by the others)
 		s.rebuildStrip()
 	})
 }
@@ -350,7 +359,9 @@ func (s *NewConceptSheet) SetOpener(open func(done func(path string))) {
 	}
 }
 
-// AddImage adds one image to the set (again: nothing) and checks it.
+// AddImage adds one image to the set (again: nothing) and checks the set
+// again: what is found across images (a near duplicate, another object,
+// a photo cut with the others' help) changes with each image.
 func (s *NewConceptSheet) AddImage(path string) {
 	if path == "" {
 		return
@@ -362,7 +373,7 @@ func (s *NewConceptSheet) AddImage(path string) {
 	}
 	s.images = append(s.images, path)
 	s.rebuildStrip()
-	s.startChecks([]string{path})
+	s.startChecks(s.images)
 }
 
 // Checking reports whether image checks are still running.

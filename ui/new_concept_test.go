@@ -242,6 +242,36 @@ func TestNewConceptWithoutDragAndDrop(t *testing.T) {
 	}
 }
 
+// TestAddedImageIsCheckedWithTheOthers: an image added with "Add
+// image…" is checked with those already in the sheet (with the app's
+// real checks): the same photo added again under another name is marked
+// as a duplicate of the first, as it would be had both been dropped
+// together.
+func TestAddedImageIsCheckedWithTheOthers(t *testing.T) {
+	f := &fakeBackend{vocab: testVocab, checker: app.CheckImages}
+	dir := t.TempDir()
+	first, _ := filepath.Abs(filepath.Join("..", "examples", "teddy", "1.png"))
+	twin := filepath.Join(dir, "copy-of-1.png")
+	data, _ := os.ReadFile(first)
+	os.WriteFile(twin, data, 0o644)
+	saver := &fakeSaver{open: []string{first, twin}}
+	m, _, _ := newTestScreen(t, f, saver)
+	test.Tap(m.training.newBtn)
+	s := m.sheet
+	if s == nil {
+		t.Fatal("no sheet")
+	}
+	eventually(t, "the first check", func() bool { return !s.Checking() })
+	test.Tap(s.addBtn)
+	eventually(t, "the checks", func() bool { return !s.Checking() })
+	if w := s.checks[twin].Warning; !strings.Contains(w, "nearly the same as 1.png") {
+		t.Errorf("the added twin: %q", w)
+	}
+	if c := s.checks[first]; c.Problem != "" || c.Warning != "" {
+		t.Errorf("the first image: %q / %q", c.Problem, c.Warning)
+	}
+}
+
 // TestSheetWarnsOfTwoObjects: two teddy bears and two teapots dropped
 // together are marked as another object on the teapots' thumbnails (a
 // warning: Train stays on, the user decides).

@@ -115,6 +115,14 @@ type extraction struct {
 	box       image.Rectangle // in the input's coordinates
 	usedAlpha bool
 	atEdge    bool // (background path) the object touches the image edge
+	// src is the image as it was cut (reduced to MaxExtractSide) and mask
+	// the object's soft mask over it, for the colours a set's other
+	// photos learn from (setColours).
+	src  *image.NRGBA
+	mask []float32
+	// fromSet: nothing stood out by itself; the cut weighed the thing's
+	// colours in the set's other photos (extractSet).
+	fromSet bool
 }
 
 // ExtractObjectHinted cuts the object out as a person marked it (Hints,
@@ -146,6 +154,12 @@ func shifted(pts []image.Point, o image.Point) []image.Point {
 func extractObject(img image.Image) (extraction, error) { return extractObjectWith(img, nil) }
 
 func extractObjectWith(img image.Image, hints *Hints) (extraction, error) {
+	return extractObjectUsing(img, hints, nil)
+}
+
+// extractObjectUsing is extractObjectWith that, without hints, also
+// weighs the colours of the thing in a set's other photos (nil: none).
+func extractObjectUsing(img image.Image, hints *Hints, set *setColours) (extraction, error) {
 	var ex extraction
 	if img == nil {
 		return ex, errors.New("no image")
@@ -182,7 +196,7 @@ func extractObjectWith(img image.Image, hints *Hints) (extraction, error) {
 		}
 	} else {
 		var err error
-		mask, colours, ex.atEdge, err = backgroundMask(src)
+		mask, colours, ex.atEdge, err = backgroundMask(src, set)
 		if err != nil {
 			return ex, err
 		}
@@ -221,7 +235,7 @@ func extractObjectWith(img image.Image, hints *Hints) (extraction, error) {
 			q[0], q[1], q[2], q[3] = colours[3*i], colours[3*i+1], colours[3*i+2], a
 		}
 	}
-	ex.cut = out
+	ex.cut, ex.src, ex.mask = out, src, mask
 	// The box in the input's coordinates.
 	sx, sy := float64(b.Dx())/float64(W), float64(b.Dy())/float64(H)
 	ex.box = image.Rect(
@@ -262,8 +276,10 @@ func labDist(p, q labPx) float64 {
 
 // backgroundMask estimates the background from the border frame and
 // returns the object's soft mask, the (edge-decontaminated) colours and
-// whether the object touches the image edge.
-func backgroundMask(img *image.NRGBA) (mask []float32, colours []uint8, atEdge bool, err error) {
+// whether the object touches the image edge. set (nil: none) is the
+// thing's colours in a set's other photos, which a cut by colour models
+// weighs.
+func backgroundMask(img *image.NRGBA, set *setColours) (mask []float32, colours []uint8, atEdge bool, err error) {
 	W, H := img.Rect.Dx(), img.Rect.Dy()
 	n := W * H
 	lab := make([]labPx, n)
@@ -347,7 +363,7 @@ func backgroundMask(img *image.NRGBA) (mask []float32, colours []uint8, atEdge b
 		// threshold on the distance to one colour. When that finds no
 		// object and the rest of the border is one colour, it is an object
 		// that fills the frame.
-		mask, colours, atEdge, err := grabCutMask(img)
+		mask, colours, atEdge, err := grabCutMask(img, set)
 		if err != nil && !errors.Is(err, ErrObjectFillsFrame) && coherent(lab, unmatched) {
 			return nil, nil, false, fmt.Errorf("%w: only %.0f%% of the image's border looks like background, the rest is one colour; leave space around the object",
 				ErrObjectFillsFrame, 100*share)
@@ -360,7 +376,7 @@ func backgroundMask(img *image.NRGBA) (mask []float32, colours []uint8, atEdge b
 		// A grainy surface (a photo's floor or table, not a studio
 		// backdrop): the distance to one colour cannot tell the object's
 		// dull parts from it; colour models can.
-		return grabCutMask(img)
+		return grabCutMask(img, set)
 	}
 	lo := max(maskLoDeltaE, 2.5*noise)
 	hi := lo + maskBandDeltaE
@@ -739,8 +755,9 @@ type ImageError struct {
 func (e *ImageError) Error() string { return fmt.Sprintf("image %d: %v", e.Index+1, e.Err) }
 func (e *ImageError) Unwrap() error { return e.Err }
 
-// NewConceptSet cuts the object out of each image (ExtractObject; an image
-// that fails is an error naming it) and prepares a private copy of atlas
+// NewConceptSet cuts the object out of each image (ExtractObjects: an
+// image in which nothing stands out by itself is cut with the thing's
+// colours in the others; an image that fails is an error naming it) and prepares a private copy of atlas
 // in which each cut-out is an extra sprite named "name*" (fitted like the
 // atlas's sprites, longest side at most CellSize). Its background colours
 // follow BackgroundAllowed's rule applied to the cut-outs (a colour is
@@ -770,10 +787,14 @@ func NewConceptSet(a *Atlas, name, class string, images []image.Image) (*Concept
 		cs.Warnings = append(cs.Warnings, fmt.Sprintf("the class %q is not one of the base model's objects, so the concept has no known super-category to start from", class))
 	}
 	var sprites []*image.NRGBA
-	for i, img := range images {
-		ex, err := extractObject(img)
+	exs, errs := extractSet(images)
+	for i := range images {
+		ex, err := exs[i], errs[i]
 		if err != nil {
 			return nil, &ImageError{Index: i, Err: err}
+		}
+		if ex.fromSet {
+			cs.Warnings = append(cs.Warnings, fmt.Sprintf("image %d: nothing stood out from its background by itself, so it was cut out with the colours of the thing in the other images; check its cut-out", i+1))
 		}
 		cs.Cutouts = append(cs.Cutouts, ex.cut)
 		fitted, err := trimAndShrink(ex.cut, CellSize)

@@ -152,7 +152,7 @@ const (
 //
 // The two cuts run at once (each on its own core where there are two):
 // the answer is the same, in about the time of one.
-func grabCutMask(img *image.NRGBA) (mask []float32, colours []uint8, atEdge bool, err error) {
+func grabCutMask(img *image.NRGBA, set *setColours) (mask []float32, colours []uint8, atEdge bool, err error) {
 	type cut struct {
 		mask    []float32
 		colours []uint8
@@ -163,10 +163,10 @@ func grabCutMask(img *image.NRGBA) (mask []float32, colours []uint8, atEdge bool
 	prior := make(chan cut, 1)
 	go func() {
 		var c cut
-		c.mask, c.colours, c.atEdge, c.err = grabCutWith(img, nil, grabCutBarrier, seg)
+		c.mask, c.colours, c.atEdge, c.err = grabCutWith(img, nil, grabCutBarrier, seg, set)
 		prior <- c
 	}()
-	mask, colours, atEdge, err = grabCutWith(img, nil, 0, nil)
+	mask, colours, atEdge, err = grabCutWith(img, nil, 0, nil, set)
 	p := <-prior
 	if err != nil {
 		return nil, nil, false, err
@@ -243,7 +243,7 @@ func paint(dst []bool, w, h, r int, pts []image.Point, radii []int) {
 // grabCut is grabCutMask steered by hints (nil: none), in one cut with
 // the barrier prior.
 func grabCut(img *image.NRGBA, hints *Hints) (mask []float32, colours []uint8, atEdge bool, err error) {
-	return grabCutWith(img, hints, grabCutBarrier, nil)
+	return grabCutWith(img, hints, grabCutBarrier, nil, nil)
 }
 
 // cutScale is img as the cut sees it: reduced to grabCutSide.
@@ -274,8 +274,9 @@ func learnedPrior(img *image.NRGBA) []float32 {
 
 // grabCutWith is one cut, with the barrier prior of the given weight (0:
 // none) and, without hints, the learned prior seg (learnedPrior's; nil:
+// none) and the colours of the thing in the set's other photos (nil:
 // none).
-func grabCutWith(img *image.NRGBA, hints *Hints, barrier float64, seg []float32) (mask []float32, colours []uint8, atEdge bool, err error) {
+func grabCutWith(img *image.NRGBA, hints *Hints, barrier float64, seg []float32, set *setColours) (mask []float32, colours []uint8, atEdge bool, err error) {
 	W, H := img.Rect.Dx(), img.Rect.Dy()
 	small := cutScale(img)
 	w, h := small.Rect.Dx(), small.Rect.Dy()
@@ -361,6 +362,12 @@ func grabCutWith(img *image.NRGBA, hints *Hints, barrier float64, seg []float32)
 			if segRing && p >= 0.5 {
 				hardBG[i] = false
 			}
+		}
+	}
+	// The set's colours (an automatic cut only, as the learned prior).
+	if set != nil && hints == nil {
+		for i := range z {
+			prior[i] += set.prior(z[i])
 		}
 	}
 	// The barrier prior: a thing is walled off from what is surely
