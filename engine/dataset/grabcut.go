@@ -515,7 +515,9 @@ func grabCutWith(img *image.NRGBA, hints *Hints, barrier float64, seg []float32,
 	hl, hc := components(holes, w, h, false)
 	outside := make([]bool, hc)
 	for i, l := range hl {
-		if l >= 0 && (i%w == 0 || i/w == 0 || i%w == w-1 || i/w == h-1) {
+		// A hole that reaches the border, or holds what a person marked
+		// as background (a remove stroke inside the thing), stays open.
+		if l >= 0 && (i%w == 0 || i/w == 0 || i%w == w-1 || i/w == h-1 || (hints != nil && hardBG[i])) {
 			outside[l] = true
 		}
 	}

@@ -123,3 +123,50 @@ func TestHintsPickTheObject(t *testing.T) {
 		t.Errorf("a sub-image with the box in its coordinates: %v", err)
 	}
 }
+
+// TestARemoveStrokeInsideTheThingStays: a person's remove stroke on
+// something enclosed by the thing (a blue card held in front of a red
+// disc, with the grey wall around) takes it out of the cut-out; the
+// cut's filling of enclosed holes had put it back (a frog in front of a
+// book: five remove dabs on the book changed nothing).
+func TestARemoveStrokeInsideTheThingStays(t *testing.T) {
+	const S = 160
+	img := image.NewNRGBA(image.Rect(0, 0, S, S))
+	card := image.Rect(68, 68, 92, 92)
+	for y := 0; y < S; y++ {
+		for x := 0; x < S; x++ {
+			c := [3]uint8{128, 128, 128}
+			dx, dy := x-S/2, y-S/2
+			switch {
+			case image.Pt(x, y).In(card):
+				c = [3]uint8{40, 60, 200}
+			case dx*dx+dy*dy < 50*50:
+				c = [3]uint8{200, 40, 40}
+			}
+			copy(img.Pix[img.PixOffset(x, y):], []uint8{c[0], c[1], c[2], 255})
+		}
+	}
+	in := func(m []bool, r image.Rectangle) float64 {
+		k := 0
+		for y := r.Min.Y; y < r.Max.Y; y++ {
+			for x := r.Min.X; x < r.Max.X; x++ {
+				if m[y*S+x] {
+					k++
+				}
+			}
+		}
+		return float64(k) / float64(r.Dx()*r.Dy())
+	}
+	box := image.Rect(20, 20, 140, 140)
+	inner := card.Inset(3)
+	if got := in(hintedMask(t, img, Hints{Box: box}), inner); got < 0.9 {
+		t.Fatalf("without a stroke the card is %.0f%% kept (the test needs it enclosed and kept)", 100*got)
+	}
+	m := hintedMask(t, img, Hints{Box: box, Remove: []image.Point{{80, 80}}, Radius: 6})
+	if got := in(m, inner); got > 0.1 {
+		t.Errorf("with a remove dab on the card it is still %.0f%% kept", 100*got)
+	}
+	if got := in(m, image.Rect(55, 45, 65, 55)); got < 0.9 {
+		t.Errorf("the disc around it is only %.0f%% kept", 100*got)
+	}
+}

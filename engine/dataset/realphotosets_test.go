@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image"
 	_ "image/jpeg"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -205,4 +206,141 @@ func BenchmarkCutOutAutomatic(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestClicksOnRealPhotos plays a person correcting the cut-out in the
+// editor, as interactive segmentation is measured (the number of clicks
+// to 85% IoU, Xu et al. 2016): a box around the thing, then up to
+// maxClicks dabs of the brush, each in the middle of the largest wrong
+// region of the cut so far (keep where the thing is missing, remove where
+// too much is taken), as wide as that region allows up to the large
+// brush. On 2026-12-08: 10 of the 15 photos at 0.85 within 4 dabs (the
+// bird's and the plush toy's all, in 0-2), the frog among books none
+// (after 4 dabs 0.49-0.85); before remove strokes inside the thing were
+// kept out of the cut's hole filling, the frog's dabs on the book
+// enclosed by its arms changed nothing (0.489 after each).
+func TestClicksOnRealPhotos(t *testing.T) {
+	const maxClicks = 4
+	reached := 0
+	var sumFirst, sumLast float64
+	n := 0
+	for _, set := range photoSets {
+		for i := 1; ; i++ {
+			name := fmt.Sprintf("%s-%d", set, i)
+			if _, err := os.Stat(filepath.Join("testdata", "photos", name+".jpg")); err != nil {
+				break
+			}
+			img := readTestPhoto(t, name+".jpg")
+			truth := maskFromImage(readTestPhoto(t, name+"-mask.png"))
+			W, H := img.Bounds().Dx(), img.Bounds().Dy()
+			h := &Hints{Box: boundsOf(truth, W, H, max(W, H)/50)}
+			var ious []float64
+			for clicks := 0; ; clicks++ {
+				m := make([]bool, W*H)
+				if ex, err := extractObjectWith(img, h); err == nil {
+					m = maskOf(ex, W, H)
+				}
+				ious = append(ious, maskIoU(m, truth))
+				if ious[clicks] >= 0.85 || clicks == maxClicks {
+					break
+				}
+				missing, extra := make([]bool, W*H), make([]bool, W*H)
+				for k := range m {
+					missing[k], extra[k] = truth[k] && !m[k], m[k] && !truth[k]
+				}
+				dm, de := depth(missing, W, H), depth(extra, W, H)
+				best, at, keep := 0.0, -1, false
+				for k := range dm {
+					if dm[k] > best {
+						best, at, keep = dm[k], k, true
+					}
+					if de[k] > best {
+						best, at, keep = de[k], k, false
+					}
+				}
+				if at < 0 {
+					break
+				}
+				p, r := image.Pt(at%W, at/W), max(3, min(int(best)-1, max(W, H)/20))
+				if keep {
+					h.Keep, h.KeepRadius = append(h.Keep, p), append(h.KeepRadius, r)
+				} else {
+					h.Remove, h.RemoveRadius = append(h.Remove, p), append(h.RemoveRadius, r)
+				}
+			}
+			last := ious[len(ious)-1]
+			if last >= 0.85 {
+				reached++
+			}
+			sumFirst, sumLast, n = sumFirst+ious[0], sumLast+last, n+1
+			t.Logf("%-11s IoU after each dab %.3f", name, ious)
+		}
+	}
+	t.Logf("%d of %d photos at 0.85 within %d dabs; mean IoU with the box alone %.3f, after the dabs %.3f", reached, n, maxClicks, sumFirst/float64(n), sumLast/float64(n))
+	if reached < minReached || sumLast/float64(n) < sumFirst/float64(n)+0.05 {
+		t.Errorf("%d photos at 0.85 (want ≥ %d), mean IoU %.3f after the dabs against %.3f with the box alone", reached, minReached, sumLast/float64(n), sumFirst/float64(n))
+	}
+}
+
+// minReached: photos of the 15 that TestClicksOnRealPhotos brings to
+// 0.85 (10 on 2026-12-08).
+const minReached = 10
+
+// depth is each pixel's distance (8-connected chamfer, in pixels) to the
+// nearest pixel outside m or the image's edge; 0 outside m.
+func depth(m []bool, w, h int) []float64 {
+	d := make([]float64, w*h)
+	for i := range d {
+		if m[i] {
+			d[i] = math.Inf(1)
+		}
+	}
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			i := y*w + x
+			if d[i] == 0 {
+				continue
+			}
+			v := d[i]
+			if x == 0 || y == 0 || x == w-1 || y == h-1 {
+				v = 1
+			}
+			if x > 0 {
+				v = min(v, d[i-1]+1)
+			}
+			if y > 0 {
+				v = min(v, d[i-w]+1)
+				if x > 0 {
+					v = min(v, d[i-w-1]+math.Sqrt2)
+				}
+				if x < w-1 {
+					v = min(v, d[i-w+1]+math.Sqrt2)
+				}
+			}
+			d[i] = v
+		}
+	}
+	for y := h - 1; y >= 0; y-- {
+		for x := w - 1; x >= 0; x-- {
+			i := y*w + x
+			if d[i] == 0 {
+				continue
+			}
+			v := d[i]
+			if x < w-1 {
+				v = min(v, d[i+1]+1)
+			}
+			if y < h-1 {
+				v = min(v, d[i+w]+1)
+				if x < w-1 {
+					v = min(v, d[i+w+1]+math.Sqrt2)
+				}
+				if x > 0 {
+					v = min(v, d[i+w-1]+math.Sqrt2)
+				}
+			}
+			d[i] = v
+		}
+	}
+	return d
 }
