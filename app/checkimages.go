@@ -146,7 +146,7 @@ func judgeCut(c *ImageCheck, img image.Image, cut dataset.Cut) bool {
 	if share := opaqueShare(cut.Image, img.Bounds()); share < minObjectShare {
 		c.Warning = fmt.Sprintf("the object found covers only %.1f%% of the image: check the cut-out, it may be a detail, not the whole thing; if so, mark the thing with Adjust…, or use a photo with the whole thing clear of its surroundings", 100*share)
 	} else if cut.FromSet {
-		c.Warning = "nothing stood out from this photo's background by itself, so it was cut out with the colours of the thing in your other images: check the cut-out, and if it is wrong, use Adjust… and drag a box around the thing"
+		c.Warning = "nothing stood out by itself: cut out with the thing's colours from your other images — check it, or use Adjust…"
 	} else if b := img.Bounds(); (cut.Box.Min.X <= b.Min.X || cut.Box.Min.Y <= b.Min.Y || cut.Box.Max.X >= b.Max.X || cut.Box.Max.Y >= b.Max.Y) && opaqueAtEdge(img) {
 		c.Warning = "the object touches the image's edge and may be cut off"
 	}

@@ -126,7 +126,7 @@ func TestTheOtherPhotosCutARefusedOne(t *testing.T) {
 	if c[0].Problem != "" || c[0].Cutout == nil {
 		t.Fatalf("the close-up among the others: %q", c[0].Problem)
 	}
-	if !strings.Contains(c[0].Warning, "other images") || !strings.Contains(c[0].Warning, "Adjust…") {
+	if !strings.Contains(c[0].Warning, "other images") || !strings.Contains(c[0].Warning, "Adjust…") || len(c[0].Warning) > 120 {
 		t.Errorf("its mark: %q", c[0].Warning)
 	}
 	for _, o := range c[1:] {

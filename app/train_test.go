@@ -126,6 +126,39 @@ func TestDiscardTraining(t *testing.T) {
 	}
 }
 
+// TestAPhotoCutWithTheOthersIsNamed: from the command line, a photo
+// that nothing stood out from by itself, cut with the thing's colours in
+// the other photos, trains with them and its warning names the file, as
+// the user knows it, not its place in the list.
+func TestAPhotoCutWithTheOthersIsNamed(t *testing.T) {
+	m := testenv.TinyModelFile(t, t.TempDir())
+	var stderr bytes.Buffer
+	a, err := New(Options{LibraryDir: t.TempDir(), Out: &bytes.Buffer{}, Err: &stderr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var photos []string
+	for _, n := range []string{"3", "2", "4", "5"} {
+		photos = append(photos, "../engine/dataset/testdata/photos/cockatoo-"+n+".jpg")
+	}
+	out := filepath.Join(t.TempDir(), "coco"+store.ConceptExt)
+	if err := a.Train(context.Background(), TrainRequest{Method: "ti", Name: "coco", Class: "parrot", Steps: 1,
+		OutPath: out, Images: photos, ModelPath: m}, nil); err != nil {
+		t.Fatal(err)
+	}
+	w := stderr.String()
+	if !strings.Contains(w, "warning: cockatoo-2.jpg: nothing stood out") || strings.Contains(w, "image 2:") || strings.Contains(w, "leaving out") {
+		t.Errorf("warnings: %q", w)
+	}
+	c, err := engine.ReadConceptFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Settings.Images != 4 {
+		t.Errorf("the concept learned from %d pictures, want all 4", c.Settings.Images)
+	}
+}
+
 // TestABusyPhotoIsNamedWithWhatToDo: a real photo nothing can be cut
 // out of automatically (a close-up of a pale cockatoo on a pale wall) is
 // left out with a warning that names the file, not "image 2", and says how

@@ -794,7 +794,7 @@ func (a *App) Train(ctx context.Context, req TrainRequest, progress ProgressFunc
 		return imageProblem(err, loaded)
 	}
 	for _, w := range cs.Warnings {
-		fmt.Fprintln(a.Err, "warning:", w)
+		fmt.Fprintln(a.Err, "warning:", namedImage(w, loaded))
 	}
 	// The concept's folder (on a fresh install, the library itself) is
 	// made now: the training's checkpoints are written beside the file.
@@ -1146,6 +1146,20 @@ const DefaultGuidance = engine.DefaultGuidance
 
 // imageProblem names the file a concept image's problem is about, and
 // where nothing could be cut out of a photo, says what to do about it.
+// namedImage is a concept set's warning about "image N" with the file's
+// name in its place, as the user knows it.
+func namedImage(w string, loaded []store.LoadedImage) string {
+	var n int
+	if _, err := fmt.Sscanf(w, "image %d:", &n); err != nil || n < 1 || n > len(loaded) {
+		return w
+	}
+	prefix := fmt.Sprintf("image %d:", n)
+	if !strings.HasPrefix(w, prefix) {
+		return w
+	}
+	return filepath.Base(loaded[n-1].Path) + ":" + strings.TrimPrefix(w, prefix)
+}
+
 func imageProblem(err error, loaded []store.LoadedImage) error {
 	var ie *dataset.ImageError
 	if !errors.As(err, &ie) || ie.Index >= len(loaded) {
