@@ -23,7 +23,14 @@ import (
 
 // PhotoMaker draws photo-like pictures from a renderer's sprites. It is
 // read-only, so one may serve many goroutines (each with its own rng).
-type PhotoMaker struct{ r *Renderer }
+type PhotoMaker struct {
+	r *Renderer
+	// Neighbours is the share of pictures with other things beside and
+	// behind the thing, as sharp and vivid as it (a toy among books, a
+	// cup by a vase), where the clutter is toned down and often blurred
+	// (0: none, the shipped segmenter's recipe).
+	Neighbours float64
+}
 
 // NewPhotoMaker draws with r's sprites.
 func NewPhotoMaker(r *Renderer) *PhotoMaker { return &PhotoMaker{r: r} }
@@ -49,6 +56,9 @@ func (m *PhotoMaker) Make(rng *rand.Rand, size int, rgb, mask []float32) {
 	cy := 0.5 + clampF(rng.NormFloat64()*0.12, -0.3, 0.3)
 	if extent > 0.9 && rng.Float64() < 0.5 {
 		cy += 0.15 // a close-up's subject often rises from the bottom edge
+	}
+	if m.Neighbours > 0 && rng.Float64() < m.Neighbours {
+		m.neighbours(rng, size, bg, cx, cy, extent)
 	}
 	sp := sprites[k]
 	mx := float64(max(sp.w, sp.h))
@@ -124,6 +134,34 @@ func (m *PhotoMaker) Make(rng *rand.Rand, size int, rgb, mask []float32) {
 		for c := 0; c < 3; c++ {
 			v := (rgb[3*i+c]*cast[c]-0.5)*contrast + 0.5 + bright + noise*float32(rng.NormFloat64())
 			rgb[3*i+c] = min(1, max(0, v))
+		}
+	}
+}
+
+// neighbours draws one to three things into bg beside and behind a
+// thing of the given extent centred at (cx, cy): as big as it or
+// smaller, sharp, at full tone, overlapping its edge or just clear of it.
+func (m *PhotoMaker) neighbours(rng *rand.Rand, size int, bg []float32, cx, cy, extent float64) {
+	n := size * size
+	layer := make([]float32, 4*n)
+	for k := 1 + rng.IntN(3); k > 0; k-- {
+		sp := m.r.sprites[rng.IntN(len(m.r.sprites))]
+		e := extent * (0.4 + 0.6*rng.Float64())
+		a := rng.Float64() * 2 * math.Pi
+		d := extent * (0.4 + 0.5*rng.Float64())
+		mx := float64(max(sp.w, sp.h))
+		w, h := e*float64(size)*float64(sp.w)/mx, e*float64(size)*float64(sp.h)/mx
+		x, y := (cx+d*math.Cos(a))*float64(size), (cy+d*math.Sin(a))*float64(size)
+		sp.drawOver(layer, size, size, x-w/2, y-h/2, w, h, rng.Float64() < 0.5)
+	}
+	if rng.Float64() < 0.6 {
+		HueRotation(rng.Float64() * 360).Apply(layer)
+	}
+	m.tone(rng, layer, size, 0.8, 1.2)
+	for i := 0; i < n; i++ {
+		a := layer[4*i+3]
+		for c := 0; c < 3; c++ {
+			bg[4*i+c] = min(1, layer[4*i+c]+bg[4*i+c]*(1-a))
 		}
 	}
 }

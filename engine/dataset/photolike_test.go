@@ -8,9 +8,19 @@ import (
 
 // The photo-like pictures: the answer is the thing's coverage (some of
 // the picture, not all of it, in [0, 1]); the picture is in [0, 1] and not
-// plain; the same seed draws the same picture, another seed another.
+// plain; the same seed draws the same picture, another seed another;
+// with neighbours beside the thing (PhotoMaker.Neighbours) as without.
 func TestPhotoMaker(t *testing.T) {
-	pm := NewPhotoMaker(NewRenderer(testAtlas(t)))
+	for _, nb := range []float64{0, 1} {
+		t.Run(map[float64]string{0: "Plain", 1: "Neighbours"}[nb], func(t *testing.T) {
+			pm := NewPhotoMaker(NewRenderer(testAtlas(t)))
+			pm.Neighbours = nb
+			testPhotoMaker(t, pm)
+		})
+	}
+}
+
+func testPhotoMaker(t *testing.T, pm *PhotoMaker) {
 	const S = 48
 	draw := func(seed uint64) ([]float32, []float32) {
 		rgb, mask := make([]float32, 3*S*S), make([]float32, S*S)

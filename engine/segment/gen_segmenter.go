@@ -28,6 +28,7 @@ func main() {
 	budget := flag.Duration("budget", 0, "most training time, all sittings, e.g. 40m (0: none)")
 	stopAfter := flag.Int("for", 0, "steps in this sitting (0: to the end)")
 	out := flag.String("out", "segmenter.safetensors", "where to copy the finished segmenter")
+	neighbours := flag.Float64("neighbours", 0, "share of pictures with sharp, vivid things beside and behind the thing")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -35,7 +36,7 @@ func main() {
 	if *steps > 0 {
 		opt.Steps = *steps
 	}
-	opt.Budget, opt.StopAfter = *budget, *stopAfter
+	opt.Budget, opt.StopAfter, opt.Neighbours = *budget, *stopAfter, *neighbours
 	err := segment.Train(ctx, *dir, opt, func(p segment.Progress) {
 		fmt.Printf("step %d/%d loss %.4f IoU %.3f %.0f s\n", p.Step, p.Total, p.Loss, p.IoU, p.Seconds)
 	})

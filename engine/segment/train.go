@@ -30,6 +30,10 @@ type TrainOptions struct {
 	Batch  int
 	LR     float64
 	Seed   uint64
+	// Neighbours is the share of training pictures with sharp, vivid
+	// things beside and behind the thing (dataset.PhotoMaker.Neighbours;
+	// 0: none).
+	Neighbours float64 `json:",omitempty"`
 	// Budget ends the run once its steps have taken this much wall time,
 	// all sittings together (0: none); the schedule then follows the
 	// share of the budget spent when that is further than the steps'.
@@ -96,6 +100,7 @@ func Train(ctx context.Context, dir string, opt TrainOptions, progress func(Prog
 		return err
 	}
 	maker := dataset.NewPhotoMaker(dataset.NewRenderer(atlas))
+	maker.Neighbours = opt.Neighbours
 	optsJSON, _ := json.Marshal(opt)
 
 	w := nn.NewWeights(tensor.Float32, opt.Seed)
