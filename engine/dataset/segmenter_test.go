@@ -20,9 +20,43 @@ import (
 // cut-out tests (TestCutOutOfRealPhotoSets, TestBareSurfacesAreRefused,
 // the drawn surfaces, …) measure what a user gets. A build that ships no
 // segmenter cuts without it.
+//
+// CONCEPTSTUDIO_SEGMENTER=FILE measures a segmenter trained elsewhere
+// (gen_segmenter's -out) in the shipped one's place, in every test.
 func TestMain(m *testing.M) {
-	dataset.SetObjectPrior(segment.Prior)
+	if os.Getenv(segmenterEnv) == "" {
+		dataset.SetObjectPrior(segment.Prior)
+		os.Exit(m.Run())
+	}
+	s, err := segmenterUnderTest()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	dataset.SetObjectPrior(func(img *image.NRGBA, w, h int) []float32 {
+		p, err := s.Predict(img, w, h)
+		if err != nil {
+			return nil
+		}
+		return p
+	})
 	os.Exit(m.Run())
+}
+
+const segmenterEnv = "CONCEPTSTUDIO_SEGMENTER"
+
+// segmenterUnderTest is the shipped segmenter, or the file named by
+// CONCEPTSTUDIO_SEGMENTER.
+func segmenterUnderTest() (*segment.Segmenter, error) {
+	f := os.Getenv(segmenterEnv)
+	if f == "" {
+		return segment.Default()
+	}
+	data, err := os.ReadFile(f)
+	if err != nil {
+		return nil, err
+	}
+	return segment.Decode(data)
 }
 
 // realPhoto is one photo of the sets with its hand-drawn mask.
@@ -58,7 +92,7 @@ func realPhotos(t *testing.T) []realPhoto {
 // shuffled (what it sees of colours without the picture's layout). Then
 // the automatic cut with and without its prior.
 func TestSegmenterOnRealPhotos(t *testing.T) {
-	s, err := segment.Default()
+	s, err := segmenterUnderTest()
 	if err == segment.ErrNone {
 		t.Skip("this build ships no segmenter")
 	}
