@@ -154,11 +154,17 @@ func (m *PhotoMaker) neighbours(rng *rand.Rand, size int, bg []float32, cx, cy, 
 		x, y := (cx+d*math.Cos(a))*float64(size), (cy+d*math.Sin(a))*float64(size)
 		sp.drawOver(layer, size, size, x-w/2, y-h/2, w, h, rng.Float64() < 0.5)
 	}
-	if rng.Float64() < 0.6 {
+	m.over(rng, layer, bg, size, 0.6, 0.8, 1.2)
+}
+
+// over recolours a premultiplied layer with probability hue, tones it
+// (a brightness in [lo, hi]) and lays it over the opaque bg.
+func (m *PhotoMaker) over(rng *rand.Rand, layer, bg []float32, size int, hue, lo, hi float64) {
+	if rng.Float64() < hue {
 		HueRotation(rng.Float64() * 360).Apply(layer)
 	}
-	m.tone(rng, layer, size, 0.8, 1.2)
-	for i := 0; i < n; i++ {
+	m.tone(rng, layer, size, lo, hi)
+	for i := 0; i < size*size; i++ {
 		a := layer[4*i+3]
 		for c := 0; c < 3; c++ {
 			bg[4*i+c] = min(1, layer[4*i+c]+bg[4*i+c]*(1-a))
@@ -234,16 +240,7 @@ func (m *PhotoMaker) background(rng *rand.Rand, size int, bg []float32) {
 			x0, y0 := (rng.Float64()*1.2-0.1)*float64(size)-w/2, (rng.Float64()*1.2-0.1)*float64(size)-h/2
 			sp.drawOver(layer, size, size, x0, y0, w, h, rng.Float64() < 0.5)
 		}
-		if rng.Float64() < 0.5 {
-			HueRotation(rng.Float64() * 360).Apply(layer)
-		}
-		m.tone(rng, layer, size, 0.5, 1.0)
-		for i := 0; i < n; i++ {
-			a := layer[4*i+3]
-			for c := 0; c < 3; c++ {
-				bg[4*i+c] = layer[4*i+c] + bg[4*i+c]*(1-a)
-			}
-		}
+		m.over(rng, layer, bg, size, 0.5, 0.5, 1.0)
 	}
 	// Uneven light, then maybe the blur of a shallow depth of field.
 	lx, ly := rng.Float64()*2-1, rng.Float64()*2-1
