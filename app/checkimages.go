@@ -48,9 +48,9 @@ func CheckImages(paths []string) []ImageCheck {
 	return checkImages(paths, runtime.NumCPU())
 }
 
-// checkImages is CheckImages with each file's reading and size check run
-// on up to workers goroutines: the answers are the same in the same
-// order, however many.
+// checkImages is CheckImages with each file's own checks (reading, size,
+// the cut-out) run on up to workers goroutines: the answers are the same
+// in the same order, however many.
 func checkImages(paths []string, workers int) []ImageCheck {
 	out := make([]ImageCheck, len(paths))
 	own := make([]*store.LoadedImage, len(paths))
@@ -78,7 +78,7 @@ func checkImages(paths []string, workers int) []ImageCheck {
 			at = append(at, i)
 		}
 	}
-	for k, cut := range dataset.ExtractObjects(readable) {
+	for k, cut := range dataset.ExtractObjects(readable, workers) {
 		i := at[k]
 		if !judgeCut(&out[i], own[i].Image, cut) {
 			own[i] = nil

@@ -120,6 +120,13 @@ func learnSetColours(cuts []extraction) *setColours {
 // that were cut by themselves (every one but it). errs[i] is photo i's
 // error; exs[i] is valid where it is nil.
 func extractSet(imgs []image.Image) (exs []extraction, errs []error) {
+	return extractSetOn(imgs, runtime.NumCPU())
+}
+
+// extractSetOn is extractSet on up to workers goroutines (the answers
+// are the same, however many).
+func extractSetOn(imgs []image.Image, workers int) (exs []extraction, errs []error) {
+	parallel := func(n int, f func(int)) { parallelOn(workers, n, f) }
 	exs, errs = make([]extraction, len(imgs)), make([]error, len(imgs))
 	parallel(len(imgs), func(i int) { exs[i], errs[i] = extractObject(imgs[i]) })
 	again := make([]extraction, len(imgs))
@@ -152,12 +159,11 @@ func extractSet(imgs []image.Image) (exs []extraction, errs []error) {
 	return exs, errs
 }
 
-// parallel runs f(0) … f(n−1) on up to as many goroutines as there are
-// CPUs.
-func parallel(n int, f func(i int)) {
+// parallelOn runs f(0) … f(n−1) on up to workers goroutines.
+func parallelOn(workers, n int, f func(i int)) {
 	next := make(chan int)
 	var wg sync.WaitGroup
-	for range max(1, min(runtime.NumCPU(), n)) {
+	for range max(1, min(workers, n)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -192,9 +198,11 @@ type Cut struct {
 // ExtractObjects cuts the thing out of each of several photos of it, as
 // ExtractObject does, and cuts a photo in which nothing stands out by
 // itself again with the thing's colours in the others (Cut.FromSet).
-// NewConceptSet cuts its images the same way.
-func ExtractObjects(imgs []image.Image) []Cut {
-	exs, errs := extractSet(imgs)
+// NewConceptSet cuts its images the same way. The photos are cut on up
+// to workers goroutines (below 1: one); the answers are the same,
+// however many.
+func ExtractObjects(imgs []image.Image, workers int) []Cut {
+	exs, errs := extractSetOn(imgs, workers)
 	out := make([]Cut, len(imgs))
 	for i := range imgs {
 		if errs[i] != nil {
