@@ -1144,8 +1144,6 @@ const DefaultLayout = engine.DefaultLayout
 // (engine.DefaultGuidance).
 const DefaultGuidance = engine.DefaultGuidance
 
-// imageProblem names the file a concept image's problem is about, and
-// where nothing could be cut out of a photo, says what to do about it.
 // namedImage is a concept set's warning about "image N" with the file's
 // name in its place, as the user knows it.
 func namedImage(w string, loaded []store.LoadedImage) string {
@@ -1160,6 +1158,8 @@ func namedImage(w string, loaded []store.LoadedImage) string {
 	return filepath.Base(loaded[n-1].Path) + ":" + strings.TrimPrefix(w, prefix)
 }
 
+// imageProblem names the file a concept image's problem is about, and
+// where nothing could be cut out of a photo, says what to do about it.
 func imageProblem(err error, loaded []store.LoadedImage) error {
 	var ie *dataset.ImageError
 	if !errors.As(err, &ie) || ie.Index >= len(loaded) {
