@@ -60,22 +60,14 @@ func (s *setColours) prior(z [3]float64) float64 {
 // scale): how much more the thing cut looks like the set's thing than
 // like the set's surroundings.
 func (s *setColours) explains(ex extraction) float64 {
-	W, H := ex.src.Rect.Dx(), ex.src.Rect.Dy()
-	small := cutScale(ex.src)
-	w, h := small.Rect.Dx(), small.Rect.Dy()
 	var sum float64
 	n := 0
-	for y := 0; y < h; y++ {
-		sy := min(H-1, int((float64(y)+0.5)*float64(H)/float64(h)))
-		for x := 0; x < w; x++ {
-			sx := min(W-1, int((float64(x)+0.5)*float64(W)/float64(w)))
-			if ex.mask[sy*W+sx] >= 0.5 {
-				p := small.Pix[small.PixOffset(x, y):]
-				sum += s.prior([3]float64{float64(p[0]), float64(p[1]), float64(p[2])})
-				n++
-			}
+	atCutScale(ex, func(z [3]float64, in bool) {
+		if in {
+			sum += s.prior(z)
+			n++
 		}
-	}
+	})
 	if n == 0 {
 		return math.Inf(-1)
 	}
@@ -88,30 +80,38 @@ func (s *setColours) explains(ex extraction) float64 {
 func learnSetColours(cuts []extraction) *setColours {
 	var obj, bg [][3]float64
 	for _, ex := range cuts {
-		if ex.src == nil || len(ex.mask) != ex.src.Rect.Dx()*ex.src.Rect.Dy() {
-			continue
-		}
-		W, H := ex.src.Rect.Dx(), ex.src.Rect.Dy()
-		small := cutScale(ex.src)
-		w, h := small.Rect.Dx(), small.Rect.Dy()
-		for y := 0; y < h; y++ {
-			sy := min(H-1, int((float64(y)+0.5)*float64(H)/float64(h)))
-			for x := 0; x < w; x++ {
-				sx := min(W-1, int((float64(x)+0.5)*float64(W)/float64(w)))
-				p := small.Pix[small.PixOffset(x, y):]
-				z := [3]float64{float64(p[0]), float64(p[1]), float64(p[2])}
-				if ex.mask[sy*W+sx] >= 0.5 {
-					obj = append(obj, z)
-				} else if !ex.usedAlpha {
-					bg = append(bg, z)
-				}
+		atCutScale(ex, func(z [3]float64, in bool) {
+			if in {
+				obj = append(obj, z)
+			} else if !ex.usedAlpha {
+				bg = append(bg, z)
 			}
-		}
+		})
 	}
 	if len(obj) < setMinPixels || len(bg) < setMinPixels {
 		return nil
 	}
 	return &setColours{object: fitGMM(obj, grabCutComponents), background: fitGMM(bg, grabCutComponents)}
+}
+
+// atCutScale calls f for each pixel of ex's image as the cut sees it
+// (cutScale), with its colour and whether ex's mask holds it (p ≥ ½ at
+// the pixel's centre); nothing for an extraction without its image.
+func atCutScale(ex extraction, f func(z [3]float64, in bool)) {
+	if ex.src == nil || len(ex.mask) != ex.src.Rect.Dx()*ex.src.Rect.Dy() {
+		return
+	}
+	W, H := ex.src.Rect.Dx(), ex.src.Rect.Dy()
+	small := cutScale(ex.src)
+	w, h := small.Rect.Dx(), small.Rect.Dy()
+	for y := 0; y < h; y++ {
+		sy := min(H-1, int((float64(y)+0.5)*float64(H)/float64(h)))
+		for x := 0; x < w; x++ {
+			sx := min(W-1, int((float64(x)+0.5)*float64(W)/float64(w)))
+			p := small.Pix[small.PixOffset(x, y):]
+			f([3]float64{float64(p[0]), float64(p[1]), float64(p[2])}, ex.mask[sy*W+sx] >= 0.5)
+		}
+	}
 }
 
 // extractSet cuts the thing out of each of a set's photos: each by
@@ -129,10 +129,8 @@ func extractSetOn(imgs []image.Image, workers int) (exs []extraction, errs []err
 	parallel := func(n int, f func(int)) { parallelOn(workers, n, f) }
 	exs, errs = make([]extraction, len(imgs)), make([]error, len(imgs))
 	parallel(len(imgs), func(i int) { exs[i], errs[i] = extractObject(imgs[i]) })
-	again := make([]extraction, len(imgs))
-	againErr := make([]error, len(imgs))
+	again := make([]*extraction, len(imgs)) // the photos cut with the others' help
 	parallel(len(imgs), func(i int) {
-		againErr[i] = errs[i]
 		if !errors.Is(errs[i], ErrBusyBackground) {
 			return
 		}
@@ -148,12 +146,12 @@ func extractSetOn(imgs []image.Image, workers int) (exs []extraction, errs []err
 		}
 		if ex, err := extractObjectUsing(imgs[i], nil, set); err == nil && set.explains(ex) > setMinMargin {
 			ex.fromSet = true
-			again[i], againErr[i] = ex, nil
+			again[i] = &ex
 		}
 	})
-	for i := range imgs {
-		if errs[i] != nil && againErr[i] == nil {
-			exs[i], errs[i] = again[i], nil
+	for i, ex := range again {
+		if ex != nil {
+			exs[i], errs[i] = *ex, nil
 		}
 	}
 	return exs, errs
