@@ -132,11 +132,7 @@ func TestDiscardTraining(t *testing.T) {
 // the user knows it, not its place in the list.
 func TestAPhotoCutWithTheOthersIsNamed(t *testing.T) {
 	m := testenv.TinyModelFile(t, t.TempDir())
-	var stderr bytes.Buffer
-	a, err := New(Options{LibraryDir: t.TempDir(), Out: &bytes.Buffer{}, Err: &stderr})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, stderr := newTestApp(t, t.TempDir())
 	var photos []string
 	for _, n := range []string{"3", "2", "4", "5"} {
 		photos = append(photos, "../engine/dataset/testdata/photos/cockatoo-"+n+".jpg")
@@ -166,14 +162,10 @@ func TestAPhotoCutWithTheOthersIsNamed(t *testing.T) {
 // same way.
 func TestABusyPhotoIsNamedWithWhatToDo(t *testing.T) {
 	m := testenv.TinyModelFile(t, t.TempDir())
-	var stderr bytes.Buffer
-	a, err := New(Options{LibraryDir: t.TempDir(), Out: &bytes.Buffer{}, Err: &stderr})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, stderr := newTestApp(t, t.TempDir())
 	busy := "../engine/dataset/testdata/photos/cockatoo-2.jpg"
 	out := filepath.Join(t.TempDir(), "coco"+store.ConceptExt)
-	err = a.Train(context.Background(), TrainRequest{Method: "ti", Name: "coco", Class: "parrot", Steps: 1,
+	err := a.Train(context.Background(), TrainRequest{Method: "ti", Name: "coco", Class: "parrot", Steps: 1,
 		OutPath: out, Images: []string{busy, "../examples/teddy/1.png"}, ModelPath: m}, nil)
 	if err != nil {
 		t.Fatalf("one good picture of two: %v", err)
