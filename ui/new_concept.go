@@ -149,7 +149,7 @@ func ShowNewConcept(win fyne.Window, images, vocab, taken []string, check func([
 		container.NewHBox(layout.NewSpacer(), cancel, s.train), nil, nil, container.NewVScroll(withReadableHints(form)))
 	s.dialog = dialog.NewCustomWithoutButtons("Teach a new concept", content, win)
 	s.rebuildStrip()
-	s.startChecks(s.images)
+	s.startChecks()
 	s.classChanged()
 	s.dialog.Resize(fyne.NewSize(620, max(560, min(720, win.Canvas().Size().Height-40))))
 	s.dialog.Show()
@@ -193,17 +193,18 @@ func (s *NewConceptSheet) checkName(n string) error {
 	return nil
 }
 
-// startChecks checks paths in the background; the answers reach the
-// sheet on the window's goroutine.
-func (s *NewConceptSheet) startChecks(paths []string) {
-	if s.check == nil || len(paths) == 0 {
+// startChecks checks the sheet's images, all together (what is found
+// across images changes with each one), in the background; the answers
+// reach the sheet on the window's goroutine.
+func (s *NewConceptSheet) startChecks() {
+	if s.check == nil || len(s.images) == 0 {
 		return
 	}
 	s.checking++
 	s.checkGen++
 	gen := s.checkGen
 	s.rebuildStrip()
-	paths = append([]string(nil), paths...)
+	paths := append([]string(nil), s.images...)
 	go func() {
 		res := s.check(paths)
 		onMain(func() {
@@ -343,7 +344,7 @@ func (s *NewConceptSheet) Adjust(path string) {
 				s.images[i] = cut
 			}
 		}
-		s.startChecks(s.images) // the others' marks may change with it (a duplicate, a cut helped by the others)
+		s.startChecks() // the others' marks may change with it (a duplicate, a cut helped by the others)
 		s.rebuildStrip()
 	})
 }
@@ -373,7 +374,7 @@ func (s *NewConceptSheet) AddImage(path string) {
 	}
 	s.images = append(s.images, path)
 	s.rebuildStrip()
-	s.startChecks(s.images)
+	s.startChecks()
 }
 
 // Checking reports whether image checks are still running.
